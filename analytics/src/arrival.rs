@@ -1,0 +1,248 @@
+//! The arrival-order pass: per-partition watermarks and month closing, and deduplication by `event_id`.
+//!
+//! Lateness is decided here from each partition's own history only (SPEC §5), so results never depend on
+//! how partitions interleave. Dedupe memory is bounded to months that are not yet final everywhere.
+
+use hashbrown::HashMap;
+use schemas::{EpochMillis, LocalCalendar, YearMonth};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A source partition (a Kafka partition, or 0 for a file).
+pub type PartitionId = u32;
+
+/// Where one partition stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionClock {
+    /// The greatest `occurred_at` delivered, minus the watermark delay.
+    pub watermark: Option<EpochMillis>,
+    /// The first month not closed for this partition (every earlier month is closed).
+    pub open_from: Option<YearMonth>,
+    /// The offset after the last message seen.
+    pub next_offset: u64,
+}
+
+/// Hashes a key that is already a hash: its first half is as good as any mix.
+#[derive(Default)]
+struct PassThroughHasher(u64);
+
+impl Hasher for PassThroughHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        // The second half of the key is written last; keep the first, which is enough entropy.
+        if self.0 == 0 {
+            self.0 = n;
+        }
+    }
+}
+
+/// The 128-bit fingerprint of an `event_id` (collisions are negligible at billions of events).
+type Fingerprint = (u64, u64);
+
+fn fingerprint(event_id: &str) -> Fingerprint {
+    let h = xxhash_rust::xxh3::xxh3_128(event_id.as_bytes());
+    (h as u64, (h >> 64) as u64)
+}
+
+/// Per-partition clocks and the dedupe set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArrivalPass {
+    #[serde(skip, default = "default_calendar")]
+    calendar: LocalCalendar,
+    delay_ms: i64,
+    grace_ms: i64,
+    partitions: BTreeMap<PartitionId, PartitionClock>,
+    #[serde(with = "seen_serde")]
+    seen: HashMap<Fingerprint, i32, BuildHasherDefault<PassThroughHasher>>,
+    /// Months before this are final everywhere and no longer deduplicated.
+    pruned_before: Option<YearMonth>,
+}
+
+fn default_calendar() -> LocalCalendar {
+    LocalCalendar::new(chrono_tz::UTC)
+}
+
+mod seen_serde {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        seen: &HashMap<Fingerprint, i32, BuildHasherDefault<PassThroughHasher>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(seen.iter().map(|(k, v)| (k.0, k.1, *v)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<HashMap<Fingerprint, i32, BuildHasherDefault<PassThroughHasher>>, D::Error> {
+        let rows: Vec<(u64, u64, i32)> = Vec::deserialize(d)?;
+        Ok(rows.into_iter().map(|(a, b, m)| ((a, b), m)).collect())
+    }
+}
+
+impl ArrivalPass {
+    /// A pass with the given calendar, watermark delay and grace period.
+    pub fn new(calendar: LocalCalendar, delay_ms: i64, grace_ms: i64) -> Self {
+        Self {
+            calendar,
+            delay_ms,
+            grace_ms,
+            partitions: BTreeMap::new(),
+            seen: HashMap::default(),
+            pruned_before: None,
+        }
+    }
+
+    /// Restores the calendar after deserialisation (it is configuration, not state).
+    pub fn set_calendar(&mut self, calendar: LocalCalendar) {
+        self.calendar = calendar;
+    }
+
+    /// Records `event_id` (of an event in `month`); returns true if and only if it was seen before.
+    pub fn is_duplicate(&mut self, event_id: &str, month: YearMonth) -> bool {
+        match self.seen.entry(fingerprint(event_id)) {
+            hashbrown::hash_map::Entry::Occupied(_) => true,
+            hashbrown::hash_map::Entry::Vacant(slot) => {
+                slot.insert(month.ordinal());
+                false
+            }
+        }
+    }
+
+    /// Returns true if and only if `month` is closed for `partition`.
+    pub fn is_closed(&self, partition: PartitionId, month: YearMonth) -> bool {
+        self.partitions
+            .get(&partition)
+            .and_then(|p| p.open_from)
+            .is_some_and(|open_from| month < open_from)
+    }
+
+    /// The first month still open for `partition`, if it has delivered anything.
+    pub fn open_from(&self, partition: PartitionId) -> Option<YearMonth> {
+        self.partitions.get(&partition).and_then(|p| p.open_from)
+    }
+
+    /// The instant after which a partition's watermark closes `month`.
+    fn closes_at(&self, month: YearMonth) -> EpochMillis {
+        self.calendar.month_end(month) + self.grace_ms
+    }
+
+    /// Notes the offset of a message from `partition`, whatever became of it.
+    pub fn saw_offset(&mut self, partition: PartitionId, offset: u64) {
+        let clock = self.partitions.entry(partition).or_default();
+        clock.next_offset = clock.next_offset.max(offset + 1);
+    }
+
+    /// Moves `partition`'s watermark for an event at `occurred_at`, closing months it passes.
+    pub fn advance(&mut self, partition: PartitionId, occurred_at: EpochMillis) {
+        let candidate = occurred_at - self.delay_ms;
+        let clock = self.partitions.entry(partition).or_default();
+        if clock.watermark.is_some_and(|w| w >= candidate) {
+            return;
+        }
+        clock.watermark = Some(candidate);
+        let mut open_from = clock.open_from.unwrap_or_else(|| {
+            // Start a few months back; the loop below closes whatever the watermark has passed.
+            let lookback = 2 + (self.grace_ms / (28 * 86_400_000)) as i32;
+            YearMonth::of_date(self.calendar.local_date(candidate)).plus(-lookback)
+        });
+        while self.calendar.month_end(open_from) + self.grace_ms < candidate {
+            open_from = open_from.plus(1);
+        }
+        let closed_more = clock.open_from != Some(open_from);
+        clock.open_from = Some(open_from);
+        if closed_more {
+            self.prune();
+        }
+    }
+
+    /// Forgets ids of months that are final everywhere: a copy arriving now would be late anyway.
+    fn prune(&mut self) {
+        let Some(final_before) = self.final_before() else { return };
+        if self.pruned_before.is_some_and(|p| p >= final_before) {
+            return;
+        }
+        self.pruned_before = Some(final_before);
+        let keep_from = final_before.ordinal();
+        self.seen.retain(|_, month| *month >= keep_from);
+    }
+
+    /// The first month not final: every earlier month is closed for every partition that delivered events.
+    pub fn final_before(&self) -> Option<YearMonth> {
+        self.partitions.values().filter_map(|p| p.open_from).min()
+    }
+
+    /// Returns true if and only if `month` is closed for every partition that has delivered events.
+    pub fn is_final(&self, month: YearMonth) -> bool {
+        self.final_before().is_some_and(|f| month < f)
+    }
+
+    /// The greatest watermark of any partition.
+    pub fn latest_watermark(&self) -> Option<EpochMillis> {
+        self.partitions.values().filter_map(|p| p.watermark).max()
+    }
+
+    /// The clocks of all partitions.
+    pub fn partitions(&self) -> &BTreeMap<PartitionId, PartitionClock> {
+        &self.partitions
+    }
+
+    /// How many event ids the dedupe set holds.
+    pub fn remembered_ids(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// The closing instant of `month`, exposed for tests and docs.
+    pub fn month_closes_at(&self, month: YearMonth) -> EpochMillis {
+        self.closes_at(month)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    fn at(s: &str) -> EpochMillis {
+        DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+    }
+
+    fn pass() -> ArrivalPass {
+        ArrivalPass::new(LocalCalendar::new(chrono_tz::Asia::Shanghai), 300_000, 3 * 86_400_000)
+    }
+
+    #[test]
+    fn june_closes_three_days_and_five_minutes_after_it_ends() {
+        let june: YearMonth = "2016-06".parse().unwrap();
+        let mut p = pass();
+        p.advance(0, at("2016-07-04T00:05:00+08:00"));
+        assert!(!p.is_closed(0, june), "watermark exactly at the close instant does not pass it");
+        p.advance(0, at("2016-07-04T00:05:01+08:00"));
+        assert!(p.is_closed(0, june));
+        assert!(!p.is_closed(1, june), "another partition is unaffected");
+        assert!(!p.is_final(june) || p.partitions().len() == 1);
+        p.advance(1, at("2016-06-20T00:00:00+08:00"));
+        assert!(!p.is_final(june), "partition 1 has not closed June");
+    }
+
+    #[test]
+    fn duplicates_are_found_until_their_month_is_final() {
+        let june: YearMonth = "2016-06".parse().unwrap();
+        let mut p = pass();
+        assert!(!p.is_duplicate("a", june));
+        assert!(p.is_duplicate("a", june));
+        p.advance(0, at("2016-08-01T00:00:00+08:00"));
+        assert_eq!(p.remembered_ids(), 0, "June is final, its ids are forgotten");
+    }
+}

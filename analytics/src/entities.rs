@@ -1,0 +1,331 @@
+//! Entity state that is not a plain sum: registrations, WeChat bindings, policies and their cancellation,
+//! sales tasks, renewals, reports and clearing scores. Applying an accepted event updates this state in
+//! arrival order and emits the fact rows (counter deltas) the event causes.
+
+use crate::facts::{FactBuilder, Measure, Measures, NO_USER};
+use crate::interner::Interner;
+use hashbrown::{HashMap, HashSet};
+use schemas::{Channel, EpochMillis, Event, Payload, YearMonth};
+use serde::{Deserialize, Serialize};
+
+/// Converts yuan to integer fen, the unit of every stored amount.
+pub fn to_fen(yuan: f64) -> i64 {
+    (yuan * 100.0).round() as i64
+}
+
+/// A change of a user's membership at an instant: into a branch, or out of the company.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipChange {
+    /// When.
+    pub at: EpochMillis,
+    /// The branch joined, or `None` for a deregistration.
+    pub branch: Option<u32>,
+}
+
+/// What is known of one user.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UserRecord {
+    /// From the latest registration.
+    pub display_name: Option<String>,
+    /// From the latest registration.
+    pub channel: Option<Channel>,
+    /// From the latest registration.
+    pub is_specialist: bool,
+    /// Membership changes sorted by time (ties keep arrival order).
+    pub memberships: Vec<MembershipChange>,
+    /// WeChat binding changes `(at, bound)` sorted by time.
+    pub bindings: Vec<(EpochMillis, bool)>,
+}
+
+impl UserRecord {
+    /// The user's membership intervals `(branch, from, until)`; `until` is `None` while open.
+    pub fn intervals(&self) -> impl Iterator<Item = (u32, EpochMillis, Option<EpochMillis>)> + '_ {
+        self.memberships.iter().enumerate().filter_map(|(i, change)| {
+            let branch = change.branch?;
+            let until = self.memberships.get(i + 1).map(|next| next.at);
+            Some((branch, change.at, until))
+        })
+    }
+
+    /// Returns true if and only if the user was bound to WeChat at `at` (by the latest change at or before it).
+    pub fn bound_at(&self, at: EpochMillis) -> bool {
+        let i = self.bindings.partition_point(|(t, _)| *t <= at);
+        i > 0 && self.bindings[i - 1].1
+    }
+}
+
+/// A policy issued in the system.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct IssuedPolicy {
+    /// The issue month.
+    pub month: YearMonth,
+    /// Issuing branch.
+    pub branch: u32,
+    /// Issuing user.
+    pub user: u32,
+    /// The deltas the issue added (taken back on cancellation).
+    pub counted: Measures,
+}
+
+/// A policy's lifecycle.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PolicyRecord {
+    /// Set by the first `policy_issued`.
+    pub issued: Option<IssuedPolicy>,
+    /// Set by the first `policy_cancelled` (which may arrive before the issue).
+    pub cancelled: bool,
+}
+
+/// A task's validity window, set by its (first) `task_created`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct TaskWindow {
+    /// First valid local date.
+    pub valid_from: chrono::NaiveDate,
+    /// Last valid local date.
+    pub valid_until: chrono::NaiveDate,
+    /// The first month whose figures the task may change: months already closed when it was created keep
+    /// their figures.
+    pub counts_from: YearMonth,
+}
+
+/// A sales task.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// The branch of the task's first event.
+    pub branch: u32,
+    /// Validity, once created (and not ignored as a second task for its subject).
+    pub window: Option<TaskWindow>,
+    /// The earliest cancellation.
+    pub cancelled_at: Option<EpochMillis>,
+    /// Bit i set = an action in the month `base + i` (base = the assessment's first month).
+    pub action_months: u64,
+    /// The same per acting user.
+    pub user_action_months: Vec<(u32, u64)>,
+}
+
+/// A renewal of a policy.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RenewalRecord {
+    /// The branch of the renewal's first event.
+    pub branch: u32,
+    /// The due month, and whether the renewal counts (family private car, not e-commerce direct).
+    pub due: Option<(YearMonth, bool)>,
+    /// The earliest assignment of a service manager.
+    pub assigned_at: Option<EpochMillis>,
+}
+
+/// The standing clearing score of a branch and month: the latest by `(occurred_at, event_id)`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClearingRecord {
+    /// When it was given.
+    pub at: EpochMillis,
+    /// Tie-break between scores given at the same instant.
+    pub event_id: String,
+    /// The score, 0..=10.
+    pub score: f64,
+}
+
+/// Where an accepted event lands.
+#[derive(Debug, Clone, Copy)]
+pub struct Placement {
+    /// The event's local month.
+    pub month: YearMonth,
+    /// The event's local day of month, 1..=31.
+    pub day: u32,
+    /// The first month still open for the event's partition before it arrived (`None`: nothing closed).
+    pub open_from: Option<YearMonth>,
+    /// The assessment's first month (base of task month bits).
+    pub base_month: YearMonth,
+}
+
+/// All entity state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Entities {
+    /// Branch ids.
+    pub branches: Interner,
+    /// User ids.
+    pub user_ids: Interner,
+    /// Per user key.
+    pub users: Vec<UserRecord>,
+    /// By policy id.
+    pub policies: HashMap<String, PolicyRecord>,
+    /// By task id.
+    pub tasks: HashMap<String, TaskRecord>,
+    /// Subjects that already have a task.
+    pub task_subjects: HashSet<String>,
+    /// By policy id.
+    pub renewals: HashMap<String, RenewalRecord>,
+    /// `(month, branch, report_id)` of accepted reports already counted.
+    pub reports: HashSet<(i32, u32, String)>,
+    /// By `(branch, month)`.
+    pub clearing: HashMap<(u32, i32), ClearingRecord>,
+}
+
+/// Inserts `item` into a vector sorted by `key`, after any equal keys (so ties keep arrival order).
+fn insert_sorted<T, K: Ord>(items: &mut Vec<T>, item: T, key: impl Fn(&T) -> K) {
+    let k = key(&item);
+    let i = items.partition_point(|x| key(x) <= k);
+    items.insert(i, item);
+}
+
+impl Entities {
+    /// The key of `user_id`, with a record.
+    fn user(&mut self, user_id: &str) -> u32 {
+        let key = self.user_ids.intern(user_id);
+        if key as usize >= self.users.len() {
+            self.users.resize_with(key as usize + 1, UserRecord::default);
+        }
+        key
+    }
+
+    /// The months other than its own whose figures `event` would change; a closed one makes it late.
+    pub fn target_month(&self, event: &Event) -> Option<YearMonth> {
+        match &event.payload {
+            Payload::ClearingScored { month, .. } => Some(*month),
+            Payload::RenewalDue { due_month, .. } => Some(*due_month),
+            Payload::RenewalAssigned { policy_id } => {
+                self.renewals.get(policy_id.as_str()).and_then(|r| r.due).map(|(m, _)| m)
+            }
+            Payload::PolicyCancelled { policy_id } => {
+                self.policies.get(policy_id.as_str()).and_then(|p| p.issued).map(|p| p.month)
+            }
+            _ => None,
+        }
+    }
+
+    /// Applies an accepted event, pushing the counter deltas it causes onto `facts`.
+    pub fn apply(&mut self, event: &Event, at: Placement, facts: &mut FactBuilder) {
+        let branch = self.branches.intern(&event.branch_id);
+        let user = event.user_id.as_deref().map(|u| self.user(u));
+        let t = event.occurred_at;
+        let month = at.month.ordinal();
+        let row_user = user.unwrap_or(NO_USER);
+        let mut m = Measures::default();
+        match &event.payload {
+            Payload::UserRegistered { channel, display_name, is_specialist } => {
+                let record = &mut self.users[row_user as usize];
+                record.channel = Some(*channel);
+                record.display_name.clone_from(display_name);
+                record.is_specialist = *is_specialist;
+                insert_sorted(&mut record.memberships, MembershipChange { at: t, branch: Some(branch) }, |c| c.at);
+                return;
+            }
+            Payload::UserDeregistered => {
+                let record = &mut self.users[row_user as usize];
+                insert_sorted(&mut record.memberships, MembershipChange { at: t, branch: None }, |c| c.at);
+                return;
+            }
+            Payload::WechatBound | Payload::WechatUnbound => {
+                let bound = matches!(event.payload, Payload::WechatBound);
+                insert_sorted(&mut self.users[row_user as usize].bindings, (t, bound), |b| b.0);
+                return;
+            }
+            Payload::Login => m.login_days = 1 << (at.day - 1),
+            Payload::QuoteCreated { .. } => {
+                m.add(crate::facts::Measure::Quotes, 1).add(Measure::MobileQuotes, event.is_mobile() as i64);
+            }
+            Payload::ProposalCreated { .. } => {
+                m.add(Measure::Proposals, 1);
+            }
+            Payload::PaymentCompleted { amount, .. } => {
+                let fen = to_fen(*amount);
+                m.add(Measure::PaymentFen, fen).add(Measure::MobilePaymentFen, if event.is_mobile() { fen } else { 0 });
+            }
+            Payload::PolicyIssued { policy_id, premium, deal_type, quote_id, proposal_id } => {
+                let record = self.policies.entry_ref(policy_id.as_str()).or_default();
+                if record.issued.is_some() {
+                    return; // a second issue of the same policy changes nothing
+                }
+                let mut counted = Measures::default();
+                if deal_type.counts() {
+                    counted.add(Measure::Deals, 1).add(Measure::DealPremiumFen, to_fen(*premium));
+                    counted.add(Measure::RewardPolicies, (quote_id.is_some() && proposal_id.is_some()) as i64);
+                }
+                record.issued = Some(IssuedPolicy { month: at.month, branch, user: row_user, counted });
+                if record.cancelled {
+                    return; // cancelled before its issue arrived: never counts
+                }
+                m = counted;
+            }
+            Payload::PolicyCancelled { policy_id } => {
+                let record = self.policies.entry_ref(policy_id.as_str()).or_default();
+                if record.cancelled {
+                    return;
+                }
+                record.cancelled = true;
+                let Some(issued) = record.issued else { return };
+                let mut undo = Measures::default();
+                for (slot, value) in undo.sums.iter_mut().zip(issued.counted.sums) {
+                    *slot = -value;
+                }
+                facts.push(issued.month.ordinal(), issued.branch, issued.user, &undo);
+                return;
+            }
+            Payload::TaskCreated { task_id, subject_id, valid_from, valid_until } => {
+                let record = self.tasks.entry_ref(task_id.as_str()).or_insert_with(|| TaskRecord { branch, ..Default::default() });
+                if record.window.is_some() || !self.task_subjects.insert(subject_id.clone()) {
+                    return; // the subject already has a task, or this task was already created
+                }
+                record.window = Some(TaskWindow {
+                    valid_from: *valid_from,
+                    valid_until: *valid_until,
+                    counts_from: at.open_from.map_or(YearMonth::of_date(*valid_from), |o| o.max(YearMonth::of_date(*valid_from))),
+                });
+                return;
+            }
+            Payload::TaskAction { task_id, .. } => {
+                let record = self.tasks.entry_ref(task_id.as_str()).or_insert_with(|| TaskRecord { branch, ..Default::default() });
+                let offset = at.month.months_since(at.base_month);
+                if (0..64).contains(&offset) {
+                    let bit = 1u64 << offset;
+                    record.action_months |= bit;
+                    match record.user_action_months.iter_mut().find(|(u, _)| *u == row_user) {
+                        Some((_, bits)) => *bits |= bit,
+                        None => record.user_action_months.push((row_user, bit)),
+                    }
+                }
+                m.add(Measure::TaskActions, 1);
+            }
+            Payload::TaskCancelled { task_id } => {
+                let record = self.tasks.entry_ref(task_id.as_str()).or_insert_with(|| TaskRecord { branch, ..Default::default() });
+                record.cancelled_at = Some(record.cancelled_at.map_or(t, |c| c.min(t)));
+                return;
+            }
+            Payload::RenewalDue { policy_id, due_month, vehicle_use, ecommerce_direct } => {
+                let record = self.renewals.entry_ref(policy_id.as_str()).or_insert_with(|| RenewalRecord { branch, ..Default::default() });
+                if record.due.is_none() {
+                    record.due = Some((*due_month, vehicle_use == "family_private" && !ecommerce_direct));
+                }
+                return;
+            }
+            Payload::RenewalAssigned { policy_id } => {
+                let record = self.renewals.entry_ref(policy_id.as_str()).or_insert_with(|| RenewalRecord { branch, ..Default::default() });
+                record.assigned_at = Some(record.assigned_at.map_or(t, |a| a.min(t)));
+                return;
+            }
+            Payload::ReportSubmitted { report_id, accepted, .. } => {
+                if !*accepted || !self.reports.insert((month, branch, report_id.clone())) {
+                    return;
+                }
+                m.add(Measure::Reports, 1);
+            }
+            Payload::ClearingScored { month: scored_month, score } => {
+                let candidate = ClearingRecord { at: t, event_id: event.event_id.clone(), score: *score };
+                let slot = self.clearing.entry((branch, scored_month.ordinal()));
+                match slot {
+                    hashbrown::hash_map::Entry::Occupied(mut current) => {
+                        let c = current.get();
+                        if (candidate.at, candidate.event_id.as_str()) > (c.at, c.event_id.as_str()) {
+                            current.insert(candidate);
+                        }
+                    }
+                    hashbrown::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(candidate);
+                    }
+                }
+                return;
+            }
+        }
+        facts.push(month, branch, row_user, &m);
+    }
+}

@@ -1,0 +1,14 @@
+//! The engine's error type: bad requests (a period that does not exist yet) apart from execution failures.
+
+use thiserror::Error;
+
+/// What can go wrong in the engine.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// The caller asked for something that cannot be answered, e.g. a period outside the assessment.
+    #[error("{0}")]
+    BadRequest(String),
+    /// DataFusion failed to aggregate a batch.
+    #[error("aggregating a micro-batch failed: {0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+}

@@ -1,0 +1,64 @@
+//! # analytics: the scoring engine
+//!
+//! Sits between the sources (`ingest`) and the outputs (`leaderboard`'s CLI, HTTP and websocket). Each
+//! micro-batch of decoded messages runs through:
+//!
+//! ```text
+//! messages ──► arrival-order pass ──► entity state ──► fact rows ──► DataFusion GROUP BY ──► keyed counters
+//!              (dedupe, per-partition   (registrations,  (integer      (one aggregate per      (month, branch,
+//!               watermark, lateness)     tasks, renewals,  deltas)       batch, never over       user)
+//!                                        policies …)                     history)
+//! ```
+//!
+//! Scorecards ([`Engine::scorecard`]) and rewards ([`Engine::rewards`]) are computed on demand from the
+//! counters and entity state for a month, a quarter or the assessment to date. Every figure is a function of
+//! each partition's event order only: batch sizes, restarts and how partitions interleave do not change it.
+//!
+//! ```
+//! # tokio_test_block_on(async {
+//! use analytics::{Engine, Message, PeriodSpec};
+//! use schemas::{Config, Organisation, decode_event};
+//! use std::sync::Arc;
+//! let org = Organisation::from_csv("branch_id,branch_name,in_scope\nzd,张店支公司,true\n".as_bytes()).unwrap();
+//! let mut engine = Engine::new(Arc::new(Config::default()), Arc::new(org));
+//! let lines = [
+//!     r#"{"event_id":"r1","event_type":"user_registered","occurred_at":"2016-05-20T09:00:00+08:00","branch_id":"zd","user_id":"u1","channel":"direct"}"#,
+//!     r#"{"event_id":"q1","event_type":"quote_created","occurred_at":"2016-06-02T09:00:00+08:00","branch_id":"zd","user_id":"u1","terminal":"phone","quote_id":"Q1"}"#,
+//! ];
+//! let messages: Vec<Message> = lines.iter().enumerate()
+//!     .map(|(i, l)| Message { partition: 0, offset: i as u64, decoded: decode_event(l.as_bytes(), i64::MAX / 2) })
+//!     .collect();
+//! engine.process(&messages).await.unwrap();
+//! let card = engine.scorecard("2016-06".parse().unwrap(), false).unwrap();
+//! assert_eq!(card.branches[0].indicators.get(analytics::Indicator::MobileQuotesPerUser), Some(Some(1.0)));
+//! # });
+//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod aggregate;
+mod arrival;
+mod engine;
+mod entities;
+mod error;
+mod facts;
+mod indicators;
+mod interner;
+mod pace;
+mod period;
+mod points;
+mod ranking;
+mod rewards;
+mod scorecard;
+
+pub use arrival::{ArrivalPass, PartitionClock, PartitionId};
+pub use engine::{Counts, Disposition, Engine, EngineState, Message};
+pub use error::EngineError;
+pub use indicators::{Fraction, Indicator};
+pub use pace::{ActiveOutlook, LoginStatus, MonthProgress};
+pub use period::{MonthRange, Period, PeriodSpec};
+pub use ranking::competition_ranks;
+pub use rewards::{BranchAward, BranchAwards, RewardReport, SalespersonPayout, SpecialistBonus};
+pub use scorecard::{BranchPace, BranchRow, ByIndicator, QuarterTotal, Scorecard, UserPace, UserRank, UserRow};

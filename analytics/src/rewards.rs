@@ -1,0 +1,171 @@
+//! Rewards of SPEC §6: the annual branch prizes, the specialists' monthly bonus and the salespeople's
+//! per-policy payout.
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::facts::Measure;
+use crate::period::{Period, PeriodSpec};
+use serde::Serialize;
+
+/// Everything payable for a period.
+#[derive(Debug, Clone, Serialize)]
+pub struct RewardReport {
+    /// The period asked for.
+    pub period: String,
+    /// The latest watermark.
+    pub as_of: String,
+    /// Returns true when every month of the period is final.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// Branch prizes by the assessment to date (final only when the assessment is).
+    pub branch_awards: BranchAwards,
+    /// Specialist bonuses for the period's months.
+    pub specialist_bonuses: Vec<SpecialistBonus>,
+    /// Salesperson payouts for the period's months.
+    pub salesperson_payouts: Vec<SalespersonPayout>,
+}
+
+/// The annual ranking of summed quarterly totals.
+#[derive(Debug, Clone, Serialize)]
+pub struct BranchAwards {
+    /// Returns true when the whole assessment is final.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// Prize winners by rank.
+    pub awards: Vec<BranchAward>,
+}
+
+/// One prize.
+#[derive(Debug, Clone, Serialize)]
+pub struct BranchAward {
+    /// Branch.
+    pub branch_id: String,
+    /// Name.
+    pub branch_name: String,
+    /// Rank by summed quarterly totals.
+    pub rank: u32,
+    /// The summed quarterly totals.
+    pub total: f64,
+    /// 1 for the first prize, 2 for the second, 3 for the third.
+    pub prize: u32,
+    /// Yuan.
+    pub yuan: f64,
+}
+
+/// A month in which a branch's total reached the specialist threshold.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecialistBonus {
+    /// The month.
+    pub month: String,
+    /// Branch.
+    pub branch_id: String,
+    /// Name.
+    pub branch_name: String,
+    /// The month's total.
+    pub total: f64,
+    /// The branch's system specialists (系统专员) registered in the month.
+    pub specialists: Vec<String>,
+    /// Yuan.
+    pub yuan: f64,
+}
+
+/// A salesperson's reward for a month's qualifying policies, paid the following month.
+#[derive(Debug, Clone, Serialize)]
+pub struct SalespersonPayout {
+    /// The month the policies were issued.
+    pub month: String,
+    /// The month it is paid.
+    pub payable_month: String,
+    /// Branch.
+    pub branch_id: String,
+    /// Salesperson.
+    pub user_id: String,
+    /// Qualifying policies: quote and proposal, task or system_quote, not cancelled.
+    pub policies: i64,
+    /// Yuan.
+    pub yuan: f64,
+}
+
+impl Engine {
+    /// The rewards of `spec`'s months, and the branch awards of the assessment to date.
+    pub fn rewards(&self, spec: PeriodSpec) -> Result<RewardReport, EngineError> {
+        let period: Period = self.resolve_period(spec)?;
+        let rewards = &self.config().rewards;
+        let assessment = self.scorecard(PeriodSpec::Assessment, false)?;
+        let mut awards = Vec::new();
+        for row in &assessment.branches {
+            let Some(rank) = row.rank else { continue };
+            let mut places = 0;
+            let prize = rewards.branch_prizes.iter().enumerate().find(|(_, p)| {
+                places += p.places;
+                rank <= places
+            });
+            if let Some((i, prize)) = prize {
+                awards.push(BranchAward {
+                    branch_id: row.branch_id.clone(),
+                    branch_name: row.branch_name.clone(),
+                    rank,
+                    total: row.total,
+                    prize: i as u32 + 1,
+                    yuan: prize.yuan,
+                });
+            }
+        }
+
+        let mut specialist_bonuses = Vec::new();
+        let mut salesperson_payouts = Vec::new();
+        let state = self.state();
+        for month in period.range.months() {
+            let card = self.scorecard(PeriodSpec::Month(month), false)?;
+            let membership = crate::indicators::Membership::compute(
+                state,
+                self.calendar(),
+                crate::period::MonthRange { first: month, last: month },
+            );
+            for row in card.branches.iter().filter(|r| r.in_scope && r.total >= rewards.specialist_min_total) {
+                let b = state.entities.branches.get(&row.branch_id).expect("scored branches are interned");
+                let specialists = membership
+                    .users(month, b)
+                    .iter()
+                    .filter(|u| state.entities.users[**u as usize].is_specialist)
+                    .map(|u| state.entities.user_ids.name(*u).to_string())
+                    .collect();
+                specialist_bonuses.push(SpecialistBonus {
+                    month: month.to_string(),
+                    branch_id: row.branch_id.clone(),
+                    branch_name: row.branch_name.clone(),
+                    total: row.total,
+                    specialists,
+                    yuan: rewards.specialist_yuan,
+                });
+            }
+            let mut payouts: Vec<_> = state
+                .counters
+                .by_user
+                .iter()
+                .filter(|((m, b, u), c)| {
+                    *m == month.ordinal() && *u != crate::facts::NO_USER && self.in_scope(*b) && c.get(Measure::RewardPolicies) > 0
+                })
+                .map(|((_, b, u), c)| SalespersonPayout {
+                    month: month.to_string(),
+                    payable_month: month.plus(1).to_string(),
+                    branch_id: state.entities.branches.name(*b).to_string(),
+                    user_id: state.entities.user_ids.name(*u).to_string(),
+                    policies: c.get(Measure::RewardPolicies),
+                    yuan: c.get(Measure::RewardPolicies) as f64 * rewards.policy_yuan,
+                })
+                .collect();
+            payouts.sort_by(|a, b| (&a.branch_id, &a.user_id).cmp(&(&b.branch_id, &b.user_id)));
+            salesperson_payouts.extend(payouts);
+        }
+        let card = self.scorecard(spec, false)?;
+        Ok(RewardReport {
+            period: spec.to_string(),
+            as_of: card.as_of,
+            is_final: card.is_final,
+            branch_awards: BranchAwards { is_final: assessment.is_final, awards },
+            specialist_bonuses,
+            salesperson_payouts,
+        })
+    }
+}

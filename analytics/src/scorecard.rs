@@ -1,0 +1,419 @@
+//! The scorecard of SPEC §8 for a month, a quarter or the assessment to date: every branch's indicators,
+//! points, total and rank, with month-end pace for a month, and per-user rows when asked.
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::facts::{Measure, Measures};
+use crate::indicators::{FigureContext, Fraction, Indicator, Membership, range_mask, task_valid_in};
+use crate::pace::{ActiveOutlook, LoginStatus, MonthProgress};
+use crate::period::{MonthRange, Period, PeriodSpec};
+use crate::points::{RANKED, Scored, round_points, score, total as total_points};
+use crate::ranking::competition_ranks;
+use hashbrown::HashMap;
+use schemas::YearMonth;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+/// One value per indicator, serialised as a JSON object in SPEC order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ByIndicator<T>(pub Vec<(Indicator, T)>);
+
+impl<T: Serialize> Serialize for ByIndicator<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (indicator, value) in &self.0 {
+            map.serialize_entry(indicator.key(), value)?;
+        }
+        map.end()
+    }
+}
+
+impl<T: Copy> ByIndicator<T> {
+    /// The value for `indicator`, if present.
+    pub fn get(&self, indicator: Indicator) -> Option<T> {
+        self.0.iter().find(|(i, _)| *i == indicator).map(|(_, v)| *v)
+    }
+}
+
+/// The whole scorecard.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scorecard {
+    /// `2016-06`, `2016-Q3` or `assessment`.
+    pub period: String,
+    /// The months scored, first and last.
+    pub months: [String; 2],
+    /// The latest watermark, RFC 3339 in the configured zone: figures are complete up to here.
+    pub as_of: String,
+    /// Returns true when every month of the period is closed for every partition.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// Branches: in-scope ones by rank, then the rest in organisation order.
+    pub branches: Vec<BranchRow>,
+    /// Per-user rows, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<UserRow>>,
+}
+
+/// One branch's line.
+#[derive(Debug, Clone, Serialize)]
+pub struct BranchRow {
+    /// Id.
+    pub branch_id: String,
+    /// Name from the organisation file (the id for a branch not in it).
+    pub branch_name: String,
+    /// Ranked and awarded.
+    pub in_scope: bool,
+    /// Users in the period's last month.
+    pub users: usize,
+    /// Sum of monthly users over the period: the per-user denominator.
+    pub user_months: i64,
+    /// Rank by total among in-scope branches.
+    pub rank: Option<u32>,
+    /// Sum of points (for the assessment: the sum of quarterly totals).
+    pub total: f64,
+    /// Values; null when the denominator is 0.
+    pub indicators: ByIndicator<Option<f64>>,
+    /// Points.
+    pub points: ByIndicator<f64>,
+    /// Numerator and denominator of each value.
+    pub fractions: ByIndicator<Fraction>,
+    /// Ranks of the ranked indicators.
+    pub indicator_ranks: ByIndicator<Option<u32>>,
+    /// For the assessment: each quarter's total.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quarter_totals: Vec<QuarterTotal>,
+    /// For a month: pace to month end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pace: Option<BranchPace>,
+}
+
+/// A quarter's total within the assessment.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarterTotal {
+    /// First and last month of the (clipped) quarter.
+    pub months: [String; 2],
+    /// The quarter's total.
+    pub total: f64,
+}
+
+/// Pace of a branch in a month.
+#[derive(Debug, Clone, Serialize)]
+pub struct BranchPace {
+    /// Days elapsed and in the month.
+    #[serde(flatten)]
+    pub progress: MonthProgress,
+    /// Projected month-end values of the volume indicators.
+    pub projected: ByIndicator<Option<f64>>,
+    /// Who can still become active.
+    pub active_users: ActiveOutlook,
+}
+
+/// One person's line.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserRow {
+    /// Id.
+    pub user_id: String,
+    /// Name from registration.
+    pub display_name: Option<String>,
+    /// Branch the counts belong to.
+    pub branch_id: String,
+    /// Counted in the branch's users for the period.
+    pub registered: bool,
+    /// Quotes.
+    pub quotes: i64,
+    /// Quotes from mobile terminals.
+    pub mobile_quotes: i64,
+    /// Proposals.
+    pub proposals: i64,
+    /// Counted policies (task or system_quote, not cancelled).
+    pub deals: i64,
+    /// Premium of counted policies, yuan.
+    pub deal_premium: f64,
+    /// All payments, yuan.
+    pub payment: f64,
+    /// Mobile payments, yuan.
+    pub mobile_payment: f64,
+    /// Distinct login days, summed over the period's months.
+    pub login_days: u32,
+    /// Tasks valid in the period on which the user acted in the period.
+    pub tasks_executed: i64,
+    /// Policies that earn the 5-yuan salesperson reward.
+    pub reward_policies: i64,
+    /// Rank by mobile quotes within the branch and the city (in-scope branches).
+    pub mobile_quotes_rank: UserRank,
+    /// Rank by mobile payment within the branch and the city (in-scope branches).
+    pub mobile_payment_rank: UserRank,
+    /// For a month: login outlook and projections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pace: Option<UserPace>,
+}
+
+/// A person's rank in the branch and in the city.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct UserRank {
+    /// Within the branch.
+    pub branch: Option<u32>,
+    /// Among all users of in-scope branches.
+    pub city: Option<u32>,
+}
+
+/// A person's pace in a month.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserPace {
+    /// Where the person stands against the login-day threshold.
+    pub login_status: LoginStatus,
+    /// Projected month-end quotes.
+    pub projected_quotes: f64,
+    /// Projected month-end mobile quotes.
+    pub projected_mobile_quotes: f64,
+    /// Projected month-end mobile payment, yuan.
+    pub projected_mobile_payment: f64,
+}
+
+fn fen_to_yuan(fen: i64) -> f64 {
+    fen as f64 / 100.0
+}
+
+impl Engine {
+    /// The month of the latest watermark, or an error when nothing has arrived yet.
+    fn latest_month(&self) -> Result<(i64, YearMonth), EngineError> {
+        let watermark = self
+            .state()
+            .arrival
+            .latest_watermark()
+            .ok_or_else(|| EngineError::BadRequest("no events have been processed yet".into()))?;
+        Ok((watermark, YearMonth::of_date(self.calendar().local_date(watermark))))
+    }
+
+    /// Resolves `spec` against the assessment and the data so far.
+    pub fn resolve_period(&self, spec: PeriodSpec) -> Result<Period, EngineError> {
+        let (_, latest) = self.latest_month()?;
+        Period::resolve(spec, self.config(), latest)
+    }
+
+    /// All branch keys: the organisation's in file order, then others as first seen.
+    fn branch_keys(&self) -> Vec<u32> {
+        (0..self.state().entities.branches.len() as u32).collect()
+    }
+
+    /// Whether the branch with key `b` is in scope (unknown branches are not).
+    pub fn in_scope(&self, b: u32) -> bool {
+        let id = self.state().entities.branches.name(b);
+        self.org().branch(id).is_some_and(|br| br.in_scope)
+    }
+
+    /// Scores `range` as one block: cumulative values, points and ranks.
+    fn score_range(&self, range: MonthRange) -> (HashMap<u32, crate::indicators::BranchFigures>, Scored, Membership) {
+        let ctx = FigureContext { state: self.state(), config: self.config(), calendar: self.calendar() };
+        let membership = Membership::compute(self.state(), self.calendar(), range);
+        let branches = self.branch_keys();
+        let figures = ctx.figures(&branches, range, &membership);
+        let ordered: Vec<_> = branches.iter().map(|b| (*b, &figures[b])).collect();
+        let scored = score(self.config(), &ordered, &|b| self.in_scope(b));
+        (figures, scored, membership)
+    }
+
+    /// How far into `month` the data reaches.
+    fn progress(&self, month: YearMonth) -> Result<MonthProgress, EngineError> {
+        let (watermark, latest) = self.latest_month()?;
+        let over = latest > month || self.state().arrival.is_final(month);
+        let days_in_month = month.days();
+        let days_elapsed = if over {
+            days_in_month
+        } else {
+            chrono::Datelike::day(&self.calendar().local_date(watermark))
+        };
+        Ok(MonthProgress { days_elapsed, days_in_month, over })
+    }
+
+    /// The scorecard of `spec`; per-user rows too when `with_users`.
+    pub fn scorecard(&self, spec: PeriodSpec, with_users: bool) -> Result<Scorecard, EngineError> {
+        let period = self.resolve_period(spec)?;
+        let (watermark, _) = self.latest_month()?;
+        let (figures, scored, membership) = self.score_range(period.range);
+        let branches = self.branch_keys();
+
+        // The assessment's points are the sums of its quarters' points.
+        let quarterly: Vec<(MonthRange, Scored)> = match spec {
+            PeriodSpec::Assessment => period.quarters.iter().map(|q| (*q, self.score_range(*q).1)).collect(),
+            _ => Vec::new(),
+        };
+        let points_of = |b: u32| -> HashMap<Indicator, f64> {
+            if quarterly.is_empty() {
+                return scored.points[&b].clone();
+            }
+            Indicator::ALL
+                .iter()
+                .map(|i| (*i, round_points(quarterly.iter().map(|(_, s)| s.points[&b][i]).sum())))
+                .collect()
+        };
+        let totals: Vec<f64> = branches.iter().map(|b| total_points(&points_of(*b))).collect();
+        let ranks = competition_ranks(
+            &branches.iter().zip(&totals).map(|(b, t)| self.in_scope(*b).then_some(*t)).collect::<Vec<_>>(),
+        );
+        let progress = match spec {
+            PeriodSpec::Month(m) => Some(self.progress(m)?),
+            _ => None,
+        };
+        let user_rows = with_users.then(|| self.user_rows(period.range, &membership, progress));
+
+        let mut rows: Vec<BranchRow> = branches
+            .iter()
+            .zip(totals.iter().zip(&ranks))
+            .map(|(&b, (&total, &rank))| {
+                let f = &figures[&b];
+                let points = points_of(b);
+                let id = self.state().entities.branches.name(b).to_string();
+                let pace = progress.map(|progress| BranchPace {
+                    progress,
+                    projected: ByIndicator(
+                        Indicator::ALL
+                            .iter()
+                            .filter(|i| i.is_volume())
+                            .map(|i| (*i, f.value(*i).map(|v| progress.project(v))))
+                            .collect(),
+                    ),
+                    active_users: self.active_outlook(b, period.range.last, &membership, progress),
+                });
+                BranchRow {
+                    branch_name: self.org().branch(&id).map_or_else(|| id.clone(), |br| br.branch_name.clone()),
+                    branch_id: id,
+                    in_scope: self.in_scope(b),
+                    users: f.users_last_month,
+                    user_months: f.user_months,
+                    rank,
+                    total,
+                    indicators: ByIndicator(Indicator::ALL.iter().map(|i| (*i, f.value(*i))).collect()),
+                    points: ByIndicator(Indicator::ALL.iter().map(|i| (*i, points[i])).collect()),
+                    fractions: ByIndicator(Indicator::ALL.iter().map(|i| (*i, f.fractions[i])).collect()),
+                    indicator_ranks: ByIndicator(
+                        RANKED.iter().map(|i| (*i, scored.indicator_ranks.get(&b).and_then(|r| r.get(i)).copied())).collect(),
+                    ),
+                    quarter_totals: quarterly
+                        .iter()
+                        .map(|(q, s)| QuarterTotal {
+                            months: [q.first.to_string(), q.last.to_string()],
+                            total: total_points(&s.points[&b]),
+                        })
+                        .collect(),
+                    pace,
+                }
+            })
+            .collect();
+        // In-scope by rank, then the rest; file order (key order) breaks ties.
+        rows.sort_by_key(|r| (r.rank.is_none(), r.rank));
+        Ok(Scorecard {
+            period: spec.to_string(),
+            months: [period.range.first.to_string(), period.range.last.to_string()],
+            as_of: self.calendar().rfc3339(watermark),
+            is_final: period.range.months().all(|m| self.state().arrival.is_final(m)),
+            branches: rows,
+            users: user_rows,
+        })
+    }
+
+    /// Login outlook of a branch's users in `month`.
+    fn active_outlook(&self, b: u32, month: YearMonth, membership: &Membership, progress: MonthProgress) -> ActiveOutlook {
+        let mut outlook = ActiveOutlook::default();
+        for &u in membership.users(month, b) {
+            outlook.add(self.login_status(month, b, u, progress));
+        }
+        outlook
+    }
+
+    fn login_status(&self, month: YearMonth, b: u32, u: u32, progress: MonthProgress) -> LoginStatus {
+        let days = self.state().counters.by_user.get(&(month.ordinal(), b, u)).map_or(0, |c| c.login_days);
+        let today_bit = 1i64 << (progress.days_elapsed.max(1) - 1);
+        progress.login_status(days.count_ones(), days & today_bit != 0, self.config().active_login_days)
+    }
+
+    /// Per-user rows for `range`, with pace when `progress` is given (a month).
+    fn user_rows(&self, range: MonthRange, membership: &Membership, progress: Option<MonthProgress>) -> Vec<UserRow> {
+        let state = self.state();
+        let mut totals: HashMap<(u32, u32), (Measures, u32)> = HashMap::new();
+        for m in range.months() {
+            for b in self.branch_keys() {
+                for &u in membership.users(m, b) {
+                    totals.entry((b, u)).or_default();
+                }
+            }
+        }
+        for (&(month, b, u), c) in &state.counters.by_user {
+            if u == crate::facts::NO_USER || !range.contains(YearMonth::from_ordinal(month)) {
+                continue;
+            }
+            let entry = totals.entry((b, u)).or_default();
+            entry.0.merge(&Measures { login_days: 0, ..*c });
+            entry.1 += c.login_days.count_ones();
+        }
+        let mask = range_mask(range, YearMonth::of_date(self.config().assessment_start));
+        let start = self.calendar().month_start(range.first);
+        let mut executed: HashMap<(u32, u32), i64> = HashMap::new();
+        for task in state.entities.tasks.values().filter(|t| task_valid_in(t, range, start)) {
+            for (u, bits) in &task.user_action_months {
+                if bits & mask != 0 {
+                    *executed.entry((task.branch, *u)).or_default() += 1;
+                }
+            }
+        }
+        let mut keys: Vec<(u32, u32)> = totals.keys().copied().collect();
+        keys.sort_unstable();
+        let rank_by = |measure: Measure| -> HashMap<(u32, u32), UserRank> {
+            let city: Vec<Option<f64>> = keys
+                .iter()
+                .map(|k| self.in_scope(k.0).then(|| totals[k].0.get(measure) as f64))
+                .collect();
+            let city_ranks = competition_ranks(&city);
+            let mut out: HashMap<(u32, u32), UserRank> = HashMap::new();
+            for (k, city) in keys.iter().zip(city_ranks) {
+                out.insert(*k, UserRank { branch: None, city });
+            }
+            let mut by_branch: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
+            for k in &keys {
+                by_branch.entry(k.0).or_default().push(*k);
+            }
+            for members in by_branch.values() {
+                let values: Vec<Option<f64>> = members.iter().map(|k| Some(totals[k].0.get(measure) as f64)).collect();
+                for (k, rank) in members.iter().zip(competition_ranks(&values)) {
+                    out.get_mut(k).expect("inserted above").branch = rank;
+                }
+            }
+            out
+        };
+        let quote_ranks = rank_by(Measure::MobileQuotes);
+        let payment_ranks = rank_by(Measure::MobilePaymentFen);
+        keys
+            .iter()
+            .map(|&(b, u)| {
+                let (c, login_days) = totals[&(b, u)];
+                let registered = range.months().any(|m| membership.users(m, b).binary_search(&u).is_ok());
+                let pace = progress.map(|p| UserPace {
+                        login_status: self.login_status(range.last, b, u, p),
+                        projected_quotes: p.project(c.get(Measure::Quotes) as f64),
+                        projected_mobile_quotes: p.project(c.get(Measure::MobileQuotes) as f64),
+                        projected_mobile_payment: p.project(fen_to_yuan(c.get(Measure::MobilePaymentFen))),
+                });
+                let record = &state.entities.users[u as usize];
+                UserRow {
+                    user_id: state.entities.user_ids.name(u).to_string(),
+                    display_name: record.display_name.clone(),
+                    branch_id: state.entities.branches.name(b).to_string(),
+                    registered,
+                    quotes: c.get(Measure::Quotes),
+                    mobile_quotes: c.get(Measure::MobileQuotes),
+                    proposals: c.get(Measure::Proposals),
+                    deals: c.get(Measure::Deals),
+                    deal_premium: fen_to_yuan(c.get(Measure::DealPremiumFen)),
+                    payment: fen_to_yuan(c.get(Measure::PaymentFen)),
+                    mobile_payment: fen_to_yuan(c.get(Measure::MobilePaymentFen)),
+                    login_days,
+                    tasks_executed: executed.get(&(b, u)).copied().unwrap_or(0),
+                    reward_policies: c.get(Measure::RewardPolicies),
+                    mobile_quotes_rank: quote_ranks[&(b, u)],
+                    mobile_payment_rank: payment_ranks[&(b, u)],
+                    pace,
+                }
+            })
+            .collect()
+    }
+}

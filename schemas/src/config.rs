@@ -1,0 +1,322 @@
+//! The configuration file (TOML). Every section is optional, every default is SPEC's, and an unknown key
+//! is an error so a typo never silently falls back to a default.
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer};
+use std::path::Path;
+use thiserror::Error;
+
+/// A problem with the configuration file.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown or mistyped keys.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message, naming the key.
+        message: String,
+    },
+    /// The values parse but do not make sense together.
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration. Later sections (Kafka, server, SQL) join this same file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// IANA time zone of the local calendar days and months (default `Asia/Shanghai`).
+    #[serde(deserialize_with = "zone")]
+    pub timezone: Tz,
+    /// First day of the assessment (default 2016-06-01).
+    #[serde(deserialize_with = "date")]
+    pub assessment_start: NaiveDate,
+    /// Last day of the assessment, inclusive (default 2016-12-31).
+    #[serde(deserialize_with = "date")]
+    pub assessment_end: NaiveDate,
+    /// Days after a month's end before late events stop correcting it (default 3).
+    pub grace_days: u32,
+    /// Login days in a month that make a user active (default 20).
+    pub active_login_days: u32,
+    /// How far a partition's watermark trails its greatest `occurred_at`, in seconds (default 300).
+    pub watermark_delay_secs: u64,
+    /// Monthly per-user targets of the proportional indicators.
+    pub targets: Targets,
+    /// Points of the proportional and capped indicators.
+    pub weights: Weights,
+    /// Points by rank or rate for the ranked indicators.
+    pub tiers: Tiers,
+    /// Money rewards of SPEC §6.
+    pub rewards: Rewards,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            timezone: chrono_tz::Asia::Shanghai,
+            assessment_start: NaiveDate::from_ymd_opt(2016, 6, 1).expect("valid"),
+            assessment_end: NaiveDate::from_ymd_opt(2016, 12, 31).expect("valid"),
+            grace_days: 3,
+            active_login_days: 20,
+            watermark_delay_secs: 300,
+            targets: Targets::default(),
+            weights: Weights::default(),
+            tiers: Tiers::default(),
+            rewards: Rewards::default(),
+        }
+    }
+}
+
+/// Monthly per-user targets: reaching the target earns the indicator's full weight.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Targets {
+    /// Quotes per user per month (default 30: about one per working day and a half).
+    pub quotes_per_user: f64,
+    /// Proposals per user per month (default 10: one in three quotes).
+    pub proposals_per_user: f64,
+    /// Deal premium per user per month, in yuan (default 10000).
+    pub deal_premium_per_user: f64,
+}
+
+impl Default for Targets {
+    fn default() -> Self {
+        Self { quotes_per_user: 30.0, proposals_per_user: 10.0, deal_premium_per_user: 10_000.0 }
+    }
+}
+
+/// Maximum points of each indicator scored in proportion or capped.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Weights {
+    /// 人均报价次数 (default 15).
+    pub quotes_per_user: f64,
+    /// 人均投保次数 (default 15).
+    pub proposals_per_user: f64,
+    /// 人均成交保费 (default 10).
+    pub deal_premium_per_user: f64,
+    /// 保单清分工作: the cap on the manual score (default 10).
+    pub clearing_score: f64,
+    /// 续保管理指数 (default 10).
+    pub renewal_index: f64,
+    /// 销售任务执行率 (default 10).
+    pub task_execution_rate: f64,
+    /// 用户活跃率 (default 10).
+    pub active_user_rate: f64,
+    /// 系统推广日常管理: one point per accepted report up to this cap (default 5).
+    pub reports_accepted: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self {
+            quotes_per_user: 15.0,
+            proposals_per_user: 15.0,
+            deal_premium_per_user: 10.0,
+            clearing_score: 10.0,
+            renewal_index: 10.0,
+            task_execution_rate: 10.0,
+            active_user_rate: 10.0,
+            reports_accepted: 5.0,
+        }
+    }
+}
+
+/// Points for ranks `..=max_rank` (after the tiers before it).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RankTier {
+    /// The worst rank of the tier.
+    pub max_rank: u32,
+    /// The points.
+    pub points: f64,
+}
+
+/// Points for a rate at or above `min_rate`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateTier {
+    /// The least rate of the tier, 0..=1.
+    pub min_rate: f64,
+    /// The points.
+    pub points: f64,
+}
+
+/// Tiered scoring of the ranked and threshold indicators.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tiers {
+    /// 人均移动端报价量 by rank (default 1–3 → 6, 4–8 → 3).
+    pub mobile_quotes_per_user: Vec<RankTier>,
+    /// 人均移动支付金额 by rank (default 1–5 → 5, 6–10 → 3, 11–15 → 1).
+    pub mobile_payment_per_user: Vec<RankTier>,
+    /// 微信绑定率 by rate (default 100 % → 4, ≥ 90 % → 2).
+    pub wechat_binding_rate: Vec<RateTier>,
+}
+
+impl Default for Tiers {
+    fn default() -> Self {
+        let rank = |max_rank, points| RankTier { max_rank, points };
+        Self {
+            mobile_quotes_per_user: vec![rank(3, 6.0), rank(8, 3.0)],
+            mobile_payment_per_user: vec![rank(5, 5.0), rank(10, 3.0), rank(15, 1.0)],
+            wechat_binding_rate: vec![RateTier { min_rate: 1.0, points: 4.0 }, RateTier { min_rate: 0.9, points: 2.0 }],
+        }
+    }
+}
+
+/// A prize given to `places` branches.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prize {
+    /// How many branches get it.
+    pub places: u32,
+    /// Yuan per branch.
+    pub yuan: f64,
+}
+
+/// Money rewards of SPEC §6.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rewards {
+    /// Annual branch prizes in rank order (default 1 × 2000, 2 × 1600, 3 × 1200).
+    pub branch_prizes: Vec<Prize>,
+    /// Monthly total that earns the branch's specialists a bonus (default 90).
+    pub specialist_min_total: f64,
+    /// The specialist bonus per qualifying month, in yuan (default 300).
+    pub specialist_yuan: f64,
+    /// The salesperson reward per qualifying policy, in yuan (default 5).
+    pub policy_yuan: f64,
+}
+
+impl Default for Rewards {
+    fn default() -> Self {
+        let prize = |places, yuan| Prize { places, yuan };
+        Self {
+            branch_prizes: vec![prize(1, 2000.0), prize(2, 1600.0), prize(3, 1200.0)],
+            specialist_min_total: 90.0,
+            specialist_yuan: 300.0,
+            policy_yuan: 5.0,
+        }
+    }
+}
+
+fn zone<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+    let name = String::deserialize(d)?;
+    name.parse().map_err(|_| serde::de::Error::custom(format!("unknown IANA time zone {name:?} (e.g. \"Asia/Shanghai\")")))
+}
+
+fn date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    /// A date written as a TOML date or as a string.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum DateInput {
+        Native(toml::value::Datetime),
+        Text(String),
+    }
+    let text = match DateInput::deserialize(d)? {
+        DateInput::Native(dt) => dt.to_string(),
+        DateInput::Text(text) => text,
+    };
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .map_err(|_| serde::de::Error::custom(format!("expected a date as YYYY-MM-DD, got {text:?}")))
+}
+
+impl Config {
+    /// Parses TOML text; `origin` names the source in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Checks the values against each other.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.assessment_end < self.assessment_start {
+            return bad(format!(
+                "assessment_end ({}) is before assessment_start ({})",
+                self.assessment_end, self.assessment_start
+            ));
+        }
+        for (key, value) in [
+            ("targets.quotes_per_user", self.targets.quotes_per_user),
+            ("targets.proposals_per_user", self.targets.proposals_per_user),
+            ("targets.deal_premium_per_user", self.targets.deal_premium_per_user),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return bad(format!("{key} must be a positive number, got {value}"));
+            }
+        }
+        if self.active_login_days == 0 || self.active_login_days > 31 {
+            return bad(format!("active_login_days must be 1..=31, got {}", self.active_login_days));
+        }
+        for (key, tiers) in [
+            ("tiers.mobile_quotes_per_user", &self.tiers.mobile_quotes_per_user),
+            ("tiers.mobile_payment_per_user", &self.tiers.mobile_payment_per_user),
+        ] {
+            if tiers.windows(2).any(|w| w[0].max_rank >= w[1].max_rank) {
+                return bad(format!("{key} must list tiers by increasing max_rank"));
+            }
+        }
+        if self.tiers.wechat_binding_rate.windows(2).any(|w| w[0].min_rate <= w[1].min_rate) {
+            return bad("tiers.wechat_binding_rate must list tiers by decreasing min_rate".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_spec_defaults() {
+        let c = Config::from_toml("", "test").unwrap();
+        assert_eq!(c.timezone, chrono_tz::Asia::Shanghai);
+        assert_eq!(c.assessment_start.to_string(), "2016-06-01");
+        assert_eq!(c.grace_days, 3);
+        assert_eq!(c.tiers.mobile_payment_per_user[2], RankTier { max_rank: 15, points: 1.0 });
+    }
+
+    #[test]
+    fn sections_override_and_native_dates_work() {
+        let c = Config::from_toml(
+            "timezone = \"UTC\"\nassessment_start = 2016-07-01\n[targets]\nquotes_per_user = 12.5\n",
+            "test",
+        )
+        .unwrap();
+        assert_eq!(c.timezone, chrono_tz::UTC);
+        assert_eq!(c.assessment_start.to_string(), "2016-07-01");
+        assert_eq!(c.targets.quotes_per_user, 12.5);
+        assert_eq!(c.targets.proposals_per_user, 10.0);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors() {
+        let e = Config::from_toml("[targets]\nquote_per_user = 3\n", "x.toml").unwrap_err().to_string();
+        assert!(e.contains("quote_per_user"), "{e}");
+        let e = Config::from_toml("timezone = \"Mars/Base\"\n", "x.toml").unwrap_err().to_string();
+        assert!(e.contains("Mars/Base"), "{e}");
+        let e = Config::from_toml("assessment_end = \"2016-01-01\"\n", "x.toml").unwrap_err().to_string();
+        assert!(e.contains("before assessment_start"), "{e}");
+    }
+}

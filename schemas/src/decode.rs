@@ -1,0 +1,400 @@
+//! Turns one message's bytes into a validated [`Event`], or a [`Rejection`] whose reason names the field and
+//! says what was expected, so a producer can act on it.
+
+use crate::event::*;
+use crate::time::{EpochMillis, YearMonth};
+use chrono::{DateTime, NaiveDate};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+
+/// The largest message accepted, in bytes (SPEC §3: 1 MiB).
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// The longest `event_id`, in characters.
+pub const MAX_EVENT_ID_CHARS: usize = 128;
+
+/// How far ahead of the pipeline clock `occurred_at` may be, in milliseconds (24 hours).
+pub const MAX_FUTURE_MILLIS: i64 = 24 * 3600 * 1000;
+
+/// Why a message was rejected, as a small fixed set for metrics and dead-letter headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectKind {
+    /// Over [`MAX_MESSAGE_BYTES`].
+    TooLarge,
+    /// Not valid UTF-8.
+    NotUtf8,
+    /// Not a JSON object.
+    NotJson,
+    /// A required field is absent (or null).
+    MissingField,
+    /// A field has the wrong type or a value outside its range or set.
+    InvalidField,
+    /// `event_type` names no known type.
+    UnknownEventType,
+    /// `occurred_at` is too far ahead of the pipeline clock.
+    InFuture,
+}
+
+impl RejectKind {
+    /// The snake_case code used in metrics and headers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectKind::TooLarge => "too_large",
+            RejectKind::NotUtf8 => "not_utf8",
+            RejectKind::NotJson => "not_json",
+            RejectKind::MissingField => "missing_field",
+            RejectKind::InvalidField => "invalid_field",
+            RejectKind::UnknownEventType => "unknown_event_type",
+            RejectKind::InFuture => "in_future",
+        }
+    }
+}
+
+/// A message that is not a valid event, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The category.
+    pub kind: RejectKind,
+    /// The field at fault, when one is.
+    pub field: Option<String>,
+    /// What is wrong and what was expected, e.g. `payment_completed.amount must be > 0, got -50`.
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+impl Rejection {
+    fn new(kind: RejectKind, field: Option<String>, reason: String) -> Self {
+        Self { kind, field, reason }
+    }
+}
+
+/// Every field of every event type, each kept as raw JSON until its type is known.
+#[derive(Deserialize)]
+struct Wire<'a> {
+    #[serde(borrow)]
+    event_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    event_type: Option<&'a RawValue>,
+    #[serde(borrow)]
+    occurred_at: Option<&'a RawValue>,
+    #[serde(borrow)]
+    branch_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    user_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    terminal: Option<&'a RawValue>,
+    #[serde(borrow)]
+    channel: Option<&'a RawValue>,
+    #[serde(borrow)]
+    display_name: Option<&'a RawValue>,
+    #[serde(borrow)]
+    is_specialist: Option<&'a RawValue>,
+    #[serde(borrow)]
+    quote_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    quoted_premium: Option<&'a RawValue>,
+    #[serde(borrow)]
+    proposal_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow)]
+    policy_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    premium: Option<&'a RawValue>,
+    #[serde(borrow)]
+    deal_type: Option<&'a RawValue>,
+    #[serde(borrow)]
+    payment_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    amount: Option<&'a RawValue>,
+    #[serde(borrow)]
+    task_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    subject_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    valid_from: Option<&'a RawValue>,
+    #[serde(borrow)]
+    valid_until: Option<&'a RawValue>,
+    #[serde(borrow)]
+    action: Option<&'a RawValue>,
+    #[serde(borrow)]
+    due_month: Option<&'a RawValue>,
+    #[serde(borrow)]
+    vehicle_use: Option<&'a RawValue>,
+    #[serde(borrow)]
+    ecommerce_direct: Option<&'a RawValue>,
+    #[serde(borrow)]
+    report_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    report_type: Option<&'a RawValue>,
+    #[serde(borrow)]
+    accepted: Option<&'a RawValue>,
+    #[serde(borrow)]
+    month: Option<&'a RawValue>,
+    #[serde(borrow)]
+    score: Option<&'a RawValue>,
+}
+
+/// Reads the fields of one message, naming each field in errors as `scope.field`.
+struct Fields<'a> {
+    scope: &'static str,
+    wire: Wire<'a>,
+}
+
+type Field<'a> = Option<&'a RawValue>;
+
+/// Shortens a raw JSON value for an error message.
+fn shown(raw: &RawValue) -> String {
+    let text = raw.get();
+    if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    } else {
+        text.to_string()
+    }
+}
+
+impl<'a> Fields<'a> {
+    fn name(&self, field: &str) -> String {
+        if self.scope.is_empty() { field.to_string() } else { format!("{}.{field}", self.scope) }
+    }
+
+    fn missing(&self, field: &str) -> Rejection {
+        let name = self.name(field);
+        Rejection::new(RejectKind::MissingField, Some(field.into()), format!("{name} is required"))
+    }
+
+    fn invalid(&self, field: &str, expected: impl fmt::Display, raw: &RawValue) -> Rejection {
+        let name = self.name(field);
+        Rejection::new(
+            RejectKind::InvalidField,
+            Some(field.into()),
+            format!("{name} must be {expected}, got {}", shown(raw)),
+        )
+    }
+
+    fn required<T>(&self, field: &str, value: Option<T>) -> Result<T, Rejection> {
+        value.ok_or_else(|| self.missing(field))
+    }
+
+    fn opt_str(&self, field: &str, raw: Field<'a>) -> Result<Option<Cow<'a, str>>, Rejection> {
+        let Some(raw) = raw else { return Ok(None) };
+        let text: Cow<'a, str> =
+            serde_json::from_str(raw.get()).map_err(|_| self.invalid(field, "a string", raw))?;
+        Ok(Some(text))
+    }
+
+    /// A non-empty string identifier.
+    fn opt_id(&self, field: &str, raw: Field<'a>) -> Result<Option<String>, Rejection> {
+        match self.opt_str(field, raw)? {
+            Some(text) if text.is_empty() => Err(self.invalid(field, "a non-empty string", raw.expect("present"))),
+            other => Ok(other.map(Cow::into_owned)),
+        }
+    }
+
+    fn id(&self, field: &str, raw: Field<'a>) -> Result<String, Rejection> {
+        let value = self.opt_id(field, raw)?;
+        self.required(field, value)
+    }
+
+    fn opt_enum<T>(&self, field: &str, raw: Field<'a>, lookup: fn(&str) -> Option<T>, names: fn() -> Vec<&'static str>) -> Result<Option<T>, Rejection> {
+        let Some(text) = self.opt_str(field, raw)? else { return Ok(None) };
+        lookup(&text)
+            .map(Some)
+            .ok_or_else(|| self.invalid(field, format_args!("one of {}", names().join(", ")), raw.expect("present")))
+    }
+
+    fn enumerated<T>(&self, field: &str, raw: Field<'a>, lookup: fn(&str) -> Option<T>, names: fn() -> Vec<&'static str>) -> Result<T, Rejection> {
+        let value = self.opt_enum(field, raw, lookup, names)?;
+        self.required(field, value)
+    }
+
+    fn opt_bool(&self, field: &str, raw: Field<'a>) -> Result<Option<bool>, Rejection> {
+        let Some(raw) = raw else { return Ok(None) };
+        serde_json::from_str(raw.get()).map(Some).map_err(|_| self.invalid(field, "true or false", raw))
+    }
+
+    fn boolean(&self, field: &str, raw: Field<'a>) -> Result<bool, Rejection> {
+        let value = self.opt_bool(field, raw)?;
+        self.required(field, value)
+    }
+
+    /// A finite number that `ok` accepts; `rule` describes the range for the error message.
+    fn opt_number(&self, field: &str, raw: Field<'a>, rule: &str, ok: fn(f64) -> bool) -> Result<Option<f64>, Rejection> {
+        let Some(raw) = raw else { return Ok(None) };
+        let value: f64 = serde_json::from_str(raw.get()).map_err(|_| self.invalid(field, "a finite number", raw))?;
+        if !value.is_finite() {
+            return Err(self.invalid(field, "a finite number", raw));
+        }
+        if !ok(value) {
+            return Err(self.invalid(field, rule, raw));
+        }
+        Ok(Some(value))
+    }
+
+    fn number(&self, field: &str, raw: Field<'a>, rule: &str, ok: fn(f64) -> bool) -> Result<f64, Rejection> {
+        let value = self.opt_number(field, raw, rule, ok)?;
+        self.required(field, value)
+    }
+
+    fn date(&self, field: &str, raw: Field<'a>) -> Result<NaiveDate, Rejection> {
+        let text = self.opt_str(field, raw)?;
+        let text = self.required(field, text)?;
+        let raw = raw.expect("present");
+        if text.len() != 10 {
+            return Err(self.invalid(field, "a date as YYYY-MM-DD", raw));
+        }
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| self.invalid(field, "a real date as YYYY-MM-DD", raw))
+    }
+
+    fn month(&self, field: &str, raw: Field<'a>) -> Result<YearMonth, Rejection> {
+        let text = self.opt_str(field, raw)?;
+        let text = self.required(field, text)?;
+        text.parse().map_err(|_| self.invalid(field, "a month as YYYY-MM", raw.expect("present")))
+    }
+
+    fn timestamp(&self, field: &str, raw: Field<'a>) -> Result<EpochMillis, Rejection> {
+        let text = self.opt_str(field, raw)?;
+        let text = self.required(field, text)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.timestamp_millis())
+            .map_err(|_| self.invalid(field, "an RFC 3339 timestamp with offset", raw.expect("present")))
+    }
+}
+
+/// Decodes and validates one message.
+///
+/// `now` is the pipeline clock; an `occurred_at` more than 24 hours after it is rejected.
+pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Result<Event, Rejection> {
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(Rejection::new(
+            RejectKind::TooLarge,
+            None,
+            format!("message is {} bytes, over the limit of {MAX_MESSAGE_BYTES} bytes (1 MiB)", bytes.len()),
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Rejection::new(RejectKind::NotUtf8, None, format!("message is not UTF-8: invalid byte at offset {}", e.valid_up_to()))
+    })?;
+    let wire: Wire = serde_json::from_str(text).map_err(|e| {
+        let reason = if e.is_data() {
+            format!("message must be a JSON object with each field once: {e}")
+        } else {
+            format!("message is not valid JSON: {e}")
+        };
+        Rejection::new(RejectKind::NotJson, None, reason)
+    })?;
+    let common = Fields { scope: "", wire };
+
+    let event_type_text = common.opt_str("event_type", common.wire.event_type)?;
+    let event_type_text = common.required("event_type", event_type_text)?;
+    let event_type = EventType::from_wire(&event_type_text).ok_or_else(|| {
+        Rejection::new(
+            RejectKind::UnknownEventType,
+            Some("event_type".into()),
+            format!("event_type must be one of {}, got {:?}", EventType::wire_names().join(", "), event_type_text),
+        )
+    })?;
+
+    let event_id = common.id("event_id", common.wire.event_id)?;
+    if event_id.chars().count() > MAX_EVENT_ID_CHARS {
+        return Err(common.invalid("event_id", format_args!("at most {MAX_EVENT_ID_CHARS} characters"), common.wire.event_id.expect("present")));
+    }
+    let occurred_at = common.timestamp("occurred_at", common.wire.occurred_at)?;
+    if occurred_at > now.saturating_add(MAX_FUTURE_MILLIS) {
+        let hours = (occurred_at - now) as f64 / 3_600_000.0;
+        return Err(Rejection::new(
+            RejectKind::InFuture,
+            Some("occurred_at".into()),
+            format!("occurred_at is {hours:.1} h ahead of the pipeline clock; at most 24 h is accepted"),
+        ));
+    }
+    let branch_id = common.id("branch_id", common.wire.branch_id)?;
+
+    let f = Fields { scope: event_type.as_str(), wire: common.wire };
+    let user_id = f.opt_id("user_id", f.wire.user_id)?;
+    if user_id.is_none() && !event_type.user_optional() {
+        return Err(f.missing("user_id"));
+    }
+    let terminal = f.opt_enum("terminal", f.wire.terminal, Terminal::from_wire, Terminal::wire_names)?;
+    if terminal.is_none() && event_type.terminal_required() {
+        return Err(f.missing("terminal"));
+    }
+    let w = &f.wire;
+    let payload = match event_type {
+        EventType::UserRegistered => Payload::UserRegistered {
+            channel: f.enumerated("channel", w.channel, Channel::from_wire, Channel::wire_names)?,
+            display_name: f.opt_str("display_name", w.display_name)?.map(Cow::into_owned),
+            is_specialist: f.opt_bool("is_specialist", w.is_specialist)?.unwrap_or(false),
+        },
+        EventType::UserDeregistered => Payload::UserDeregistered,
+        EventType::Login => Payload::Login,
+        EventType::QuoteCreated => Payload::QuoteCreated {
+            quote_id: f.id("quote_id", w.quote_id)?,
+            quoted_premium: f.opt_number("quoted_premium", w.quoted_premium, ">= 0", |v| v >= 0.0)?,
+        },
+        EventType::ProposalCreated => Payload::ProposalCreated {
+            proposal_id: f.id("proposal_id", w.proposal_id)?,
+            quote_id: f.opt_id("quote_id", w.quote_id)?,
+            kind: f.enumerated("kind", w.kind, ProposalKind::from_wire, ProposalKind::wire_names)?,
+        },
+        EventType::PolicyIssued => Payload::PolicyIssued {
+            policy_id: f.id("policy_id", w.policy_id)?,
+            premium: f.number("premium", w.premium, ">= 0", |v| v >= 0.0)?,
+            deal_type: f.enumerated("deal_type", w.deal_type, DealType::from_wire, DealType::wire_names)?,
+            quote_id: f.opt_id("quote_id", w.quote_id)?,
+            proposal_id: f.opt_id("proposal_id", w.proposal_id)?,
+        },
+        EventType::PolicyCancelled => Payload::PolicyCancelled { policy_id: f.id("policy_id", w.policy_id)? },
+        EventType::PaymentCompleted => Payload::PaymentCompleted {
+            payment_id: f.id("payment_id", w.payment_id)?,
+            amount: f.number("amount", w.amount, "> 0", |v| v > 0.0)?,
+            policy_id: f.opt_id("policy_id", w.policy_id)?,
+        },
+        EventType::TaskCreated => {
+            let valid_from = f.date("valid_from", w.valid_from)?;
+            let valid_until = f.date("valid_until", w.valid_until)?;
+            if valid_until < valid_from {
+                return Err(f.invalid("valid_until", format_args!("on or after valid_from ({valid_from})"), w.valid_until.expect("present")));
+            }
+            Payload::TaskCreated {
+                task_id: f.id("task_id", w.task_id)?,
+                subject_id: f.id("subject_id", w.subject_id)?,
+                valid_from,
+                valid_until,
+            }
+        }
+        EventType::TaskAction => Payload::TaskAction {
+            task_id: f.id("task_id", w.task_id)?,
+            action: f.enumerated("action", w.action, TaskActionKind::from_wire, TaskActionKind::wire_names)?,
+        },
+        EventType::TaskCancelled => Payload::TaskCancelled { task_id: f.id("task_id", w.task_id)? },
+        EventType::RenewalDue => Payload::RenewalDue {
+            policy_id: f.id("policy_id", w.policy_id)?,
+            due_month: f.month("due_month", w.due_month)?,
+            vehicle_use: f.id("vehicle_use", w.vehicle_use)?,
+            ecommerce_direct: f.boolean("ecommerce_direct", w.ecommerce_direct)?,
+        },
+        EventType::RenewalAssigned => Payload::RenewalAssigned { policy_id: f.id("policy_id", w.policy_id)? },
+        EventType::WechatBound => Payload::WechatBound,
+        EventType::WechatUnbound => Payload::WechatUnbound,
+        EventType::ReportSubmitted => Payload::ReportSubmitted {
+            report_id: f.id("report_id", w.report_id)?,
+            report_type: f.enumerated("report_type", w.report_type, ReportType::from_wire, ReportType::wire_names)?,
+            accepted: f.boolean("accepted", w.accepted)?,
+        },
+        EventType::ClearingScored => Payload::ClearingScored {
+            month: f.month("month", w.month)?,
+            score: f.number("score", w.score, "between 0 and 10", |v| (0.0..=10.0).contains(&v))?,
+        },
+    };
+    Ok(Event { event_id, occurred_at, branch_id, user_id, terminal, payload })
+}
