@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// A source partition (a Kafka partition, or 0 for a file).
-pub type PartitionId = u32;
+pub use schemas::PartitionId;
 
 /// Where one partition stands.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

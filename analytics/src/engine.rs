@@ -5,26 +5,15 @@
 //! The live pipeline and `leaderboard replay` both feed this same engine; only the source differs.
 
 use crate::aggregate::{CounterKey, DeltaAggregator};
-use crate::arrival::{ArrivalPass, PartitionId};
+use crate::arrival::ArrivalPass;
 use crate::entities::{Entities, Placement};
 use crate::error::EngineError;
 use crate::facts::{FactBuilder, Measures};
 use chrono::Datelike;
 use hashbrown::HashMap;
-use schemas::{Config, Event, LocalCalendar, Organisation, Rejection, YearMonth};
+use schemas::{Config, LocalCalendar, Message, Organisation, YearMonth};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-
-/// One message from a source after decoding.
-#[derive(Debug, Clone)]
-pub struct Message {
-    /// The source partition.
-    pub partition: PartitionId,
-    /// The offset within the partition.
-    pub offset: u64,
-    /// The event, or why the bytes are not one.
-    pub decoded: Result<Event, Rejection>,
-}
 
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

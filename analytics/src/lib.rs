@@ -16,7 +16,8 @@
 //!
 //! ```
 //! # tokio_test_block_on(async {
-//! use analytics::{Engine, Message, PeriodSpec};
+//! use analytics::{Engine, PeriodSpec};
+//! use schemas::Message;
 //! use schemas::{Config, Organisation, decode_event};
 //! use std::sync::Arc;
 //! let org = Organisation::from_csv("branch_id,branch_name,in_scope\nzd,张店支公司,true\n".as_bytes()).unwrap();
@@ -53,8 +54,9 @@ mod ranking;
 mod rewards;
 mod scorecard;
 
-pub use arrival::{ArrivalPass, PartitionClock, PartitionId};
-pub use engine::{Counts, Disposition, Engine, EngineState, Message};
+pub use arrival::{ArrivalPass, PartitionClock};
+pub use engine::{Counts, Disposition, Engine, EngineState};
+pub use schemas::Message;
 pub use error::EngineError;
 pub use indicators::{Fraction, Indicator};
 pub use pace::{ActiveOutlook, LoginStatus, MonthProgress};

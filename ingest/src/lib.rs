@@ -1,1 +1,19 @@
-//! placeholder
+//! # ingest: where messages come from
+//!
+//! The first stage of the pipeline. Sources yield raw message bytes with their partition and offset
+//! ([`RawMessage`]): an NDJSON file ([`NdjsonReader`], one partition) and the deterministic synthetic
+//! activity generator ([`simulate`], with the matching organisation file) used by `leaderboard simulate`,
+//! the demo, the tests and the benchmarks. [`decode_batch`] turns a batch of raw messages into validated
+//! [`schemas::Message`]s on all cores, keeping order and the bytes of rejected messages for the
+//! dead-letter output. The `analytics` engine consumes the result.
+#![deny(missing_docs)]
+
+mod decode;
+mod file;
+pub mod simulate;
+mod source;
+
+pub use decode::{DecodedBatch, decode_batch};
+pub use file::NdjsonReader;
+pub use simulate::{SimulationSpec, organisation_csv};
+pub use source::RawMessage;

@@ -1,1 +1,180 @@
-fn main() {}
+//! `leaderboard`: the command-line front end. Each subcommand is a thin layer over the library crates.
+
+use analytics::{PeriodSpec, Scorecard};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use leaderboard::replay::{ReplayOptions, load_engine, replay_file, summary_line};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+/// Live KPI scorecards and leaderboards for a sales-system rollout.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Score a month, quarter or the assessment to date from an event file.
+    Replay(ReplayArgs),
+    /// Print the rewards of SPEC §6 (branch awards, specialist bonuses, salesperson payouts) as JSON.
+    Rewards(ReplayArgs),
+    /// Write realistic synthetic activity as NDJSON, reproducible by seed.
+    Simulate(SimulateArgs),
+}
+
+/// How the scorecard is printed.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// SPEC §8 JSON.
+    Json,
+    /// An aligned table with branch names, for people.
+    Table,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// Organisation file: CSV with header branch_id,branch_name,in_scope.
+    #[arg(long)]
+    org: PathBuf,
+    /// Event file: one JSON event per line.
+    #[arg(long)]
+    events: PathBuf,
+    /// Configuration file (TOML); SPEC defaults when absent.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// YYYY-MM, YYYY-Qn or assessment.
+    #[arg(long, value_parser = parse_period)]
+    period: PeriodSpec,
+    /// Include per-user rows under "users".
+    #[arg(long)]
+    users: bool,
+    /// Write each rejected line with its reason as NDJSON here.
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Messages per micro-batch (results never depend on it).
+    #[arg(long, default_value_t = 65_536, hide = true)]
+    batch_size: usize,
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// Where to write the events (NDJSON).
+    #[arg(long)]
+    out: PathBuf,
+    /// Where to write the matching organisation file (CSV).
+    #[arg(long)]
+    org_out: Option<PathBuf>,
+    /// First simulated local day.
+    #[arg(long, default_value = "2016-06-01")]
+    from: chrono::NaiveDate,
+    /// Number of days.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Number of branches (from 12 on, the last two are out of scope).
+    #[arg(long, default_value_t = 11)]
+    branches: u32,
+    /// Users per branch.
+    #[arg(long, default_value_t = 50)]
+    users_per_branch: u32,
+    /// Random seed: the same seed gives the same file.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn parse_period(s: &str) -> Result<PeriodSpec, String> {
+    s.parse()
+}
+
+async fn replay(args: &ReplayArgs) -> Result<analytics::Engine> {
+    let mut engine = load_engine(args.config.as_deref(), &args.org)?;
+    let options = ReplayOptions {
+        events: args.events.clone(),
+        rejects: args.rejects.clone(),
+        batch_size: args.batch_size,
+        progress: true,
+    };
+    let counts = replay_file(&mut engine, &options).await?;
+    eprintln!("{}", summary_line(&counts));
+    Ok(engine)
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(out.flush()?)
+}
+
+fn print_scorecard(card: &Scorecard, format: Format) -> Result<()> {
+    match format {
+        Format::Json => print_json(card),
+        Format::Table => {
+            print!("{}", leaderboard::table::render(card));
+            Ok(())
+        }
+    }
+}
+
+fn simulate(args: &SimulateArgs) -> Result<()> {
+    if args.branches == 0 || args.users_per_branch == 0 || args.days == 0 {
+        bail!("--branches, --users-per-branch and --days must be at least 1");
+    }
+    let spec = ingest::simulate::SimulationSpec {
+        from: args.from,
+        days: args.days,
+        branches: args.branches,
+        users_per_branch: args.users_per_branch,
+        seed: args.seed,
+        zone: chrono_tz::Asia::Shanghai,
+    };
+    let file = std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut written = 0u64;
+    let mut error = None;
+    ingest::simulate::simulate(&spec, |event| {
+        if error.is_some() {
+            return;
+        }
+        let line = schemas::encode_event(&event, spec.zone);
+        if let Err(e) = serde_json::to_writer(&mut out, &line).map_err(anyhow::Error::from).and_then(|_| Ok(out.write_all(b"\n")?)) {
+            error = Some(e);
+        }
+        written += 1;
+    });
+    if let Some(e) = error {
+        return Err(e.context(format!("writing {}", args.out.display())));
+    }
+    out.flush()?;
+    if let Some(org) = &args.org_out {
+        std::fs::write(org, ingest::simulate::organisation_csv(args.branches))
+            .with_context(|| format!("cannot write {}", org.display()))?;
+    }
+    eprintln!("wrote {written} events to {}", args.out.display());
+    Ok(())
+}
+
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+    ).init();
+    match Cli::parse().command {
+        Command::Replay(args) => {
+            let engine = replay(&args).await?;
+            let card = engine.scorecard(args.period, args.users)?;
+            print_scorecard(&card, args.format)
+        }
+        Command::Rewards(args) => {
+            let engine = replay(&args).await?;
+            print_json(&engine.rewards(args.period)?)
+        }
+        Command::Simulate(args) => simulate(&args),
+    }
+}

@@ -26,6 +26,7 @@ mod config;
 mod decode;
 mod encode;
 mod event;
+mod message;
 mod org;
 mod time;
 
@@ -36,5 +37,6 @@ pub use encode::encode_event;
 pub use event::{
     Channel, DealType, Event, EventType, Payload, ProposalKind, ReportType, TaskActionKind, Terminal,
 };
+pub use message::{Message, PartitionId};
 pub use org::{Branch, OrgError, Organisation};
 pub use time::{EpochMillis, LocalCalendar, YearMonth};

@@ -1,0 +1,154 @@
+//! Replays an NDJSON event file through the live engine: read in batches on one thread, decoded on all
+//! cores, processed in order on the engine; rejected lines optionally written out with their reasons.
+
+use analytics::{Counts, Engine};
+use anyhow::{Context, Result};
+use ingest::{DecodedBatch, NdjsonReader, decode_batch};
+use schemas::{Config, Organisation};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How a replay runs.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    /// The event file (NDJSON).
+    pub events: PathBuf,
+    /// Where to write rejected lines with their reasons, if anywhere.
+    pub rejects: Option<PathBuf>,
+    /// Messages per micro-batch.
+    pub batch_size: usize,
+    /// Show progress on stderr when it is a terminal and the replay takes over a second.
+    pub progress: bool,
+}
+
+/// Builds an engine from an optional config file and the organisation file.
+pub fn load_engine(config: Option<&Path>, org: &Path) -> Result<Engine> {
+    let config = match config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    let org_file = File::open(org).with_context(|| format!("cannot open organisation file {}", org.display()))?;
+    let org = Organisation::from_csv(org_file)?;
+    Ok(Engine::new(Arc::new(config), Arc::new(org)))
+}
+
+/// Writes each rejected line as `{"line", "kind", "field", "reason", "raw"}`.
+struct RejectWriter {
+    out: BufWriter<File>,
+}
+
+impl RejectWriter {
+    fn write(&mut self, batch: &DecodedBatch) -> Result<()> {
+        for (i, payload) in &batch.rejected_payloads {
+            let message = &batch.messages[*i];
+            let Err(rejection) = &message.decoded else { continue };
+            let row = serde_json::json!({
+                "line": message.offset + 1,
+                "kind": rejection.kind.as_str(),
+                "field": rejection.field,
+                "reason": rejection.reason,
+                "raw": String::from_utf8_lossy(payload),
+            });
+            serde_json::to_writer(&mut self.out, &row)?;
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+/// A progress bar that appears only on a terminal, and only once the replay has run for a second.
+struct Progress {
+    enabled: bool,
+    started: Instant,
+    total_bytes: u64,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(enabled: bool, total_bytes: u64) -> Self {
+        Self { enabled: enabled && std::io::stderr().is_terminal(), started: Instant::now(), total_bytes, bar: None }
+    }
+
+    fn update(&mut self, bytes: u64) {
+        if !self.enabled || self.started.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = indicatif::ProgressBar::new(self.total_bytes);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                    .expect("valid template"),
+            );
+            bar
+        });
+        bar.set_position(bytes);
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Feeds the file through `engine`; returns the counts of this replay.
+pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result<Counts> {
+    let file = File::open(&options.events).with_context(|| format!("cannot open event file {}", options.events.display()))?;
+    let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut rejects = match &options.rejects {
+        Some(path) => Some(RejectWriter {
+            out: BufWriter::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?),
+        }),
+        None => None,
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<(DecodedBatch, u64)>>(2);
+    let batch_size = options.batch_size.max(1);
+    let reader_thread = std::thread::spawn(move || {
+        let mut reader = NdjsonReader::new(BufReader::with_capacity(1 << 20, file), 0);
+        loop {
+            let raw = match reader.next_batch(batch_size) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            if raw.is_empty() {
+                return;
+            }
+            let now = chrono::Utc::now().timestamp_millis();
+            if tx.blocking_send(Ok((decode_batch(raw, now), reader.bytes_read()))).is_err() {
+                return;
+            }
+        }
+    });
+    let mut counts = Counts::default();
+    let mut progress = Progress::new(options.progress, total_bytes);
+    while let Some(next) = rx.recv().await {
+        let (batch, bytes) = next.with_context(|| format!("reading {}", options.events.display()))?;
+        if let Some(rejects) = &mut rejects {
+            rejects.write(&batch)?;
+        }
+        for disposition in engine.process(&batch.messages).await? {
+            counts.record(disposition);
+        }
+        progress.update(bytes);
+    }
+    progress.finish();
+    reader_thread.join().map_err(|_| anyhow::anyhow!("the file reader thread panicked"))?;
+    if let Some(mut rejects) = rejects {
+        rejects.out.flush()?;
+    }
+    Ok(counts)
+}
+
+/// The one-line summary printed on stderr after a replay.
+pub fn summary_line(counts: &Counts) -> String {
+    format!(
+        "accepted={} duplicate={} late={} rejected={}",
+        counts.accepted, counts.duplicate, counts.late, counts.rejected
+    )
+}
