@@ -25,6 +25,8 @@ pub struct MembershipChange {
 /// What is known of one user.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct UserRecord {
+    /// The latest registration, by `(occurred_at, event id fingerprint)`: the attributes below are its.
+    pub latest_registration: Option<FirstEvent>,
     /// From the latest registration.
     pub display_name: Option<String>,
     /// From the latest registration.
@@ -72,8 +74,47 @@ pub struct IssuedPolicy {
 pub struct PolicyRecord {
     /// Set by the first `policy_issued`.
     pub issued: Option<IssuedPolicy>,
-    /// Set by the first `policy_cancelled` (which may arrive before the issue).
+    /// Set once a cancellation has taken the policy out of the figures.
     pub cancelled: bool,
+    /// A cancellation that arrived before the issue, with the first month its partition still had open:
+    /// it takes the policy out only if the issue month is not before that month, exactly as if the issue had
+    /// arrived first (then the cancellation would have been late).
+    pub early_cancel: Option<OpenFrom>,
+}
+
+/// The first month a partition still had open when an event arrived (`None`: nothing closed yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenFrom(pub Option<YearMonth>);
+
+impl OpenFrom {
+    /// Returns true if and only if `month` was still open.
+    pub fn admits(self, month: YearMonth) -> bool {
+        self.0.is_none_or(|open_from| month >= open_from)
+    }
+
+    /// The mark that admits every month either admits (so the arrival order of two marks never matters).
+    pub fn widest(self, other: OpenFrom) -> OpenFrom {
+        match (self.0, other.0) {
+            (Some(a), Some(b)) => OpenFrom(Some(a.min(b))),
+            _ => OpenFrom(None),
+        }
+    }
+}
+
+/// The event that decides which branch an entity belongs to: the earliest by `(occurred_at, event id
+/// fingerprint)`, so the owner never depends on how partitions interleave.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FirstEvent {
+    /// When.
+    pub at: EpochMillis,
+    /// Tie-break between events at the same instant.
+    pub id_hash: u64,
+}
+
+impl FirstEvent {
+    fn of(event: &Event) -> Self {
+        Self { at: event.occurred_at, id_hash: xxhash_rust::xxh3::xxh3_64(event.event_id.as_bytes()) }
+    }
 }
 
 /// A task's validity window, set by its (first) `task_created`.
@@ -93,6 +134,8 @@ pub struct TaskWindow {
 pub struct TaskRecord {
     /// The branch of the task's first event.
     pub branch: u32,
+    /// The task's first event.
+    pub first: FirstEvent,
     /// Validity, once created (and not ignored as a second task for its subject).
     pub window: Option<TaskWindow>,
     /// The earliest cancellation.
@@ -108,11 +151,59 @@ pub struct TaskRecord {
 pub struct RenewalRecord {
     /// The branch of the renewal's first event.
     pub branch: u32,
+    /// The renewal's first event.
+    pub first: FirstEvent,
     /// The due month, and whether the renewal counts (family private car, not e-commerce direct).
     pub due: Option<(YearMonth, bool)>,
-    /// The earliest assignment of a service manager.
-    pub assigned_at: Option<EpochMillis>,
+    /// Assignments of a service manager: when, and which months their partition still had open (an
+    /// assignment counts only for a due month that was open, as if the due event had arrived first).
+    pub assignments: Vec<(EpochMillis, OpenFrom)>,
 }
+
+impl RenewalRecord {
+    /// The earliest assignment that may count for the due month, if any.
+    pub fn assigned_at(&self) -> Option<EpochMillis> {
+        let (due_month, _) = self.due?;
+        self.assignments.iter().filter(|(_, open)| open.admits(due_month)).map(|(at, _)| *at).min()
+    }
+}
+
+/// Returns the record for `key`, created with owner `branch`, after letting `event` claim ownership if it is
+/// earlier than the current first event.
+fn owned<'m, R: Default + Owned>(map: &'m mut HashMap<String, R>, key: &str, branch: u32, event: &Event) -> &'m mut R {
+    let first = FirstEvent::of(event);
+    let record = map.entry_ref(key).or_insert_with(|| R::new_owned(branch, first));
+    if first < record.first() {
+        record.set_owner(branch, first);
+    }
+    record
+}
+
+/// An entity owned by the branch of its first event.
+trait Owned {
+    fn new_owned(branch: u32, first: FirstEvent) -> Self;
+    fn first(&self) -> FirstEvent;
+    fn set_owner(&mut self, branch: u32, first: FirstEvent);
+}
+
+macro_rules! impl_owned {
+    ($t:ty) => {
+        impl Owned for $t {
+            fn new_owned(branch: u32, first: FirstEvent) -> Self {
+                Self { branch, first, ..Default::default() }
+            }
+            fn first(&self) -> FirstEvent {
+                self.first
+            }
+            fn set_owner(&mut self, branch: u32, first: FirstEvent) {
+                self.branch = branch;
+                self.first = first;
+            }
+        }
+    };
+}
+impl_owned!(TaskRecord);
+impl_owned!(RenewalRecord);
 
 /// The standing clearing score of a branch and month: the latest by `(occurred_at, event_id)`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,9 +295,13 @@ impl Entities {
         match &event.payload {
             Payload::UserRegistered { channel, display_name, is_specialist } => {
                 let record = &mut self.users[row_user as usize];
-                record.channel = Some(*channel);
-                record.display_name.clone_from(display_name);
-                record.is_specialist = *is_specialist;
+                let this = FirstEvent::of(event);
+                if record.latest_registration.is_none_or(|latest| this > latest) {
+                    record.latest_registration = Some(this);
+                    record.channel = Some(*channel);
+                    record.display_name.clone_from(display_name);
+                    record.is_specialist = *is_specialist;
+                }
                 insert_sorted(&mut record.memberships, MembershipChange { at: t, branch: Some(branch) }, |c| c.at);
                 return;
             }
@@ -242,7 +337,8 @@ impl Entities {
                     counted.add(Measure::RewardPolicies, (quote_id.is_some() && proposal_id.is_some()) as i64);
                 }
                 record.issued = Some(IssuedPolicy { month: at.month, branch, user: row_user, counted });
-                if record.cancelled {
+                if record.early_cancel.is_some_and(|open| open.admits(at.month)) {
+                    record.cancelled = true;
                     return; // cancelled before its issue arrived: never counts
                 }
                 m = counted;
@@ -252,8 +348,12 @@ impl Entities {
                 if record.cancelled {
                     return;
                 }
+                let Some(issued) = record.issued else {
+                    let mark = OpenFrom(at.open_from);
+                    record.early_cancel = Some(record.early_cancel.map_or(mark, |m| m.widest(mark)));
+                    return;
+                };
                 record.cancelled = true;
-                let Some(issued) = record.issued else { return };
                 let mut undo = Measures::default();
                 for (slot, value) in undo.sums.iter_mut().zip(issued.counted.sums) {
                     *slot = -value;
@@ -262,7 +362,7 @@ impl Entities {
                 return;
             }
             Payload::TaskCreated { task_id, subject_id, valid_from, valid_until } => {
-                let record = self.tasks.entry_ref(task_id.as_str()).or_insert_with(|| TaskRecord { branch, ..Default::default() });
+                let record = owned(&mut self.tasks, task_id, branch, event);
                 if record.window.is_some() || !self.task_subjects.insert(subject_id.clone()) {
                     return; // the subject already has a task, or this task was already created
                 }
@@ -274,7 +374,7 @@ impl Entities {
                 return;
             }
             Payload::TaskAction { task_id, .. } => {
-                let record = self.tasks.entry_ref(task_id.as_str()).or_insert_with(|| TaskRecord { branch, ..Default::default() });
+                let record = owned(&mut self.tasks, task_id, branch, event);
                 let offset = at.month.months_since(at.base_month);
                 if (0..64).contains(&offset) {
                     let bit = 1u64 << offset;
@@ -287,20 +387,20 @@ impl Entities {
                 m.add(Measure::TaskActions, 1);
             }
             Payload::TaskCancelled { task_id } => {
-                let record = self.tasks.entry_ref(task_id.as_str()).or_insert_with(|| TaskRecord { branch, ..Default::default() });
+                let record = owned(&mut self.tasks, task_id, branch, event);
                 record.cancelled_at = Some(record.cancelled_at.map_or(t, |c| c.min(t)));
                 return;
             }
             Payload::RenewalDue { policy_id, due_month, vehicle_use, ecommerce_direct } => {
-                let record = self.renewals.entry_ref(policy_id.as_str()).or_insert_with(|| RenewalRecord { branch, ..Default::default() });
+                let record = owned(&mut self.renewals, policy_id, branch, event);
                 if record.due.is_none() {
                     record.due = Some((*due_month, vehicle_use == "family_private" && !ecommerce_direct));
                 }
                 return;
             }
             Payload::RenewalAssigned { policy_id } => {
-                let record = self.renewals.entry_ref(policy_id.as_str()).or_insert_with(|| RenewalRecord { branch, ..Default::default() });
-                record.assigned_at = Some(record.assigned_at.map_or(t, |a| a.min(t)));
+                let record = owned(&mut self.renewals, policy_id, branch, event);
+                record.assignments.push((t, OpenFrom(at.open_from)));
                 return;
             }
             Payload::ReportSubmitted { report_id, accepted, .. } => {

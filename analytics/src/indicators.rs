@@ -251,7 +251,7 @@ impl FigureContext<'_> {
             let day_one_ends = self.calendar.start_of(first_day.succ_opt().expect("dates stay in range"));
             let entry = out.entry(renewal.branch).or_default();
             entry.1 += 1;
-            entry.0 += renewal.assigned_at.is_some_and(|at| at < day_one_ends) as i64;
+            entry.0 += renewal.assigned_at().is_some_and(|at| at < day_one_ends) as i64;
         }
         out
     }

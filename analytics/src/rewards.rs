@@ -124,12 +124,13 @@ impl Engine {
             );
             for row in card.branches.iter().filter(|r| r.in_scope && r.total >= rewards.specialist_min_total) {
                 let b = state.entities.branches.get(&row.branch_id).expect("scored branches are interned");
-                let specialists = membership
+                let mut specialists: Vec<String> = membership
                     .users(month, b)
                     .iter()
                     .filter(|u| state.entities.users[**u as usize].is_specialist)
                     .map(|u| state.entities.user_ids.name(*u).to_string())
                     .collect();
+                specialists.sort();
                 specialist_bonuses.push(SpecialistBonus {
                     month: month.to_string(),
                     branch_id: row.branch_id.clone(),

@@ -191,9 +191,14 @@ impl Engine {
         Period::resolve(spec, self.config(), latest)
     }
 
-    /// All branch keys: the organisation's in file order, then others as first seen.
+    /// All branch keys: the organisation's in file order, then branches seen only in events by id (never
+    /// by arrival, which would depend on how partitions interleave).
     fn branch_keys(&self) -> Vec<u32> {
-        (0..self.state().entities.branches.len() as u32).collect()
+        let branches = &self.state().entities.branches;
+        let known = self.org().branches.len() as u32;
+        let mut others: Vec<u32> = (known..branches.len() as u32).collect();
+        others.sort_by(|a, b| branches.name(*a).cmp(branches.name(*b)));
+        (0..known).chain(others).collect()
     }
 
     /// Whether the branch with key `b` is in scope (unknown branches are not).
@@ -356,8 +361,11 @@ impl Engine {
                 }
             }
         }
+        let branch_order: HashMap<u32, usize> = self.branch_keys().into_iter().enumerate().map(|(i, b)| (b, i)).collect();
         let mut keys: Vec<(u32, u32)> = totals.keys().copied().collect();
-        keys.sort_unstable();
+        keys.sort_by(|a, b| {
+            (branch_order[&a.0], state.entities.user_ids.name(a.1)).cmp(&(branch_order[&b.0], state.entities.user_ids.name(b.1)))
+        });
         let rank_by = |measure: Measure| -> HashMap<(u32, u32), UserRank> {
             let city: Vec<Option<f64>> = keys
                 .iter()

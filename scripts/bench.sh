@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Replay throughput and peak memory on 1M and 10M simulated events, and in the same run DuckDB computing
+# the per-branch monthly quote, mobile-quote and mobile-payment sums from the same NDJSON files.
+# Usage: scripts/bench.sh [sizes...]   (default: 1M 10M). Data is kept in bench-data/ between runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/leaderboard/target}"
+sizes=("${@:-1M 10M}")
+data=bench-data
+mkdir -p "$data"
+
+command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+python3 -c 'import duckdb' 2>/dev/null || pip install -q duckdb
+cargo build --release -p leaderboard
+bin="$CARGO_TARGET_DIR/release/leaderboard"
+
+# Simulation sizes: about 11.3 events per user per day.
+declare -A shape=([1M]="--branches 13 --users-per-branch 100 --days 68" [10M]="--branches 20 --users-per-branch 210 --days 214")
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "leaderboard $(git rev-parse --short HEAD), duckdb $(python3 -c 'import duckdb; print(duckdb.__version__)')"
+for size in ${sizes[*]}; do
+  events="$data/events-$size.ndjson"; org="$data/org-$size.csv"
+  if [ ! -s "$events" ]; then
+    "$bin" simulate --out "$events" --org-out "$org" --from 2016-06-01 --seed 11 ${shape[$size]}
+  fi
+  lines=$(wc -l < "$events"); bytes=$(stat -c %s "$events")
+  echo
+  echo "## $size: $lines events, $((bytes / 1024 / 1024)) MiB"
+  cat "$events" > /dev/null # warm the page cache for both contenders
+  /usr/bin/time -f '%e %M' -o "$data/time.txt" "$bin" replay --org "$org" --events "$events" --period assessment > "$data/scorecard-$size.json" 2> "$data/replay-$size.err"
+  read -r secs rss_kb < "$data/time.txt"
+  echo "leaderboard replay: ${secs}s, $(python3 -c "print(f'{$lines/$secs:,.0f}')") events/s, peak RSS $((rss_kb / 1024)) MiB; $(tail -1 "$data/replay-$size.err")"
+  python3 - "$events" <<'PY'
+import sys, time, duckdb
+path = sys.argv[1]
+con = duckdb.connect()
+con.execute("SET threads TO 2")
+query = f"""
+SELECT branch_id, left(occurred_at, 7) AS month,
+       count(*) FILTER (WHERE event_type = 'quote_created') AS quotes,
+       count(*) FILTER (WHERE event_type = 'quote_created' AND terminal IN ('pad','phone','wechat')) AS mobile_quotes,
+       sum(amount) FILTER (WHERE event_type = 'payment_completed' AND terminal IN ('pad','phone','wechat')) AS mobile_payment
+FROM read_json('{path}', format = 'newline_delimited',
+               columns = {{event_type: 'VARCHAR', occurred_at: 'VARCHAR', branch_id: 'VARCHAR', terminal: 'VARCHAR', amount: 'DOUBLE'}})
+GROUP BY ALL ORDER BY ALL"""
+start = time.perf_counter()
+rows = con.execute(query).fetchall()
+secs = time.perf_counter() - start
+lines = sum(1 for _ in open(path, 'rb'))
+print(f"duckdb per-branch monthly sums: {secs:.2f}s, {lines/secs:,.0f} events/s, {len(rows)} groups")
+PY
+done
