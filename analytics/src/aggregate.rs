@@ -25,12 +25,19 @@ impl Default for DeltaAggregator {
 impl DeltaAggregator {
     /// An aggregator on a single-partition session: batches are small and the other core decodes.
     pub fn new() -> Self {
-        let config = SessionConfig::new().with_target_partitions(1).with_batch_size(64 * 1024);
-        Self { ctx: SessionContext::new_with_config(config) }
+        let config = SessionConfig::new()
+            .with_target_partitions(1)
+            .with_batch_size(64 * 1024);
+        Self {
+            ctx: SessionContext::new_with_config(config),
+        }
     }
 
     /// Sums the measures and ors the login days of `facts` per key.
-    pub async fn aggregate(&self, facts: RecordBatch) -> Result<Vec<(CounterKey, Measures)>, EngineError> {
+    pub async fn aggregate(
+        &self,
+        facts: RecordBatch,
+    ) -> Result<Vec<(CounterKey, Measures)>, EngineError> {
         if facts.num_rows() == 0 {
             return Ok(Vec::new());
         }
@@ -47,7 +54,9 @@ impl DeltaAggregator {
             let month = batch.column(0).as_primitive::<Int32Type>();
             let branch = batch.column(1).as_primitive::<UInt32Type>();
             let user = batch.column(2).as_primitive::<UInt32Type>();
-            let measures: Vec<_> = (0..MEASURES.len()).map(|i| batch.column(3 + i).as_primitive::<Int64Type>()).collect();
+            let measures: Vec<_> = (0..MEASURES.len())
+                .map(|i| batch.column(3 + i).as_primitive::<Int64Type>())
+                .collect();
             let login = batch.column(3 + MEASURES.len()).as_primitive::<Int64Type>();
             for row in 0..batch.num_rows() {
                 let mut m = Measures::default();

@@ -168,7 +168,9 @@ impl ArrivalPass {
 
     /// Forgets ids of months that are final everywhere: a copy arriving now would be late anyway.
     fn prune(&mut self) {
-        let Some(final_before) = self.final_before() else { return };
+        let Some(final_before) = self.final_before() else {
+            return;
+        };
         if self.pruned_before.is_some_and(|p| p >= final_before) {
             return;
         }
@@ -218,7 +220,11 @@ mod tests {
     }
 
     fn pass() -> ArrivalPass {
-        ArrivalPass::new(LocalCalendar::new(chrono_tz::Asia::Shanghai), 300_000, 3 * 86_400_000)
+        ArrivalPass::new(
+            LocalCalendar::new(chrono_tz::Asia::Shanghai),
+            300_000,
+            3 * 86_400_000,
+        )
     }
 
     #[test]
@@ -226,7 +232,10 @@ mod tests {
         let june: YearMonth = "2016-06".parse().unwrap();
         let mut p = pass();
         p.advance(0, at("2016-07-04T00:05:00+08:00"));
-        assert!(!p.is_closed(0, june), "watermark exactly at the close instant does not pass it");
+        assert!(
+            !p.is_closed(0, june),
+            "watermark exactly at the close instant does not pass it"
+        );
         p.advance(0, at("2016-07-04T00:05:01+08:00"));
         assert!(p.is_closed(0, june));
         assert!(!p.is_closed(1, june), "another partition is unaffected");
@@ -242,6 +251,10 @@ mod tests {
         assert!(!p.is_duplicate("a", june));
         assert!(p.is_duplicate("a", june));
         p.advance(0, at("2016-08-01T00:00:00+08:00"));
-        assert_eq!(p.remembered_ids(), 0, "June is final, its ids are forgotten");
+        assert_eq!(
+            p.remembered_ids(),
+            0,
+            "June is final, its ids are forgotten"
+        );
     }
 }

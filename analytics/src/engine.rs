@@ -73,7 +73,10 @@ impl Counters {
         self.by_user.entry(key).or_default().merge(delta);
         let mut branch_delta = *delta;
         branch_delta.login_days = 0; // login days only mean something per user
-        self.by_branch.entry((key.0, key.1)).or_default().merge(&branch_delta);
+        self.by_branch
+            .entry((key.0, key.1))
+            .or_default()
+            .merge(&branch_delta);
     }
 }
 
@@ -117,7 +120,12 @@ impl Engine {
             config,
             org,
             calendar,
-            state: EngineState { arrival, entities, counters: Counters::default(), counts: Counts::default() },
+            state: EngineState {
+                arrival,
+                entities,
+                counters: Counters::default(),
+                counts: Counts::default(),
+            },
             aggregator: DeltaAggregator::new(),
             facts: FactBuilder::default(),
         }
@@ -171,7 +179,9 @@ impl Engine {
     fn classify_and_apply(&mut self, message: &Message) -> Disposition {
         let arrival = &mut self.state.arrival;
         arrival.saw_offset(message.partition, message.offset);
-        let Ok(event) = &message.decoded else { return Disposition::Rejected };
+        let Ok(event) = &message.decoded else {
+            return Disposition::Rejected;
+        };
         let date = self.calendar.local_date(event.occurred_at);
         let month = YearMonth::of_date(date);
         if arrival.is_duplicate(&event.event_id, month) {

@@ -42,11 +42,14 @@ pub struct UserRecord {
 impl UserRecord {
     /// The user's membership intervals `(branch, from, until)`; `until` is `None` while open.
     pub fn intervals(&self) -> impl Iterator<Item = (u32, EpochMillis, Option<EpochMillis>)> + '_ {
-        self.memberships.iter().enumerate().filter_map(|(i, change)| {
-            let branch = change.branch?;
-            let until = self.memberships.get(i + 1).map(|next| next.at);
-            Some((branch, change.at, until))
-        })
+        self.memberships
+            .iter()
+            .enumerate()
+            .filter_map(|(i, change)| {
+                let branch = change.branch?;
+                let until = self.memberships.get(i + 1).map(|next| next.at);
+                Some((branch, change.at, until))
+            })
     }
 
     /// Returns true if and only if the user was bound to WeChat at `at` (by the latest change at or before it).
@@ -113,7 +116,10 @@ pub struct FirstEvent {
 
 impl FirstEvent {
     fn of(event: &Event) -> Self {
-        Self { at: event.occurred_at, id_hash: xxhash_rust::xxh3::xxh3_64(event.event_id.as_bytes()) }
+        Self {
+            at: event.occurred_at,
+            id_hash: xxhash_rust::xxh3::xxh3_64(event.event_id.as_bytes()),
+        }
     }
 }
 
@@ -164,15 +170,26 @@ impl RenewalRecord {
     /// The earliest assignment that may count for the due month, if any.
     pub fn assigned_at(&self) -> Option<EpochMillis> {
         let (due_month, _) = self.due?;
-        self.assignments.iter().filter(|(_, open)| open.admits(due_month)).map(|(at, _)| *at).min()
+        self.assignments
+            .iter()
+            .filter(|(_, open)| open.admits(due_month))
+            .map(|(at, _)| *at)
+            .min()
     }
 }
 
 /// Returns the record for `key`, created with owner `branch`, after letting `event` claim ownership if it is
 /// earlier than the current first event.
-fn owned<'m, R: Default + Owned>(map: &'m mut HashMap<String, R>, key: &str, branch: u32, event: &Event) -> &'m mut R {
+fn owned<'m, R: Default + Owned>(
+    map: &'m mut HashMap<String, R>,
+    key: &str,
+    branch: u32,
+    event: &Event,
+) -> &'m mut R {
     let first = FirstEvent::of(event);
-    let record = map.entry_ref(key).or_insert_with(|| R::new_owned(branch, first));
+    let record = map
+        .entry_ref(key)
+        .or_insert_with(|| R::new_owned(branch, first));
     if first < record.first() {
         record.set_owner(branch, first);
     }
@@ -190,7 +207,11 @@ macro_rules! impl_owned {
     ($t:ty) => {
         impl Owned for $t {
             fn new_owned(branch: u32, first: FirstEvent) -> Self {
-                Self { branch, first, ..Default::default() }
+                Self {
+                    branch,
+                    first,
+                    ..Default::default()
+                }
             }
             fn first(&self) -> FirstEvent {
                 self.first
@@ -264,7 +285,8 @@ impl Entities {
     fn user(&mut self, user_id: &str) -> u32 {
         let key = self.user_ids.intern(user_id);
         if key as usize >= self.users.len() {
-            self.users.resize_with(key as usize + 1, UserRecord::default);
+            self.users
+                .resize_with(key as usize + 1, UserRecord::default);
         }
         key
     }
@@ -274,12 +296,16 @@ impl Entities {
         match &event.payload {
             Payload::ClearingScored { month, .. } => Some(*month),
             Payload::RenewalDue { due_month, .. } => Some(*due_month),
-            Payload::RenewalAssigned { policy_id } => {
-                self.renewals.get(policy_id.as_str()).and_then(|r| r.due).map(|(m, _)| m)
-            }
-            Payload::PolicyCancelled { policy_id } => {
-                self.policies.get(policy_id.as_str()).and_then(|p| p.issued).map(|p| p.month)
-            }
+            Payload::RenewalAssigned { policy_id } => self
+                .renewals
+                .get(policy_id.as_str())
+                .and_then(|r| r.due)
+                .map(|(m, _)| m),
+            Payload::PolicyCancelled { policy_id } => self
+                .policies
+                .get(policy_id.as_str())
+                .and_then(|p| p.issued)
+                .map(|p| p.month),
             _ => None,
         }
     }
@@ -293,51 +319,99 @@ impl Entities {
         let row_user = user.unwrap_or(NO_USER);
         let mut m = Measures::default();
         match &event.payload {
-            Payload::UserRegistered { channel, display_name, is_specialist } => {
+            Payload::UserRegistered {
+                channel,
+                display_name,
+                is_specialist,
+            } => {
                 let record = &mut self.users[row_user as usize];
                 let this = FirstEvent::of(event);
-                if record.latest_registration.is_none_or(|latest| this > latest) {
+                if record
+                    .latest_registration
+                    .is_none_or(|latest| this > latest)
+                {
                     record.latest_registration = Some(this);
                     record.channel = Some(*channel);
                     record.display_name.clone_from(display_name);
                     record.is_specialist = *is_specialist;
                 }
-                insert_sorted(&mut record.memberships, MembershipChange { at: t, branch: Some(branch) }, |c| c.at);
+                insert_sorted(
+                    &mut record.memberships,
+                    MembershipChange {
+                        at: t,
+                        branch: Some(branch),
+                    },
+                    |c| c.at,
+                );
                 return;
             }
             Payload::UserDeregistered => {
                 let record = &mut self.users[row_user as usize];
-                insert_sorted(&mut record.memberships, MembershipChange { at: t, branch: None }, |c| c.at);
+                insert_sorted(
+                    &mut record.memberships,
+                    MembershipChange {
+                        at: t,
+                        branch: None,
+                    },
+                    |c| c.at,
+                );
                 return;
             }
             Payload::WechatBound | Payload::WechatUnbound => {
                 let bound = matches!(event.payload, Payload::WechatBound);
-                insert_sorted(&mut self.users[row_user as usize].bindings, (t, bound), |b| b.0);
+                insert_sorted(
+                    &mut self.users[row_user as usize].bindings,
+                    (t, bound),
+                    |b| b.0,
+                );
                 return;
             }
             Payload::Login => m.login_days = 1 << (at.day - 1),
             Payload::QuoteCreated { .. } => {
-                m.add(crate::facts::Measure::Quotes, 1).add(Measure::MobileQuotes, event.is_mobile() as i64);
+                m.add(crate::facts::Measure::Quotes, 1)
+                    .add(Measure::MobileQuotes, event.is_mobile() as i64);
             }
             Payload::ProposalCreated { .. } => {
                 m.add(Measure::Proposals, 1);
             }
             Payload::PaymentCompleted { amount, .. } => {
                 let fen = to_fen(*amount);
-                m.add(Measure::PaymentFen, fen).add(Measure::MobilePaymentFen, if event.is_mobile() { fen } else { 0 });
+                m.add(Measure::PaymentFen, fen).add(
+                    Measure::MobilePaymentFen,
+                    if event.is_mobile() { fen } else { 0 },
+                );
             }
-            Payload::PolicyIssued { policy_id, premium, deal_type, quote_id, proposal_id } => {
+            Payload::PolicyIssued {
+                policy_id,
+                premium,
+                deal_type,
+                quote_id,
+                proposal_id,
+            } => {
                 let record = self.policies.entry_ref(policy_id.as_str()).or_default();
                 if record.issued.is_some() {
                     return; // a second issue of the same policy changes nothing
                 }
                 let mut counted = Measures::default();
                 if deal_type.counts() {
-                    counted.add(Measure::Deals, 1).add(Measure::DealPremiumFen, to_fen(*premium));
-                    counted.add(Measure::RewardPolicies, (quote_id.is_some() && proposal_id.is_some()) as i64);
+                    counted
+                        .add(Measure::Deals, 1)
+                        .add(Measure::DealPremiumFen, to_fen(*premium));
+                    counted.add(
+                        Measure::RewardPolicies,
+                        (quote_id.is_some() && proposal_id.is_some()) as i64,
+                    );
                 }
-                record.issued = Some(IssuedPolicy { month: at.month, branch, user: row_user, counted });
-                if record.early_cancel.is_some_and(|open| open.admits(at.month)) {
+                record.issued = Some(IssuedPolicy {
+                    month: at.month,
+                    branch,
+                    user: row_user,
+                    counted,
+                });
+                if record
+                    .early_cancel
+                    .is_some_and(|open| open.admits(at.month))
+                {
                     record.cancelled = true;
                     return; // cancelled before its issue arrived: never counts
                 }
@@ -350,7 +424,8 @@ impl Entities {
                 }
                 let Some(issued) = record.issued else {
                     let mark = OpenFrom(at.open_from);
-                    record.early_cancel = Some(record.early_cancel.map_or(mark, |m| m.widest(mark)));
+                    record.early_cancel =
+                        Some(record.early_cancel.map_or(mark, |m| m.widest(mark)));
                     return;
                 };
                 record.cancelled = true;
@@ -361,7 +436,12 @@ impl Entities {
                 facts.push(issued.month.ordinal(), issued.branch, issued.user, &undo);
                 return;
             }
-            Payload::TaskCreated { task_id, subject_id, valid_from, valid_until } => {
+            Payload::TaskCreated {
+                task_id,
+                subject_id,
+                valid_from,
+                valid_until,
+            } => {
                 let record = owned(&mut self.tasks, task_id, branch, event);
                 if record.window.is_some() || !self.task_subjects.insert(subject_id.clone()) {
                     return; // the subject already has a task, or this task was already created
@@ -369,7 +449,9 @@ impl Entities {
                 record.window = Some(TaskWindow {
                     valid_from: *valid_from,
                     valid_until: *valid_until,
-                    counts_from: at.open_from.map_or(YearMonth::of_date(*valid_from), |o| o.max(YearMonth::of_date(*valid_from))),
+                    counts_from: at.open_from.map_or(YearMonth::of_date(*valid_from), |o| {
+                        o.max(YearMonth::of_date(*valid_from))
+                    }),
                 });
                 return;
             }
@@ -379,7 +461,11 @@ impl Entities {
                 if (0..64).contains(&offset) {
                     let bit = 1u64 << offset;
                     record.action_months |= bit;
-                    match record.user_action_months.iter_mut().find(|(u, _)| *u == row_user) {
+                    match record
+                        .user_action_months
+                        .iter_mut()
+                        .find(|(u, _)| *u == row_user)
+                    {
                         Some((_, bits)) => *bits |= bit,
                         None => record.user_action_months.push((row_user, bit)),
                     }
@@ -391,10 +477,18 @@ impl Entities {
                 record.cancelled_at = Some(record.cancelled_at.map_or(t, |c| c.min(t)));
                 return;
             }
-            Payload::RenewalDue { policy_id, due_month, vehicle_use, ecommerce_direct } => {
+            Payload::RenewalDue {
+                policy_id,
+                due_month,
+                vehicle_use,
+                ecommerce_direct,
+            } => {
                 let record = owned(&mut self.renewals, policy_id, branch, event);
                 if record.due.is_none() {
-                    record.due = Some((*due_month, vehicle_use == "family_private" && !ecommerce_direct));
+                    record.due = Some((
+                        *due_month,
+                        vehicle_use == "family_private" && !ecommerce_direct,
+                    ));
                 }
                 return;
             }
@@ -403,19 +497,31 @@ impl Entities {
                 record.assignments.push((t, OpenFrom(at.open_from)));
                 return;
             }
-            Payload::ReportSubmitted { report_id, accepted, .. } => {
+            Payload::ReportSubmitted {
+                report_id,
+                accepted,
+                ..
+            } => {
                 if !*accepted || !self.reports.insert((month, branch, report_id.clone())) {
                     return;
                 }
                 m.add(Measure::Reports, 1);
             }
-            Payload::ClearingScored { month: scored_month, score } => {
-                let candidate = ClearingRecord { at: t, event_id: event.event_id.clone(), score: *score };
+            Payload::ClearingScored {
+                month: scored_month,
+                score,
+            } => {
+                let candidate = ClearingRecord {
+                    at: t,
+                    event_id: event.event_id.clone(),
+                    score: *score,
+                };
                 let slot = self.clearing.entry((branch, scored_month.ordinal()));
                 match slot {
                     hashbrown::hash_map::Entry::Occupied(mut current) => {
                         let c = current.get();
-                        if (candidate.at, candidate.event_id.as_str()) > (c.at, c.event_id.as_str()) {
+                        if (candidate.at, candidate.event_id.as_str()) > (c.at, c.event_id.as_str())
+                        {
                             current.insert(candidate);
                         }
                     }

@@ -33,7 +33,11 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("branch", DataType::UInt32, false),
         Field::new("user", DataType::UInt32, false),
     ];
-    fields.extend(MEASURES.iter().map(|m| Field::new(*m, DataType::Int64, false)));
+    fields.extend(
+        MEASURES
+            .iter()
+            .map(|m| Field::new(*m, DataType::Int64, false)),
+    );
     fields.push(Field::new(LOGIN_DAYS, DataType::Int64, false));
     Arc::new(Schema::new(fields))
 });
@@ -112,7 +116,10 @@ impl FactBuilder {
             month: Int32Builder::with_capacity(rows),
             branch: UInt32Builder::with_capacity(rows),
             user: UInt32Builder::with_capacity(rows),
-            measures: MEASURES.iter().map(|_| Int64Builder::with_capacity(rows)).collect(),
+            measures: MEASURES
+                .iter()
+                .map(|_| Int64Builder::with_capacity(rows))
+                .collect(),
             login_days: Int64Builder::with_capacity(rows),
             rows: 0,
         }
@@ -142,9 +149,16 @@ impl FactBuilder {
 
     /// The rows as a record batch; the builder is empty afterwards.
     pub fn finish(&mut self) -> RecordBatch {
-        let mut columns: Vec<arrow::array::ArrayRef> =
-            vec![Arc::new(self.month.finish()), Arc::new(self.branch.finish()), Arc::new(self.user.finish())];
-        columns.extend(self.measures.iter_mut().map(|b| Arc::new(b.finish()) as arrow::array::ArrayRef));
+        let mut columns: Vec<arrow::array::ArrayRef> = vec![
+            Arc::new(self.month.finish()),
+            Arc::new(self.branch.finish()),
+            Arc::new(self.user.finish()),
+        ];
+        columns.extend(
+            self.measures
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as arrow::array::ArrayRef),
+        );
         columns.push(Arc::new(self.login_days.finish()));
         self.rows = 0;
         RecordBatch::try_new(fact_schema(), columns).expect("columns match the fact schema")

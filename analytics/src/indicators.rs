@@ -106,12 +106,18 @@ impl Fraction {
     }
 
     fn ratio(numerator: i64, denominator: i64) -> Self {
-        Self { numerator: numerator as f64, denominator: denominator as f64 }
+        Self {
+            numerator: numerator as f64,
+            denominator: denominator as f64,
+        }
     }
 
     /// An amount in fen over a count, kept as one exact division (fen / (100 × count)).
     fn yuan_ratio(fen: i64, denominator: i64) -> Self {
-        Self { numerator: fen as f64 / 100.0, denominator: denominator as f64 }
+        Self {
+            numerator: fen as f64 / 100.0,
+            denominator: denominator as f64,
+        }
     }
 }
 
@@ -133,7 +139,8 @@ impl BranchFigures {
             // Exact: fen / (100 × users), one rounding, so equal ratios give equal values.
             Indicator::DealPremiumPerUser | Indicator::MobilePaymentPerUser => {
                 let f = self.fractions[&indicator];
-                (f.denominator != 0.0).then(|| (f.numerator * 100.0).round() / (100.0 * f.denominator))
+                (f.denominator != 0.0)
+                    .then(|| (f.numerator * 100.0).round() / (100.0 * f.denominator))
             }
             _ => self.fractions[&indicator].value(),
         }
@@ -148,15 +155,20 @@ pub struct Membership {
 impl Membership {
     /// Computes `users(b, M)` for every branch and every month of `range`.
     pub fn compute(state: &EngineState, calendar: &LocalCalendar, range: MonthRange) -> Self {
-        let bounds: Vec<_> =
-            range.months().map(|m| (m.ordinal(), calendar.month_start(m), calendar.month_end(m))).collect();
+        let bounds: Vec<_> = range
+            .months()
+            .map(|m| (m.ordinal(), calendar.month_start(m), calendar.month_end(m)))
+            .collect();
         let mut by_month_branch: HashMap<(i32, u32), Vec<u32>> = HashMap::new();
         for (user, record) in state.entities.users.iter().enumerate() {
             for (branch, from, until) in record.intervals() {
                 for &(month, start, end) in &bounds {
                     // Registered before M ends and not deregistered (or moved) before M starts.
                     if from < end && until.is_none_or(|u| u >= start) {
-                        by_month_branch.entry((month, branch)).or_default().push(user as u32);
+                        by_month_branch
+                            .entry((month, branch))
+                            .or_default()
+                            .push(user as u32);
                     }
                 }
             }
@@ -170,7 +182,9 @@ impl Membership {
 
     /// The users of `branch` in `month`.
     pub fn users(&self, month: YearMonth, branch: u32) -> &[u32] {
-        self.by_month_branch.get(&(month.ordinal(), branch)).map_or(&[], Vec::as_slice)
+        self.by_month_branch
+            .get(&(month.ordinal(), branch))
+            .map_or(&[], Vec::as_slice)
     }
 }
 
@@ -186,7 +200,12 @@ pub struct FigureContext<'a> {
 
 impl FigureContext<'_> {
     /// The figures of every branch key in `branches` over `range`.
-    pub fn figures(&self, branches: &[u32], range: MonthRange, membership: &Membership) -> HashMap<u32, BranchFigures> {
+    pub fn figures(
+        &self,
+        branches: &[u32],
+        range: MonthRange,
+        membership: &Membership,
+    ) -> HashMap<u32, BranchFigures> {
         let (renewals, tasks) = (self.renewal_counts(range), self.task_counts(range));
         let counters = &self.state.counters;
         let zero = Measures::default();
@@ -205,11 +224,19 @@ impl FigureContext<'_> {
                     active += users
                         .iter()
                         .filter(|&&u| {
-                            let days = counters.by_user.get(&(m.ordinal(), b, u)).map_or(0, |c| c.login_days.count_ones());
+                            let days = counters
+                                .by_user
+                                .get(&(m.ordinal(), b, u))
+                                .map_or(0, |c| c.login_days.count_ones());
                             days >= self.config.active_login_days
                         })
                         .count() as i64;
-                    clearing += self.state.entities.clearing.get(&(b, m.ordinal())).map_or(0.0, |c| c.score);
+                    clearing += self
+                        .state
+                        .entities
+                        .clearing
+                        .get(&(b, m.ordinal()))
+                        .map_or(0.0, |c| c.score);
                 }
                 let last_users = membership.users(range.last, b);
                 let bound = last_users
@@ -220,21 +247,52 @@ impl FigureContext<'_> {
                 let (executed, valid) = tasks.get(&b).copied().unwrap_or_default();
                 let per_user = |measure| Fraction::ratio(sum.get(measure), user_months);
                 let per_user_yuan = |measure| Fraction::yuan_ratio(sum.get(measure), user_months);
-                let average = |total: f64| Fraction { numerator: total, denominator: month_count };
+                let average = |total: f64| Fraction {
+                    numerator: total,
+                    denominator: month_count,
+                };
                 let fractions = HashMap::from_iter([
                     (Indicator::QuotesPerUser, per_user(Measure::Quotes)),
                     (Indicator::ProposalsPerUser, per_user(Measure::Proposals)),
-                    (Indicator::DealPremiumPerUser, per_user_yuan(Measure::DealPremiumFen)),
+                    (
+                        Indicator::DealPremiumPerUser,
+                        per_user_yuan(Measure::DealPremiumFen),
+                    ),
                     (Indicator::ClearingScore, average(clearing)),
                     (Indicator::RenewalIndex, Fraction::ratio(renewed, due)),
-                    (Indicator::TaskExecutionRate, Fraction::ratio(executed, valid)),
-                    (Indicator::ActiveUserRate, Fraction::ratio(active, user_months)),
-                    (Indicator::MobileQuotesPerUser, per_user(Measure::MobileQuotes)),
-                    (Indicator::WechatBindingRate, Fraction::ratio(bound, last_users.len() as i64)),
-                    (Indicator::MobilePaymentPerUser, per_user_yuan(Measure::MobilePaymentFen)),
-                    (Indicator::ReportsAccepted, average(sum.get(Measure::Reports) as f64)),
+                    (
+                        Indicator::TaskExecutionRate,
+                        Fraction::ratio(executed, valid),
+                    ),
+                    (
+                        Indicator::ActiveUserRate,
+                        Fraction::ratio(active, user_months),
+                    ),
+                    (
+                        Indicator::MobileQuotesPerUser,
+                        per_user(Measure::MobileQuotes),
+                    ),
+                    (
+                        Indicator::WechatBindingRate,
+                        Fraction::ratio(bound, last_users.len() as i64),
+                    ),
+                    (
+                        Indicator::MobilePaymentPerUser,
+                        per_user_yuan(Measure::MobilePaymentFen),
+                    ),
+                    (
+                        Indicator::ReportsAccepted,
+                        average(sum.get(Measure::Reports) as f64),
+                    ),
                 ]);
-                (b, BranchFigures { fractions, users_last_month: last_users.len(), user_months })
+                (
+                    b,
+                    BranchFigures {
+                        fractions,
+                        users_last_month: last_users.len(),
+                        user_months,
+                    },
+                )
             })
             .collect()
     }
@@ -243,12 +301,16 @@ impl FigureContext<'_> {
     fn renewal_counts(&self, range: MonthRange) -> HashMap<u32, (i64, i64)> {
         let mut out: HashMap<u32, (i64, i64)> = HashMap::new();
         for renewal in self.state.entities.renewals.values() {
-            let Some((due_month, true)) = renewal.due else { continue };
+            let Some((due_month, true)) = renewal.due else {
+                continue;
+            };
             if !range.contains(due_month) {
                 continue;
             }
             let first_day = due_month.first_day();
-            let day_one_ends = self.calendar.start_of(first_day.succ_opt().expect("dates stay in range"));
+            let day_one_ends = self
+                .calendar
+                .start_of(first_day.succ_opt().expect("dates stay in range"));
             let entry = out.entry(renewal.branch).or_default();
             entry.1 += 1;
             entry.0 += renewal.assigned_at().is_some_and(|at| at < day_one_ends) as i64;
@@ -284,8 +346,14 @@ pub fn range_mask(range: MonthRange, base: YearMonth) -> u64 {
 
 /// Returns true if and only if `task` was created, its validity overlaps `range` (from the first month it
 /// may change) and it was not cancelled before `range` starts (`range_start`).
-pub fn task_valid_in(task: &crate::entities::TaskRecord, range: MonthRange, range_start: i64) -> bool {
-    let Some(window) = task.window else { return false };
+pub fn task_valid_in(
+    task: &crate::entities::TaskRecord,
+    range: MonthRange,
+    range_start: i64,
+) -> bool {
+    let Some(window) = task.window else {
+        return false;
+    };
     let from = window.valid_from.max(window.counts_from.first_day());
     from <= range.last.last_day()
         && window.valid_until >= range.first.first_day()

@@ -45,6 +45,11 @@ impl Interner {
 
     /// Rebuilds the lookup index after deserialisation.
     pub fn rebuild_index(&mut self) {
-        self.index = self.names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
+        self.index = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
     }
 }

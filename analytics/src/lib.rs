@@ -56,11 +56,13 @@ mod scorecard;
 
 pub use arrival::{ArrivalPass, PartitionClock};
 pub use engine::{Counts, Disposition, Engine, EngineState};
-pub use schemas::Message;
 pub use error::EngineError;
 pub use indicators::{Fraction, Indicator};
 pub use pace::{ActiveOutlook, LoginStatus, MonthProgress};
 pub use period::{MonthRange, Period, PeriodSpec};
 pub use ranking::competition_ranks;
 pub use rewards::{BranchAward, BranchAwards, RewardReport, SalespersonPayout, SpecialistBonus};
-pub use scorecard::{BranchPace, BranchRow, ByIndicator, QuarterTotal, Scorecard, UserPace, UserRank, UserRow};
+pub use schemas::Message;
+pub use scorecard::{
+    BranchPace, BranchRow, ByIndicator, QuarterTotal, Scorecard, UserPace, UserRank, UserRow,
+};

@@ -22,7 +22,12 @@ impl MonthProgress {
     }
 
     /// Where a user with `login_days` stands against `threshold`, given whether they logged in today.
-    pub fn login_status(self, login_days: u32, logged_in_today: bool, threshold: u32) -> LoginStatus {
+    pub fn login_status(
+        self,
+        login_days: u32,
+        logged_in_today: bool,
+        threshold: u32,
+    ) -> LoginStatus {
         if login_days >= threshold {
             return LoginStatus::Reached;
         }
@@ -87,7 +92,11 @@ mod tests {
 
     #[test]
     fn login_outlook_on_june_20() {
-        let p = MonthProgress { days_elapsed: 20, days_in_month: 30, over: false };
+        let p = MonthProgress {
+            days_elapsed: 20,
+            days_in_month: 30,
+            over: false,
+        };
         assert_eq!(p.login_status(20, true, 20), LoginStatus::Reached);
         // 9 days logged, not yet today: today + 10 more days = 20 exactly.
         assert_eq!(p.login_status(9, false, 20), LoginStatus::MustLoginEveryDay);
@@ -95,7 +104,11 @@ mod tests {
         assert_eq!(p.login_status(10, true, 20), LoginStatus::MustLoginEveryDay);
         assert_eq!(p.login_status(15, false, 20), LoginStatus::CanReach);
         assert_eq!(p.project(10.0), 15.0);
-        let over = MonthProgress { days_elapsed: 30, days_in_month: 30, over: true };
+        let over = MonthProgress {
+            days_elapsed: 30,
+            days_in_month: 30,
+            over: true,
+        };
         assert_eq!(over.login_status(19, false, 20), LoginStatus::CannotReach);
     }
 }

@@ -98,13 +98,20 @@ pub fn assessment_months(config: &Config) -> MonthRange {
 
 impl Period {
     /// Resolves `spec`, clipping to the assessment and to `latest` (the month of the latest watermark).
-    pub fn resolve(spec: PeriodSpec, config: &Config, latest: YearMonth) -> Result<Period, EngineError> {
+    pub fn resolve(
+        spec: PeriodSpec,
+        config: &Config,
+        latest: YearMonth,
+    ) -> Result<Period, EngineError> {
         let assessment = assessment_months(config);
         let asked = match spec {
             PeriodSpec::Month(m) => MonthRange { first: m, last: m },
             PeriodSpec::Quarter(year, q) => {
                 let first = YearMonth::new(year, (q - 1) * 3 + 1).expect("quarter checked");
-                MonthRange { first, last: first.plus(2) }
+                MonthRange {
+                    first,
+                    last: first.plus(2),
+                }
             }
             PeriodSpec::Assessment => assessment,
         };
@@ -114,9 +121,16 @@ impl Period {
                 config.assessment_start, config.assessment_end
             ))
         })?;
-        let range = in_assessment.clip(MonthRange { first: in_assessment.first, last: latest }).ok_or_else(|| {
-            EngineError::BadRequest(format!("period {spec} has no data yet: the latest watermark is in {latest}"))
-        })?;
+        let range = in_assessment
+            .clip(MonthRange {
+                first: in_assessment.first,
+                last: latest,
+            })
+            .ok_or_else(|| {
+                EngineError::BadRequest(format!(
+                    "period {spec} has no data yet: the latest watermark is in {latest}"
+                ))
+            })?;
         let quarters = match spec {
             PeriodSpec::Assessment => {
                 let mut quarters = Vec::new();
@@ -124,14 +138,21 @@ impl Period {
                 while start <= range.last {
                     let quarter_end = start.plus(2 - (start.month() as i32 - 1) % 3);
                     let end = quarter_end.min(range.last);
-                    quarters.push(MonthRange { first: start, last: end });
+                    quarters.push(MonthRange {
+                        first: start,
+                        last: end,
+                    });
                     start = end.plus(1);
                 }
                 quarters
             }
             _ => vec![range],
         };
-        Ok(Period { spec, range, quarters })
+        Ok(Period {
+            spec,
+            range,
+            quarters,
+        })
     }
 }
 
@@ -145,9 +166,18 @@ mod tests {
 
     #[test]
     fn parses_all_three_forms() {
-        assert_eq!("2016-06".parse::<PeriodSpec>().unwrap(), PeriodSpec::Month(ym("2016-06")));
-        assert_eq!("2016-Q3".parse::<PeriodSpec>().unwrap(), PeriodSpec::Quarter(2016, 3));
-        assert_eq!("assessment".parse::<PeriodSpec>().unwrap(), PeriodSpec::Assessment);
+        assert_eq!(
+            "2016-06".parse::<PeriodSpec>().unwrap(),
+            PeriodSpec::Month(ym("2016-06"))
+        );
+        assert_eq!(
+            "2016-Q3".parse::<PeriodSpec>().unwrap(),
+            PeriodSpec::Quarter(2016, 3)
+        );
+        assert_eq!(
+            "assessment".parse::<PeriodSpec>().unwrap(),
+            PeriodSpec::Assessment
+        );
         assert!("2016-Q5".parse::<PeriodSpec>().is_err());
         assert!("June".parse::<PeriodSpec>().is_err());
     }
@@ -156,18 +186,35 @@ mod tests {
     fn quarters_are_clipped_to_the_assessment_and_the_watermark() {
         let config = Config::default();
         let q2 = Period::resolve(PeriodSpec::Quarter(2016, 2), &config, ym("2016-12")).unwrap();
-        assert_eq!(q2.range, MonthRange { first: ym("2016-06"), last: ym("2016-06") });
+        assert_eq!(
+            q2.range,
+            MonthRange {
+                first: ym("2016-06"),
+                last: ym("2016-06")
+            }
+        );
         let q3 = Period::resolve(PeriodSpec::Quarter(2016, 3), &config, ym("2016-08")).unwrap();
         assert_eq!(q3.range.last, ym("2016-08"));
         let whole = Period::resolve(PeriodSpec::Assessment, &config, ym("2016-11")).unwrap();
-        let quarters: Vec<_> = whole.quarters.iter().map(|q| (q.first.to_string(), q.last.to_string())).collect();
+        let quarters: Vec<_> = whole
+            .quarters
+            .iter()
+            .map(|q| (q.first.to_string(), q.last.to_string()))
+            .collect();
         assert_eq!(
             quarters,
-            [("2016-06", "2016-06"), ("2016-07", "2016-09"), ("2016-10", "2016-11")].map(|(a, b)| (a.to_string(), b.to_string()))
+            [
+                ("2016-06", "2016-06"),
+                ("2016-07", "2016-09"),
+                ("2016-10", "2016-11")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
         );
-        let err = Period::resolve(PeriodSpec::Month(ym("2016-09")), &config, ym("2016-08")).unwrap_err();
+        let err =
+            Period::resolve(PeriodSpec::Month(ym("2016-09")), &config, ym("2016-08")).unwrap_err();
         assert!(err.to_string().contains("no data yet"), "{err}");
-        let err = Period::resolve(PeriodSpec::Month(ym("2017-01")), &config, ym("2017-02")).unwrap_err();
+        let err =
+            Period::resolve(PeriodSpec::Month(ym("2017-01")), &config, ym("2017-02")).unwrap_err();
         assert!(err.to_string().contains("outside the assessment"), "{err}");
     }
 }

@@ -120,10 +120,21 @@ impl Engine {
             let membership = crate::indicators::Membership::compute(
                 state,
                 self.calendar(),
-                crate::period::MonthRange { first: month, last: month },
+                crate::period::MonthRange {
+                    first: month,
+                    last: month,
+                },
             );
-            for row in card.branches.iter().filter(|r| r.in_scope && r.total >= rewards.specialist_min_total) {
-                let b = state.entities.branches.get(&row.branch_id).expect("scored branches are interned");
+            for row in card
+                .branches
+                .iter()
+                .filter(|r| r.in_scope && r.total >= rewards.specialist_min_total)
+            {
+                let b = state
+                    .entities
+                    .branches
+                    .get(&row.branch_id)
+                    .expect("scored branches are interned");
                 let mut specialists: Vec<String> = membership
                     .users(month, b)
                     .iter()
@@ -145,7 +156,10 @@ impl Engine {
                 .by_user
                 .iter()
                 .filter(|((m, b, u), c)| {
-                    *m == month.ordinal() && *u != crate::facts::NO_USER && self.in_scope(*b) && c.get(Measure::RewardPolicies) > 0
+                    *m == month.ordinal()
+                        && *u != crate::facts::NO_USER
+                        && self.in_scope(*b)
+                        && c.get(Measure::RewardPolicies) > 0
                 })
                 .map(|((_, b, u), c)| SalespersonPayout {
                     month: month.to_string(),
@@ -164,7 +178,10 @@ impl Engine {
             period: spec.to_string(),
             as_of: card.as_of,
             is_final: card.is_final,
-            branch_awards: BranchAwards { is_final: assessment.is_final, awards },
+            branch_awards: BranchAwards {
+                is_final: assessment.is_final,
+                awards,
+            },
             specialist_bonuses,
             salesperson_payouts,
         })

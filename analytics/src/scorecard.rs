@@ -4,7 +4,9 @@
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::facts::{Measure, Measures};
-use crate::indicators::{FigureContext, Fraction, Indicator, Membership, range_mask, task_valid_in};
+use crate::indicators::{
+    FigureContext, Fraction, Indicator, Membership, range_mask, task_valid_in,
+};
 use crate::pace::{ActiveOutlook, LoginStatus, MonthProgress};
 use crate::period::{MonthRange, Period, PeriodSpec};
 use crate::points::{RANKED, Scored, round_points, score, total as total_points};
@@ -31,7 +33,10 @@ impl<T: Serialize> Serialize for ByIndicator<T> {
 impl<T: Copy> ByIndicator<T> {
     /// The value for `indicator`, if present.
     pub fn get(&self, indicator: Indicator) -> Option<T> {
-        self.0.iter().find(|(i, _)| *i == indicator).map(|(_, v)| *v)
+        self.0
+            .iter()
+            .find(|(i, _)| *i == indicator)
+            .map(|(_, v)| *v)
     }
 }
 
@@ -177,12 +182,14 @@ fn fen_to_yuan(fen: i64) -> f64 {
 impl Engine {
     /// The month of the latest watermark, or an error when nothing has arrived yet.
     fn latest_month(&self) -> Result<(i64, YearMonth), EngineError> {
-        let watermark = self
-            .state()
-            .arrival
-            .latest_watermark()
-            .ok_or_else(|| EngineError::BadRequest("no events have been processed yet".into()))?;
-        Ok((watermark, YearMonth::of_date(self.calendar().local_date(watermark))))
+        let watermark =
+            self.state().arrival.latest_watermark().ok_or_else(|| {
+                EngineError::BadRequest("no events have been processed yet".into())
+            })?;
+        Ok((
+            watermark,
+            YearMonth::of_date(self.calendar().local_date(watermark)),
+        ))
     }
 
     /// Resolves `spec` against the assessment and the data so far.
@@ -208,8 +215,19 @@ impl Engine {
     }
 
     /// Scores `range` as one block: cumulative values, points and ranks.
-    fn score_range(&self, range: MonthRange) -> (HashMap<u32, crate::indicators::BranchFigures>, Scored, Membership) {
-        let ctx = FigureContext { state: self.state(), config: self.config(), calendar: self.calendar() };
+    fn score_range(
+        &self,
+        range: MonthRange,
+    ) -> (
+        HashMap<u32, crate::indicators::BranchFigures>,
+        Scored,
+        Membership,
+    ) {
+        let ctx = FigureContext {
+            state: self.state(),
+            config: self.config(),
+            calendar: self.calendar(),
+        };
         let membership = Membership::compute(self.state(), self.calendar(), range);
         let branches = self.branch_keys();
         let figures = ctx.figures(&branches, range, &membership);
@@ -228,7 +246,11 @@ impl Engine {
         } else {
             chrono::Datelike::day(&self.calendar().local_date(watermark))
         };
-        Ok(MonthProgress { days_elapsed, days_in_month, over })
+        Ok(MonthProgress {
+            days_elapsed,
+            days_in_month,
+            over,
+        })
     }
 
     /// The scorecard of `spec`; per-user rows too when `with_users`.
@@ -240,7 +262,11 @@ impl Engine {
 
         // The assessment's points are the sums of its quarters' points.
         let quarterly: Vec<(MonthRange, Scored)> = match spec {
-            PeriodSpec::Assessment => period.quarters.iter().map(|q| (*q, self.score_range(*q).1)).collect(),
+            PeriodSpec::Assessment => period
+                .quarters
+                .iter()
+                .map(|q| (*q, self.score_range(*q).1))
+                .collect(),
             _ => Vec::new(),
         };
         let points_of = |b: u32| -> HashMap<Indicator, f64> {
@@ -249,12 +275,24 @@ impl Engine {
             }
             Indicator::ALL
                 .iter()
-                .map(|i| (*i, round_points(quarterly.iter().map(|(_, s)| s.points[&b][i]).sum())))
+                .map(|i| {
+                    (
+                        *i,
+                        round_points(quarterly.iter().map(|(_, s)| s.points[&b][i]).sum()),
+                    )
+                })
                 .collect()
         };
-        let totals: Vec<f64> = branches.iter().map(|b| total_points(&points_of(*b))).collect();
+        let totals: Vec<f64> = branches
+            .iter()
+            .map(|b| total_points(&points_of(*b)))
+            .collect();
         let ranks = competition_ranks(
-            &branches.iter().zip(&totals).map(|(b, t)| self.in_scope(*b).then_some(*t)).collect::<Vec<_>>(),
+            &branches
+                .iter()
+                .zip(&totals)
+                .map(|(b, t)| self.in_scope(*b).then_some(*t))
+                .collect::<Vec<_>>(),
         );
         let progress = match spec {
             PeriodSpec::Month(m) => Some(self.progress(m)?),
@@ -281,18 +319,40 @@ impl Engine {
                     active_users: self.active_outlook(b, period.range.last, &membership, progress),
                 });
                 BranchRow {
-                    branch_name: self.org().branch(&id).map_or_else(|| id.clone(), |br| br.branch_name.clone()),
+                    branch_name: self
+                        .org()
+                        .branch(&id)
+                        .map_or_else(|| id.clone(), |br| br.branch_name.clone()),
                     branch_id: id,
                     in_scope: self.in_scope(b),
                     users: f.users_last_month,
                     user_months: f.user_months,
                     rank,
                     total,
-                    indicators: ByIndicator(Indicator::ALL.iter().map(|i| (*i, f.value(*i))).collect()),
+                    indicators: ByIndicator(
+                        Indicator::ALL.iter().map(|i| (*i, f.value(*i))).collect(),
+                    ),
                     points: ByIndicator(Indicator::ALL.iter().map(|i| (*i, points[i])).collect()),
-                    fractions: ByIndicator(Indicator::ALL.iter().map(|i| (*i, f.fractions[i])).collect()),
+                    fractions: ByIndicator(
+                        Indicator::ALL
+                            .iter()
+                            .map(|i| (*i, f.fractions[i]))
+                            .collect(),
+                    ),
                     indicator_ranks: ByIndicator(
-                        RANKED.iter().map(|i| (*i, scored.indicator_ranks.get(&b).and_then(|r| r.get(i)).copied())).collect(),
+                        RANKED
+                            .iter()
+                            .map(|i| {
+                                (
+                                    *i,
+                                    scored
+                                        .indicator_ranks
+                                        .get(&b)
+                                        .and_then(|r| r.get(i))
+                                        .copied(),
+                                )
+                            })
+                            .collect(),
                     ),
                     quarter_totals: quarterly
                         .iter()
@@ -309,16 +369,28 @@ impl Engine {
         rows.sort_by_key(|r| (r.rank.is_none(), r.rank));
         Ok(Scorecard {
             period: spec.to_string(),
-            months: [period.range.first.to_string(), period.range.last.to_string()],
+            months: [
+                period.range.first.to_string(),
+                period.range.last.to_string(),
+            ],
             as_of: self.calendar().rfc3339(watermark),
-            is_final: period.range.months().all(|m| self.state().arrival.is_final(m)),
+            is_final: period
+                .range
+                .months()
+                .all(|m| self.state().arrival.is_final(m)),
             branches: rows,
             users: user_rows,
         })
     }
 
     /// Login outlook of a branch's users in `month`.
-    fn active_outlook(&self, b: u32, month: YearMonth, membership: &Membership, progress: MonthProgress) -> ActiveOutlook {
+    fn active_outlook(
+        &self,
+        b: u32,
+        month: YearMonth,
+        membership: &Membership,
+        progress: MonthProgress,
+    ) -> ActiveOutlook {
         let mut outlook = ActiveOutlook::default();
         for &u in membership.users(month, b) {
             outlook.add(self.login_status(month, b, u, progress));
@@ -326,14 +398,34 @@ impl Engine {
         outlook
     }
 
-    fn login_status(&self, month: YearMonth, b: u32, u: u32, progress: MonthProgress) -> LoginStatus {
-        let days = self.state().counters.by_user.get(&(month.ordinal(), b, u)).map_or(0, |c| c.login_days);
+    fn login_status(
+        &self,
+        month: YearMonth,
+        b: u32,
+        u: u32,
+        progress: MonthProgress,
+    ) -> LoginStatus {
+        let days = self
+            .state()
+            .counters
+            .by_user
+            .get(&(month.ordinal(), b, u))
+            .map_or(0, |c| c.login_days);
         let today_bit = 1i64 << (progress.days_elapsed.max(1) - 1);
-        progress.login_status(days.count_ones(), days & today_bit != 0, self.config().active_login_days)
+        progress.login_status(
+            days.count_ones(),
+            days & today_bit != 0,
+            self.config().active_login_days,
+        )
     }
 
     /// Per-user rows for `range`, with pace when `progress` is given (a month).
-    fn user_rows(&self, range: MonthRange, membership: &Membership, progress: Option<MonthProgress>) -> Vec<UserRow> {
+    fn user_rows(
+        &self,
+        range: MonthRange,
+        membership: &Membership,
+        progress: Option<MonthProgress>,
+    ) -> Vec<UserRow> {
         let state = self.state();
         let mut totals: HashMap<(u32, u32), (Measures, u32)> = HashMap::new();
         for m in range.months() {
@@ -348,23 +440,37 @@ impl Engine {
                 continue;
             }
             let entry = totals.entry((b, u)).or_default();
-            entry.0.merge(&Measures { login_days: 0, ..*c });
+            entry.0.merge(&Measures {
+                login_days: 0,
+                ..*c
+            });
             entry.1 += c.login_days.count_ones();
         }
         let mask = range_mask(range, YearMonth::of_date(self.config().assessment_start));
         let start = self.calendar().month_start(range.first);
         let mut executed: HashMap<(u32, u32), i64> = HashMap::new();
-        for task in state.entities.tasks.values().filter(|t| task_valid_in(t, range, start)) {
+        for task in state
+            .entities
+            .tasks
+            .values()
+            .filter(|t| task_valid_in(t, range, start))
+        {
             for (u, bits) in &task.user_action_months {
                 if bits & mask != 0 {
                     *executed.entry((task.branch, *u)).or_default() += 1;
                 }
             }
         }
-        let branch_order: HashMap<u32, usize> = self.branch_keys().into_iter().enumerate().map(|(i, b)| (b, i)).collect();
+        let branch_order: HashMap<u32, usize> = self
+            .branch_keys()
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| (b, i))
+            .collect();
         let mut keys: Vec<(u32, u32)> = totals.keys().copied().collect();
         keys.sort_by(|a, b| {
-            (branch_order[&a.0], state.entities.user_ids.name(a.1)).cmp(&(branch_order[&b.0], state.entities.user_ids.name(b.1)))
+            (branch_order[&a.0], state.entities.user_ids.name(a.1))
+                .cmp(&(branch_order[&b.0], state.entities.user_ids.name(b.1)))
         });
         let rank_by = |measure: Measure| -> HashMap<(u32, u32), UserRank> {
             let city: Vec<Option<f64>> = keys
@@ -381,7 +487,10 @@ impl Engine {
                 by_branch.entry(k.0).or_default().push(*k);
             }
             for members in by_branch.values() {
-                let values: Vec<Option<f64>> = members.iter().map(|k| Some(totals[k].0.get(measure) as f64)).collect();
+                let values: Vec<Option<f64>> = members
+                    .iter()
+                    .map(|k| Some(totals[k].0.get(measure) as f64))
+                    .collect();
                 for (k, rank) in members.iter().zip(competition_ranks(&values)) {
                     out.get_mut(k).expect("inserted above").branch = rank;
                 }
@@ -390,16 +499,18 @@ impl Engine {
         };
         let quote_ranks = rank_by(Measure::MobileQuotes);
         let payment_ranks = rank_by(Measure::MobilePaymentFen);
-        keys
-            .iter()
+        keys.iter()
             .map(|&(b, u)| {
                 let (c, login_days) = totals[&(b, u)];
-                let registered = range.months().any(|m| membership.users(m, b).binary_search(&u).is_ok());
+                let registered = range
+                    .months()
+                    .any(|m| membership.users(m, b).binary_search(&u).is_ok());
                 let pace = progress.map(|p| UserPace {
-                        login_status: self.login_status(range.last, b, u, p),
-                        projected_quotes: p.project(c.get(Measure::Quotes) as f64),
-                        projected_mobile_quotes: p.project(c.get(Measure::MobileQuotes) as f64),
-                        projected_mobile_payment: p.project(fen_to_yuan(c.get(Measure::MobilePaymentFen))),
+                    login_status: self.login_status(range.last, b, u, p),
+                    projected_quotes: p.project(c.get(Measure::Quotes) as f64),
+                    projected_mobile_quotes: p.project(c.get(Measure::MobileQuotes) as f64),
+                    projected_mobile_payment: p
+                        .project(fen_to_yuan(c.get(Measure::MobilePaymentFen))),
                 });
                 let record = &state.entities.users[u as usize];
                 UserRow {

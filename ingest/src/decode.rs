@@ -22,10 +22,20 @@ pub fn decode_batch(raw: Vec<RawMessage>, now: EpochMillis) -> DecodedBatch {
         .map(|m| {
             let decoded = decode_event(&m.payload, now);
             let keep = decoded.is_err().then_some(m.payload);
-            (Message { partition: m.partition, offset: m.offset, decoded }, keep)
+            (
+                Message {
+                    partition: m.partition,
+                    offset: m.offset,
+                    decoded,
+                },
+                keep,
+            )
         })
         .collect();
-    let mut batch = DecodedBatch { messages: Vec::with_capacity(decoded.len()), rejected_payloads: Vec::new() };
+    let mut batch = DecodedBatch {
+        messages: Vec::with_capacity(decoded.len()),
+        rejected_payloads: Vec::new(),
+    };
     for (i, (message, payload)) in decoded.into_iter().enumerate() {
         if let Some(payload) = payload {
             batch.rejected_payloads.push((i, payload));

@@ -16,7 +16,12 @@ pub struct NdjsonReader<R> {
 impl<R: BufRead> NdjsonReader<R> {
     /// A reader of `reader` as partition `partition`.
     pub fn new(reader: R, partition: PartitionId) -> Self {
-        Self { reader, partition, next_line: 0, bytes_read: 0 }
+        Self {
+            reader,
+            partition,
+            next_line: 0,
+            bytes_read: 0,
+        }
     }
 
     /// Bytes consumed so far (for progress).
@@ -30,7 +35,9 @@ impl<R: BufRead> NdjsonReader<R> {
         let mut batch = Vec::with_capacity(max.min(1 << 16));
         while batch.len() < max {
             let mut line = Vec::new();
-            let n = (&mut self.reader).take(u64::MAX).read_until(b'\n', &mut line)?;
+            let n = (&mut self.reader)
+                .take(u64::MAX)
+                .read_until(b'\n', &mut line)?;
             if n == 0 {
                 break;
             }
@@ -43,7 +50,11 @@ impl<R: BufRead> NdjsonReader<R> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            batch.push(RawMessage { partition: self.partition, offset, payload: line });
+            batch.push(RawMessage {
+                partition: self.partition,
+                offset,
+                payload: line,
+            });
         }
         Ok(batch)
     }
@@ -58,7 +69,13 @@ mod tests {
         let text = b"a\r\n\nb\nc";
         let mut r = NdjsonReader::new(&text[..], 0);
         let first = r.next_batch(2).unwrap();
-        assert_eq!(first.iter().map(|m| (m.offset, m.payload.clone())).collect::<Vec<_>>(), vec![(0, b"a".to_vec()), (2, b"b".to_vec())]);
+        assert_eq!(
+            first
+                .iter()
+                .map(|m| (m.offset, m.payload.clone()))
+                .collect::<Vec<_>>(),
+            vec![(0, b"a".to_vec()), (2, b"b".to_vec())]
+        );
         let rest = r.next_batch(10).unwrap();
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].offset, 3);

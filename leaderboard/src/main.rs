@@ -133,7 +133,8 @@ fn simulate(args: &SimulateArgs) -> Result<()> {
         seed: args.seed,
         zone: chrono_tz::Asia::Shanghai,
     };
-    let file = std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let file = std::fs::File::create(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut written = 0u64;
     let mut error = None;
@@ -142,7 +143,10 @@ fn simulate(args: &SimulateArgs) -> Result<()> {
             return;
         }
         let line = schemas::encode_event(&event, spec.zone);
-        if let Err(e) = serde_json::to_writer(&mut out, &line).map_err(anyhow::Error::from).and_then(|_| Ok(out.write_all(b"\n")?)) {
+        if let Err(e) = serde_json::to_writer(&mut out, &line)
+            .map_err(anyhow::Error::from)
+            .and_then(|_| Ok(out.write_all(b"\n")?))
+        {
             error = Some(e);
         }
         written += 1;
@@ -159,12 +163,14 @@ fn simulate(args: &SimulateArgs) -> Result<()> {
     Ok(())
 }
 
-
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-    ).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
     match Cli::parse().command {
         Command::Replay(args) => {
             let engine = replay(&args).await?;

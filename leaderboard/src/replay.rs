@@ -30,7 +30,8 @@ pub fn load_engine(config: Option<&Path>, org: &Path) -> Result<Engine> {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
     };
-    let org_file = File::open(org).with_context(|| format!("cannot open organisation file {}", org.display()))?;
+    let org_file = File::open(org)
+        .with_context(|| format!("cannot open organisation file {}", org.display()))?;
     let org = Organisation::from_csv(org_file)?;
     Ok(Engine::new(Arc::new(config), Arc::new(org)))
 }
@@ -44,7 +45,9 @@ impl RejectWriter {
     fn write(&mut self, batch: &DecodedBatch) -> Result<()> {
         for (i, payload) in &batch.rejected_payloads {
             let message = &batch.messages[*i];
-            let Err(rejection) = &message.decoded else { continue };
+            let Err(rejection) = &message.decoded else {
+                continue;
+            };
             let row = serde_json::json!({
                 "line": message.offset + 1,
                 "kind": rejection.kind.as_str(),
@@ -69,7 +72,12 @@ struct Progress {
 
 impl Progress {
     fn new(enabled: bool, total_bytes: u64) -> Self {
-        Self { enabled: enabled && std::io::stderr().is_terminal(), started: Instant::now(), total_bytes, bar: None }
+        Self {
+            enabled: enabled && std::io::stderr().is_terminal(),
+            started: Instant::now(),
+            total_bytes,
+            bar: None,
+        }
     }
 
     fn update(&mut self, bytes: u64) {
@@ -79,8 +87,10 @@ impl Progress {
         let bar = self.bar.get_or_insert_with(|| {
             let bar = indicatif::ProgressBar::new(self.total_bytes);
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                    .expect("valid template"),
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .expect("valid template"),
             );
             bar
         });
@@ -96,11 +106,14 @@ impl Progress {
 
 /// Feeds the file through `engine`; returns the counts of this replay.
 pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result<Counts> {
-    let file = File::open(&options.events).with_context(|| format!("cannot open event file {}", options.events.display()))?;
+    let file = File::open(&options.events)
+        .with_context(|| format!("cannot open event file {}", options.events.display()))?;
     let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut rejects = match &options.rejects {
         Some(path) => Some(RejectWriter {
-            out: BufWriter::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?),
+            out: BufWriter::new(
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            ),
         }),
         None => None,
     };
@@ -120,7 +133,10 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
                 return;
             }
             let now = chrono::Utc::now().timestamp_millis();
-            if tx.blocking_send(Ok((decode_batch(raw, now), reader.bytes_read()))).is_err() {
+            if tx
+                .blocking_send(Ok((decode_batch(raw, now), reader.bytes_read())))
+                .is_err()
+            {
                 return;
             }
         }
@@ -128,7 +144,8 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
     let mut counts = Counts::default();
     let mut progress = Progress::new(options.progress, total_bytes);
     while let Some(next) = rx.recv().await {
-        let (batch, bytes) = next.with_context(|| format!("reading {}", options.events.display()))?;
+        let (batch, bytes) =
+            next.with_context(|| format!("reading {}", options.events.display()))?;
         if let Some(rejects) = &mut rejects {
             rejects.write(&batch)?;
         }
@@ -138,7 +155,9 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
         progress.update(bytes);
     }
     progress.finish();
-    reader_thread.join().map_err(|_| anyhow::anyhow!("the file reader thread panicked"))?;
+    reader_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the file reader thread panicked"))?;
     if let Some(mut rejects) = rejects {
         rejects.out.flush()?;
     }

@@ -16,23 +16,46 @@ pub fn render(card: &Scorecard) -> String {
         card.months[0],
         card.months[1],
         card.as_of,
-        if card.is_final { "final" } else { "provisional" }
+        if card.is_final {
+            "final"
+        } else {
+            "provisional"
+        }
     );
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Disabled);
-    let mut header = vec!["排名 rank".to_string(), "单位 branch".into(), "用户 users".into(), "总分 total".into()];
-    header.extend(Indicator::ALL.iter().map(|i| format!("{}\nvalue / pts", i.label_zh())));
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    let mut header = vec![
+        "排名 rank".to_string(),
+        "单位 branch".into(),
+        "用户 users".into(),
+        "总分 total".into(),
+    ];
+    header.extend(
+        Indicator::ALL
+            .iter()
+            .map(|i| format!("{}\nvalue / pts", i.label_zh())),
+    );
     table.set_header(header);
     for row in &card.branches {
         let mut cells = vec![
             row.rank.map_or_else(|| "—".into(), |r| r.to_string()),
-            format!("{}{}", row.branch_name, if row.in_scope { "" } else { " (不参评)" }),
+            format!(
+                "{}{}",
+                row.branch_name,
+                if row.in_scope { "" } else { " (不参评)" }
+            ),
             row.users.to_string(),
             format!("{:.2}", row.total),
         ];
         cells.extend(Indicator::ALL.iter().map(|i| {
             let value = row.indicators.get(*i).flatten();
-            format!("{} / {:.2}", value_cell(value), row.points.get(*i).unwrap_or(0.0))
+            format!(
+                "{} / {:.2}",
+                value_cell(value),
+                row.points.get(*i).unwrap_or(0.0)
+            )
         }));
         table.add_row(cells);
     }
@@ -45,8 +68,17 @@ pub fn render(card: &Scorecard) -> String {
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED);
         t.set_header(vec![
-            "单位 branch", "用户 user", "姓名 name", "报价 quotes", "移动报价 mobile", "投保 proposals", "成交保费 premium",
-            "移动支付 mobile pay", "登录天数 login days", "任务 tasks", "城市排名 city rank",
+            "单位 branch",
+            "用户 user",
+            "姓名 name",
+            "报价 quotes",
+            "移动报价 mobile",
+            "投保 proposals",
+            "成交保费 premium",
+            "移动支付 mobile pay",
+            "登录天数 login days",
+            "任务 tasks",
+            "城市排名 city rank",
         ]);
         for u in users {
             t.add_row(vec![
@@ -60,7 +92,9 @@ pub fn render(card: &Scorecard) -> String {
                 format!("{:.2}", u.mobile_payment),
                 u.login_days.to_string(),
                 u.tasks_executed.to_string(),
-                u.mobile_quotes_rank.city.map_or_else(|| "—".into(), |r| r.to_string()),
+                u.mobile_quotes_rank
+                    .city
+                    .map_or_else(|| "—".into(), |r| r.to_string()),
             ]);
         }
         out.push_str(&t.to_string());

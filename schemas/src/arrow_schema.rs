@@ -2,7 +2,10 @@
 //! not apply) and the conversion from [`Event`]s. The event archive and the `events` SQL table use it.
 
 use crate::event::{Event, Payload};
-use arrow::array::{ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, StringBuilder, TimestampMillisecondBuilder};
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, StringBuilder,
+    TimestampMillisecondBuilder,
+};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
@@ -42,7 +45,11 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(vec![
         s("event_id", false),
         s("event_type", false),
-        Field::new("occurred_at", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
+        Field::new(
+            "occurred_at",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            false,
+        ),
         s("branch_id", false),
         s("user_id", true),
         s("terminal", true),
@@ -101,12 +108,23 @@ fn days(date: NaiveDate) -> i32 {
 }
 
 /// Converts events (with an optional source label each) to one record batch of [`event_schema`].
-pub fn events_to_batch<'a>(events: impl IntoIterator<Item = (&'a Event, Option<&'a str>)>) -> Result<RecordBatch, ArrowError> {
-    let mut c = Columns { strings: STRING_COLUMNS.iter().map(|n| (*n, StringBuilder::new())).collect(), ..Default::default() };
+pub fn events_to_batch<'a>(
+    events: impl IntoIterator<Item = (&'a Event, Option<&'a str>)>,
+) -> Result<RecordBatch, ArrowError> {
+    let mut c = Columns {
+        strings: STRING_COLUMNS
+            .iter()
+            .map(|n| (*n, StringBuilder::new()))
+            .collect(),
+        ..Default::default()
+    };
     for (event, source) in events {
         let mut strings: [Option<String>; 22] = Default::default();
         let mut set = |name: &str, value: Option<String>| {
-            let i = STRING_COLUMNS.iter().position(|n| *n == name).expect("known column");
+            let i = STRING_COLUMNS
+                .iter()
+                .position(|n| *n == name)
+                .expect("known column");
             strings[i] = value;
         };
         set("event_id", Some(event.event_id.clone()));
@@ -120,22 +138,42 @@ pub fn events_to_batch<'a>(events: impl IntoIterator<Item = (&'a Event, Option<&
         let (mut quoted, mut premium, mut amount, mut score) = (None, None, None, None);
         let (mut from, mut until) = (None, None);
         match &event.payload {
-            Payload::UserRegistered { channel, display_name, is_specialist } => {
+            Payload::UserRegistered {
+                channel,
+                display_name,
+                is_specialist,
+            } => {
                 set("channel", Some(channel.as_str().into()));
                 set("display_name", display_name.clone());
                 specialist = Some(*is_specialist);
             }
-            Payload::UserDeregistered | Payload::Login | Payload::WechatBound | Payload::WechatUnbound => {}
-            Payload::QuoteCreated { quote_id, quoted_premium } => {
+            Payload::UserDeregistered
+            | Payload::Login
+            | Payload::WechatBound
+            | Payload::WechatUnbound => {}
+            Payload::QuoteCreated {
+                quote_id,
+                quoted_premium,
+            } => {
                 set("quote_id", Some(quote_id.clone()));
                 quoted = *quoted_premium;
             }
-            Payload::ProposalCreated { proposal_id, quote_id, kind } => {
+            Payload::ProposalCreated {
+                proposal_id,
+                quote_id,
+                kind,
+            } => {
                 set("proposal_id", Some(proposal_id.clone()));
                 set("quote_id", quote_id.clone());
                 set("kind", Some(kind.as_str().into()));
             }
-            Payload::PolicyIssued { policy_id, premium: p, deal_type, quote_id, proposal_id } => {
+            Payload::PolicyIssued {
+                policy_id,
+                premium: p,
+                deal_type,
+                quote_id,
+                proposal_id,
+            } => {
                 set("policy_id", Some(policy_id.clone()));
                 premium = Some(*p);
                 set("deal_type", Some(deal_type.as_str().into()));
@@ -145,12 +183,21 @@ pub fn events_to_batch<'a>(events: impl IntoIterator<Item = (&'a Event, Option<&
             Payload::PolicyCancelled { policy_id } | Payload::RenewalAssigned { policy_id } => {
                 set("policy_id", Some(policy_id.clone()))
             }
-            Payload::PaymentCompleted { payment_id, amount: a, policy_id } => {
+            Payload::PaymentCompleted {
+                payment_id,
+                amount: a,
+                policy_id,
+            } => {
                 set("payment_id", Some(payment_id.clone()));
                 amount = Some(*a);
                 set("policy_id", policy_id.clone());
             }
-            Payload::TaskCreated { task_id, subject_id, valid_from, valid_until } => {
+            Payload::TaskCreated {
+                task_id,
+                subject_id,
+                valid_from,
+                valid_until,
+            } => {
                 set("task_id", Some(task_id.clone()));
                 set("subject_id", Some(subject_id.clone()));
                 from = Some(days(*valid_from));
@@ -161,13 +208,22 @@ pub fn events_to_batch<'a>(events: impl IntoIterator<Item = (&'a Event, Option<&
                 set("action", Some(action.as_str().into()));
             }
             Payload::TaskCancelled { task_id } => set("task_id", Some(task_id.clone())),
-            Payload::RenewalDue { policy_id, due_month, vehicle_use, ecommerce_direct } => {
+            Payload::RenewalDue {
+                policy_id,
+                due_month,
+                vehicle_use,
+                ecommerce_direct,
+            } => {
                 set("policy_id", Some(policy_id.clone()));
                 set("due_month", Some(due_month.to_string()));
                 set("vehicle_use", Some(vehicle_use.clone()));
                 ecommerce = Some(*ecommerce_direct);
             }
-            Payload::ReportSubmitted { report_id, report_type, accepted: a } => {
+            Payload::ReportSubmitted {
+                report_id,
+                report_type,
+                accepted: a,
+            } => {
                 set("report_id", Some(report_id.clone()));
                 set("report_type", Some(report_type.as_str().into()));
                 accepted = Some(*a);
@@ -191,7 +247,11 @@ pub fn events_to_batch<'a>(events: impl IntoIterator<Item = (&'a Event, Option<&
         c.valid_until.append_option(until);
     }
     let schema = event_schema();
-    let mut strings: Vec<(&str, ArrayRef)> = c.strings.into_iter().map(|(n, mut b)| (n, Arc::new(b.finish()) as ArrayRef)).collect();
+    let mut strings: Vec<(&str, ArrayRef)> = c
+        .strings
+        .into_iter()
+        .map(|(n, mut b)| (n, Arc::new(b.finish()) as ArrayRef))
+        .collect();
     let columns = schema
         .fields()
         .iter()
@@ -208,7 +268,10 @@ pub fn events_to_batch<'a>(events: impl IntoIterator<Item = (&'a Event, Option<&
                 "valid_from" => Arc::new(c.valid_from.finish_cloned()),
                 "valid_until" => Arc::new(c.valid_until.finish_cloned()),
                 name => {
-                    let i = strings.iter().position(|(n, _)| *n == name).expect("string column");
+                    let i = strings
+                        .iter()
+                        .position(|(n, _)| *n == name)
+                        .expect("string column");
                     strings.swap_remove(i).1
                 }
             }

@@ -91,7 +91,11 @@ pub struct Targets {
 
 impl Default for Targets {
     fn default() -> Self {
-        Self { quotes_per_user: 30.0, proposals_per_user: 10.0, deal_premium_per_user: 10_000.0 }
+        Self {
+            quotes_per_user: 30.0,
+            proposals_per_user: 10.0,
+            deal_premium_per_user: 10_000.0,
+        }
     }
 }
 
@@ -170,7 +174,16 @@ impl Default for Tiers {
         Self {
             mobile_quotes_per_user: vec![rank(3, 6.0), rank(8, 3.0)],
             mobile_payment_per_user: vec![rank(5, 5.0), rank(10, 3.0), rank(15, 1.0)],
-            wechat_binding_rate: vec![RateTier { min_rate: 1.0, points: 4.0 }, RateTier { min_rate: 0.9, points: 2.0 }],
+            wechat_binding_rate: vec![
+                RateTier {
+                    min_rate: 1.0,
+                    points: 4.0,
+                },
+                RateTier {
+                    min_rate: 0.9,
+                    points: 2.0,
+                },
+            ],
         }
     }
 }
@@ -213,7 +226,11 @@ impl Default for Rewards {
 
 fn zone<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
     let name = String::deserialize(d)?;
-    name.parse().map_err(|_| serde::de::Error::custom(format!("unknown IANA time zone {name:?} (e.g. \"Asia/Shanghai\")")))
+    name.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "unknown IANA time zone {name:?} (e.g. \"Asia/Shanghai\")"
+        ))
+    })
 }
 
 fn date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
@@ -228,23 +245,28 @@ fn date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
         DateInput::Native(dt) => dt.to_string(),
         DateInput::Text(text) => text,
     };
-    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-        .map_err(|_| serde::de::Error::custom(format!("expected a date as YYYY-MM-DD, got {text:?}")))
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+        serde::de::Error::custom(format!("expected a date as YYYY-MM-DD, got {text:?}"))
+    })
 }
 
 impl Config {
     /// Parses TOML text; `origin` names the source in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let config: Config =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })?;
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.into(),
+            message: e.to_string(),
+        })?;
         config.validate()?;
         Ok(config)
     }
 
     /// Reads and parses a TOML file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::from_toml(&text, &path.display().to_string())
     }
 
@@ -259,25 +281,45 @@ impl Config {
         }
         for (key, value) in [
             ("targets.quotes_per_user", self.targets.quotes_per_user),
-            ("targets.proposals_per_user", self.targets.proposals_per_user),
-            ("targets.deal_premium_per_user", self.targets.deal_premium_per_user),
+            (
+                "targets.proposals_per_user",
+                self.targets.proposals_per_user,
+            ),
+            (
+                "targets.deal_premium_per_user",
+                self.targets.deal_premium_per_user,
+            ),
         ] {
             if !(value.is_finite() && value > 0.0) {
                 return bad(format!("{key} must be a positive number, got {value}"));
             }
         }
         if self.active_login_days == 0 || self.active_login_days > 31 {
-            return bad(format!("active_login_days must be 1..=31, got {}", self.active_login_days));
+            return bad(format!(
+                "active_login_days must be 1..=31, got {}",
+                self.active_login_days
+            ));
         }
         for (key, tiers) in [
-            ("tiers.mobile_quotes_per_user", &self.tiers.mobile_quotes_per_user),
-            ("tiers.mobile_payment_per_user", &self.tiers.mobile_payment_per_user),
+            (
+                "tiers.mobile_quotes_per_user",
+                &self.tiers.mobile_quotes_per_user,
+            ),
+            (
+                "tiers.mobile_payment_per_user",
+                &self.tiers.mobile_payment_per_user,
+            ),
         ] {
             if tiers.windows(2).any(|w| w[0].max_rank >= w[1].max_rank) {
                 return bad(format!("{key} must list tiers by increasing max_rank"));
             }
         }
-        if self.tiers.wechat_binding_rate.windows(2).any(|w| w[0].min_rate <= w[1].min_rate) {
+        if self
+            .tiers
+            .wechat_binding_rate
+            .windows(2)
+            .any(|w| w[0].min_rate <= w[1].min_rate)
+        {
             return bad("tiers.wechat_binding_rate must list tiers by decreasing min_rate".into());
         }
         Ok(())
@@ -294,7 +336,13 @@ mod tests {
         assert_eq!(c.timezone, chrono_tz::Asia::Shanghai);
         assert_eq!(c.assessment_start.to_string(), "2016-06-01");
         assert_eq!(c.grace_days, 3);
-        assert_eq!(c.tiers.mobile_payment_per_user[2], RankTier { max_rank: 15, points: 1.0 });
+        assert_eq!(
+            c.tiers.mobile_payment_per_user[2],
+            RankTier {
+                max_rank: 15,
+                points: 1.0
+            }
+        );
     }
 
     #[test]
@@ -312,11 +360,17 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_values_are_errors() {
-        let e = Config::from_toml("[targets]\nquote_per_user = 3\n", "x.toml").unwrap_err().to_string();
+        let e = Config::from_toml("[targets]\nquote_per_user = 3\n", "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("quote_per_user"), "{e}");
-        let e = Config::from_toml("timezone = \"Mars/Base\"\n", "x.toml").unwrap_err().to_string();
+        let e = Config::from_toml("timezone = \"Mars/Base\"\n", "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("Mars/Base"), "{e}");
-        let e = Config::from_toml("assessment_end = \"2016-01-01\"\n", "x.toml").unwrap_err().to_string();
+        let e = Config::from_toml("assessment_end = \"2016-01-01\"\n", "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("before assessment_start"), "{e}");
     }
 }

@@ -73,7 +73,11 @@ impl std::error::Error for Rejection {}
 
 impl Rejection {
     fn new(kind: RejectKind, field: Option<String>, reason: String) -> Self {
-        Self { kind, field, reason }
+        Self {
+            kind,
+            field,
+            reason,
+        }
     }
 }
 
@@ -164,12 +168,20 @@ fn shown(raw: &RawValue) -> String {
 
 impl<'a> Fields<'a> {
     fn name(&self, field: &str) -> String {
-        if self.scope.is_empty() { field.to_string() } else { format!("{}.{field}", self.scope) }
+        if self.scope.is_empty() {
+            field.to_string()
+        } else {
+            format!("{}.{field}", self.scope)
+        }
     }
 
     fn missing(&self, field: &str) -> Rejection {
         let name = self.name(field);
-        Rejection::new(RejectKind::MissingField, Some(field.into()), format!("{name} is required"))
+        Rejection::new(
+            RejectKind::MissingField,
+            Some(field.into()),
+            format!("{name} is required"),
+        )
     }
 
     fn invalid(&self, field: &str, expected: impl fmt::Display, raw: &RawValue) -> Rejection {
@@ -195,7 +207,9 @@ impl<'a> Fields<'a> {
     /// A non-empty string identifier.
     fn opt_id(&self, field: &str, raw: Field<'a>) -> Result<Option<String>, Rejection> {
         match self.opt_str(field, raw)? {
-            Some(text) if text.is_empty() => Err(self.invalid(field, "a non-empty string", raw.expect("present"))),
+            Some(text) if text.is_empty() => {
+                Err(self.invalid(field, "a non-empty string", raw.expect("present")))
+            }
             other => Ok(other.map(Cow::into_owned)),
         }
     }
@@ -205,21 +219,41 @@ impl<'a> Fields<'a> {
         self.required(field, value)
     }
 
-    fn opt_enum<T>(&self, field: &str, raw: Field<'a>, lookup: fn(&str) -> Option<T>, names: fn() -> Vec<&'static str>) -> Result<Option<T>, Rejection> {
-        let Some(text) = self.opt_str(field, raw)? else { return Ok(None) };
-        lookup(&text)
-            .map(Some)
-            .ok_or_else(|| self.invalid(field, format_args!("one of {}", names().join(", ")), raw.expect("present")))
+    fn opt_enum<T>(
+        &self,
+        field: &str,
+        raw: Field<'a>,
+        lookup: fn(&str) -> Option<T>,
+        names: fn() -> Vec<&'static str>,
+    ) -> Result<Option<T>, Rejection> {
+        let Some(text) = self.opt_str(field, raw)? else {
+            return Ok(None);
+        };
+        lookup(&text).map(Some).ok_or_else(|| {
+            self.invalid(
+                field,
+                format_args!("one of {}", names().join(", ")),
+                raw.expect("present"),
+            )
+        })
     }
 
-    fn enumerated<T>(&self, field: &str, raw: Field<'a>, lookup: fn(&str) -> Option<T>, names: fn() -> Vec<&'static str>) -> Result<T, Rejection> {
+    fn enumerated<T>(
+        &self,
+        field: &str,
+        raw: Field<'a>,
+        lookup: fn(&str) -> Option<T>,
+        names: fn() -> Vec<&'static str>,
+    ) -> Result<T, Rejection> {
         let value = self.opt_enum(field, raw, lookup, names)?;
         self.required(field, value)
     }
 
     fn opt_bool(&self, field: &str, raw: Field<'a>) -> Result<Option<bool>, Rejection> {
         let Some(raw) = raw else { return Ok(None) };
-        serde_json::from_str(raw.get()).map(Some).map_err(|_| self.invalid(field, "true or false", raw))
+        serde_json::from_str(raw.get())
+            .map(Some)
+            .map_err(|_| self.invalid(field, "true or false", raw))
     }
 
     fn boolean(&self, field: &str, raw: Field<'a>) -> Result<bool, Rejection> {
@@ -228,9 +262,16 @@ impl<'a> Fields<'a> {
     }
 
     /// A finite number that `ok` accepts; `rule` describes the range for the error message.
-    fn opt_number(&self, field: &str, raw: Field<'a>, rule: &str, ok: fn(f64) -> bool) -> Result<Option<f64>, Rejection> {
+    fn opt_number(
+        &self,
+        field: &str,
+        raw: Field<'a>,
+        rule: &str,
+        ok: fn(f64) -> bool,
+    ) -> Result<Option<f64>, Rejection> {
         let Some(raw) = raw else { return Ok(None) };
-        let value: f64 = serde_json::from_str(raw.get()).map_err(|_| self.invalid(field, "a finite number", raw))?;
+        let value: f64 = serde_json::from_str(raw.get())
+            .map_err(|_| self.invalid(field, "a finite number", raw))?;
         if !value.is_finite() {
             return Err(self.invalid(field, "a finite number", raw));
         }
@@ -240,7 +281,13 @@ impl<'a> Fields<'a> {
         Ok(Some(value))
     }
 
-    fn number(&self, field: &str, raw: Field<'a>, rule: &str, ok: fn(f64) -> bool) -> Result<f64, Rejection> {
+    fn number(
+        &self,
+        field: &str,
+        raw: Field<'a>,
+        rule: &str,
+        ok: fn(f64) -> bool,
+    ) -> Result<f64, Rejection> {
         let value = self.opt_number(field, raw, rule, ok)?;
         self.required(field, value)
     }
@@ -252,13 +299,15 @@ impl<'a> Fields<'a> {
         if text.len() != 10 {
             return Err(self.invalid(field, "a date as YYYY-MM-DD", raw));
         }
-        NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| self.invalid(field, "a real date as YYYY-MM-DD", raw))
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map_err(|_| self.invalid(field, "a real date as YYYY-MM-DD", raw))
     }
 
     fn month(&self, field: &str, raw: Field<'a>) -> Result<YearMonth, Rejection> {
         let text = self.opt_str(field, raw)?;
         let text = self.required(field, text)?;
-        text.parse().map_err(|_| self.invalid(field, "a month as YYYY-MM", raw.expect("present")))
+        text.parse()
+            .map_err(|_| self.invalid(field, "a month as YYYY-MM", raw.expect("present")))
     }
 
     fn timestamp(&self, field: &str, raw: Field<'a>) -> Result<EpochMillis, Rejection> {
@@ -266,7 +315,13 @@ impl<'a> Fields<'a> {
         let text = self.required(field, text)?;
         DateTime::parse_from_rfc3339(&text)
             .map(|t| t.timestamp_millis())
-            .map_err(|_| self.invalid(field, "an RFC 3339 timestamp with offset", raw.expect("present")))
+            .map_err(|_| {
+                self.invalid(
+                    field,
+                    "an RFC 3339 timestamp with offset",
+                    raw.expect("present"),
+                )
+            })
     }
 }
 
@@ -278,11 +333,21 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Result<Event, Rejection> 
         return Err(Rejection::new(
             RejectKind::TooLarge,
             None,
-            format!("message is {} bytes, over the limit of {MAX_MESSAGE_BYTES} bytes (1 MiB)", bytes.len()),
+            format!(
+                "message is {} bytes, over the limit of {MAX_MESSAGE_BYTES} bytes (1 MiB)",
+                bytes.len()
+            ),
         ));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        Rejection::new(RejectKind::NotUtf8, None, format!("message is not UTF-8: invalid byte at offset {}", e.valid_up_to()))
+        Rejection::new(
+            RejectKind::NotUtf8,
+            None,
+            format!(
+                "message is not UTF-8: invalid byte at offset {}",
+                e.valid_up_to()
+            ),
+        )
     })?;
     let wire: Wire = serde_json::from_str(text).map_err(|e| {
         let reason = if e.is_data() {
@@ -300,13 +365,21 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Result<Event, Rejection> 
         Rejection::new(
             RejectKind::UnknownEventType,
             Some("event_type".into()),
-            format!("event_type must be one of {}, got {:?}", EventType::wire_names().join(", "), event_type_text),
+            format!(
+                "event_type must be one of {}, got {:?}",
+                EventType::wire_names().join(", "),
+                event_type_text
+            ),
         )
     })?;
 
     let event_id = common.id("event_id", common.wire.event_id)?;
     if event_id.chars().count() > MAX_EVENT_ID_CHARS {
-        return Err(common.invalid("event_id", format_args!("at most {MAX_EVENT_ID_CHARS} characters"), common.wire.event_id.expect("present")));
+        return Err(common.invalid(
+            "event_id",
+            format_args!("at most {MAX_EVENT_ID_CHARS} characters"),
+            common.wire.event_id.expect("present"),
+        ));
     }
     let occurred_at = common.timestamp("occurred_at", common.wire.occurred_at)?;
     if occurred_at > now.saturating_add(MAX_FUTURE_MILLIS) {
@@ -314,46 +387,78 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Result<Event, Rejection> 
         return Err(Rejection::new(
             RejectKind::InFuture,
             Some("occurred_at".into()),
-            format!("occurred_at is {hours:.1} h ahead of the pipeline clock; at most 24 h is accepted"),
+            format!(
+                "occurred_at is {hours:.1} h ahead of the pipeline clock; at most 24 h is accepted"
+            ),
         ));
     }
     let branch_id = common.id("branch_id", common.wire.branch_id)?;
 
-    let f = Fields { scope: event_type.as_str(), wire: common.wire };
+    let f = Fields {
+        scope: event_type.as_str(),
+        wire: common.wire,
+    };
     let user_id = f.opt_id("user_id", f.wire.user_id)?;
     if user_id.is_none() && !event_type.user_optional() {
         return Err(f.missing("user_id"));
     }
-    let terminal = f.opt_enum("terminal", f.wire.terminal, Terminal::from_wire, Terminal::wire_names)?;
+    let terminal = f.opt_enum(
+        "terminal",
+        f.wire.terminal,
+        Terminal::from_wire,
+        Terminal::wire_names,
+    )?;
     if terminal.is_none() && event_type.terminal_required() {
         return Err(f.missing("terminal"));
     }
     let w = &f.wire;
     let payload = match event_type {
         EventType::UserRegistered => Payload::UserRegistered {
-            channel: f.enumerated("channel", w.channel, Channel::from_wire, Channel::wire_names)?,
-            display_name: f.opt_str("display_name", w.display_name)?.map(Cow::into_owned),
-            is_specialist: f.opt_bool("is_specialist", w.is_specialist)?.unwrap_or(false),
+            channel: f.enumerated(
+                "channel",
+                w.channel,
+                Channel::from_wire,
+                Channel::wire_names,
+            )?,
+            display_name: f
+                .opt_str("display_name", w.display_name)?
+                .map(Cow::into_owned),
+            is_specialist: f
+                .opt_bool("is_specialist", w.is_specialist)?
+                .unwrap_or(false),
         },
         EventType::UserDeregistered => Payload::UserDeregistered,
         EventType::Login => Payload::Login,
         EventType::QuoteCreated => Payload::QuoteCreated {
             quote_id: f.id("quote_id", w.quote_id)?,
-            quoted_premium: f.opt_number("quoted_premium", w.quoted_premium, ">= 0", |v| v >= 0.0)?,
+            quoted_premium: f
+                .opt_number("quoted_premium", w.quoted_premium, ">= 0", |v| v >= 0.0)?,
         },
         EventType::ProposalCreated => Payload::ProposalCreated {
             proposal_id: f.id("proposal_id", w.proposal_id)?,
             quote_id: f.opt_id("quote_id", w.quote_id)?,
-            kind: f.enumerated("kind", w.kind, ProposalKind::from_wire, ProposalKind::wire_names)?,
+            kind: f.enumerated(
+                "kind",
+                w.kind,
+                ProposalKind::from_wire,
+                ProposalKind::wire_names,
+            )?,
         },
         EventType::PolicyIssued => Payload::PolicyIssued {
             policy_id: f.id("policy_id", w.policy_id)?,
             premium: f.number("premium", w.premium, ">= 0", |v| v >= 0.0)?,
-            deal_type: f.enumerated("deal_type", w.deal_type, DealType::from_wire, DealType::wire_names)?,
+            deal_type: f.enumerated(
+                "deal_type",
+                w.deal_type,
+                DealType::from_wire,
+                DealType::wire_names,
+            )?,
             quote_id: f.opt_id("quote_id", w.quote_id)?,
             proposal_id: f.opt_id("proposal_id", w.proposal_id)?,
         },
-        EventType::PolicyCancelled => Payload::PolicyCancelled { policy_id: f.id("policy_id", w.policy_id)? },
+        EventType::PolicyCancelled => Payload::PolicyCancelled {
+            policy_id: f.id("policy_id", w.policy_id)?,
+        },
         EventType::PaymentCompleted => Payload::PaymentCompleted {
             payment_id: f.id("payment_id", w.payment_id)?,
             amount: f.number("amount", w.amount, "> 0", |v| v > 0.0)?,
@@ -363,7 +468,11 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Result<Event, Rejection> 
             let valid_from = f.date("valid_from", w.valid_from)?;
             let valid_until = f.date("valid_until", w.valid_until)?;
             if valid_until < valid_from {
-                return Err(f.invalid("valid_until", format_args!("on or after valid_from ({valid_from})"), w.valid_until.expect("present")));
+                return Err(f.invalid(
+                    "valid_until",
+                    format_args!("on or after valid_from ({valid_from})"),
+                    w.valid_until.expect("present"),
+                ));
             }
             Payload::TaskCreated {
                 task_id: f.id("task_id", w.task_id)?,
@@ -374,27 +483,50 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Result<Event, Rejection> 
         }
         EventType::TaskAction => Payload::TaskAction {
             task_id: f.id("task_id", w.task_id)?,
-            action: f.enumerated("action", w.action, TaskActionKind::from_wire, TaskActionKind::wire_names)?,
+            action: f.enumerated(
+                "action",
+                w.action,
+                TaskActionKind::from_wire,
+                TaskActionKind::wire_names,
+            )?,
         },
-        EventType::TaskCancelled => Payload::TaskCancelled { task_id: f.id("task_id", w.task_id)? },
+        EventType::TaskCancelled => Payload::TaskCancelled {
+            task_id: f.id("task_id", w.task_id)?,
+        },
         EventType::RenewalDue => Payload::RenewalDue {
             policy_id: f.id("policy_id", w.policy_id)?,
             due_month: f.month("due_month", w.due_month)?,
             vehicle_use: f.id("vehicle_use", w.vehicle_use)?,
             ecommerce_direct: f.boolean("ecommerce_direct", w.ecommerce_direct)?,
         },
-        EventType::RenewalAssigned => Payload::RenewalAssigned { policy_id: f.id("policy_id", w.policy_id)? },
+        EventType::RenewalAssigned => Payload::RenewalAssigned {
+            policy_id: f.id("policy_id", w.policy_id)?,
+        },
         EventType::WechatBound => Payload::WechatBound,
         EventType::WechatUnbound => Payload::WechatUnbound,
         EventType::ReportSubmitted => Payload::ReportSubmitted {
             report_id: f.id("report_id", w.report_id)?,
-            report_type: f.enumerated("report_type", w.report_type, ReportType::from_wire, ReportType::wire_names)?,
+            report_type: f.enumerated(
+                "report_type",
+                w.report_type,
+                ReportType::from_wire,
+                ReportType::wire_names,
+            )?,
             accepted: f.boolean("accepted", w.accepted)?,
         },
         EventType::ClearingScored => Payload::ClearingScored {
             month: f.month("month", w.month)?,
-            score: f.number("score", w.score, "between 0 and 10", |v| (0.0..=10.0).contains(&v))?,
+            score: f.number("score", w.score, "between 0 and 10", |v| {
+                (0.0..=10.0).contains(&v)
+            })?,
         },
     };
-    Ok(Event { event_id, occurred_at, branch_id, user_id, terminal, payload })
+    Ok(Event {
+        event_id,
+        occurred_at,
+        branch_id,
+        user_id,
+        terminal,
+        payload,
+    })
 }

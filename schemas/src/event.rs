@@ -182,14 +182,20 @@ wire_enum! {
 impl EventType {
     /// Returns true if and only if events of this type may omit `user_id`.
     pub fn user_optional(self) -> bool {
-        matches!(self, EventType::RenewalDue | EventType::ReportSubmitted | EventType::ClearingScored)
+        matches!(
+            self,
+            EventType::RenewalDue | EventType::ReportSubmitted | EventType::ClearingScored
+        )
     }
 
     /// Returns true if and only if events of this type must carry `terminal`.
     pub fn terminal_required(self) -> bool {
         matches!(
             self,
-            EventType::Login | EventType::QuoteCreated | EventType::ProposalCreated | EventType::PaymentCompleted
+            EventType::Login
+                | EventType::QuoteCreated
+                | EventType::ProposalCreated
+                | EventType::PaymentCompleted
         )
     }
 }
@@ -227,11 +233,22 @@ impl Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)] // the fields are documented in SPEC §3 and docs/event.schema.json
 pub enum Payload {
-    UserRegistered { channel: Channel, display_name: Option<String>, is_specialist: bool },
+    UserRegistered {
+        channel: Channel,
+        display_name: Option<String>,
+        is_specialist: bool,
+    },
     UserDeregistered,
     Login,
-    QuoteCreated { quote_id: String, quoted_premium: Option<f64> },
-    ProposalCreated { proposal_id: String, quote_id: Option<String>, kind: ProposalKind },
+    QuoteCreated {
+        quote_id: String,
+        quoted_premium: Option<f64>,
+    },
+    ProposalCreated {
+        proposal_id: String,
+        quote_id: Option<String>,
+        kind: ProposalKind,
+    },
     PolicyIssued {
         policy_id: String,
         premium: f64,
@@ -239,17 +256,47 @@ pub enum Payload {
         quote_id: Option<String>,
         proposal_id: Option<String>,
     },
-    PolicyCancelled { policy_id: String },
-    PaymentCompleted { payment_id: String, amount: f64, policy_id: Option<String> },
-    TaskCreated { task_id: String, subject_id: String, valid_from: NaiveDate, valid_until: NaiveDate },
-    TaskAction { task_id: String, action: TaskActionKind },
-    TaskCancelled { task_id: String },
-    RenewalDue { policy_id: String, due_month: YearMonth, vehicle_use: String, ecommerce_direct: bool },
-    RenewalAssigned { policy_id: String },
+    PolicyCancelled {
+        policy_id: String,
+    },
+    PaymentCompleted {
+        payment_id: String,
+        amount: f64,
+        policy_id: Option<String>,
+    },
+    TaskCreated {
+        task_id: String,
+        subject_id: String,
+        valid_from: NaiveDate,
+        valid_until: NaiveDate,
+    },
+    TaskAction {
+        task_id: String,
+        action: TaskActionKind,
+    },
+    TaskCancelled {
+        task_id: String,
+    },
+    RenewalDue {
+        policy_id: String,
+        due_month: YearMonth,
+        vehicle_use: String,
+        ecommerce_direct: bool,
+    },
+    RenewalAssigned {
+        policy_id: String,
+    },
     WechatBound,
     WechatUnbound,
-    ReportSubmitted { report_id: String, report_type: ReportType, accepted: bool },
-    ClearingScored { month: YearMonth, score: f64 },
+    ReportSubmitted {
+        report_id: String,
+        report_type: ReportType,
+        accepted: bool,
+    },
+    ClearingScored {
+        month: YearMonth,
+        score: f64,
+    },
 }
 
 impl Payload {

@@ -31,11 +31,16 @@ mod org;
 mod time;
 
 pub use arrow_schema::{event_schema, events_to_batch};
-pub use config::{Config, ConfigError, Prize, RankTier, RateTier, Rewards, Targets, Tiers, Weights};
-pub use decode::{MAX_EVENT_ID_CHARS, MAX_FUTURE_MILLIS, MAX_MESSAGE_BYTES, RejectKind, Rejection, decode_event};
+pub use config::{
+    Config, ConfigError, Prize, RankTier, RateTier, Rewards, Targets, Tiers, Weights,
+};
+pub use decode::{
+    MAX_EVENT_ID_CHARS, MAX_FUTURE_MILLIS, MAX_MESSAGE_BYTES, RejectKind, Rejection, decode_event,
+};
 pub use encode::encode_event;
 pub use event::{
-    Channel, DealType, Event, EventType, Payload, ProposalKind, ReportType, TaskActionKind, Terminal,
+    Channel, DealType, Event, EventType, Payload, ProposalKind, ReportType, TaskActionKind,
+    Terminal,
 };
 pub use message::{Message, PartitionId};
 pub use org::{Branch, OrgError, Organisation};

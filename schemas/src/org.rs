@@ -27,7 +27,9 @@ pub struct Organisation {
 #[derive(Debug, Error)]
 pub enum OrgError {
     /// The CSV could not be read or a row is malformed.
-    #[error("organisation file, row {row}: {source} (expected header branch_id,branch_name,in_scope with in_scope true/false)")]
+    #[error(
+        "organisation file, row {row}: {source} (expected header branch_id,branch_name,in_scope with in_scope true/false)"
+    )]
     Csv {
         /// 1-based data row.
         row: usize,
@@ -45,7 +47,9 @@ pub enum OrgError {
 impl Organisation {
     /// Reads the CSV with header `branch_id,branch_name,in_scope`.
     pub fn from_csv(reader: impl Read) -> Result<Self, OrgError> {
-        let mut csv = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(reader);
+        let mut csv = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(reader);
         let mut seen = HashSet::new();
         let mut branches = Vec::new();
         for (i, row) in csv.deserialize::<Branch>().enumerate() {
@@ -73,12 +77,20 @@ mod tests {
 
     #[test]
     fn reads_branches_and_rejects_bad_rows() {
-        let org = Organisation::from_csv("branch_id,branch_name,in_scope\nzd,张店支公司,true\nxb,续保拓展部,false\n".as_bytes()).unwrap();
+        let org = Organisation::from_csv(
+            "branch_id,branch_name,in_scope\nzd,张店支公司,true\nxb,续保拓展部,false\n".as_bytes(),
+        )
+        .unwrap();
         assert_eq!(org.branches.len(), 2);
         assert!(!org.branch("xb").unwrap().in_scope);
-        let err = Organisation::from_csv("branch_id,branch_name,in_scope\nzd,张店,maybe\n".as_bytes()).unwrap_err();
+        let err =
+            Organisation::from_csv("branch_id,branch_name,in_scope\nzd,张店,maybe\n".as_bytes())
+                .unwrap_err();
         assert!(err.to_string().contains("row 1"), "{err}");
-        let dup = Organisation::from_csv("branch_id,branch_name,in_scope\nzd,a,true\nzd,b,true\n".as_bytes()).unwrap_err();
+        let dup = Organisation::from_csv(
+            "branch_id,branch_name,in_scope\nzd,a,true\nzd,b,true\n".as_bytes(),
+        )
+        .unwrap_err();
         assert!(dup.to_string().contains("more than once"), "{dup}");
     }
 }

@@ -17,7 +17,9 @@ pub struct YearMonth(i32);
 impl YearMonth {
     /// The month `month` (1..=12) of `year`; `None` when `month` is out of range.
     pub fn new(year: i32, month: u32) -> Option<Self> {
-        (1..=12).contains(&month).then(|| Self(year * 12 + month as i32 - 1))
+        (1..=12)
+            .contains(&month)
+            .then(|| Self(year * 12 + month as i32 - 1))
     }
 
     /// The month that holds `date`.
@@ -57,7 +59,10 @@ impl YearMonth {
 
     /// The last day of the month.
     pub fn last_day(self) -> NaiveDate {
-        self.plus(1).first_day().pred_opt().expect("dates stay in range")
+        self.plus(1)
+            .first_day()
+            .pred_opt()
+            .expect("dates stay in range")
     }
 
     /// The number of days in the month.
@@ -139,7 +144,9 @@ impl LocalCalendar {
     pub fn start_of(&self, date: NaiveDate) -> EpochMillis {
         let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
         match self.zone.from_local_datetime(&midnight) {
-            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.timestamp_millis(),
+            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+                t.timestamp_millis()
+            }
             // A zone that skips midnight starts the day an hour later; one hour covers every real zone.
             chrono::LocalResult::None => self
                 .zone
@@ -188,9 +195,18 @@ mod tests {
         let cal = LocalCalendar::new(chrono_tz::Asia::Shanghai);
         let last_june = DateTime::parse_from_rfc3339("2016-06-30T23:59:59+08:00").unwrap();
         let first_july = DateTime::parse_from_rfc3339("2016-06-30T16:30:00Z").unwrap();
-        assert_eq!(cal.local_date(last_june.timestamp_millis()).to_string(), "2016-06-30");
-        assert_eq!(cal.local_date(first_july.timestamp_millis()).to_string(), "2016-07-01");
+        assert_eq!(
+            cal.local_date(last_june.timestamp_millis()).to_string(),
+            "2016-06-30"
+        );
+        assert_eq!(
+            cal.local_date(first_july.timestamp_millis()).to_string(),
+            "2016-07-01"
+        );
         let june: YearMonth = "2016-06".parse().unwrap();
-        assert_eq!(cal.rfc3339(cal.month_end(june)), "2016-07-01T00:00:00+08:00");
+        assert_eq!(
+            cal.rfc3339(cal.month_end(june)),
+            "2016-07-01T00:00:00+08:00"
+        );
     }
 }

@@ -68,7 +68,11 @@ fn every_bad_input_rule_is_rejected_with_a_reason_naming_the_fault() {
     for (name, bytes, kind, reason) in cases {
         let rejection = decode_event(&bytes, NOW).expect_err(name);
         assert_eq!(rejection.kind, kind, "{name}: {rejection}");
-        assert!(rejection.reason.contains(reason), "{name}: expected {reason:?} in {:?}", rejection.reason);
+        assert!(
+            rejection.reason.contains(reason),
+            "{name}: expected {reason:?} in {:?}",
+            rejection.reason
+        );
     }
 }
 
@@ -82,13 +86,52 @@ fn type_specific_rules_name_their_fields() {
         decode_event(e.to_string().as_bytes(), NOW)
     };
     let reason = |r: Result<schemas::Event, schemas::Rejection>| r.expect_err("rejected").reason;
-    assert!(reason(base("clearing_scored", json!({"month": "2016-06", "score": 11}))).contains("clearing_scored.score must be between 0 and 10"));
-    assert!(reason(base("clearing_scored", json!({"month": "2016-13", "score": 5}))).contains("clearing_scored.month must be a month as YYYY-MM"));
-    assert!(reason(base("policy_issued", json!({"policy_id": "p", "premium": 1, "deal_type": "gift"}))).contains("policy_issued.deal_type must be one of task, system_quote, other"));
-    assert!(reason(base("report_submitted", json!({"report_id": "r", "report_type": "briefing", "accepted": "yes"}))).contains("report_submitted.accepted must be true or false"));
-    assert!(reason(base("user_registered", json!({"channel": "shop"}))).contains("user_registered.channel must be one of"));
-    assert!(reason(base("task_action", json!({"task_id": "t", "action": "email"}))).contains("task_action.action must be one of"));
-    assert!(reason(base("quote_created", json!({"terminal": "pc", "quote_id": "q", "quoted_premium": -1}))).contains("quote_created.quoted_premium must be >= 0"));
+    assert!(
+        reason(base(
+            "clearing_scored",
+            json!({"month": "2016-06", "score": 11})
+        ))
+        .contains("clearing_scored.score must be between 0 and 10")
+    );
+    assert!(
+        reason(base(
+            "clearing_scored",
+            json!({"month": "2016-13", "score": 5})
+        ))
+        .contains("clearing_scored.month must be a month as YYYY-MM")
+    );
+    assert!(
+        reason(base(
+            "policy_issued",
+            json!({"policy_id": "p", "premium": 1, "deal_type": "gift"})
+        ))
+        .contains("policy_issued.deal_type must be one of task, system_quote, other")
+    );
+    assert!(
+        reason(base(
+            "report_submitted",
+            json!({"report_id": "r", "report_type": "briefing", "accepted": "yes"})
+        ))
+        .contains("report_submitted.accepted must be true or false")
+    );
+    assert!(
+        reason(base("user_registered", json!({"channel": "shop"})))
+            .contains("user_registered.channel must be one of")
+    );
+    assert!(
+        reason(base(
+            "task_action",
+            json!({"task_id": "t", "action": "email"})
+        ))
+        .contains("task_action.action must be one of")
+    );
+    assert!(
+        reason(base(
+            "quote_created",
+            json!({"terminal": "pc", "quote_id": "q", "quoted_premium": -1})
+        ))
+        .contains("quote_created.quoted_premium must be >= 0")
+    );
     // Optional user_id really is optional for these three.
     let no_user = json!({"event_id": "e", "event_type": "report_submitted", "occurred_at": "2016-06-01T10:00:00+08:00", "branch_id": "zd",
                          "report_id": "r", "report_type": "training", "accepted": true});

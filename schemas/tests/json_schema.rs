@@ -1,7 +1,10 @@
 //! docs/event.schema.json, the producers' contract, must match the decoder: the same event types, the same
 //! required fields, the same enum values, and its examples must decode.
 
-use schemas::{Channel, DealType, EventType, ProposalKind, RejectKind, ReportType, TaskActionKind, Terminal, decode_event};
+use schemas::{
+    Channel, DealType, EventType, ProposalKind, RejectKind, ReportType, TaskActionKind, Terminal,
+    decode_event,
+};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -9,7 +12,8 @@ const NOW: i64 = i64::MAX / 2;
 
 fn schema() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/event.schema.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("docs/event.schema.json exists")).expect("valid JSON")
+    serde_json::from_str(&std::fs::read_to_string(path).expect("docs/event.schema.json exists"))
+        .expect("valid JSON")
 }
 
 fn variants(schema: &Value) -> &Vec<Value> {
@@ -23,7 +27,10 @@ fn decode(v: &Value) -> Result<schemas::Event, schemas::Rejection> {
 #[test]
 fn event_types_match() {
     let schema = schema();
-    let in_schema: BTreeSet<&str> = variants(&schema).iter().map(|v| v["properties"]["event_type"]["const"].as_str().unwrap()).collect();
+    let in_schema: BTreeSet<&str> = variants(&schema)
+        .iter()
+        .map(|v| v["properties"]["event_type"]["const"].as_str().unwrap())
+        .collect();
     let in_code: BTreeSet<&str> = EventType::wire_names().into_iter().collect();
     assert_eq!(in_schema, in_code);
 }
@@ -35,18 +42,33 @@ fn examples_decode_and_each_required_field_is_required() {
         let name = variant["title"].as_str().unwrap();
         let example = &variant["examples"][0];
         decode(example).unwrap_or_else(|r| panic!("{name} example rejected: {r}"));
-        let required: Vec<&str> = variant["required"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        let required: Vec<&str> = variant["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
         for field in &required {
             let mut e = example.clone();
             e.as_object_mut().unwrap().remove(*field);
             let r = decode(&e).expect_err(&format!("{name} without {field} must be rejected"));
-            assert!(matches!(r.kind, RejectKind::MissingField), "{name}.{field}: {r}");
+            assert!(
+                matches!(r.kind, RejectKind::MissingField),
+                "{name}.{field}: {r}"
+            );
             assert!(r.reason.contains(field), "{name}.{field}: {r}");
         }
-        for (field, _) in example.as_object().unwrap().iter().filter(|(f, _)| !required.contains(&f.as_str())) {
+        for (field, _) in example
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(f, _)| !required.contains(&f.as_str()))
+        {
             let mut e = example.clone();
             e.as_object_mut().unwrap().remove(field);
-            decode(&e).unwrap_or_else(|r| panic!("{name}.{field} is optional in the schema but the decoder says: {r}"));
+            decode(&e).unwrap_or_else(|r| {
+                panic!("{name}.{field} is optional in the schema but the decoder says: {r}")
+            });
         }
     }
 }
@@ -64,8 +86,15 @@ fn enum_values_match_and_other_values_are_rejected() {
     ];
     for variant in variants(&schema) {
         for (field, values) in &code {
-            let Some(spec) = variant["properties"].get(*field) else { continue };
-            let in_schema: Vec<&str> = spec["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            let Some(spec) = variant["properties"].get(*field) else {
+                continue;
+            };
+            let in_schema: Vec<&str> = spec["enum"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
             assert_eq!(&in_schema, values, "{field}");
             let mut e = variant["examples"][0].clone();
             e[*field] = Value::from("not-a-value");

@@ -31,14 +31,29 @@ impl Scenario {
     }
 
     /// Adds an event with a fresh id; `fields` adds or overrides fields.
-    pub fn event(&mut self, event_type: &str, at: &str, branch: &str, user: Option<&str>, fields: Value) -> &mut Self {
+    pub fn event(
+        &mut self,
+        event_type: &str,
+        at: &str,
+        branch: &str,
+        user: Option<&str>,
+        fields: Value,
+    ) -> &mut Self {
         self.next_id += 1;
         let id = format!("e{}", self.next_id);
         self.event_with_id(&id, event_type, at, branch, user, fields)
     }
 
     /// Adds an event with the given id.
-    pub fn event_with_id(&mut self, id: &str, event_type: &str, at: &str, branch: &str, user: Option<&str>, fields: Value) -> &mut Self {
+    pub fn event_with_id(
+        &mut self,
+        id: &str,
+        event_type: &str,
+        at: &str,
+        branch: &str,
+        user: Option<&str>,
+        fields: Value,
+    ) -> &mut Self {
         let mut e = json!({"event_id": id, "event_type": event_type, "occurred_at": at, "branch_id": branch});
         if let Some(user) = user {
             e["user_id"] = json!(user);
@@ -52,7 +67,13 @@ impl Scenario {
 
     /// `user` joins `branch` at `at`.
     pub fn register(&mut self, user: &str, branch: &str, at: &str) -> &mut Self {
-        self.event("user_registered", at, branch, Some(user), json!({"channel": "direct"}))
+        self.event(
+            "user_registered",
+            at,
+            branch,
+            Some(user),
+            json!({"channel": "direct"}),
+        )
     }
 
     /// A login.
@@ -63,18 +84,36 @@ impl Scenario {
     /// A quote from `terminal`.
     pub fn quote(&mut self, user: &str, branch: &str, at: &str, terminal: &str) -> &mut Self {
         let n = self.next_id;
-        self.event("quote_created", at, branch, Some(user), json!({"terminal": terminal, "quote_id": format!("q{n}")}))
+        self.event(
+            "quote_created",
+            at,
+            branch,
+            Some(user),
+            json!({"terminal": terminal, "quote_id": format!("q{n}")}),
+        )
     }
 
     /// A mobile payment.
     pub fn mobile_payment(&mut self, user: &str, branch: &str, at: &str, amount: f64) -> &mut Self {
         let n = self.next_id;
-        self.event("payment_completed", at, branch, Some(user), json!({"terminal": "phone", "payment_id": format!("pay{n}"), "amount": amount}))
+        self.event(
+            "payment_completed",
+            at,
+            branch,
+            Some(user),
+            json!({"terminal": "phone", "payment_id": format!("pay{n}"), "amount": amount}),
+        )
     }
 
     /// A heartbeat event in `branch` that moves the partition's watermark to `at`.
     pub fn tick(&mut self, branch: &str, at: &str) -> &mut Self {
-        self.event("login", at, branch, Some("clock"), json!({"terminal": "pc"}))
+        self.event(
+            "login",
+            at,
+            branch,
+            Some("clock"),
+            json!({"terminal": "pc"}),
+        )
     }
 
     /// The messages, decoded.
@@ -82,7 +121,11 @@ impl Scenario {
         self.lines
             .iter()
             .enumerate()
-            .map(|(i, (partition, line))| Message { partition: *partition, offset: i as u64, decoded: decode_event(line.as_bytes(), CLOCK) })
+            .map(|(i, (partition, line))| Message {
+                partition: *partition,
+                offset: i as u64,
+                decoded: decode_event(line.as_bytes(), CLOCK),
+            })
             .collect()
     }
 
@@ -117,25 +160,40 @@ pub fn org_file(spec: &str) -> Organisation {
 
 /// Runs a future to completion on a fresh current-thread runtime.
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
 }
 
 /// The scorecard of `period` (e.g. `2016-06`).
 pub fn card(engine: &Engine, period: &str) -> Scorecard {
-    engine.scorecard(period.parse::<PeriodSpec>().expect("period"), true).expect("scorecard")
+    engine
+        .scorecard(period.parse::<PeriodSpec>().expect("period"), true)
+        .expect("scorecard")
 }
 
 /// The row of `branch`.
 pub fn row<'a>(card: &'a Scorecard, branch: &str) -> &'a BranchRow {
-    card.branches.iter().find(|b| b.branch_id == branch).unwrap_or_else(|| panic!("no branch {branch}"))
+    card.branches
+        .iter()
+        .find(|b| b.branch_id == branch)
+        .unwrap_or_else(|| panic!("no branch {branch}"))
 }
 
 /// The value of `indicator` for `branch`.
 pub fn value(card: &Scorecard, branch: &str, indicator: Indicator) -> Option<f64> {
-    row(card, branch).indicators.get(indicator).expect("every indicator is present")
+    row(card, branch)
+        .indicators
+        .get(indicator)
+        .expect("every indicator is present")
 }
 
 /// The points of `indicator` for `branch`.
 pub fn points(card: &Scorecard, branch: &str, indicator: Indicator) -> f64 {
-    row(card, branch).points.get(indicator).expect("every indicator is present")
+    row(card, branch)
+        .points
+        .get(indicator)
+        .expect("every indicator is present")
 }

@@ -21,13 +21,19 @@ fn history(seed: u64) -> Vec<String> {
         zone: chrono_tz::Asia::Shanghai,
     };
     let mut lines = Vec::new();
-    simulate(&spec, |e| lines.push(encode_event(&e, spec.zone).to_string()));
+    simulate(&spec, |e| {
+        lines.push(encode_event(&e, spec.zone).to_string())
+    });
     lines
 }
 
 /// Moves some events later (out of order, some of them late), duplicates some, and splits the stream
 /// into two partitions by branch. Returns each partition's lines in order.
-fn perturb(mut lines: Vec<String>, moves: &[(usize, usize)], duplicate_every: usize) -> [Vec<String>; 2] {
+fn perturb(
+    mut lines: Vec<String>,
+    moves: &[(usize, usize)],
+    duplicate_every: usize,
+) -> [Vec<String>; 2] {
     for &(from, distance) in moves {
         let from = from % lines.len();
         let to = (from + distance).min(lines.len() - 1);
@@ -52,10 +58,18 @@ fn interleave(partitions: &[Vec<String>; 2], pattern: &[usize]) -> Vec<Message> 
     let mut step = 0;
     while cursors[0] < partitions[0].len() || cursors[1] < partitions[1].len() {
         let p = step % 2;
-        let take = pattern.get(step % pattern.len().max(1)).copied().unwrap_or(1).max(1);
+        let take = pattern
+            .get(step % pattern.len().max(1))
+            .copied()
+            .unwrap_or(1)
+            .max(1);
         for _ in 0..take {
             if let Some(line) = partitions[p].get(cursors[p]) {
-                out.push(Message { partition: p as u32, offset: cursors[p] as u64, decoded: decode_event(line.as_bytes(), CLOCK) });
+                out.push(Message {
+                    partition: p as u32,
+                    offset: cursors[p] as u64,
+                    decoded: decode_event(line.as_bytes(), CLOCK),
+                });
                 cursors[p] += 1;
             }
         }
@@ -69,13 +83,21 @@ fn difference(actual: &str, expected: &str) -> Option<String> {
     if actual == expected {
         return None;
     }
-    let at = actual.bytes().zip(expected.bytes()).position(|(a, b)| a != b).unwrap_or(actual.len().min(expected.len()));
+    let at = actual
+        .bytes()
+        .zip(expected.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(actual.len().min(expected.len()));
     let window = |s: &str| {
         let start = s.floor_char_boundary(at.saturating_sub(400));
         let end = s.ceil_char_boundary((at + 200).min(s.len()));
         s[start..end].to_string()
     };
-    Some(format!("outputs differ at byte {at}:\n  got      …{}…\n  expected …{}…", window(actual), window(expected)))
+    Some(format!(
+        "outputs differ at byte {at}:\n  got      …{}…\n  expected …{}…",
+        window(actual),
+        window(expected)
+    ))
 }
 
 /// Every output that depends on the figures, as one string.
@@ -87,7 +109,9 @@ fn outputs(messages: &[Message], batch: usize) -> String {
     }
     let mut out = String::new();
     for period in ["2016-06", "2016-07", "2016-Q3", "assessment"] {
-        let card = engine.scorecard(period.parse::<PeriodSpec>().unwrap(), true).unwrap();
+        let card = engine
+            .scorecard(period.parse::<PeriodSpec>().unwrap(), true)
+            .unwrap();
         out += &serde_json::to_string(&card).unwrap();
     }
     out += &serde_json::to_string(&engine.rewards(PeriodSpec::Assessment).unwrap()).unwrap();
@@ -131,4 +155,3 @@ fn the_perturbation_really_produces_duplicates_and_late_events() {
     assert!(counts.duplicate > 50, "{counts:?}");
     assert!(counts.accepted > 1_000, "{counts:?}");
 }
-

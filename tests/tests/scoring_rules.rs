@@ -9,7 +9,10 @@ use tests::{Scenario, block_on, card, points, row, value};
 const ORG_A: &str = "a:甲支公司:true,b:乙支公司:true";
 
 fn approx(actual: f64, expected: f64) {
-    assert!((actual - expected).abs() < 1e-9, "expected {expected}, got {actual}");
+    assert!(
+        (actual - expected).abs() < 1e-9,
+        "expected {expected}, got {actual}"
+    );
 }
 
 #[test]
@@ -56,7 +59,13 @@ fn renewal_index_counts_assignments_by_the_end_of_the_first_local_day() {
         ("R5", "2016-06-25T10:00:00+08:00"),
         ("R6", "2016-06-25T10:00:00+08:00"),
     ] {
-        s.event("renewal_assigned", at, "a", Some("m1"), json!({"policy_id": id}));
+        s.event(
+            "renewal_assigned",
+            at,
+            "a",
+            Some("m1"),
+            json!({"policy_id": id}),
+        );
     }
     s.tick("a", "2016-07-05T10:00:00+08:00");
     let e = s.run(ORG_A, Config::default());
@@ -64,14 +73,22 @@ fn renewal_index_counts_assignments_by_the_end_of_the_first_local_day() {
     assert_eq!(value(&july, "a", RenewalIndex), Some(0.5)); // R1, R2 of R1..R4
     approx(points(&july, "a", RenewalIndex), 5.0);
     let june = card(&e, "2016-06");
-    assert_eq!(value(&june, "a", RenewalIndex), None, "nothing due in June: null");
+    assert_eq!(
+        value(&june, "a", RenewalIndex),
+        None,
+        "nothing due in June: null"
+    );
     assert_eq!(points(&june, "a", RenewalIndex), 0.0);
 }
 
 #[test]
 fn active_users_need_twenty_distinct_login_days_in_their_branch() {
     let mut s = Scenario::new();
-    s.register("u1", "a", "2016-05-01T09:00:00+08:00").register("u2", "a", "2016-05-01T09:00:00+08:00");
+    s.register("u1", "a", "2016-05-01T09:00:00+08:00").register(
+        "u2",
+        "a",
+        "2016-05-01T09:00:00+08:00",
+    );
     for day in 1..=20 {
         s.login("u1", "a", &format!("2016-06-{day:02}T09:00:00+08:00"));
     }
@@ -86,12 +103,24 @@ fn active_users_need_twenty_distinct_login_days_in_their_branch() {
     assert_eq!(value(&june, "a", ActiveUserRate), Some(0.5));
     approx(points(&june, "a", ActiveUserRate), 5.0);
     let users = june.users.as_ref().unwrap();
-    let u2a = users.iter().find(|u| u.user_id == "u2" && u.branch_id == "a").unwrap();
+    let u2a = users
+        .iter()
+        .find(|u| u.user_id == "u2" && u.branch_id == "a")
+        .unwrap();
     assert_eq!(u2a.login_days, 19);
-    assert_eq!(u2a.pace.as_ref().unwrap().login_status, LoginStatus::CannotReach);
-    let u2b = users.iter().find(|u| u.user_id == "u2" && u.branch_id == "b").unwrap();
+    assert_eq!(
+        u2a.pace.as_ref().unwrap().login_status,
+        LoginStatus::CannotReach
+    );
+    let u2b = users
+        .iter()
+        .find(|u| u.user_id == "u2" && u.branch_id == "b")
+        .unwrap();
     assert!(!u2b.registered, "u2 is not a user of b");
-    assert_eq!(row(&june, "a").pace.as_ref().unwrap().active_users.reached, 1);
+    assert_eq!(
+        row(&june, "a").pace.as_ref().unwrap().active_users.reached,
+        1
+    );
 }
 
 #[test]
@@ -119,13 +148,35 @@ fn mid_month_pace_projects_volumes_and_sorts_users_by_login_outlook() {
     let e = s.run(ORG_A, Config::default());
     let june = card(&e, "2016-06");
     let pace = row(&june, "a").pace.as_ref().unwrap();
-    assert_eq!((pace.progress.days_elapsed, pace.progress.days_in_month), (20, 30));
+    assert_eq!(
+        (pace.progress.days_elapsed, pace.progress.days_in_month),
+        (20, 30)
+    );
     // 10 quotes / 4 users = 2.5 so far; × 30 / 20 = 3.75 at month end.
     assert_eq!(pace.projected.get(QuotesPerUser), Some(Some(3.75)));
     let outlook = pace.active_users;
     // u1: 10 + 10 remaining = 20 exactly; u2: 9 + today + 10 = 20 exactly; u3: 5 + 11 < 20; u4: 15 + 11 > 20.
-    assert_eq!((outlook.reached, outlook.can_reach, outlook.must_login_every_day, outlook.cannot_reach), (0, 3, 2, 1));
-    let status = |u: &str| june.users.as_ref().unwrap().iter().find(|r| r.user_id == u).unwrap().pace.as_ref().unwrap().login_status;
+    assert_eq!(
+        (
+            outlook.reached,
+            outlook.can_reach,
+            outlook.must_login_every_day,
+            outlook.cannot_reach
+        ),
+        (0, 3, 2, 1)
+    );
+    let status = |u: &str| {
+        june.users
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|r| r.user_id == u)
+            .unwrap()
+            .pace
+            .as_ref()
+            .unwrap()
+            .login_status
+    };
     assert_eq!(status("u1"), LoginStatus::MustLoginEveryDay);
     assert_eq!(status("u3"), LoginStatus::CannotReach);
     assert_eq!(status("u4"), LoginStatus::CanReach);
@@ -137,21 +188,87 @@ fn tasks_valid_in_a_period_and_a_second_task_for_the_same_subject() {
     let mut s = Scenario::new();
     s.register("u1", "a", "2016-05-01T09:00:00+08:00");
     let task = |s: &mut Scenario, id: &str, subject: &str, at: &str, from: &str, until: &str| {
-        s.event("task_created", at, "a", Some("u1"), json!({"task_id": id, "subject_id": subject, "valid_from": from, "valid_until": until}));
+        s.event(
+            "task_created",
+            at,
+            "a",
+            Some("u1"),
+            json!({"task_id": id, "subject_id": subject, "valid_from": from, "valid_until": until}),
+        );
     };
     let act = |s: &mut Scenario, id: &str, at: &str| {
-        s.event("task_action", at, "a", Some("u1"), json!({"task_id": id, "action": "call"}));
+        s.event(
+            "task_action",
+            at,
+            "a",
+            Some("u1"),
+            json!({"task_id": id, "action": "call"}),
+        );
     };
-    task(&mut s, "T1", "S1", "2016-05-31T10:00:00+08:00", "2016-06-01", "2016-06-30");
-    task(&mut s, "T2", "S2", "2016-05-31T10:00:00+08:00", "2016-06-10", "2016-07-10");
-    task(&mut s, "T4", "S4", "2016-05-31T10:00:00+08:00", "2016-06-01", "2016-06-30");
-    task(&mut s, "T5", "S5", "2016-05-31T10:00:00+08:00", "2016-06-01", "2016-07-31");
-    s.event("task_cancelled", "2016-05-31T20:00:00+08:00", "a", Some("u1"), json!({"task_id": "T4"})); // before June
+    task(
+        &mut s,
+        "T1",
+        "S1",
+        "2016-05-31T10:00:00+08:00",
+        "2016-06-01",
+        "2016-06-30",
+    );
+    task(
+        &mut s,
+        "T2",
+        "S2",
+        "2016-05-31T10:00:00+08:00",
+        "2016-06-10",
+        "2016-07-10",
+    );
+    task(
+        &mut s,
+        "T4",
+        "S4",
+        "2016-05-31T10:00:00+08:00",
+        "2016-06-01",
+        "2016-06-30",
+    );
+    task(
+        &mut s,
+        "T5",
+        "S5",
+        "2016-05-31T10:00:00+08:00",
+        "2016-06-01",
+        "2016-07-31",
+    );
+    s.event(
+        "task_cancelled",
+        "2016-05-31T20:00:00+08:00",
+        "a",
+        Some("u1"),
+        json!({"task_id": "T4"}),
+    ); // before June
     act(&mut s, "T1", "2016-06-05T10:00:00+08:00");
-    task(&mut s, "T3", "S1", "2016-06-02T10:00:00+08:00", "2016-06-01", "2016-06-30"); // S1 has a task: ignored
+    task(
+        &mut s,
+        "T3",
+        "S1",
+        "2016-06-02T10:00:00+08:00",
+        "2016-06-01",
+        "2016-06-30",
+    ); // S1 has a task: ignored
     act(&mut s, "T3", "2016-06-06T10:00:00+08:00");
-    s.event("task_cancelled", "2016-06-15T10:00:00+08:00", "a", Some("u1"), json!({"task_id": "T5"})); // during June
-    task(&mut s, "T6", "S6", "2016-06-30T10:00:00+08:00", "2016-07-01", "2016-07-31");
+    s.event(
+        "task_cancelled",
+        "2016-06-15T10:00:00+08:00",
+        "a",
+        Some("u1"),
+        json!({"task_id": "T5"}),
+    ); // during June
+    task(
+        &mut s,
+        "T6",
+        "S6",
+        "2016-06-30T10:00:00+08:00",
+        "2016-07-01",
+        "2016-07-31",
+    );
     act(&mut s, "T2", "2016-07-03T10:00:00+08:00");
     s.tick("a", "2016-07-20T10:00:00+08:00");
     let e = s.run(ORG_A, Config::default());
@@ -160,11 +277,26 @@ fn tasks_valid_in_a_period_and_a_second_task_for_the_same_subject() {
     let f = row(&june, "a").fractions.get(TaskExecutionRate).unwrap();
     assert_eq!((f.numerator, f.denominator), (1.0, 3.0));
     approx(points(&june, "a", TaskExecutionRate), 3.3333); // 10 × 1/3, rounded to 4 places
-    assert_eq!(june.users.as_ref().unwrap().iter().find(|u| u.user_id == "u1").unwrap().tasks_executed, 1);
+    assert_eq!(
+        june.users
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|u| u.user_id == "u1")
+            .unwrap()
+            .tasks_executed,
+        1
+    );
     // July: valid T2, T6 (T5 was cancelled before July); executed T2.
-    assert_eq!(value(&card(&e, "2016-07"), "a", TaskExecutionRate), Some(0.5));
+    assert_eq!(
+        value(&card(&e, "2016-07"), "a", TaskExecutionRate),
+        Some(0.5)
+    );
     // Assessment June–July, set-based: valid T1, T2, T5, T6; executed T1, T2 → 2/4 (not (1+1)/(3+2)).
-    assert_eq!(value(&card(&e, "assessment"), "a", TaskExecutionRate), Some(0.5));
+    assert_eq!(
+        value(&card(&e, "assessment"), "a", TaskExecutionRate),
+        Some(0.5)
+    );
 }
 
 #[test]
@@ -179,14 +311,55 @@ fn cancellations_before_and_after_the_issue_month_closes() {
         s.event("policy_issued", at, "a", Some("u1"), f);
     };
     let cancel = |s: &mut Scenario, id: &str, at: &str| {
-        s.event("policy_cancelled", at, "a", Some("u1"), json!({"policy_id": id}));
+        s.event(
+            "policy_cancelled",
+            at,
+            "a",
+            Some("u1"),
+            json!({"policy_id": id}),
+        );
     };
-    issue(&mut s, "P1", "2016-06-10T10:00:00+08:00", 1000.0, "system_quote", true);
-    issue(&mut s, "P2", "2016-06-12T10:00:00+08:00", 2000.0, "task", true);
-    issue(&mut s, "P3", "2016-06-14T10:00:00+08:00", 5000.0, "other", true); // outside the system: never counts
-    issue(&mut s, "P4", "2016-06-15T10:00:00+08:00", 300.0, "system_quote", false); // counts, no reward
+    issue(
+        &mut s,
+        "P1",
+        "2016-06-10T10:00:00+08:00",
+        1000.0,
+        "system_quote",
+        true,
+    );
+    issue(
+        &mut s,
+        "P2",
+        "2016-06-12T10:00:00+08:00",
+        2000.0,
+        "task",
+        true,
+    );
+    issue(
+        &mut s,
+        "P3",
+        "2016-06-14T10:00:00+08:00",
+        5000.0,
+        "other",
+        true,
+    ); // outside the system: never counts
+    issue(
+        &mut s,
+        "P4",
+        "2016-06-15T10:00:00+08:00",
+        300.0,
+        "system_quote",
+        false,
+    ); // counts, no reward
     cancel(&mut s, "P5", "2016-06-20T10:00:00+08:00"); // the cancellation arrives before the issue
-    issue(&mut s, "P5", "2016-06-19T10:00:00+08:00", 700.0, "system_quote", true);
+    issue(
+        &mut s,
+        "P5",
+        "2016-06-19T10:00:00+08:00",
+        700.0,
+        "system_quote",
+        true,
+    );
     cancel(&mut s, "P1", "2016-07-02T09:00:00+08:00"); // June still open: P1 leaves June
     s.tick("a", "2016-07-10T10:00:00+08:00"); // June closes (July 4 00:00 + 5 min passed)
     cancel(&mut s, "P2", "2016-07-11T09:00:00+08:00"); // June closed: late, P2 stays
@@ -195,11 +368,25 @@ fn cancellations_before_and_after_the_issue_month_closes() {
     assert_eq!(value(&june, "a", DealPremiumPerUser), Some(2300.0)); // P2 + P4
     approx(points(&june, "a", DealPremiumPerUser), 2.3); // 10 × 2300 / 10000
     assert_eq!(e.counts().late, 1);
-    let u1 = june.users.as_ref().unwrap().iter().find(|u| u.user_id == "u1").unwrap();
+    let u1 = june
+        .users
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|u| u.user_id == "u1")
+        .unwrap();
     assert_eq!((u1.deals, u1.reward_policies), (2, 1));
     let rewards = e.rewards("2016-06".parse().unwrap()).unwrap();
     let payout = &rewards.salesperson_payouts[0];
-    assert_eq!((payout.user_id.as_str(), payout.policies, payout.yuan, payout.payable_month.as_str()), ("u1", 1, 5.0, "2016-07"));
+    assert_eq!(
+        (
+            payout.user_id.as_str(),
+            payout.policies,
+            payout.yuan,
+            payout.payable_month.as_str()
+        ),
+        ("u1", 1, 5.0, "2016-07")
+    );
 }
 
 #[test]
@@ -213,7 +400,10 @@ fn late_events_are_per_partition_and_final_needs_every_partition() {
     let split = 5;
     s.tick("a", "2016-07-10T10:00:00+08:00"); // partition 1 closes June too
     let messages = s.messages();
-    let mut e = analytics::Engine::new(std::sync::Arc::new(Config::default()), std::sync::Arc::new(tests::org_file(ORG_A)));
+    let mut e = analytics::Engine::new(
+        std::sync::Arc::new(Config::default()),
+        std::sync::Arc::new(tests::org_file(ORG_A)),
+    );
     let first = block_on(e.process(&messages[..split])).unwrap();
     assert_eq!(first[3], Disposition::Late);
     assert_eq!(first[4], Disposition::Accepted);
@@ -229,13 +419,34 @@ fn late_events_are_per_partition_and_final_needs_every_partition() {
 fn a_duplicate_event_id_with_different_content_is_dropped() {
     let mut s = Scenario::new();
     s.register("u1", "a", "2016-05-01T09:00:00+08:00")
-        .event_with_id("dup", "quote_created", "2016-06-05T10:00:00+08:00", "a", Some("u1"), json!({"terminal": "phone", "quote_id": "Q1"}))
-        .event_with_id("dup", "quote_created", "2016-06-06T10:00:00+08:00", "b", Some("u1"), json!({"terminal": "pc", "quote_id": "Q2"}))
+        .event_with_id(
+            "dup",
+            "quote_created",
+            "2016-06-05T10:00:00+08:00",
+            "a",
+            Some("u1"),
+            json!({"terminal": "phone", "quote_id": "Q1"}),
+        )
+        .event_with_id(
+            "dup",
+            "quote_created",
+            "2016-06-06T10:00:00+08:00",
+            "b",
+            Some("u1"),
+            json!({"terminal": "pc", "quote_id": "Q2"}),
+        )
         .tick("a", "2016-06-10T10:00:00+08:00");
     let e = s.run(ORG_A, Config::default());
     let june = card(&e, "2016-06");
     assert_eq!(value(&june, "a", MobileQuotesPerUser), Some(1.0));
-    assert_eq!(row(&june, "b").fractions.get(QuotesPerUser).unwrap().numerator, 0.0);
+    assert_eq!(
+        row(&june, "b")
+            .fractions
+            .get(QuotesPerUser)
+            .unwrap()
+            .numerator,
+        0.0
+    );
     assert_eq!(e.counts().duplicate, 1);
 }
 
@@ -246,8 +457,20 @@ fn users_who_move_branch_count_in_both_that_month_and_leavers_drop_out() {
     s.register("u1", "a", "2016-05-01T09:00:00+08:00")
         .register("u2", "a", "2016-05-01T09:00:00+08:00")
         .register("u3", "a", "2016-05-01T09:00:00+08:00")
-        .event("user_deregistered", "2016-05-31T12:00:00+08:00", "a", Some("u2"), json!({})) // left in May
-        .event("user_deregistered", "2016-06-01T10:00:00+08:00", "a", Some("u3"), json!({})) // left in June
+        .event(
+            "user_deregistered",
+            "2016-05-31T12:00:00+08:00",
+            "a",
+            Some("u2"),
+            json!({}),
+        ) // left in May
+        .event(
+            "user_deregistered",
+            "2016-06-01T10:00:00+08:00",
+            "a",
+            Some("u3"),
+            json!({}),
+        ) // left in June
         .register("u1", "b", "2016-06-15T09:00:00+08:00") // moves to b mid-June
         .register("u4", "a", "2016-06-30T23:00:00+08:00") // joined in the last hour of June
         .tick("a", "2016-07-10T10:00:00+08:00");
@@ -267,34 +490,108 @@ fn competition_ranks_with_ties_out_of_scope_units_and_zero_denominators() {
             s.register(&format!("{branch}{u}"), branch, "2016-05-01T09:00:00+08:00");
         }
     }
-    for (branch, quotes, paid) in [("A", 3, 500.0), ("B", 3, 400.0), ("C", 1, 300.0), ("D", 1, 200.0), ("X", 10, 1000.0)] {
+    for (branch, quotes, paid) in [
+        ("A", 3, 500.0),
+        ("B", 3, 400.0),
+        ("C", 1, 300.0),
+        ("D", 1, 200.0),
+        ("X", 10, 1000.0),
+    ] {
         for _ in 0..quotes {
-            s.quote(&format!("{branch}0"), branch, "2016-06-05T10:00:00+08:00", "phone");
+            s.quote(
+                &format!("{branch}0"),
+                branch,
+                "2016-06-05T10:00:00+08:00",
+                "phone",
+            );
         }
-        s.mobile_payment(&format!("{branch}0"), branch, "2016-06-05T11:00:00+08:00", paid);
+        s.mobile_payment(
+            &format!("{branch}0"),
+            branch,
+            "2016-06-05T11:00:00+08:00",
+            paid,
+        );
     }
     s.tick("A", "2016-06-10T10:00:00+08:00");
     let e = s.run(org, Config::default());
     let june = card(&e, "2016-06");
     // Mobile quotes per user: A 3, B 3, C 1, D 0.5, X 10 (out of scope), Z null (no users).
-    let rank = |b| row(&june, b).indicator_ranks.get(MobileQuotesPerUser).unwrap();
-    assert_eq!([rank("A"), rank("B"), rank("C"), rank("D"), rank("X"), rank("Z")], [Some(1), Some(1), Some(3), Some(4), None, None]);
+    let rank = |b| {
+        row(&june, b)
+            .indicator_ranks
+            .get(MobileQuotesPerUser)
+            .unwrap()
+    };
+    assert_eq!(
+        [
+            rank("A"),
+            rank("B"),
+            rank("C"),
+            rank("D"),
+            rank("X"),
+            rank("Z")
+        ],
+        [Some(1), Some(1), Some(3), Some(4), None, None]
+    );
     let tier = |b| points(&june, b, MobileQuotesPerUser);
-    assert_eq!([tier("A"), tier("B"), tier("C"), tier("D"), tier("X"), tier("Z")], [6.0, 6.0, 6.0, 3.0, 0.0, 0.0]);
+    assert_eq!(
+        [
+            tier("A"),
+            tier("B"),
+            tier("C"),
+            tier("D"),
+            tier("X"),
+            tier("Z")
+        ],
+        [6.0, 6.0, 6.0, 3.0, 0.0, 0.0]
+    );
     // Mobile payment per user: A 500, B 400, C 300, D 100: ranks 1–4, all in the 1–5 tier.
     assert_eq!(points(&june, "D", MobilePaymentPerUser), 5.0);
     // Totals: quotes 15 × v / 30 + tiers. A 1.5 + 6 + 5, B the same, C 0.5 + 11, D 0.25 + 3 + 5, X 5 + 0.
     let total = |b| row(&june, b).total;
-    assert_eq!([total("A"), total("B"), total("C"), total("D"), total("X"), total("Z")], [12.5, 12.5, 11.5, 8.25, 5.0, 0.0]);
+    assert_eq!(
+        [
+            total("A"),
+            total("B"),
+            total("C"),
+            total("D"),
+            total("X"),
+            total("Z")
+        ],
+        [12.5, 12.5, 11.5, 8.25, 5.0, 0.0]
+    );
     let total_rank = |b| row(&june, b).rank;
-    assert_eq!([total_rank("A"), total_rank("B"), total_rank("C"), total_rank("D"), total_rank("Z")], [Some(1), Some(1), Some(3), Some(4), Some(5)]);
-    assert_eq!(total_rank("X"), None, "out-of-scope units are shown but not ranked");
+    assert_eq!(
+        [
+            total_rank("A"),
+            total_rank("B"),
+            total_rank("C"),
+            total_rank("D"),
+            total_rank("Z")
+        ],
+        [Some(1), Some(1), Some(3), Some(4), Some(5)]
+    );
+    assert_eq!(
+        total_rank("X"),
+        None,
+        "out-of-scope units are shown but not ranked"
+    );
     assert!(!row(&june, "X").in_scope);
     // Zero denominators: every ratio of Z is null and earns nothing.
-    for indicator in [QuotesPerUser, ActiveUserRate, WechatBindingRate, RenewalIndex, TaskExecutionRate] {
+    for indicator in [
+        QuotesPerUser,
+        ActiveUserRate,
+        WechatBindingRate,
+        RenewalIndex,
+        TaskExecutionRate,
+    ] {
         assert_eq!(value(&june, "Z", indicator), None);
     }
-    assert_eq!(june.branches.last().unwrap().branch_id, "X", "unranked rows come last");
+    assert_eq!(
+        june.branches.last().unwrap().branch_id,
+        "X",
+        "unranked rows come last"
+    );
 }
 
 #[test]
@@ -315,11 +612,19 @@ fn quarters_use_cumulative_values_and_the_assessment_sums_quarter_totals() {
     let q3 = card(&e, "2016-Q3");
     approx(value(&q3, "a", QuotesPerUser).unwrap(), 80.0 / 3.0);
     approx(points(&q3, "a", QuotesPerUser), 13.3333); // 15 × (80/3) / 30
-    assert_eq!(q3.months, ["2016-07".to_string(), "2016-08".to_string()], "clipped to the latest watermark");
+    assert_eq!(
+        q3.months,
+        ["2016-07".to_string(), "2016-08".to_string()],
+        "clipped to the latest watermark"
+    );
     // Lone in-scope branch: rank 1 on both ranked indicators (6 + 5) even at 0, per the rank tiers.
     approx(row(&q3, "a").total, 13.3333 + 11.0);
     let q2 = card(&e, "2016-Q2");
-    assert_eq!(q2.months, ["2016-06".to_string(), "2016-06".to_string()], "clipped to the assessment");
+    assert_eq!(
+        q2.months,
+        ["2016-06".to_string(), "2016-06".to_string()],
+        "clipped to the assessment"
+    );
     approx(row(&q2, "a").total, 15.0 + 11.0);
     let whole = card(&e, "assessment");
     approx(value(&whole, "a", QuotesPerUser).unwrap(), 110.0 / 4.0);
@@ -335,12 +640,36 @@ fn wechat_binding_rate_tiers_use_the_binding_state_at_period_end() {
         s.register(&format!("u{i}"), "a", "2016-05-01T09:00:00+08:00");
     }
     for i in 1..=9 {
-        s.event("wechat_bound", "2016-06-03T09:00:00+08:00", "a", Some(&format!("u{i}")), json!({}));
+        s.event(
+            "wechat_bound",
+            "2016-06-03T09:00:00+08:00",
+            "a",
+            Some(&format!("u{i}")),
+            json!({}),
+        );
     }
-    s.event("wechat_unbound", "2016-06-20T09:00:00+08:00", "a", Some("u2"), json!({}))
-        .event("wechat_bound", "2016-06-21T09:00:00+08:00", "a", Some("u2"), json!({}))
-        .event("wechat_bound", "2016-07-02T09:00:00+08:00", "a", Some("u10"), json!({})) // after June ends
-        .tick("a", "2016-07-05T09:00:00+08:00");
+    s.event(
+        "wechat_unbound",
+        "2016-06-20T09:00:00+08:00",
+        "a",
+        Some("u2"),
+        json!({}),
+    )
+    .event(
+        "wechat_bound",
+        "2016-06-21T09:00:00+08:00",
+        "a",
+        Some("u2"),
+        json!({}),
+    )
+    .event(
+        "wechat_bound",
+        "2016-07-02T09:00:00+08:00",
+        "a",
+        Some("u10"),
+        json!({}),
+    ) // after June ends
+    .tick("a", "2016-07-05T09:00:00+08:00");
     let e = s.run("a:甲:true", Config::default());
     let june = card(&e, "2016-06");
     assert_eq!(value(&june, "a", WechatBindingRate), Some(0.9));
@@ -355,12 +684,24 @@ fn clearing_score_latest_stands_and_reports_are_distinct_and_capped() {
     let mut s = Scenario::new();
     s.register("u1", "a", "2016-05-01T09:00:00+08:00");
     let clearing = |s: &mut Scenario, at: &str, month: &str, score: f64| {
-        s.event("clearing_scored", at, "a", None, json!({"month": month, "score": score}));
+        s.event(
+            "clearing_scored",
+            at,
+            "a",
+            None,
+            json!({"month": month, "score": score}),
+        );
     };
     clearing(&mut s, "2016-07-01T10:00:00+08:00", "2016-06", 5.0);
     clearing(&mut s, "2016-07-01T09:00:00+08:00", "2016-06", 8.0); // earlier, arrives later: 5 stands
     let report = |s: &mut Scenario, at: &str, id: &str, accepted: bool| {
-        s.event("report_submitted", at, "a", None, json!({"report_id": id, "report_type": "briefing", "accepted": accepted}));
+        s.event(
+            "report_submitted",
+            at,
+            "a",
+            None,
+            json!({"report_id": id, "report_type": "briefing", "accepted": accepted}),
+        );
     };
     for i in 1..=6 {
         report(&mut s, "2016-06-10T10:00:00+08:00", &format!("J{i}"), true);
@@ -379,8 +720,16 @@ fn clearing_score_latest_stands_and_reports_are_distinct_and_capped() {
     assert_eq!(points(&june, "a", ReportsAccepted), 5.0, "capped at 5");
     assert_eq!(e.counts().late, 1);
     let whole = card(&e, "assessment");
-    assert_eq!(value(&whole, "a", ReportsAccepted), Some(4.0), "mean of 6 and 2");
-    assert_eq!(value(&whole, "a", ClearingScore), Some(2.5), "mean of 5 and 0");
+    assert_eq!(
+        value(&whole, "a", ReportsAccepted),
+        Some(4.0),
+        "mean of 6 and 2"
+    );
+    assert_eq!(
+        value(&whole, "a", ClearingScore),
+        Some(2.5),
+        "mean of 5 and 0"
+    );
     assert_eq!(points(&whole, "a", ReportsAccepted), 7.0, "Q2 5 + Q3 2");
 }
 
@@ -391,18 +740,41 @@ fn rewards_branch_prizes_specialist_bonus_and_salesperson_payouts() {
     for b in ["b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "x"] {
         s.register(&format!("{b}u"), b, "2016-05-01T09:00:00+08:00");
     }
-    s.event("user_registered", "2016-05-01T09:00:00+08:00", "b1", Some("s1"), json!({"channel": "direct", "is_specialist": true}));
-    for (b, quotes) in [("b1", 60), ("b2", 25), ("b3", 20), ("b4", 15), ("b5", 10), ("b6", 5), ("b7", 3), ("b8", 1), ("x", 90)] {
+    s.event(
+        "user_registered",
+        "2016-05-01T09:00:00+08:00",
+        "b1",
+        Some("s1"),
+        json!({"channel": "direct", "is_specialist": true}),
+    );
+    for (b, quotes) in [
+        ("b1", 60),
+        ("b2", 25),
+        ("b3", 20),
+        ("b4", 15),
+        ("b5", 10),
+        ("b6", 5),
+        ("b7", 3),
+        ("b8", 1),
+        ("x", 90),
+    ] {
         for _ in 0..quotes {
             s.quote(&format!("{b}u"), b, "2016-06-05T10:00:00+08:00", "pc");
         }
     }
     for (id, proposal) in [("P1", true), ("P2", true), ("P3", false)] {
-        let mut f = json!({"policy_id": id, "premium": 10, "deal_type": "system_quote", "quote_id": "Q"});
+        let mut f =
+            json!({"policy_id": id, "premium": 10, "deal_type": "system_quote", "quote_id": "Q"});
         if proposal {
             f["proposal_id"] = json!("PR");
         }
-        s.event("policy_issued", "2016-06-06T10:00:00+08:00", "b2", Some("b2u"), f);
+        s.event(
+            "policy_issued",
+            "2016-06-06T10:00:00+08:00",
+            "b2",
+            Some("b2u"),
+            f,
+        );
     }
     s.event("policy_issued", "2016-06-06T10:00:00+08:00", "x", Some("xu"), json!({"policy_id": "PX", "premium": 1000, "deal_type": "task", "quote_id": "Q", "proposal_id": "PR"}));
     s.tick("b1", "2016-06-28T10:00:00+08:00");
@@ -410,17 +782,40 @@ fn rewards_branch_prizes_specialist_bonus_and_salesperson_payouts() {
     config.rewards.specialist_min_total = 26.0;
     let e = s.run(org, config);
     let r = e.rewards("2016-06".parse().unwrap()).unwrap();
-    let prizes: Vec<_> = r.branch_awards.awards.iter().map(|a| (a.branch_id.as_str(), a.rank, a.prize, a.yuan)).collect();
+    let prizes: Vec<_> = r
+        .branch_awards
+        .awards
+        .iter()
+        .map(|a| (a.branch_id.as_str(), a.rank, a.prize, a.yuan))
+        .collect();
     assert_eq!(
         prizes,
-        [("b1", 1, 1, 2000.0), ("b2", 2, 2, 1600.0), ("b3", 3, 2, 1600.0), ("b4", 4, 3, 1200.0), ("b5", 5, 3, 1200.0), ("b6", 6, 3, 1200.0)]
+        [
+            ("b1", 1, 1, 2000.0),
+            ("b2", 2, 2, 1600.0),
+            ("b3", 3, 2, 1600.0),
+            ("b4", 4, 3, 1200.0),
+            ("b5", 5, 3, 1200.0),
+            ("b6", 6, 3, 1200.0)
+        ]
     );
     assert!(!r.branch_awards.is_final);
     // b1: 60 quotes / 2 users = 30 → 15 points, + 6 + 5 tiers (all tie at 0) = 26 ≥ 26;
     // b2: 12.5 + 0.03 (30 yuan of deals) + 11 = 23.53 < 26.
     assert_eq!(r.specialist_bonuses.len(), 1);
-    assert_eq!((r.specialist_bonuses[0].branch_id.as_str(), r.specialist_bonuses[0].specialists.clone(), r.specialist_bonuses[0].yuan), ("b1", vec!["s1".to_string()], 300.0));
+    assert_eq!(
+        (
+            r.specialist_bonuses[0].branch_id.as_str(),
+            r.specialist_bonuses[0].specialists.clone(),
+            r.specialist_bonuses[0].yuan
+        ),
+        ("b1", vec!["s1".to_string()], 300.0)
+    );
     // b2u: P1 and P2 qualify (quote, proposal, system_quote); P3 lacks a proposal; x is out of scope.
-    let payouts: Vec<_> = r.salesperson_payouts.iter().map(|p| (p.user_id.as_str(), p.policies, p.yuan)).collect();
+    let payouts: Vec<_> = r
+        .salesperson_payouts
+        .iter()
+        .map(|p| (p.user_id.as_str(), p.policies, p.yuan))
+        .collect();
     assert_eq!(payouts, [("b2u", 2, 10.0)]);
 }
