@@ -11,7 +11,7 @@ use crate::error::EngineError;
 use crate::facts::{FactBuilder, Measures};
 use chrono::Datelike;
 use hashbrown::HashMap;
-use schemas::{Config, LocalCalendar, Message, Organisation, YearMonth};
+use schemas::{Config, LocalCalendar, LocalDates, Message, Organisation, YearMonth};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -101,6 +101,7 @@ pub struct Engine {
     state: EngineState,
     aggregator: DeltaAggregator,
     facts: FactBuilder,
+    dates: LocalDates,
 }
 
 impl Engine {
@@ -128,6 +129,7 @@ impl Engine {
             },
             aggregator: DeltaAggregator::new(),
             facts: FactBuilder::default(),
+            dates: LocalDates::new(calendar),
         }
     }
 
@@ -182,7 +184,7 @@ impl Engine {
         let Ok(event) = &message.decoded else {
             return Disposition::Rejected;
         };
-        let date = self.calendar.local_date(event.occurred_at);
+        let date = self.dates.local_date(event.occurred_at);
         let month = YearMonth::of_date(date);
         if arrival.is_duplicate(&event.event_id, month) {
             return Disposition::Duplicate;

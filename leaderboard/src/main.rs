@@ -7,6 +7,10 @@ use leaderboard::replay::{ReplayOptions, load_engine, replay_file, summary_line}
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
+/// The pipeline allocates small strings for every event; mimalloc keeps that cheap on all threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Live KPI scorecards and leaderboards for a sales-system rollout.
 #[derive(Parser)]
 #[command(version, about)]

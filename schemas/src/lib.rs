@@ -44,4 +44,4 @@ pub use event::{
 };
 pub use message::{Message, PartitionId};
 pub use org::{Branch, OrgError, Organisation};
-pub use time::{EpochMillis, LocalCalendar, YearMonth};
+pub use time::{EpochMillis, LocalCalendar, LocalDates, YearMonth};

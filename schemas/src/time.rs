@@ -175,6 +175,43 @@ impl LocalCalendar {
     }
 }
 
+/// [`LocalCalendar::local_date`] for a stream of nearly ordered instants: the zone's offset is looked up
+/// once per 15-minute bucket (every zone's offsets and transitions fall on quarter hours) instead of once
+/// per event.
+#[derive(Debug, Clone)]
+pub struct LocalDates {
+    calendar: LocalCalendar,
+    bucket: i64,
+    offset_ms: i64,
+}
+
+const QUARTER_HOUR_MS: i64 = 15 * 60 * 1000;
+const DAY_MS: i64 = 86_400_000;
+
+impl LocalDates {
+    /// A cache over `calendar`.
+    pub fn new(calendar: LocalCalendar) -> Self {
+        Self {
+            calendar,
+            bucket: i64::MIN,
+            offset_ms: 0,
+        }
+    }
+
+    /// The local date of `at`.
+    pub fn local_date(&mut self, at: EpochMillis) -> NaiveDate {
+        let bucket = at.div_euclid(QUARTER_HOUR_MS);
+        if bucket != self.bucket {
+            let utc = DateTime::<Utc>::from_timestamp_millis(at).unwrap_or_default();
+            let local = utc.with_timezone(&self.calendar.zone).naive_local();
+            self.offset_ms = (local - utc.naive_utc()).num_milliseconds();
+            self.bucket = bucket;
+        }
+        let days = (at + self.offset_ms).div_euclid(DAY_MS);
+        NaiveDate::from_num_days_from_ce_opt((days + 719_163) as i32).unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,256 @@
+//! The `leaderboard` binary end to end: simulate, replay (JSON, table, rejects, users), rewards, and errors
+//! a person can act on.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn leaderboard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leaderboard"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+/// Simulates 35 days for 4 branches into `dir`; returns (events, org).
+fn simulate(dir: &Path, seed: &str) -> (PathBuf, PathBuf) {
+    let events = dir.join(format!("events-{seed}.ndjson"));
+    let org = dir.join("org.csv");
+    let out = leaderboard(&[
+        "simulate",
+        "--out",
+        events.to_str().unwrap(),
+        "--org-out",
+        org.to_str().unwrap(),
+        "--from",
+        "2016-06-01",
+        "--days",
+        "35",
+        "--branches",
+        "4",
+        "--users-per-branch",
+        "8",
+        "--seed",
+        seed,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (events, org)
+}
+
+#[test]
+fn simulate_is_reproducible_by_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _) = simulate(dir.path(), "5");
+    let first = std::fs::read(&a).unwrap();
+    let (b, _) = simulate(dir.path(), "5");
+    assert_eq!(first, std::fs::read(&b).unwrap());
+    let (c, _) = simulate(dir.path(), "6");
+    assert_ne!(first, std::fs::read(&c).unwrap());
+    assert!(first.iter().filter(|b| **b == b'\n').count() > 5_000);
+}
+
+#[test]
+fn replay_prints_the_scorecard_and_a_summary_independent_of_batch_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let (events, org) = simulate(dir.path(), "9");
+    let args = [
+        "replay",
+        "--org",
+        org.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--period",
+        "2016-06",
+        "--users",
+    ];
+    let out = leaderboard(&args);
+    let card = stdout_json(&out);
+    assert_eq!(card["period"], "2016-06");
+    assert_eq!(
+        card["final"], false,
+        "the file ends on July 5: June has not closed"
+    );
+    let branches = card["branches"].as_array().unwrap();
+    assert_eq!(branches.len(), 4);
+    assert_eq!(branches[0]["rank"], 1);
+    for key in [
+        "quotes_per_user",
+        "mobile_quotes_per_user",
+        "wechat_binding_rate",
+        "reports_accepted",
+    ] {
+        assert!(branches[0]["indicators"].get(key).is_some(), "{key}");
+        assert!(branches[0]["points"][key].is_number(), "{key}");
+    }
+    assert!(card["users"].as_array().unwrap().len() >= 32);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let summary = stderr.lines().last().unwrap();
+    let counts: Vec<u64> = summary
+        .split(' ')
+        .map(|kv| kv.split('=').nth(1).unwrap().parse().unwrap())
+        .collect();
+    let lines = std::fs::read_to_string(&events).unwrap().lines().count() as u64;
+    assert_eq!(counts.iter().sum::<u64>(), lines, "{summary}");
+    assert!(summary.starts_with("accepted="), "{summary}");
+
+    let small_batches = leaderboard(&[&args[..], &["--batch-size", "7"]].concat());
+    assert_eq!(stdout_json(&small_batches), card);
+}
+
+#[test]
+fn rejected_lines_are_written_with_their_reasons_and_the_rest_is_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (events, org) = simulate(dir.path(), "3");
+    let mut text = std::fs::read_to_string(&events).unwrap();
+    text.push_str("not json at all\n");
+    text.push_str(r#"{"event_id":"bad1","event_type":"payment_completed","occurred_at":"2016-06-30T10:00:00+08:00","branch_id":"b01","user_id":"b01-u001","terminal":"phone","payment_id":"p","amount":-50}"#);
+    text.push('\n');
+    std::fs::write(&events, text).unwrap();
+    let rejects = dir.path().join("rejects.ndjson");
+    let out = leaderboard(&[
+        "replay",
+        "--org",
+        org.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--period",
+        "2016-06",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    stdout_json(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rejected=2"));
+    let rows: Vec<Value> = std::fs::read_to_string(&rejects)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["kind"], "not_json");
+    assert_eq!(rows[0]["raw"], "not json at all");
+    assert_eq!(
+        rows[1]["reason"],
+        "payment_completed.amount must be > 0, got -50"
+    );
+    assert_eq!(rows[1]["field"], "amount");
+    assert!(rows[1]["line"].as_u64().unwrap() > 1000);
+}
+
+#[test]
+fn table_format_shows_branch_names_and_chinese_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let (events, org) = simulate(dir.path(), "4");
+    let out = leaderboard(&[
+        "replay",
+        "--org",
+        org.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--period",
+        "2016-Q3",
+        "--format",
+        "table",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for expected in ["张店支公司", "人均报价次数", "微信绑定率", "2016-Q3"] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn rewards_prints_awards_bonuses_and_payouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (events, org) = simulate(dir.path(), "8");
+    let out = leaderboard(&[
+        "rewards",
+        "--org",
+        org.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--period",
+        "2016-06",
+    ]);
+    let rewards = stdout_json(&out);
+    let awards = rewards["branch_awards"]["awards"].as_array().unwrap();
+    assert_eq!(
+        awards.len(),
+        4,
+        "4 in-scope branches, all within the six prizes"
+    );
+    assert_eq!(awards[0]["yuan"], 2000.0);
+    let payouts = rewards["salesperson_payouts"].as_array().unwrap();
+    assert!(!payouts.is_empty());
+    assert!(payouts.iter().all(|p| p["payable_month"] == "2016-07"
+        && p["yuan"].as_f64().unwrap() == 5.0 * p["policies"].as_f64().unwrap()));
+}
+
+#[test]
+fn bad_arguments_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (events, org) = simulate(dir.path(), "2");
+    let run = |period: &str| {
+        leaderboard(&[
+            "replay",
+            "--org",
+            org.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+            "--period",
+            period,
+        ])
+    };
+    let out = run("2016-13");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("period must be YYYY-MM, YYYY-Qn or assessment")
+    );
+    let out = run("2016-11");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no data yet"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = leaderboard(&[
+        "replay",
+        "--org",
+        "/nonexistent/org.csv",
+        "--events",
+        events.to_str().unwrap(),
+        "--period",
+        "2016-06",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cannot open organisation file /nonexistent/org.csv")
+    );
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[targets]\nquote_per_user = 3\n").unwrap();
+    let out = leaderboard(&[
+        "replay",
+        "--org",
+        org.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--period",
+        "2016-06",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("quote_per_user"));
+}
