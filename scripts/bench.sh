@@ -15,7 +15,7 @@ cargo build --release -p leaderboard
 bin="$CARGO_TARGET_DIR/release/leaderboard"
 
 # Simulation sizes: about 11.3 events per user per day.
-declare -A shape=([1M]="--branches 13 --users-per-branch 110 --days 68" [10M]="--branches 20 --users-per-branch 210 --days 214")
+declare -A shape=([1M]="--branches 13 --users-per-branch 125 --days 68" [10M]="--branches 20 --users-per-branch 210 --days 214")
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "leaderboard $(git rev-parse --short HEAD), duckdb $(python3 -c 'import duckdb; print(duckdb.__version__)')"
