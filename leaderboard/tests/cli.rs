@@ -79,7 +79,10 @@ fn replay_prints_the_scorecard_and_a_summary_independent_of_batch_size() {
     let out = leaderboard(&args);
     let card = stdout_json(&out);
     assert_eq!(card["period"], "2016-06");
-    assert_eq!(card["final"], true, "the file runs to the evening of July 5: June closed after July 4 00:05");
+    assert_eq!(
+        card["final"], true,
+        "the file runs to the evening of July 5: June closed after July 4 00:05"
+    );
     let branches = card["branches"].as_array().unwrap();
     assert_eq!(branches.len(), 4);
     assert_eq!(branches[0]["rank"], 1);
