@@ -1,41 +1,18 @@
 //! The Arrow schema of validated events (one flat row per event, type-specific columns null where they do
 //! not apply) and the conversion from [`Event`]s. The event archive and the `events` SQL table use it.
 
-use crate::event::{Event, Payload};
+use crate::encode::encode_event;
+use crate::event::Event;
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, StringBuilder,
+    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, StringBuilder,
     TimestampMillisecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
+use serde_json::Value;
 use std::sync::{Arc, LazyLock};
-
-const STRING_COLUMNS: [&str; 22] = [
-    "event_id",
-    "event_type",
-    "branch_id",
-    "user_id",
-    "terminal",
-    "channel",
-    "display_name",
-    "quote_id",
-    "proposal_id",
-    "kind",
-    "policy_id",
-    "deal_type",
-    "payment_id",
-    "task_id",
-    "subject_id",
-    "action",
-    "due_month",
-    "vehicle_use",
-    "report_id",
-    "report_type",
-    "month",
-    "source",
-];
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     let s = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
@@ -87,195 +64,118 @@ pub fn event_schema() -> SchemaRef {
     SCHEMA.clone()
 }
 
-/// Column builders for one batch of event rows.
-#[derive(Default)]
-struct Columns {
-    strings: Vec<(&'static str, StringBuilder)>,
-    occurred_at: TimestampMillisecondBuilder,
-    is_specialist: BooleanBuilder,
-    ecommerce_direct: BooleanBuilder,
-    accepted: BooleanBuilder,
-    quoted_premium: Float64Builder,
-    premium: Float64Builder,
-    amount: Float64Builder,
-    score: Float64Builder,
-    valid_from: Date32Builder,
-    valid_until: Date32Builder,
-}
-
-fn days(date: NaiveDate) -> i32 {
-    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid")).num_days() as i32
-}
-
 /// Converts events (with an optional source label each) to one record batch of [`event_schema`].
+///
+/// Field values are taken from the event's wire JSON ([`encode_event`]), so the mapping of each event type
+/// to its fields exists in one place.
 pub fn events_to_batch<'a>(
     events: impl IntoIterator<Item = (&'a Event, Option<&'a str>)>,
 ) -> Result<RecordBatch, ArrowError> {
-    let mut c = Columns {
-        strings: STRING_COLUMNS
-            .iter()
-            .map(|n| (*n, StringBuilder::new()))
-            .collect(),
-        ..Default::default()
-    };
-    for (event, source) in events {
-        let mut strings: [Option<String>; 22] = Default::default();
-        let mut set = |name: &str, value: Option<String>| {
-            let i = STRING_COLUMNS
-                .iter()
-                .position(|n| *n == name)
-                .expect("known column");
-            strings[i] = value;
-        };
-        set("event_id", Some(event.event_id.clone()));
-        set("event_type", Some(event.event_type().as_str().into()));
-        set("branch_id", Some(event.branch_id.clone()));
-        set("user_id", event.user_id.clone());
-        set("terminal", event.terminal.map(|t| t.as_str().into()));
-        set("source", source.map(Into::into));
-        c.occurred_at.append_value(event.occurred_at);
-        let (mut specialist, mut ecommerce, mut accepted) = (None, None, None);
-        let (mut quoted, mut premium, mut amount, mut score) = (None, None, None, None);
-        let (mut from, mut until) = (None, None);
-        match &event.payload {
-            Payload::UserRegistered {
-                channel,
-                display_name,
-                is_specialist,
-            } => {
-                set("channel", Some(channel.as_str().into()));
-                set("display_name", display_name.clone());
-                specialist = Some(*is_specialist);
-            }
-            Payload::UserDeregistered
-            | Payload::Login
-            | Payload::WechatBound
-            | Payload::WechatUnbound => {}
-            Payload::QuoteCreated {
-                quote_id,
-                quoted_premium,
-            } => {
-                set("quote_id", Some(quote_id.clone()));
-                quoted = *quoted_premium;
-            }
-            Payload::ProposalCreated {
-                proposal_id,
-                quote_id,
-                kind,
-            } => {
-                set("proposal_id", Some(proposal_id.clone()));
-                set("quote_id", quote_id.clone());
-                set("kind", Some(kind.as_str().into()));
-            }
-            Payload::PolicyIssued {
-                policy_id,
-                premium: p,
-                deal_type,
-                quote_id,
-                proposal_id,
-            } => {
-                set("policy_id", Some(policy_id.clone()));
-                premium = Some(*p);
-                set("deal_type", Some(deal_type.as_str().into()));
-                set("quote_id", quote_id.clone());
-                set("proposal_id", proposal_id.clone());
-            }
-            Payload::PolicyCancelled { policy_id } | Payload::RenewalAssigned { policy_id } => {
-                set("policy_id", Some(policy_id.clone()))
-            }
-            Payload::PaymentCompleted {
-                payment_id,
-                amount: a,
-                policy_id,
-            } => {
-                set("payment_id", Some(payment_id.clone()));
-                amount = Some(*a);
-                set("policy_id", policy_id.clone());
-            }
-            Payload::TaskCreated {
-                task_id,
-                subject_id,
-                valid_from,
-                valid_until,
-            } => {
-                set("task_id", Some(task_id.clone()));
-                set("subject_id", Some(subject_id.clone()));
-                from = Some(days(*valid_from));
-                until = Some(days(*valid_until));
-            }
-            Payload::TaskAction { task_id, action } => {
-                set("task_id", Some(task_id.clone()));
-                set("action", Some(action.as_str().into()));
-            }
-            Payload::TaskCancelled { task_id } => set("task_id", Some(task_id.clone())),
-            Payload::RenewalDue {
-                policy_id,
-                due_month,
-                vehicle_use,
-                ecommerce_direct,
-            } => {
-                set("policy_id", Some(policy_id.clone()));
-                set("due_month", Some(due_month.to_string()));
-                set("vehicle_use", Some(vehicle_use.clone()));
-                ecommerce = Some(*ecommerce_direct);
-            }
-            Payload::ReportSubmitted {
-                report_id,
-                report_type,
-                accepted: a,
-            } => {
-                set("report_id", Some(report_id.clone()));
-                set("report_type", Some(report_type.as_str().into()));
-                accepted = Some(*a);
-            }
-            Payload::ClearingScored { month, score: s } => {
-                set("month", Some(month.to_string()));
-                score = Some(*s);
-            }
-        }
-        for ((_, builder), value) in c.strings.iter_mut().zip(strings) {
-            builder.append_option(value);
-        }
-        c.is_specialist.append_option(specialist);
-        c.ecommerce_direct.append_option(ecommerce);
-        c.accepted.append_option(accepted);
-        c.quoted_premium.append_option(quoted);
-        c.premium.append_option(premium);
-        c.amount.append_option(amount);
-        c.score.append_option(score);
-        c.valid_from.append_option(from);
-        c.valid_until.append_option(until);
-    }
     let schema = event_schema();
-    let mut strings: Vec<(&str, ArrayRef)> = c
-        .strings
-        .into_iter()
-        .map(|(n, mut b)| (n, Arc::new(b.finish()) as ArrayRef))
-        .collect();
-    let columns = schema
+    let mut builders: Vec<Box<dyn ArrayBuilder>> = schema
         .fields()
         .iter()
-        .map(|field| -> ArrayRef {
-            match field.name().as_str() {
-                "occurred_at" => Arc::new(c.occurred_at.finish_cloned().with_timezone("UTC")),
-                "is_specialist" => Arc::new(c.is_specialist.finish_cloned()),
-                "ecommerce_direct" => Arc::new(c.ecommerce_direct.finish_cloned()),
-                "accepted" => Arc::new(c.accepted.finish_cloned()),
-                "quoted_premium" => Arc::new(c.quoted_premium.finish_cloned()),
-                "premium" => Arc::new(c.premium.finish_cloned()),
-                "amount" => Arc::new(c.amount.finish_cloned()),
-                "score" => Arc::new(c.score.finish_cloned()),
-                "valid_from" => Arc::new(c.valid_from.finish_cloned()),
-                "valid_until" => Arc::new(c.valid_until.finish_cloned()),
-                name => {
-                    let i = strings
-                        .iter()
-                        .position(|(n, _)| *n == name)
-                        .expect("string column");
-                    strings.swap_remove(i).1
-                }
-            }
-        })
+        .map(|f| arrow::array::make_builder(f.data_type(), 1024))
         .collect();
+    for (event, source) in events {
+        let wire = encode_event(event, chrono_tz::UTC);
+        for (field, builder) in schema.fields().iter().zip(builders.iter_mut()) {
+            let name = field.name().as_str();
+            let value = if name == "source" {
+                source.map(Value::from)
+            } else {
+                wire.get(name).cloned()
+            };
+            append(
+                builder.as_mut(),
+                field.data_type(),
+                name,
+                event,
+                value.as_ref(),
+            );
+        }
+    }
+    let columns: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish()).collect();
     RecordBatch::try_new(schema, columns)
+}
+
+fn append(
+    builder: &mut dyn ArrayBuilder,
+    data_type: &DataType,
+    name: &str,
+    event: &Event,
+    value: Option<&Value>,
+) {
+    let any = builder.as_any_mut();
+    match data_type {
+        DataType::Utf8 => {
+            downcast::<StringBuilder>(any).append_option(value.and_then(Value::as_str))
+        }
+        DataType::Float64 => {
+            downcast::<Float64Builder>(any).append_option(value.and_then(Value::as_f64))
+        }
+        DataType::Boolean => {
+            downcast::<BooleanBuilder>(any).append_option(value.and_then(Value::as_bool))
+        }
+        DataType::Date32 => downcast::<Date32Builder>(any).append_option(
+            value
+                .and_then(Value::as_str)
+                .and_then(|d| d.parse::<NaiveDate>().ok())
+                .map(days_since_epoch),
+        ),
+        DataType::Timestamp(..) => {
+            debug_assert_eq!(name, "occurred_at");
+            downcast::<TimestampMillisecondBuilder>(any).append_value(event.occurred_at)
+        }
+        other => unreachable!("the event schema has no {other} column"),
+    }
+}
+
+fn downcast<T: 'static>(any: &mut dyn std::any::Any) -> &mut T {
+    any.downcast_mut::<T>()
+        .expect("builder made for this column's type")
+}
+
+fn days_since_epoch(date: NaiveDate) -> i32 {
+    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid")).num_days() as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode_event;
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{Date32Type, Float64Type, TimestampMillisecondType};
+
+    #[test]
+    fn rows_carry_the_fields_of_their_type_and_nulls_elsewhere() {
+        let task = br#"{"event_id":"t1","event_type":"task_created","occurred_at":"2016-06-01T10:00:00+08:00","branch_id":"b","user_id":"u","task_id":"T","subject_id":"S","valid_from":"2016-06-01","valid_until":"2016-06-30"}"#;
+        let pay = br#"{"event_id":"p1","event_type":"payment_completed","occurred_at":"2016-06-01T10:00:00Z","branch_id":"b","user_id":"u","terminal":"phone","payment_id":"P","amount":12.5}"#;
+        let (task, pay) = (
+            decode_event(task, i64::MAX / 2).unwrap(),
+            decode_event(pay, i64::MAX / 2).unwrap(),
+        );
+        let batch = events_to_batch([(&task, Some("file:0@0")), (&pay, None)]).unwrap();
+        assert_eq!(batch.num_rows(), 2);
+        let col = |name: &str| batch.column(batch.schema().index_of(name).unwrap()).clone();
+        assert_eq!(
+            col("event_type").as_string::<i32>().value(1),
+            "payment_completed"
+        );
+        assert_eq!(col("amount").as_primitive::<Float64Type>().value(1), 12.5);
+        assert!(col("amount").is_null(0));
+        assert_eq!(
+            col("valid_until").as_primitive::<Date32Type>().value(0),
+            16_982
+        ); // 2016-06-30
+        assert_eq!(
+            col("occurred_at")
+                .as_primitive::<TimestampMillisecondType>()
+                .value(1),
+            1_464_775_200_000
+        );
+        assert_eq!(col("source").as_string::<i32>().value(0), "file:0@0");
+        assert!(col("source").is_null(1));
+        assert!(col("terminal").is_null(0));
+    }
 }

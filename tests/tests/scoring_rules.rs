@@ -21,15 +21,29 @@ fn month_boundary_written_in_plus_eight_and_in_z() {
     s.register("u1", "a", "2016-05-20T09:00:00+08:00")
         .quote("u1", "a", "2016-06-30T23:59:59+08:00", "phone") // local June 30: June
         .quote("u1", "a", "2016-06-30T16:30:00Z", "pc") // local July 1 00:30: July
-        .tick("a", "2016-07-02T10:00:00+08:00");
+        .register("u2", "a", "2016-07-01T09:00:00+08:00");
+    for kind in ["application", "draft", "application"] {
+        s.event(
+            "proposal_created",
+            "2016-07-01T10:00:00+08:00",
+            "a",
+            Some("u2"),
+            json!({"proposal_id": format!("P{kind}"), "kind": kind, "terminal": "pad"}),
+        );
+    }
+    s.tick("a", "2016-07-02T10:00:00+08:00");
     let e = s.run(ORG_A, Config::default());
     let june = card(&e, "2016-06");
     assert_eq!(value(&june, "a", QuotesPerUser), Some(1.0));
     assert_eq!(value(&june, "a", MobileQuotesPerUser), Some(1.0));
     approx(points(&june, "a", QuotesPerUser), 15.0 / 30.0); // 15 × min(1 / 30, 1)
     let july = card(&e, "2016-07");
-    assert_eq!(value(&july, "a", QuotesPerUser), Some(1.0));
+    assert_eq!(value(&july, "a", QuotesPerUser), Some(0.5)); // 1 quote, 2 users in July
     assert_eq!(value(&july, "a", MobileQuotesPerUser), Some(0.0));
+    // Proposals (application or draft alike): 3 over 2 users; 15 × min(1.5 / 10, 1) = 2.25 points.
+    assert_eq!(value(&july, "a", ProposalsPerUser), Some(1.5));
+    approx(points(&july, "a", ProposalsPerUser), 2.25);
+    assert_eq!(value(&june, "a", ProposalsPerUser), Some(0.0));
 }
 
 #[test]
