@@ -36,7 +36,8 @@ pub fn load_engine(config: Option<&Path>, org: &Path) -> Result<Engine> {
     Ok(Engine::new(Arc::new(config), Arc::new(org)))
 }
 
-/// Writes each rejected line as `{"line", "kind", "field", "reason", "raw"}`.
+/// Writes each rejected line as `{"line", "kind", "field", "reason", "raw"}`, plus `raw_hex` with the exact
+/// bytes when the line is not UTF-8.
 struct RejectWriter {
     out: BufWriter<File>,
 }
@@ -48,13 +49,21 @@ impl RejectWriter {
             let Err(rejection) = &message.decoded else {
                 continue;
             };
-            let row = serde_json::json!({
+            let mut row = serde_json::json!({
                 "line": message.offset + 1,
                 "kind": rejection.kind.as_str(),
                 "field": rejection.field,
                 "reason": rejection.reason,
                 "raw": String::from_utf8_lossy(payload),
             });
+            if std::str::from_utf8(payload).is_err() {
+                // The lossy text cannot give the bytes back; this can.
+                row["raw_hex"] = payload
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+                    .into();
+            }
             serde_json::to_writer(&mut self.out, &row)?;
             self.out.write_all(b"\n")?;
         }

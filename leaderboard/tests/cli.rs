@@ -118,7 +118,9 @@ fn rejected_lines_are_written_with_their_reasons_and_the_rest_is_scored() {
     text.push_str("not json at all\n");
     text.push_str(r#"{"event_id":"bad1","event_type":"payment_completed","occurred_at":"2016-06-30T10:00:00+08:00","branch_id":"b01","user_id":"b01-u001","terminal":"phone","payment_id":"p","amount":-50}"#);
     text.push('\n');
-    std::fs::write(&events, text).unwrap();
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(b"{\"event_id\":\"\xff\"}\n");
+    std::fs::write(&events, bytes).unwrap();
     let rejects = dir.path().join("rejects.ndjson");
     let out = leaderboard(&[
         "replay",
@@ -132,18 +134,24 @@ fn rejected_lines_are_written_with_their_reasons_and_the_rest_is_scored() {
         rejects.to_str().unwrap(),
     ]);
     stdout_json(&out);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("rejected=2"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rejected=3"));
     let rows: Vec<Value> = std::fs::read_to_string(&rejects)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[2]["kind"], "not_utf8");
+    assert_eq!(
+        rows[2]["raw_hex"], "7b226576656e745f6964223a22ff227d",
+        "the exact bytes"
+    );
+    assert!(rows[0].get("raw_hex").is_none());
     assert_eq!(rows[0]["kind"], "not_json");
     assert_eq!(rows[0]["raw"], "not json at all");
     assert_eq!(
         rows[1]["reason"],
-        "payment_completed.amount must be > 0, got -50"
+        "payment_completed.amount must be > 0 and <= 1e10, got -50"
     );
     assert_eq!(rows[1]["field"], "amount");
     assert!(rows[1]["line"].as_u64().unwrap() > 1000);

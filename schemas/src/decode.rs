@@ -15,6 +15,10 @@ pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 /// The longest `event_id`, in characters.
 pub const MAX_EVENT_ID_CHARS: usize = 128;
 
+/// The largest amount or premium accepted, in yuan: far above any real policy, and small enough that sums
+/// in fen never overflow.
+pub const MAX_AMOUNT_YUAN: f64 = 1e10;
+
 /// How far ahead of the pipeline clock `occurred_at` may be, in milliseconds (24 hours).
 pub const MAX_FUTURE_MILLIS: i64 = 24 * 3600 * 1000;
 
@@ -431,8 +435,12 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Result<Event, Rejection> 
         EventType::Login => Payload::Login,
         EventType::QuoteCreated => Payload::QuoteCreated {
             quote_id: f.id("quote_id", w.quote_id)?,
-            quoted_premium: f
-                .opt_number("quoted_premium", w.quoted_premium, ">= 0", |v| v >= 0.0)?,
+            quoted_premium: f.opt_number(
+                "quoted_premium",
+                w.quoted_premium,
+                ">= 0 and <= 1e10",
+                |v| (0.0..=MAX_AMOUNT_YUAN).contains(&v),
+            )?,
         },
         EventType::ProposalCreated => Payload::ProposalCreated {
             proposal_id: f.id("proposal_id", w.proposal_id)?,
@@ -446,7 +454,9 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Result<Event, Rejection> 
         },
         EventType::PolicyIssued => Payload::PolicyIssued {
             policy_id: f.id("policy_id", w.policy_id)?,
-            premium: f.number("premium", w.premium, ">= 0", |v| v >= 0.0)?,
+            premium: f.number("premium", w.premium, ">= 0 and <= 1e10", |v| {
+                (0.0..=MAX_AMOUNT_YUAN).contains(&v)
+            })?,
             deal_type: f.enumerated(
                 "deal_type",
                 w.deal_type,
@@ -461,7 +471,9 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Result<Event, Rejection> 
         },
         EventType::PaymentCompleted => Payload::PaymentCompleted {
             payment_id: f.id("payment_id", w.payment_id)?,
-            amount: f.number("amount", w.amount, "> 0", |v| v > 0.0)?,
+            amount: f.number("amount", w.amount, "> 0 and <= 1e10", |v| {
+                v > 0.0 && v <= MAX_AMOUNT_YUAN
+            })?,
             policy_id: f.opt_id("policy_id", w.policy_id)?,
         },
         EventType::TaskCreated => {

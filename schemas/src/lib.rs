@@ -17,7 +17,7 @@
 //!
 //! let bad = br#"{"event_id":"e2","event_type":"payment_completed","occurred_at":"2016-06-01T09:00:00+08:00",
 //!                "branch_id":"zd","user_id":"u1","terminal":"phone","payment_id":"p","amount":-50}"#;
-//! assert_eq!(decode_event(bad, i64::MAX / 2).unwrap_err().reason, "payment_completed.amount must be > 0, got -50");
+//! assert_eq!(decode_event(bad, i64::MAX / 2).unwrap_err().reason, "payment_completed.amount must be > 0 and <= 1e10, got -50");
 //! ```
 #![deny(missing_docs)]
 
@@ -35,7 +35,8 @@ pub use config::{
     Config, ConfigError, Prize, RankTier, RateTier, Rewards, Targets, Tiers, Weights,
 };
 pub use decode::{
-    MAX_EVENT_ID_CHARS, MAX_FUTURE_MILLIS, MAX_MESSAGE_BYTES, RejectKind, Rejection, decode_event,
+    MAX_AMOUNT_YUAN, MAX_EVENT_ID_CHARS, MAX_FUTURE_MILLIS, MAX_MESSAGE_BYTES, RejectKind,
+    Rejection, decode_event,
 };
 pub use encode::encode_event;
 pub use event::{

@@ -57,8 +57,14 @@ fn every_bad_input_rule_is_rejected_with_a_reason_naming_the_fault() {
         ("timestamp without offset", with("occurred_at", json!("2016-06-30T10:00:00")), RejectKind::InvalidField, "occurred_at must be an RFC 3339"),
         ("impossible date", task("2016-06-31", "2016-07-31"), RejectKind::InvalidField, "task_created.valid_from must be a real date"),
         ("inverted validity", task("2016-07-01", "2016-06-01"), RejectKind::InvalidField, "task_created.valid_until must be on or after valid_from"),
-        ("negative amount", with("amount", json!(-50)), RejectKind::InvalidField, "payment_completed.amount must be > 0, got -50"),
+        ("negative amount", with("amount", json!(-50)), RejectKind::InvalidField, "payment_completed.amount must be > 0 and <= 1e10, got -50"),
         ("zero amount", with("amount", json!(0)), RejectKind::InvalidField, "payment_completed.amount must be > 0"),
+        (
+            "absurd amount",
+            with("amount", json!(2e10)),
+            RejectKind::InvalidField,
+            "payment_completed.amount must be > 0 and <= 1e10, got 20000000000.0",
+        ),
         ("non-finite amount", b"{\"event_id\":\"e\",\"event_type\":\"payment_completed\",\"occurred_at\":\"2016-06-30T10:00:00+08:00\",\"branch_id\":\"zd\",\"user_id\":\"u\",\"terminal\":\"pc\",\"payment_id\":\"p\",\"amount\":1e999}".to_vec(), RejectKind::InvalidField, "amount must be a finite number"),
         ("more than 24 h ahead", with("occurred_at", json!("2016-07-02T08:00:01+08:00")), RejectKind::InFuture, "occurred_at is 24.0 h ahead"),
         ("empty event_id", with("event_id", json!("")), RejectKind::InvalidField, "event_id must be a non-empty string"),
@@ -130,7 +136,7 @@ fn type_specific_rules_name_their_fields() {
             "quote_created",
             json!({"terminal": "pc", "quote_id": "q", "quoted_premium": -1})
         ))
-        .contains("quote_created.quoted_premium must be >= 0")
+        .contains("quote_created.quoted_premium must be >= 0 and <= 1e10")
     );
     // Optional user_id really is optional for these three.
     let no_user = json!({"event_id": "e", "event_type": "report_submitted", "occurred_at": "2016-06-01T10:00:00+08:00", "branch_id": "zd",
