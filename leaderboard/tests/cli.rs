@@ -50,6 +50,21 @@ fn simulate(dir: &Path, seed: &str) -> (PathBuf, PathBuf) {
     (events, org)
 }
 
+/// Runs `command` (`replay` or `rewards`) on `events` and `org` for `period`, with `extra` flags.
+fn score(command: &str, events: &Path, org: &Path, period: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        command,
+        "--org",
+        org.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--period",
+        period,
+    ];
+    args.extend_from_slice(extra);
+    leaderboard(&args)
+}
+
 #[test]
 fn simulate_is_reproducible_by_seed() {
     let dir = tempfile::tempdir().unwrap();
@@ -66,17 +81,7 @@ fn simulate_is_reproducible_by_seed() {
 fn replay_prints_the_scorecard_and_a_summary_independent_of_batch_size() {
     let dir = tempfile::tempdir().unwrap();
     let (events, org) = simulate(dir.path(), "9");
-    let args = [
-        "replay",
-        "--org",
-        org.to_str().unwrap(),
-        "--events",
-        events.to_str().unwrap(),
-        "--period",
-        "2016-06",
-        "--users",
-    ];
-    let out = leaderboard(&args);
+    let out = score("replay", &events, &org, "2016-06", &["--users"]);
     let card = stdout_json(&out);
     assert_eq!(card["period"], "2016-06");
     assert_eq!(
@@ -106,7 +111,13 @@ fn replay_prints_the_scorecard_and_a_summary_independent_of_batch_size() {
     assert_eq!(counts.iter().sum::<u64>(), lines, "{summary}");
     assert!(summary.starts_with("accepted="), "{summary}");
 
-    let small_batches = leaderboard(&[&args[..], &["--batch-size", "7"]].concat());
+    let small_batches = score(
+        "replay",
+        &events,
+        &org,
+        "2016-06",
+        &["--users", "--batch-size", "7"],
+    );
     assert_eq!(stdout_json(&small_batches), card);
 }
 
@@ -122,17 +133,13 @@ fn rejected_lines_are_written_with_their_reasons_and_the_rest_is_scored() {
     bytes.extend_from_slice(b"{\"event_id\":\"\xff\"}\n");
     std::fs::write(&events, bytes).unwrap();
     let rejects = dir.path().join("rejects.ndjson");
-    let out = leaderboard(&[
+    let out = score(
         "replay",
-        "--org",
-        org.to_str().unwrap(),
-        "--events",
-        events.to_str().unwrap(),
-        "--period",
+        &events,
+        &org,
         "2016-06",
-        "--rejects",
-        rejects.to_str().unwrap(),
-    ]);
+        &["--rejects", rejects.to_str().unwrap()],
+    );
     stdout_json(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("rejected=3"));
     let rows: Vec<Value> = std::fs::read_to_string(&rejects)
@@ -161,17 +168,7 @@ fn rejected_lines_are_written_with_their_reasons_and_the_rest_is_scored() {
 fn table_format_shows_branch_names_and_chinese_labels() {
     let dir = tempfile::tempdir().unwrap();
     let (events, org) = simulate(dir.path(), "4");
-    let out = leaderboard(&[
-        "replay",
-        "--org",
-        org.to_str().unwrap(),
-        "--events",
-        events.to_str().unwrap(),
-        "--period",
-        "2016-Q3",
-        "--format",
-        "table",
-    ]);
+    let out = score("replay", &events, &org, "2016-Q3", &["--format", "table"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for expected in ["张店支公司", "人均报价次数", "微信绑定率", "2016-Q3"] {
@@ -183,15 +180,7 @@ fn table_format_shows_branch_names_and_chinese_labels() {
 fn rewards_prints_awards_bonuses_and_payouts() {
     let dir = tempfile::tempdir().unwrap();
     let (events, org) = simulate(dir.path(), "8");
-    let out = leaderboard(&[
-        "rewards",
-        "--org",
-        org.to_str().unwrap(),
-        "--events",
-        events.to_str().unwrap(),
-        "--period",
-        "2016-06",
-    ]);
+    let out = score("rewards", &events, &org, "2016-06", &[]);
     let rewards = stdout_json(&out);
     let awards = rewards["branch_awards"]["awards"].as_array().unwrap();
     assert_eq!(
@@ -210,17 +199,7 @@ fn rewards_prints_awards_bonuses_and_payouts() {
 fn bad_arguments_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let (events, org) = simulate(dir.path(), "2");
-    let run = |period: &str| {
-        leaderboard(&[
-            "replay",
-            "--org",
-            org.to_str().unwrap(),
-            "--events",
-            events.to_str().unwrap(),
-            "--period",
-            period,
-        ])
-    };
+    let run = |period: &str| score("replay", &events, &org, period, &[]);
     let out = run("2016-13");
     assert!(!out.status.success());
     assert!(
@@ -234,31 +213,25 @@ fn bad_arguments_get_clear_errors() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = leaderboard(&[
+    let out = score(
         "replay",
-        "--org",
-        "/nonexistent/org.csv",
-        "--events",
-        events.to_str().unwrap(),
-        "--period",
+        &events,
+        Path::new("/nonexistent/org.csv"),
         "2016-06",
-    ]);
+        &[],
+    );
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("cannot open organisation file /nonexistent/org.csv")
     );
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[targets]\nquote_per_user = 3\n").unwrap();
-    let out = leaderboard(&[
+    let out = score(
         "replay",
-        "--org",
-        org.to_str().unwrap(),
-        "--events",
-        events.to_str().unwrap(),
-        "--period",
+        &events,
+        &org,
         "2016-06",
-        "--config",
-        config.to_str().unwrap(),
-    ]);
+        &["--config", config.to_str().unwrap()],
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("quote_per_user"));
 }
