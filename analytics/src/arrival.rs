@@ -18,6 +18,8 @@ pub struct PartitionClock {
     pub watermark: Option<EpochMillis>,
     /// The first month not closed for this partition (every earlier month is closed).
     pub open_from: Option<YearMonth>,
+    /// The instant after which the watermark closes `open_from` (kept so the per-event check is a compare).
+    pub open_month_closes_at: Option<EpochMillis>,
     /// The offset after the last message seen.
     pub next_offset: u64,
 }
@@ -103,11 +105,6 @@ impl ArrivalPass {
         }
     }
 
-    /// Restores the calendar after deserialisation (it is configuration, not state).
-    pub fn set_calendar(&mut self, calendar: LocalCalendar) {
-        self.calendar = calendar;
-    }
-
     /// Records `event_id` (of an event in `month`); returns true if and only if it was seen before.
     pub fn is_duplicate(&mut self, event_id: &str, month: YearMonth) -> bool {
         match self.seen.entry(fingerprint(event_id)) {
@@ -132,11 +129,6 @@ impl ArrivalPass {
         self.partitions.get(&partition).and_then(|p| p.open_from)
     }
 
-    /// The instant after which a partition's watermark closes `month`.
-    fn closes_at(&self, month: YearMonth) -> EpochMillis {
-        self.calendar.month_end(month) + self.grace_ms
-    }
-
     /// Notes the offset of a message from `partition`, whatever became of it.
     pub fn saw_offset(&mut self, partition: PartitionId, offset: u64) {
         let clock = self.partitions.entry(partition).or_default();
@@ -151,16 +143,25 @@ impl ArrivalPass {
             return;
         }
         clock.watermark = Some(candidate);
+        if clock
+            .open_month_closes_at
+            .is_some_and(|closes_at| candidate <= closes_at)
+        {
+            return; // the common case: no month closes
+        }
         let mut open_from = clock.open_from.unwrap_or_else(|| {
             // Start a few months back; the loop below closes whatever the watermark has passed.
             let lookback = 2 + (self.grace_ms / (28 * 86_400_000)) as i32;
             YearMonth::of_date(self.calendar.local_date(candidate)).plus(-lookback)
         });
-        while self.calendar.month_end(open_from) + self.grace_ms < candidate {
+        let (calendar, grace_ms) = (self.calendar, self.grace_ms);
+        let closes_at = |month| calendar.month_end(month) + grace_ms;
+        while closes_at(open_from) < candidate {
             open_from = open_from.plus(1);
         }
         let closed_more = clock.open_from != Some(open_from);
         clock.open_from = Some(open_from);
+        clock.open_month_closes_at = Some(closes_at(open_from));
         if closed_more {
             self.prune();
         }
@@ -202,11 +203,6 @@ impl ArrivalPass {
     /// How many event ids the dedupe set holds.
     pub fn remembered_ids(&self) -> usize {
         self.seen.len()
-    }
-
-    /// The closing instant of `month`, exposed for tests and docs.
-    pub fn month_closes_at(&self, month: YearMonth) -> EpochMillis {
-        self.closes_at(month)
     }
 }
 

@@ -52,11 +52,6 @@ impl Counts {
             Disposition::Rejected => self.rejected += 1,
         }
     }
-
-    /// All messages seen.
-    pub fn total(&self) -> u64 {
-        self.accepted + self.duplicate + self.late + self.rejected
-    }
 }
 
 /// The keyed counters: per `(month, branch, user)` and rolled up per `(month, branch)`.
@@ -102,6 +97,8 @@ pub struct Engine {
     aggregator: DeltaAggregator,
     facts: FactBuilder,
     dates: LocalDates,
+    /// The assessment's first month: the base of the task month bits.
+    base_month: YearMonth,
 }
 
 impl Engine {
@@ -113,6 +110,7 @@ impl Engine {
             config.watermark_delay_secs as i64 * 1000,
             i64::from(config.grace_days) * 86_400_000,
         );
+        let base_month = crate::period::assessment_months(&config).first;
         let mut entities = Entities::default();
         for branch in &org.branches {
             entities.branches.intern(&branch.branch_id);
@@ -130,6 +128,7 @@ impl Engine {
             aggregator: DeltaAggregator::new(),
             facts: FactBuilder::default(),
             dates: LocalDates::new(calendar),
+            base_month,
         }
     }
 
@@ -201,7 +200,7 @@ impl Engine {
             month,
             day: date.day(),
             open_from,
-            base_month: YearMonth::of_date(self.config.assessment_start),
+            base_month: self.base_month,
         };
         self.state.entities.apply(event, placement, &mut self.facts);
         Disposition::Accepted

@@ -321,7 +321,7 @@ impl FigureContext<'_> {
     /// Per branch: `(executed, valid)` tasks in `range`, set-based over the whole range.
     fn task_counts(&self, range: MonthRange) -> HashMap<u32, (i64, i64)> {
         let mut out: HashMap<u32, (i64, i64)> = HashMap::new();
-        let mask = range_mask(range, YearMonth::of_date(self.config.assessment_start));
+        let mask = range_mask(range, crate::period::assessment_months(self.config).first);
         let starts = self.calendar.month_start(range.first);
         for task in self.state.entities.tasks.values() {
             if !task_valid_in(task, range, starts) {

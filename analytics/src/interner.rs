@@ -3,12 +3,30 @@
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
-/// A two-way map between string ids and dense `u32` keys, in first-seen order.
+/// A two-way map between string ids and dense `u32` keys, in first-seen order. Serialised as the list of
+/// names; the lookup index is rebuilt on deserialisation.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "Vec<Box<str>>", into = "Vec<Box<str>>")]
 pub struct Interner {
     names: Vec<Box<str>>,
-    #[serde(skip)]
     index: HashMap<Box<str>, u32>,
+}
+
+impl From<Vec<Box<str>>> for Interner {
+    fn from(names: Vec<Box<str>>) -> Self {
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+        Self { names, index }
+    }
+}
+
+impl From<Interner> for Vec<Box<str>> {
+    fn from(interner: Interner) -> Self {
+        interner.names
+    }
 }
 
 impl Interner {
@@ -42,14 +60,25 @@ impl Interner {
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
+}
 
-    /// Rebuilds the lookup index after deserialisation.
-    pub fn rebuild_index(&mut self) {
-        self.index = self
-            .names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), i as u32))
-            .collect();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deserialised_interner_finds_its_names() {
+        let mut interner = Interner::default();
+        assert_eq!(
+            (
+                interner.intern("b01"),
+                interner.intern("b02"),
+                interner.intern("b01")
+            ),
+            (0, 1, 0)
+        );
+        let restored: Interner =
+            serde_json::from_str(&serde_json::to_string(&interner).unwrap()).unwrap();
+        assert_eq!((restored.get("b02"), restored.name(0)), (Some(1), "b01"));
     }
 }

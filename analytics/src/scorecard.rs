@@ -446,7 +446,7 @@ impl Engine {
             });
             entry.1 += c.login_days.count_ones();
         }
-        let mask = range_mask(range, YearMonth::of_date(self.config().assessment_start));
+        let mask = range_mask(range, crate::period::assessment_months(self.config()).first);
         let start = self.calendar().month_start(range.first);
         let mut executed: HashMap<(u32, u32), i64> = HashMap::new();
         for task in state
