@@ -263,8 +263,9 @@ pub struct Entities {
     pub policies: HashMap<String, PolicyRecord>,
     /// By task id.
     pub tasks: HashMap<String, TaskRecord>,
-    /// Subjects that already have a task.
-    pub task_subjects: HashSet<String>,
+    /// Each subject's task: the earliest `task_created` for it by `(occurred_at, event id fingerprint)`, so
+    /// which of two tasks for one subject counts never depends on arrival order.
+    pub task_subjects: HashMap<String, (FirstEvent, String)>,
     /// By policy id.
     pub renewals: HashMap<String, RenewalRecord>,
     /// `(month, branch, report_id)` of accepted reports already counted.
@@ -442,16 +443,35 @@ impl Entities {
                 valid_from,
                 valid_until,
             } => {
-                let record = owned(&mut self.tasks, task_id, branch, event);
-                if record.window.is_some() || !self.task_subjects.insert(subject_id.clone()) {
-                    return; // the subject already has a task, or this task was already created
+                if owned(&mut self.tasks, task_id, branch, event)
+                    .window
+                    .is_some()
+                {
+                    return; // this task was already created
                 }
-                record.window = Some(TaskWindow {
+                let claim = (FirstEvent::of(event), task_id.clone());
+                match self.task_subjects.entry(subject_id.clone()) {
+                    hashbrown::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(claim);
+                    }
+                    hashbrown::hash_map::Entry::Occupied(mut holder) => {
+                        if holder.get().0 <= claim.0 {
+                            return; // an earlier task holds the subject: this one is ignored
+                        }
+                        let displaced = std::mem::replace(holder.get_mut(), claim).1;
+                        if let Some(task) = self.tasks.get_mut(&displaced) {
+                            task.window = None;
+                        }
+                    }
+                }
+                let from_month = YearMonth::of_date(*valid_from);
+                self.tasks
+                    .get_mut(task_id.as_str())
+                    .expect("created above")
+                    .window = Some(TaskWindow {
                     valid_from: *valid_from,
                     valid_until: *valid_until,
-                    counts_from: at.open_from.map_or(YearMonth::of_date(*valid_from), |o| {
-                        o.max(YearMonth::of_date(*valid_from))
-                    }),
+                    counts_from: at.open_from.map_or(from_month, |o| o.max(from_month)),
                 });
                 return;
             }

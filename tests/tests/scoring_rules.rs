@@ -833,3 +833,60 @@ fn rewards_branch_prizes_specialist_bonus_and_salesperson_payouts() {
         .collect();
     assert_eq!(payouts, [("b2u", 2, 10.0)]);
 }
+
+#[test]
+fn the_earliest_task_for_a_subject_wins_whatever_order_the_partitions_deliver() {
+    // Regression: the property test found arrival order deciding which of two tasks kept a shared subject.
+    let run = |later_created_arrives_first: bool| {
+        let mut s = Scenario::new();
+        s.register("ua", "a", "2016-05-01T09:00:00+08:00").register(
+            "ub",
+            "b",
+            "2016-05-01T09:00:00+08:00",
+        );
+        let create = |s: &mut Scenario, partition, branch: &str, user: &str, id: &str, at: &str| {
+            s.on(partition).event(
+                "task_created",
+                at,
+                branch,
+                Some(user),
+                json!({"task_id": id, "subject_id": "veh-1", "valid_from": "2016-06-01", "valid_until": "2016-06-30"}),
+            );
+        };
+        let order: [(u32, &str, &str, &str, &str); 2] = [
+            (0, "a", "ua", "TA", "2016-06-02T10:00:00+08:00"), // created later
+            (1, "b", "ub", "TB", "2016-06-01T10:00:00+08:00"), // created earlier: holds the subject
+        ];
+        let sequence = if later_created_arrives_first {
+            [0, 1]
+        } else {
+            [1, 0]
+        };
+        for i in sequence {
+            let (partition, branch, user, id, at) = order[i];
+            create(&mut s, partition, branch, user, id, at);
+        }
+        s.on(0).event(
+            "task_action",
+            "2016-06-05T10:00:00+08:00",
+            "a",
+            Some("ua"),
+            json!({"task_id": "TA", "action": "call"}),
+        );
+        s.on(1).event(
+            "task_action",
+            "2016-06-05T10:00:00+08:00",
+            "b",
+            Some("ub"),
+            json!({"task_id": "TB", "action": "sms"}),
+        );
+        let e = s.run(ORG_A, Config::default());
+        let june = card(&e, "2016-06");
+        (
+            value(&june, "a", TaskExecutionRate),
+            value(&june, "b", TaskExecutionRate),
+        )
+    };
+    assert_eq!(run(true), (None, Some(1.0)));
+    assert_eq!(run(false), (None, Some(1.0)));
+}
