@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
-# The demo on the embedded source (no broker): simulates a month of activity for 11 branches and prints the
-# June scorecard as a table, then the top of the JSON scorecard and the rewards.
+# The demo on the embedded source (no broker): the live pipeline and its HTTP server, fed by the simulator in
+# real time (June 2016 replayed in three minutes, then live traffic at 60x). Prints the URLs to open; Ctrl-C
+# stops it. Extra arguments go to `leaderboard demo` (e.g. --listen 0.0.0.0:8080 --catch-up-secs 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/leaderboard/target}"
 cargo build --release -p leaderboard
-bin="$CARGO_TARGET_DIR/release/leaderboard"
-work="${DEMO_DIR:-$(mktemp -d)}"
-"$bin" simulate --out "$work/events.ndjson" --org-out "$work/org.csv" --from 2016-06-01 --days 35 --branches 13 --users-per-branch 50 --seed 7
-"$bin" replay --org "$work/org.csv" --events "$work/events.ndjson" --period 2016-06 --format table
-"$bin" rewards --org "$work/org.csv" --events "$work/events.ndjson" --period 2016-06 > "$work/rewards.json"
-echo "JSON scorecard: $bin replay --org $work/org.csv --events $work/events.ndjson --period 2016-06 [--users]"
-echo "rewards written to $work/rewards.json"
+exec "$CARGO_TARGET_DIR/release/leaderboard" demo "$@"

@@ -16,6 +16,17 @@ command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; e
 cargo --version
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 
+step "kafka broker (tansu)"
+# A real Kafka-protocol broker for the pipeline tests, installed once into the cache. Its default build has no
+# storage engine; dynostore brings the memory engine the tests use. The tests start it on loopback ports.
+TANSU_ROOT="${TANSU_ROOT:-$HOME/.cache/leaderboard/tansu}"
+export TANSU="$TANSU_ROOT/bin/tansu"
+if [ ! -x "$TANSU" ]; then
+  echo "installing tansu into $TANSU_ROOT (once; several minutes)"
+  cargo install tansu --version 0.6.0 --locked --features dynostore --root "$TANSU_ROOT"
+fi
+"$TANSU" --version
+
 step "format"
 cargo fmt --all --check
 
@@ -23,4 +34,6 @@ step "clippy"
 cargo clippy --release --workspace --all-targets -- -D warnings
 
 step "tests"
+# The end-to-end tests run the leaderboard binary; build it first so every test finds it.
+cargo build --release -p leaderboard
 cargo test --release --workspace --no-fail-fast

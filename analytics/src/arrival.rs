@@ -105,6 +105,26 @@ impl ArrivalPass {
         }
     }
 
+    /// Puts back the calendar a deserialised pass does not carry.
+    pub(crate) fn set_calendar(&mut self, calendar: LocalCalendar) {
+        self.calendar = calendar;
+    }
+
+    /// The next offset to read in each partition that has delivered anything.
+    pub fn positions(&self) -> BTreeMap<PartitionId, u64> {
+        self.partitions
+            .iter()
+            .map(|(p, clock)| (*p, clock.next_offset))
+            .collect()
+    }
+
+    /// Returns true if and only if the message at `offset` of `partition` is already in the state.
+    pub fn already_applied(&self, partition: PartitionId, offset: u64) -> bool {
+        self.partitions
+            .get(&partition)
+            .is_some_and(|clock| offset < clock.next_offset)
+    }
+
     /// Records `event_id` (of an event in `month`); returns true if and only if it was seen before.
     pub fn is_duplicate(&mut self, event_id: &str, month: YearMonth) -> bool {
         match self.seen.entry(fingerprint(event_id)) {

@@ -132,6 +132,17 @@ impl Engine {
         }
     }
 
+    /// An engine that continues from `state` (a checkpoint's).
+    pub fn restore(config: Arc<Config>, org: Arc<Organisation>, mut state: EngineState) -> Self {
+        let mut engine = Self::new(config, org);
+        state.arrival.set_calendar(engine.calendar);
+        for branch in &engine.org.branches {
+            state.entities.branches.intern(&branch.branch_id);
+        }
+        engine.state = state;
+        engine
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

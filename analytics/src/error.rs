@@ -8,6 +8,9 @@ pub enum EngineError {
     /// The caller asked for something that cannot be answered, e.g. a period outside the assessment.
     #[error("{0}")]
     BadRequest(String),
+    /// Nothing to answer from yet: no events have been processed.
+    #[error("no events have been processed yet")]
+    NoData,
     /// DataFusion failed to aggregate a batch.
     #[error("aggregating a micro-batch failed: {0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),

@@ -41,6 +41,7 @@
 
 mod aggregate;
 mod arrival;
+mod checkpoint;
 mod engine;
 mod entities;
 mod error;
@@ -55,6 +56,7 @@ mod rewards;
 mod scorecard;
 
 pub use arrival::{ArrivalPass, PartitionClock};
+pub use checkpoint::{Checkpoint, CheckpointBytes, CheckpointError, CheckpointStore};
 pub use engine::{Counts, Disposition, Engine, EngineState};
 pub use error::EngineError;
 pub use indicators::{Fraction, Indicator};

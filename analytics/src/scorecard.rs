@@ -182,14 +182,20 @@ fn fen_to_yuan(fen: i64) -> f64 {
 impl Engine {
     /// The month of the latest watermark, or an error when nothing has arrived yet.
     fn latest_month(&self) -> Result<(i64, YearMonth), EngineError> {
-        let watermark =
-            self.state().arrival.latest_watermark().ok_or_else(|| {
-                EngineError::BadRequest("no events have been processed yet".into())
-            })?;
+        let watermark = self
+            .state()
+            .arrival
+            .latest_watermark()
+            .ok_or(EngineError::NoData)?;
         Ok((
             watermark,
             YearMonth::of_date(self.calendar().local_date(watermark)),
         ))
+    }
+
+    /// The month of the latest event-time watermark: the month a live screen shows.
+    pub fn current_month(&self) -> Option<YearMonth> {
+        self.latest_month().ok().map(|(_, month)| month)
     }
 
     /// Resolves `spec` against the assessment and the data so far.

@@ -54,6 +54,7 @@ impl<R: BufRead> NdjsonReader<R> {
                 partition: self.partition,
                 offset,
                 payload: line,
+                produced_at: None,
             });
         }
         Ok(batch)

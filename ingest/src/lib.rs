@@ -9,11 +9,15 @@
 #![deny(missing_docs)]
 
 mod decode;
+mod embedded;
 mod file;
+pub mod kafka;
 pub mod simulate;
 mod source;
+pub mod users_csv;
 
 pub use decode::{DecodedBatch, decode_batch};
+pub use embedded::{EmbeddedSource, Pacing};
 pub use file::NdjsonReader;
 pub use simulate::{SimulationSpec, organisation_csv};
-pub use source::RawMessage;
+pub use source::{BatchLimits, Positions, RawMessage, Source, SourceError};

@@ -5,5 +5,11 @@
 //! scorecard for people. `main.rs` is a thin clap front end over these and the `analytics` engine.
 #![deny(missing_docs)]
 
+pub mod commands;
+pub mod live;
+pub mod metrics;
+pub mod pipeline;
 pub mod replay;
+pub mod server;
+pub mod service;
 pub mod table;

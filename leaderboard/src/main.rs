@@ -3,6 +3,9 @@
 use analytics::{PeriodSpec, Scorecard};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use leaderboard::commands::demo::{DemoArgs, demo};
+use leaderboard::commands::produce::{LiveTraffic, ProduceArgs, produce, simulate_into_kafka};
+use leaderboard::commands::serve::{ServeArgs, serve};
 use leaderboard::replay::{ReplayOptions, load_engine, replay_file, summary_line};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -25,8 +28,14 @@ enum Command {
     Replay(ReplayArgs),
     /// Print the rewards of SPEC §6 (branch awards, specialist bonuses, salesperson payouts) as JSON.
     Rewards(ReplayArgs),
-    /// Write realistic synthetic activity as NDJSON, reproducible by seed.
+    /// Write realistic synthetic activity as NDJSON (--out), or send it live into Kafka (--brokers).
     Simulate(SimulateArgs),
+    /// Consume the activity topic and serve the live scorecards.
+    Serve(ServeArgs),
+    /// The live pipeline and server on an embedded simulated source: no broker needed.
+    Demo(DemoArgs),
+    /// Send an NDJSON event file, or a users CSV as user_registered events, to the topic.
+    Produce(ProduceArgs),
 }
 
 /// How the scorecard is printed.
@@ -69,8 +78,20 @@ struct ReplayArgs {
 #[derive(clap::Args)]
 struct SimulateArgs {
     /// Where to write the events (NDJSON).
+    #[arg(long, required_unless_present = "brokers", conflicts_with = "brokers")]
+    out: Option<PathBuf>,
+    /// Send the events live to Kafka instead, at --rate events per second.
     #[arg(long)]
-    out: PathBuf,
+    brokers: Option<String>,
+    /// Topic for --brokers.
+    #[arg(long, default_value = "activity", requires = "brokers")]
+    topic: String,
+    /// Events per second for --brokers.
+    #[arg(long, default_value_t = 1000, requires = "brokers")]
+    rate: u32,
+    /// Partitions of the topic if --brokers has to create it.
+    #[arg(long, default_value_t = 3, requires = "brokers")]
+    partitions: u32,
     /// Where to write the matching organisation file (CSV).
     #[arg(long)]
     org_out: Option<PathBuf>,
@@ -125,7 +146,7 @@ fn print_scorecard(card: &Scorecard, format: Format) -> Result<()> {
     }
 }
 
-fn simulate(args: &SimulateArgs) -> Result<()> {
+async fn simulate(args: &SimulateArgs) -> Result<()> {
     if args.branches == 0 || args.users_per_branch == 0 || args.days == 0 {
         bail!("--branches, --users-per-branch and --days must be at least 1");
     }
@@ -137,12 +158,34 @@ fn simulate(args: &SimulateArgs) -> Result<()> {
         seed: args.seed,
         zone: chrono_tz::Asia::Shanghai,
     };
-    let file = std::fs::File::create(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    if let Some(org) = &args.org_out {
+        std::fs::write(org, ingest::simulate::organisation_csv(args.branches))
+            .with_context(|| format!("cannot write {}", org.display()))?;
+    }
+    match (&args.out, &args.brokers) {
+        (Some(out), _) => simulate_to_file(&spec, out),
+        (None, Some(brokers)) => {
+            let traffic = LiveTraffic {
+                brokers: brokers.clone(),
+                topic: args.topic.clone(),
+                partitions: args.partitions,
+                rate: args.rate,
+            };
+            let sent = simulate_into_kafka(spec, &traffic).await?;
+            eprintln!("sent {sent} events to {}", args.topic);
+            Ok(())
+        }
+        (None, None) => bail!("pass --out FILE or --brokers HOST:PORT"),
+    }
+}
+
+fn simulate_to_file(spec: &ingest::SimulationSpec, out_path: &std::path::Path) -> Result<()> {
+    let file = std::fs::File::create(out_path)
+        .with_context(|| format!("cannot create {}", out_path.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut written = 0u64;
     let mut error = None;
-    ingest::simulate::simulate(&spec, |event| {
+    ingest::simulate::simulate(spec, |event| {
         if error.is_some() {
             return;
         }
@@ -156,14 +199,10 @@ fn simulate(args: &SimulateArgs) -> Result<()> {
         written += 1;
     });
     if let Some(e) = error {
-        return Err(e.context(format!("writing {}", args.out.display())));
+        return Err(e.context(format!("writing {}", out_path.display())));
     }
     out.flush()?;
-    if let Some(org) = &args.org_out {
-        std::fs::write(org, ingest::simulate::organisation_csv(args.branches))
-            .with_context(|| format!("cannot write {}", org.display()))?;
-    }
-    eprintln!("wrote {written} events to {}", args.out.display());
+    eprintln!("wrote {written} events to {}", out_path.display());
     Ok(())
 }
 
@@ -172,7 +211,8 @@ async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,leaderboard=info".into()),
         )
         .init();
     match Cli::parse().command {
@@ -185,6 +225,13 @@ async fn main() -> Result<()> {
             let engine = replay(&args).await?;
             print_json(&engine.rewards(args.period)?)
         }
-        Command::Simulate(args) => simulate(&args),
+        Command::Simulate(args) => simulate(&args).await,
+        Command::Serve(args) => serve(&args).await,
+        Command::Demo(args) => demo(&args).await,
+        Command::Produce(args) => {
+            let sent = produce(&args).await?;
+            eprintln!("produced {sent} messages to {}", args.topic);
+            Ok(())
+        }
     }
 }

@@ -30,10 +30,15 @@ pub fn load_engine(config: Option<&Path>, org: &Path) -> Result<Engine> {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
     };
-    let org_file = File::open(org)
-        .with_context(|| format!("cannot open organisation file {}", org.display()))?;
-    let org = Organisation::from_csv(org_file)?;
+    let org = load_organisation(org)?;
     Ok(Engine::new(Arc::new(config), Arc::new(org)))
+}
+
+/// Reads the organisation file (SPEC §7).
+pub fn load_organisation(path: &Path) -> Result<Organisation> {
+    let file = File::open(path)
+        .with_context(|| format!("cannot open organisation file {}", path.display()))?;
+    Ok(Organisation::from_csv(file)?)
 }
 
 /// Writes each rejected line as `{"line", "kind", "field", "reason", "raw"}`, plus `raw_hex` with the exact

@@ -58,6 +58,78 @@ pub struct Config {
     pub tiers: Tiers,
     /// Money rewards of SPEC §6.
     pub rewards: Rewards,
+    /// Where the live pipeline reads events (`[kafka]`).
+    pub kafka: KafkaConfig,
+    /// The live pipeline's HTTP server and state directory (`[server]`).
+    pub server: ServerConfig,
+}
+
+/// The `[kafka]` section: the activity topic and how the pipeline reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers, `host:port[,host:port…]` (default `localhost:9092`).
+    pub brokers: String,
+    /// The activity topic (default `activity`).
+    pub topic: String,
+    /// The consumer group its offsets are committed to, for lag monitoring only (default `leaderboard`).
+    pub group: String,
+    /// The dead-letter topic (default `<topic>.dlq`).
+    pub dlq_topic: Option<String>,
+    /// Partitions of the topics when the pipeline has to create them (default 3).
+    pub partitions: u32,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: "localhost:9092".into(),
+            topic: "activity".into(),
+            group: "leaderboard".into(),
+            dlq_topic: None,
+            partitions: 3,
+        }
+    }
+}
+
+impl KafkaConfig {
+    /// The dead-letter topic: `dlq_topic` or `<topic>.dlq`.
+    pub fn dead_letter_topic(&self) -> String {
+        self.dlq_topic
+            .clone()
+            .unwrap_or_else(|| format!("{}.dlq", self.topic))
+    }
+}
+
+/// The `[server]` section: where the pipeline listens and keeps its checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The organisation file (CSV, SPEC §7); `--org` overrides it.
+    pub org: Option<std::path::PathBuf>,
+    /// HTTP listen address (default `127.0.0.1:8080`).
+    pub listen: String,
+    /// Directory of the checkpoint (default `state`).
+    pub state_dir: std::path::PathBuf,
+    /// Seconds between checkpoints (default 5).
+    pub checkpoint_interval_secs: u64,
+    /// Most messages in one micro-batch (default 20000).
+    pub max_batch: usize,
+    /// Longest wait, in milliseconds, between a message arriving and its batch being processed (default 20).
+    pub linger_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            org: None,
+            listen: "127.0.0.1:8080".into(),
+            state_dir: "state".into(),
+            checkpoint_interval_secs: 5,
+            max_batch: 20_000,
+            linger_ms: 20,
+        }
+    }
 }
 
 impl Default for Config {
@@ -73,6 +145,8 @@ impl Default for Config {
             weights: Weights::default(),
             tiers: Tiers::default(),
             rewards: Rewards::default(),
+            kafka: KafkaConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -321,6 +395,23 @@ impl Config {
             .any(|w| w[0].min_rate <= w[1].min_rate)
         {
             return bad("tiers.wechat_binding_rate must list tiers by decreasing min_rate".into());
+        }
+        if self.kafka.topic.is_empty() || self.kafka.brokers.is_empty() {
+            return bad("kafka.topic and kafka.brokers must not be empty".into());
+        }
+        if self.kafka.partitions == 0 {
+            return bad("kafka.partitions must be at least 1".into());
+        }
+        if self.server.checkpoint_interval_secs == 0 || self.server.max_batch == 0 {
+            return bad(
+                "server.checkpoint_interval_secs and server.max_batch must be at least 1".into(),
+            );
+        }
+        if self.server.linger_ms > 100 {
+            return bad(format!(
+                "server.linger_ms must be at most 100 (a waiting event is processed within 100 ms), got {}",
+                self.server.linger_ms
+            ));
         }
         Ok(())
     }

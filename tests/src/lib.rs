@@ -2,6 +2,10 @@
 //! as wire JSON (so every test also goes through the real decoder) and feeds them to a real engine.
 #![deny(missing_docs)]
 
+pub mod broker;
+pub mod process;
+pub mod proxy;
+
 use analytics::{BranchRow, Engine, Indicator, PeriodSpec, Scorecard};
 use schemas::{Config, Message, Organisation, decode_event};
 use serde_json::{Value, json};

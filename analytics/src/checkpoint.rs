@@ -1,0 +1,179 @@
+//! Checkpoints: the engine state (with each partition's next offset, watermark and closed months) written
+//! atomically to one file. Write to a temporary file, fsync, rename over the previous checkpoint, fsync the
+//! directory: a crash at any instant leaves either the old checkpoint or the new one, never a torn file.
+
+use crate::engine::EngineState;
+use schemas::EpochMillis;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// The file's first bytes; the last byte is the format version.
+const MAGIC: &[u8; 8] = b"LBCKPT\x00\x01";
+/// The checkpoint file name in the state directory.
+const FILE_NAME: &str = "checkpoint.bin";
+
+/// A problem reading or writing a checkpoint.
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    /// The file system refused.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not a checkpoint of this version, or is damaged.
+    #[error("{path} is not a readable checkpoint: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The checkpoint belongs to another source (another topic).
+    #[error(
+        "the checkpoint in {path} is of source {found:?}, not {expected:?}; use another --state-dir"
+    )]
+    OtherSource {
+        /// The file.
+        path: PathBuf,
+        /// The source it was written for.
+        found: String,
+        /// The source now configured.
+        expected: String,
+    },
+}
+
+/// What a checkpoint holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The source the offsets belong to, e.g. `kafka:activity`.
+    pub source: String,
+    /// When it was written (Unix milliseconds).
+    pub saved_at: EpochMillis,
+    /// The engine state, offsets and watermarks included.
+    pub state: EngineState,
+}
+
+/// Serialised checkpoint bytes, ready to be written away from the engine's lock.
+pub struct CheckpointBytes(Vec<u8>);
+
+impl CheckpointBytes {
+    /// The size in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Returns true if and only if there are no bytes (never, for a real checkpoint).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The checkpoint file of a state directory.
+#[derive(Debug, Clone)]
+pub struct CheckpointStore {
+    dir: PathBuf,
+}
+
+impl CheckpointStore {
+    /// The store in `dir` (created when missing).
+    pub fn open(dir: &Path) -> Result<Self, CheckpointError> {
+        fs::create_dir_all(dir).map_err(|source| CheckpointError::Io {
+            action: "cannot create state directory",
+            path: dir.into(),
+            source,
+        })?;
+        Ok(Self { dir: dir.into() })
+    }
+
+    /// The checkpoint file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// Serialises `state` for `source` (call while holding the engine; it is fast and allocates once).
+    pub fn encode(source: &str, state: &EngineState, saved_at: EpochMillis) -> CheckpointBytes {
+        #[derive(Serialize)]
+        struct Borrowed<'a> {
+            source: &'a str,
+            saved_at: EpochMillis,
+            state: &'a EngineState,
+        }
+        let mut bytes = MAGIC.to_vec();
+        let body = postcard::to_extend(
+            &Borrowed {
+                source,
+                saved_at,
+                state,
+            },
+            Vec::new(),
+        )
+        .expect("engine state serialises");
+        bytes.extend_from_slice(&body);
+        CheckpointBytes(bytes)
+    }
+
+    /// Writes `bytes` atomically (temporary file, fsync, rename, fsync of the directory).
+    pub fn write(&self, bytes: &CheckpointBytes) -> Result<(), CheckpointError> {
+        let io = |action, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| CheckpointError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        let final_path = self.path();
+        let temp_path = self.dir.join(format!("{FILE_NAME}.tmp"));
+        let mut file = File::create(&temp_path).map_err(io("cannot create", &temp_path))?;
+        file.write_all(&bytes.0)
+            .map_err(io("cannot write", &temp_path))?;
+        file.sync_all().map_err(io("cannot fsync", &temp_path))?;
+        drop(file);
+        fs::rename(&temp_path, &final_path).map_err(io("cannot rename into", &final_path))?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io("cannot fsync", &self.dir))?;
+        Ok(())
+    }
+
+    /// Loads the checkpoint, if there is one; it must belong to `source`.
+    pub fn load(&self, source: &str) -> Result<Option<Checkpoint>, CheckpointError> {
+        let path = self.path();
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(CheckpointError::Io {
+                    action: "cannot read",
+                    path,
+                    source,
+                });
+            }
+        };
+        let corrupt = |reason: String| CheckpointError::Corrupt {
+            path: path.clone(),
+            reason,
+        };
+        let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| {
+            corrupt("unknown header (another program's file or another version)".into())
+        })?;
+        let checkpoint: Checkpoint =
+            postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))?;
+        if checkpoint.source != source {
+            return Err(CheckpointError::OtherSource {
+                path,
+                found: checkpoint.source,
+                expected: source.into(),
+            });
+        }
+        Ok(Some(checkpoint))
+    }
+}

@@ -1,0 +1,255 @@
+//! The Kafka source. The checkpoint's offsets are the truth: the consumer assigns itself every partition of
+//! the topic (no group rebalancing, so a restarted instance starts consuming at once rather than after the
+//! group has expired the instance that died) and starts each at the position the pipeline's state has
+//! reached, or at the partition's beginning. Offsets are committed to the consumer group only so Kafka's
+//! tools can show the lag; they are never read back.
+
+use super::{KafkaSettings, client_config};
+use crate::source::{BatchLimits, Positions, RawMessage, Source, SourceError};
+use rdkafka::ClientContext;
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use schemas::PartitionId;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What the consumer shares with its background health thread.
+#[derive(Default)]
+struct Shared {
+    /// The topic's partitions as the broker last described them.
+    partitions: Mutex<Vec<i32>>,
+    /// The end of each partition (high watermark), refreshed by the health thread.
+    high_watermarks: Mutex<BTreeMap<PartitionId, u64>>,
+    /// Whether the last metadata request reached the broker.
+    connected: AtomicBool,
+    /// Tells the health thread to stop.
+    stopping: AtomicBool,
+}
+
+/// Notices when every broker is down.
+struct HealthContext {
+    shared: Arc<Shared>,
+}
+
+impl ClientContext for HealthContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+            self.shared.connected.store(false, Ordering::Relaxed);
+        }
+        tracing::warn!(%error, reason, "kafka client error");
+    }
+}
+
+impl ConsumerContext for HealthContext {}
+
+/// The activity topic, every partition, from the state's positions.
+pub struct KafkaSource {
+    consumer: Arc<StreamConsumer<HealthContext>>,
+    settings: KafkaSettings,
+    shared: Arc<Shared>,
+    /// The partitions currently assigned.
+    assigned: Vec<i32>,
+    /// Where each partition resumes if it is (re)assigned: the state's next offsets.
+    resume: Positions,
+    last_error_log: Option<Instant>,
+}
+
+impl KafkaSource {
+    /// A consumer of the topic whose partitions will start at `resume` (the checkpoint's offsets) or at
+    /// their beginning. Works with the broker down: consumption starts once it answers.
+    pub fn connect(settings: &KafkaSettings, resume: Positions) -> Result<Self, KafkaError> {
+        let shared = Arc::new(Shared::default());
+        let context = HealthContext {
+            shared: shared.clone(),
+        };
+        let consumer: StreamConsumer<HealthContext> = client_config(&settings.brokers)
+            .set("group.id", &settings.group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("fetch.wait.max.ms", "20")
+            .set("fetch.message.max.bytes", "4000000")
+            .create_with_context(context)?;
+        let consumer = Arc::new(consumer);
+        spawn_health_thread(consumer.clone(), settings.topic.clone(), shared.clone());
+        Ok(Self {
+            consumer,
+            settings: settings.clone(),
+            shared,
+            assigned: Vec::new(),
+            resume,
+            last_error_log: None,
+        })
+    }
+
+    /// Assigns every partition the broker reports, each at its resume position, when the set changed.
+    fn assign_partitions(&mut self) {
+        let partitions = self
+            .shared
+            .partitions
+            .lock()
+            .expect("partitions lock")
+            .clone();
+        if partitions.is_empty() || partitions == self.assigned {
+            return;
+        }
+        let mut assignment = TopicPartitionList::new();
+        for partition in &partitions {
+            let offset = match self.resume.get(&(*partition as PartitionId)) {
+                Some(next) => Offset::Offset(*next as i64),
+                None => Offset::Beginning,
+            };
+            if let Err(e) =
+                assignment.add_partition_offset(&self.settings.topic, *partition, offset)
+            {
+                tracing::error!(partition, error = %e, "cannot set a start offset");
+                return;
+            }
+        }
+        match self.consumer.assign(&assignment) {
+            Ok(()) => {
+                tracing::info!(?partitions, resume = ?self.resume, "partitions assigned at the state's offsets");
+                self.assigned = partitions;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot assign partitions"),
+        }
+    }
+
+    fn log_error(&mut self, error: &KafkaError) {
+        // A broker outage produces a stream of errors; one line a second is enough.
+        if self
+            .last_error_log
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+        {
+            tracing::warn!(%error, "kafka consumer error (retrying)");
+            self.last_error_log = Some(Instant::now());
+        }
+    }
+}
+
+impl Drop for KafkaSource {
+    fn drop(&mut self) {
+        self.shared.stopping.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Every second: is the broker reachable, which partitions does the topic have, where does each end?
+fn spawn_health_thread(
+    consumer: Arc<StreamConsumer<HealthContext>>,
+    topic: String,
+    shared: Arc<Shared>,
+) {
+    std::thread::Builder::new()
+        .name("kafka-health".into())
+        .spawn(move || {
+            while !shared.stopping.load(Ordering::Relaxed) {
+                let timeout = Duration::from_secs(1);
+                match consumer.fetch_metadata(Some(&topic), timeout) {
+                    Ok(metadata) => {
+                        shared.connected.store(true, Ordering::Relaxed);
+                        let mut partitions: Vec<i32> = metadata
+                            .topics()
+                            .iter()
+                            .filter(|t| t.name() == topic && t.error().is_none())
+                            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                            .collect();
+                        partitions.sort_unstable();
+                        for partition in &partitions {
+                            if let Ok((_, high)) =
+                                consumer.fetch_watermarks(&topic, *partition, timeout)
+                            {
+                                shared
+                                    .high_watermarks
+                                    .lock()
+                                    .expect("watermark lock")
+                                    .insert(*partition as PartitionId, high.max(0) as u64);
+                            }
+                        }
+                        *shared.partitions.lock().expect("partitions lock") = partitions;
+                    }
+                    Err(_) => shared.connected.store(false, Ordering::Relaxed),
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+        .expect("spawn the kafka health thread");
+}
+
+impl Source for KafkaSource {
+    async fn next_batch(&mut self, limits: BatchLimits) -> Result<Vec<RawMessage>, SourceError> {
+        self.assign_partitions();
+        let mut batch = Vec::new();
+        if self.assigned.is_empty() {
+            // The topic is not known yet (or the broker is away): wait for the health thread.
+            tokio::time::sleep(limits.idle).await;
+            return Ok(batch);
+        }
+        let mut deadline = Instant::now() + limits.idle;
+        while batch.len() < limits.max_messages {
+            let received = tokio::time::timeout_at(deadline, self.consumer.recv()).await;
+            let message = match received {
+                Err(_) => break,
+                Ok(Err(e)) => {
+                    self.log_error(&e);
+                    continue;
+                }
+                Ok(Ok(message)) => message,
+            };
+            if batch.is_empty() {
+                deadline = Instant::now() + limits.linger;
+            }
+            batch.push(RawMessage {
+                partition: message.partition() as PartitionId,
+                offset: message.offset() as u64,
+                payload: message.payload().unwrap_or_default().to_vec(),
+                produced_at: message.timestamp().to_millis(),
+            });
+        }
+        if !batch.is_empty() {
+            self.shared.connected.store(true, Ordering::Relaxed);
+        }
+        Ok(batch)
+    }
+
+    fn positions_applied(&mut self, positions: &Positions) {
+        self.resume.extend(positions.iter().map(|(p, o)| (*p, *o)));
+    }
+
+    fn checkpointed(&mut self, positions: &Positions) {
+        let mut offsets = TopicPartitionList::new();
+        for (partition, next) in positions {
+            if let Err(e) = offsets.add_partition_offset(
+                &self.settings.topic,
+                *partition as i32,
+                Offset::Offset(*next as i64),
+            ) {
+                tracing::warn!(error = %e, "cannot list an offset to commit");
+            }
+        }
+        if let Err(e) = self.consumer.commit(&offsets, CommitMode::Async) {
+            tracing::debug!(error = %e, "cannot commit offsets for lag monitoring");
+        }
+    }
+
+    fn lag(&self, positions: &Positions) -> Vec<(PartitionId, u64)> {
+        let highs = self.shared.high_watermarks.lock().expect("watermark lock");
+        highs
+            .iter()
+            .map(|(p, high)| {
+                (
+                    *p,
+                    high.saturating_sub(positions.get(p).copied().unwrap_or(0)),
+                )
+            })
+            .collect()
+    }
+
+    fn is_connected(&self) -> bool {
+        self.shared.connected.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,100 @@
+//! `leaderboard demo`: the live pipeline and server with no broker, fed by the simulator in real time.
+
+use crate::pipeline::{DeadLetters, PipelineOptions};
+use crate::service::Service;
+use analytics::Engine;
+use anyhow::{Result, bail};
+use ingest::{EmbeddedSource, Pacing, SimulationSpec};
+use schemas::{Config, Organisation};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Flags of `demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Configuration file (TOML); SPEC defaults when absent.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// HTTP listen address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// First simulated day (default: the assessment's first day).
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Number of branches (from 12 on, the last two are out of scope).
+    #[arg(long, default_value_t = 11)]
+    pub branches: u32,
+    /// Users per branch.
+    #[arg(long, default_value_t = 50)]
+    pub users_per_branch: u32,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Seconds in which the first simulated month is replayed.
+    #[arg(long, default_value_t = 180)]
+    pub catch_up_secs: u64,
+    /// Simulated seconds per real second after the first month (1 is real time).
+    #[arg(long, default_value_t = 60.0)]
+    pub live_speed: f64,
+    /// Partitions the embedded source spreads branches over.
+    #[arg(long, default_value_t = 3)]
+    pub partitions: u32,
+}
+
+/// Runs the demo until SIGINT/SIGTERM.
+pub async fn demo(args: &DemoArgs) -> Result<()> {
+    if args.branches == 0 || args.users_per_branch == 0 || args.partitions == 0 {
+        bail!("--branches, --users-per-branch and --partitions must be at least 1");
+    }
+    if !(args.live_speed.is_finite() && args.live_speed > 0.0) {
+        bail!(
+            "--live-speed must be a positive number, got {}",
+            args.live_speed
+        );
+    }
+    let config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    let from = args.from.unwrap_or(config.assessment_start);
+    let days = (config.assessment_end - from).num_days().max(31) as u32 + 1;
+    let org = Organisation::from_csv(ingest::organisation_csv(args.branches).as_bytes())?;
+    let spec = SimulationSpec {
+        from,
+        days,
+        branches: args.branches,
+        users_per_branch: args.users_per_branch,
+        seed: args.seed,
+        zone: config.timezone,
+    };
+    let pacing = Pacing {
+        fast_days: 30,
+        fast_duration: Duration::from_secs(args.catch_up_secs),
+        live_speed: args.live_speed,
+    };
+    let limits = super::serve::batch_limits(&config);
+    let config = Arc::new(config);
+    let service = Service {
+        engine: Engine::new(config, Arc::new(org)),
+        source: EmbeddedSource::start(spec, args.partitions, pacing),
+        dead_letters: DeadLetters::Log,
+        options: PipelineOptions {
+            limits,
+            checkpoint_interval: Duration::from_secs(5),
+            checkpoints: None,
+            source_name: "embedded".into(),
+        },
+        listen: args.listen.clone(),
+    };
+    let catch_up = args.catch_up_secs;
+    service
+        .run(|addr| {
+            eprintln!("leaderboard demo: simulating from {from}, the first month in {catch_up} s, then live");
+            eprintln!("  scorecard  http://{addr}/api/v1/scorecard");
+            eprintln!("  users      http://{addr}/api/v1/scorecard?users=true");
+            eprintln!("  metrics    http://{addr}/metrics");
+            eprintln!("stop with Ctrl-C");
+        })
+        .await
+}

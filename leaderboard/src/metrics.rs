@@ -1,0 +1,103 @@
+//! Prometheus metrics: names, labels and the recorder the `/metrics` endpoint renders.
+
+use analytics::{Disposition, PartitionClock};
+use ingest::kafka::DeadLetter;
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use schemas::PartitionId;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Messages by disposition (`accepted`, `duplicate`, `late`, `rejected`).
+pub const EVENTS: &str = "leaderboard_events_total";
+/// Rejected messages by reject kind, as written to the dead-letter output.
+pub const DEAD_LETTERS: &str = "leaderboard_dead_letters_total";
+/// Seconds to decode and apply one micro-batch.
+pub const BATCH_SECONDS: &str = "leaderboard_batch_seconds";
+/// Messages per micro-batch.
+pub const BATCH_MESSAGES: &str = "leaderboard_batch_messages";
+/// Seconds from the producer writing a message to the state holding it.
+pub const PRODUCE_TO_STATE_SECONDS: &str = "leaderboard_produce_to_state_seconds";
+/// Messages behind the end of each partition.
+pub const CONSUMER_LAG: &str = "leaderboard_consumer_lag";
+/// Each partition's event-time watermark (Unix seconds).
+pub const WATERMARK_SECONDS: &str = "leaderboard_watermark_seconds";
+/// Seconds since the last checkpoint was written.
+pub const CHECKPOINT_AGE_SECONDS: &str = "leaderboard_checkpoint_age_seconds";
+/// 1 when the source reaches its broker, else 0.
+pub const SOURCE_CONNECTED: &str = "leaderboard_source_connected";
+
+/// Installs the global recorder; histograms are rendered as summaries with p50, p90, p99 and p999.
+pub fn install() -> anyhow::Result<PrometheusHandle> {
+    let handle = PrometheusBuilder::new()
+        .set_quantiles(&[0.5, 0.9, 0.99, 0.999])?
+        .install_recorder()?;
+    Ok(handle)
+}
+
+fn disposition_label(d: Disposition) -> &'static str {
+    match d {
+        Disposition::Accepted => "accepted",
+        Disposition::Duplicate => "duplicate",
+        Disposition::Late => "late",
+        Disposition::Rejected => "rejected",
+    }
+}
+
+/// Records one applied micro-batch.
+pub fn record_batch(
+    dispositions: &[Disposition],
+    took: Duration,
+    produce_to_state_ms: impl Iterator<Item = i64>,
+    clocks: &BTreeMap<PartitionId, PartitionClock>,
+) {
+    let mut counts = analytics::Counts::default();
+    for d in dispositions {
+        counts.record(*d);
+    }
+    for (d, n) in [
+        (Disposition::Accepted, counts.accepted),
+        (Disposition::Duplicate, counts.duplicate),
+        (Disposition::Late, counts.late),
+        (Disposition::Rejected, counts.rejected),
+    ] {
+        counter!(EVENTS, "disposition" => disposition_label(d)).increment(n);
+    }
+    histogram!(BATCH_SECONDS).record(took.as_secs_f64());
+    histogram!(BATCH_MESSAGES).record(dispositions.len() as f64);
+    let latency = histogram!(PRODUCE_TO_STATE_SECONDS);
+    for ms in produce_to_state_ms {
+        latency.record(ms as f64 / 1000.0);
+    }
+    for (partition, clock) in clocks {
+        if let Some(watermark) = clock.watermark {
+            gauge!(WATERMARK_SECONDS, "partition" => partition.to_string())
+                .set(watermark as f64 / 1000.0);
+        }
+    }
+}
+
+/// Records how far behind the end of each partition the state is.
+pub fn record_lag(lag: &[(PartitionId, u64)]) {
+    for (partition, behind) in lag {
+        gauge!(CONSUMER_LAG, "partition" => partition.to_string()).set(*behind as f64);
+    }
+}
+
+/// Counts rejected messages by kind.
+pub fn record_dead_letters(letters: &[DeadLetter<'_>]) {
+    for letter in letters {
+        counter!(DEAD_LETTERS, "kind" => letter.rejection.kind.as_str()).increment(1);
+    }
+}
+
+/// Sets the gauges that depend on the scrape time, then renders the text exposition.
+pub fn render(handle: &PrometheusHandle, live: &crate::live::Live) -> String {
+    if let Some(saved_at) = live.checkpoint_saved_at() {
+        let age = (chrono::Utc::now().timestamp_millis() - saved_at).max(0);
+        gauge!(CHECKPOINT_AGE_SECONDS).set(age as f64 / 1000.0);
+    }
+    gauge!(SOURCE_CONNECTED).set(if live.readiness().is_ok() { 1.0 } else { 0.0 });
+    handle.run_upkeep();
+    handle.render()
+}

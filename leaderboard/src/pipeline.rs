@@ -1,0 +1,181 @@
+//! The live pipeline: source → decode → dead letters → engine → checkpoint, one micro-batch at a time.
+//!
+//! The checkpoint's offsets are the truth. A message at an offset the state already holds is skipped, so a
+//! source that delivers a partition again from an earlier offset (a rebalance, a restart from an older
+//! checkpoint) never counts anything twice.
+
+use crate::live::Live;
+use crate::metrics;
+use analytics::CheckpointStore;
+use anyhow::{Context, Result};
+use ingest::kafka::{DeadLetter, DeadLetterProducer};
+use ingest::{BatchLimits, DecodedBatch, Positions, RawMessage, Source, decode_batch};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Where rejected messages go.
+pub enum DeadLetters {
+    /// The dead-letter topic.
+    Kafka(DeadLetterProducer),
+    /// The log only (the embedded source, whose messages are all well formed).
+    Log,
+}
+
+/// How the pipeline runs.
+pub struct PipelineOptions {
+    /// Micro-batch limits.
+    pub limits: BatchLimits,
+    /// Time between checkpoints.
+    pub checkpoint_interval: Duration,
+    /// Checkpoints, when the state is kept across restarts.
+    pub checkpoints: Option<CheckpointStore>,
+    /// The source's name in the checkpoint (e.g. `kafka:activity`).
+    pub source_name: String,
+}
+
+/// The live pipeline over one source.
+pub struct Pipeline<S: Source> {
+    source: S,
+    live: Arc<Live>,
+    dead_letters: DeadLetters,
+    options: PipelineOptions,
+    /// The next offset of each partition in the state.
+    positions: Positions,
+}
+
+impl<S: Source> Pipeline<S> {
+    /// A pipeline from `source` into `live`'s engine.
+    pub fn new(
+        source: S,
+        live: Arc<Live>,
+        dead_letters: DeadLetters,
+        options: PipelineOptions,
+    ) -> Self {
+        Self {
+            source,
+            live,
+            dead_letters,
+            options,
+            positions: Positions::new(),
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled, then writes a last checkpoint.
+    pub async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
+        self.positions = self.live.engine.read().await.state().arrival.positions();
+        self.live.set_started();
+        let mut last_checkpoint = Instant::now();
+        while !shutdown.is_cancelled() {
+            let batch = self.source.next_batch(self.options.limits).await?;
+            self.process(batch).await?;
+            self.live.set_connected(self.source.is_connected());
+            metrics::record_lag(&self.source.lag(&self.positions));
+            if last_checkpoint.elapsed() >= self.options.checkpoint_interval {
+                self.checkpoint().await?;
+                last_checkpoint = Instant::now();
+            }
+        }
+        self.checkpoint().await
+    }
+
+    /// Decodes, dead-letters and applies one micro-batch.
+    async fn process(&mut self, mut raw: Vec<RawMessage>) -> Result<()> {
+        if raw.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        {
+            let engine = self.live.engine.read().await;
+            let arrival = &engine.state().arrival;
+            raw.retain(|m| !arrival.already_applied(m.partition, m.offset));
+        }
+        if raw.is_empty() {
+            return Ok(());
+        }
+        let produced_at: Vec<i64> = raw.iter().filter_map(|m| m.produced_at).collect();
+        let now = chrono::Utc::now().timestamp_millis();
+        let decoded = tokio::task::spawn_blocking(move || decode_batch(raw, now))
+            .await
+            .context("the decoder thread failed")?;
+        self.dead_letter(&decoded).await?;
+        let (dispositions, clocks) = {
+            let mut engine = self.live.engine.write().await;
+            let dispositions = engine.process(&decoded.messages).await?;
+            let arrival = &engine.state().arrival;
+            self.positions = arrival.positions();
+            (dispositions, arrival.partitions().clone())
+        };
+        self.source.positions_applied(&self.positions);
+        let done = chrono::Utc::now().timestamp_millis();
+        metrics::record_batch(
+            &dispositions,
+            started.elapsed(),
+            produced_at.iter().map(|at| (done - at).max(0)),
+            &clocks,
+        );
+        Ok(())
+    }
+
+    /// Sends the batch's rejected messages to the dead-letter topic and waits for the broker to have them.
+    async fn dead_letter(&self, batch: &DecodedBatch) -> Result<()> {
+        let letters: Vec<DeadLetter<'_>> = batch
+            .rejected_payloads
+            .iter()
+            .filter_map(|(i, payload)| {
+                let message = &batch.messages[*i];
+                let rejection = message.decoded.as_ref().err()?;
+                Some(DeadLetter {
+                    payload,
+                    rejection,
+                    partition: message.partition,
+                    offset: message.offset,
+                })
+            })
+            .collect();
+        if letters.is_empty() {
+            return Ok(());
+        }
+        metrics::record_dead_letters(&letters);
+        match &self.dead_letters {
+            DeadLetters::Kafka(producer) => producer.send_all(&letters).await.with_context(|| {
+                format!("cannot write to the dead-letter topic {}", producer.topic())
+            }),
+            DeadLetters::Log => {
+                for letter in &letters {
+                    tracing::warn!(
+                        partition = letter.partition,
+                        offset = letter.offset,
+                        reason = %letter.rejection.reason,
+                        "rejected message"
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes the state atomically, then tells the source (which commits group offsets for monitoring).
+    async fn checkpoint(&mut self) -> Result<()> {
+        let Some(store) = self.options.checkpoints.clone() else {
+            return Ok(());
+        };
+        let saved_at = chrono::Utc::now().timestamp_millis();
+        let (bytes, positions) = {
+            let engine = self.live.engine.read().await;
+            let state = engine.state();
+            (
+                CheckpointStore::encode(&self.options.source_name, state, saved_at),
+                state.arrival.positions(),
+            )
+        };
+        let size = bytes.len();
+        tokio::task::spawn_blocking(move || store.write(&bytes))
+            .await
+            .context("the checkpoint writer failed")??;
+        self.source.checkpointed(&positions);
+        self.live.set_checkpoint_saved_at(saved_at);
+        tracing::debug!(bytes = size, ?positions, "checkpoint written");
+        Ok(())
+    }
+}

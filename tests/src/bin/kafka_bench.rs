@@ -1,0 +1,151 @@
+//! Kafka benchmark (issue 3), one run, same broker, same data:
+//!
+//! 1. raw consumption: a bare rdkafka consumer in a group reads the whole topic, no processing;
+//! 2. pipeline: `leaderboard serve` from an empty state until the scorecards hold every event;
+//! 3. latency: `leaderboard simulate --brokers --rate R` into a fresh topic while `serve` is caught up;
+//!    produce-to-state p50/p99 from the pipeline's own summary (Kafka create time → state updated).
+//!
+//! `cargo run --release -p tests --bin kafka_bench -- [EVENTS_DAYS] [RATE] [LATENCY_SECS]`
+
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use std::time::{Duration, Instant};
+use tests::broker::Broker;
+use tests::process::{Serve, leaderboard_binary, run};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let days: u32 = args.first().and_then(|a| a.parse().ok()).unwrap_or(30);
+    let rate: u32 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let latency_secs: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(30);
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.ndjson");
+    let org = dir.path().join("org.csv");
+    run(&[
+        "simulate",
+        "--out",
+        events.to_str().unwrap(),
+        "--org-out",
+        org.to_str().unwrap(),
+        "--from",
+        "2016-06-01",
+        "--days",
+        &days.to_string(),
+        "--branches",
+        "11",
+        "--users-per-branch",
+        "50",
+        "--seed",
+        "5",
+    ]);
+    let total = std::fs::read_to_string(&events).unwrap().lines().count() as u64;
+    let started = Instant::now();
+    run(&[
+        "produce",
+        "--brokers",
+        &broker.address(),
+        "--topic",
+        "bench",
+        events.to_str().unwrap(),
+    ]);
+    let produce_secs = started.elapsed().as_secs_f64();
+    println!(
+        "events: {total}; produced in {produce_secs:.1} s ({:.0}/s)",
+        total as f64 / produce_secs
+    );
+
+    let raw_secs = raw_consume(&broker.address(), "bench", total);
+    println!(
+        "raw consumer: {raw_secs:.2} s = {:.0} events/s",
+        total as f64 / raw_secs
+    );
+
+    let serve_args = |topic: &str, state: &str| {
+        [
+            "--org",
+            org.to_str().unwrap(),
+            "--brokers",
+            &broker.address(),
+            "--topic",
+            topic,
+            "--group",
+            &format!("{topic}-pipeline"),
+            "--state-dir",
+            dir.path().join(state).to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let started = Instant::now();
+    let serve = Serve::start(&serve_args("bench", "state-throughput"));
+    serve.wait_for_total(total, Duration::from_secs(3600));
+    let pipeline_secs = started.elapsed().as_secs_f64();
+    println!(
+        "pipeline: {pipeline_secs:.2} s = {:.0} events/s ({:.0} % of raw)",
+        total as f64 / pipeline_secs,
+        100.0 * raw_secs / pipeline_secs
+    );
+    drop(serve);
+
+    let serve = Serve::start(&serve_args("latency", "state-latency"));
+    let mut simulate = std::process::Command::new(leaderboard_binary())
+        .args([
+            "simulate",
+            "--brokers",
+            &broker.address(),
+            "--topic",
+            "latency",
+            "--rate",
+            &rate.to_string(),
+            "--from",
+            "2016-06-01",
+            "--days",
+            "60",
+            "--branches",
+            "11",
+            "--users-per-branch",
+            "50",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(latency_secs));
+    let metrics = serve.metrics();
+    simulate.kill().unwrap();
+    let _ = simulate.wait();
+    let counts = serve.counts().unwrap();
+    println!("latency phase: {latency_secs} s at {rate}/s offered; state counts {counts}");
+    for line in metrics.lines().filter(|l| {
+        l.starts_with("leaderboard_produce_to_state_seconds")
+            || l.starts_with("leaderboard_batch_seconds")
+    }) {
+        println!("  {line}");
+    }
+}
+
+/// Seconds for a bare consumer in a fresh group to read `total` messages of `topic`.
+fn raw_consume(brokers: &str, topic: &str, total: u64) -> f64 {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", "bench-raw")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "20")
+            .create()
+            .unwrap();
+        let started = Instant::now();
+        consumer.subscribe(&[topic]).unwrap();
+        let mut seen = 0u64;
+        let mut bytes = 0usize;
+        while seen < total {
+            let message = consumer.recv().await.unwrap();
+            bytes += rdkafka::Message::payload(&message).map_or(0, <[u8]>::len);
+            seen += 1;
+        }
+        std::hint::black_box(bytes);
+        started.elapsed().as_secs_f64()
+    })
+}

@@ -1,0 +1,225 @@
+//! The `leaderboard` binary as the tests run it: one-shot commands and a `serve` process that can be
+//! killed with SIGKILL and started again on the same state directory.
+
+use crate::broker::{free_port, wait_for_port};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `leaderboard` binary of the same build as the running executable (a test in
+/// `target/<profile>/deps/`, or a tool in `target/<profile>/`).
+pub fn leaderboard_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the running executable");
+    let dir = exe.parent().expect("the executable's directory");
+    [dir, dir.parent().unwrap_or(dir)]
+        .iter()
+        .map(|d| d.join("leaderboard"))
+        .find(|b| b.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "no leaderboard binary next to {}: build it with `cargo build --release -p leaderboard`",
+                exe.display()
+            )
+        })
+}
+
+/// Runs `leaderboard <args>`; panics with its stderr unless it succeeds.
+pub fn run(args: &[&str]) -> Output {
+    let output = Command::new(leaderboard_binary())
+        .args(args)
+        .output()
+        .expect("run leaderboard");
+    assert!(
+        output.status.success(),
+        "leaderboard {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// `leaderboard replay … --period P --users` as JSON.
+pub fn replay_scorecard(org: &Path, events: &Path, config: Option<&Path>, period: &str) -> Value {
+    let mut args = vec![
+        "replay".to_string(),
+        "--org".into(),
+        org.display().to_string(),
+        "--events".into(),
+        events.display().to_string(),
+        "--period".into(),
+        period.into(),
+        "--users".into(),
+    ];
+    if let Some(config) = config {
+        args.extend(["--config".into(), config.display().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    serde_json::from_slice(&run(&args).stdout).expect("replay prints JSON")
+}
+
+/// The counts `leaderboard replay` reports on stderr for `events`, as the status endpoint's JSON object.
+pub fn replay_counts(org: &Path, events: &Path) -> Value {
+    let output = run(&[
+        "replay",
+        "--org",
+        org.to_str().expect("UTF-8 path"),
+        "--events",
+        events.to_str().expect("UTF-8 path"),
+        "--period",
+        "assessment",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary = stderr
+        .lines()
+        .find(|l| l.starts_with("accepted="))
+        .unwrap_or_else(|| panic!("no summary line in {stderr}"));
+    let mut counts = serde_json::Map::new();
+    for pair in summary.split_whitespace() {
+        let (key, value) = pair.split_once('=').expect("key=value");
+        counts.insert(key.into(), value.parse::<u64>().expect("a count").into());
+    }
+    Value::Object(counts)
+}
+
+/// A `leaderboard serve` process.
+pub struct Serve {
+    args: Vec<String>,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Serve {
+    /// Starts `leaderboard serve` on a free port with `args` (which must not include `--listen`).
+    pub fn start(args: &[String]) -> Self {
+        let mut serve = Self {
+            args: args.to_vec(),
+            port: free_port(),
+            child: None,
+        };
+        serve.spawn();
+        serve
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(leaderboard_binary())
+            .arg("serve")
+            .args(&self.args)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start leaderboard serve");
+        self.child = Some(child);
+        wait_for_port(self.port, Duration::from_secs(30));
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// SIGKILL: no checkpoint, no goodbye.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill -9");
+            child.wait().expect("reap");
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit (which writes a last checkpoint).
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let status = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status()
+                .expect("kill -TERM");
+            assert!(status.success());
+            let exit = child.wait().expect("wait");
+            assert!(exit.success(), "serve exited with {exit} after SIGTERM");
+        }
+    }
+
+    /// Starts the process again with the same flags and state directory.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    /// GET `path` as JSON, with its status code.
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let response = ureq::get(&self.url(path))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call();
+        match response {
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                let body = response.body_mut().read_to_string().unwrap_or_default();
+                (
+                    status,
+                    serde_json::from_str(&body).unwrap_or(Value::String(body)),
+                )
+            }
+            Err(e) => (0, Value::String(e.to_string())),
+        }
+    }
+
+    /// GET `/metrics` as text.
+    pub fn metrics(&self) -> String {
+        ureq::get(&self.url("/metrics"))
+            .call()
+            .expect("GET /metrics")
+            .body_mut()
+            .read_to_string()
+            .expect("metrics text")
+    }
+
+    /// The state's disposition totals, once `/api/v1/status` answers.
+    pub fn counts(&self) -> Option<Value> {
+        let (status, body) = self.get("/api/v1/status");
+        (status == 200).then(|| body["counts"].clone())
+    }
+
+    /// Waits until the state has taken `total` messages (every disposition), then returns the counts.
+    pub fn wait_for_total(&self, total: u64, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let counts = self.counts();
+            if let Some(counts) = &counts {
+                let seen: u64 = ["accepted", "duplicate", "late", "rejected"]
+                    .iter()
+                    .map(|k| counts[k].as_u64().unwrap_or(0))
+                    .sum();
+                assert!(
+                    seen <= total,
+                    "the state counted {seen} messages of {total}: {counts}"
+                );
+                if seen == total {
+                    return counts.clone();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the state did not reach {total} messages in {timeout:?}; last counts {counts:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The live scorecard of `period` with per-user rows.
+    pub fn scorecard(&self, period: &str) -> Value {
+        let (status, body) = self.get(&format!("/api/v1/scorecard?period={period}&users=true"));
+        assert_eq!(status, 200, "scorecard {period}: {body}");
+        body
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

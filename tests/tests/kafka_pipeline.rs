@@ -1,0 +1,458 @@
+//! The live pipeline against a real Kafka-protocol broker (tansu): the scorecards equal `leaderboard
+//! replay` of the same file, through kill -9 restarts, poison messages and a broker outage.
+
+use rand::{Rng, SeedableRng};
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tests::broker::{Broker, free_port};
+use tests::process::{Serve, replay_counts, replay_scorecard, run};
+use tests::proxy::Proxy;
+
+/// A simulated dataset on disk.
+struct Dataset {
+    dir: tempfile::TempDir,
+    org: PathBuf,
+    events: PathBuf,
+    lines: u64,
+}
+
+fn dataset(from: &str, days: u32, branches: u32, users: u32, seed: u64) -> Dataset {
+    let dir = tempfile::tempdir().unwrap();
+    let org = dir.path().join("org.csv");
+    let events = dir.path().join("events.ndjson");
+    run(&[
+        "simulate",
+        "--out",
+        events.to_str().unwrap(),
+        "--org-out",
+        org.to_str().unwrap(),
+        "--from",
+        from,
+        "--days",
+        &days.to_string(),
+        "--branches",
+        &branches.to_string(),
+        "--users-per-branch",
+        &users.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ]);
+    let lines = std::fs::read_to_string(&events).unwrap().lines().count() as u64;
+    Dataset {
+        dir,
+        org,
+        events,
+        lines,
+    }
+}
+
+impl Dataset {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A config file with one-second checkpoints.
+    fn config(&self) -> PathBuf {
+        let path = self.path("leaderboard.toml");
+        std::fs::write(&path, "[server]\ncheckpoint_interval_secs = 1\n").unwrap();
+        path
+    }
+
+    fn serve_args(&self, brokers: &str, topic: &str) -> Vec<String> {
+        [
+            "--config",
+            self.config().to_str().unwrap(),
+            "--org",
+            self.org.to_str().unwrap(),
+            "--brokers",
+            brokers,
+            "--topic",
+            topic,
+            "--group",
+            &format!("{topic}-group"),
+            "--state-dir",
+            self.path("state").to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    /// Asserts that the live scorecards of `periods` equal `leaderboard replay` of `events`.
+    fn assert_matches_replay(&self, serve: &Serve, events: &Path, periods: &[&str]) {
+        for period in periods {
+            let live = serve.scorecard(period);
+            let replayed = replay_scorecard(&self.org, events, None, period);
+            assert!(
+                !live["branches"].as_array().unwrap().is_empty(),
+                "no branches in {period}"
+            );
+            assert_eq!(
+                live, replayed,
+                "the live {period} scorecard differs from the replay"
+            );
+        }
+    }
+}
+
+fn produce(brokers: &str, topic: &str, file: &Path) {
+    run(&[
+        "produce",
+        "--brokers",
+        brokers,
+        "--topic",
+        topic,
+        "--partitions",
+        "3",
+        file.to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn a_dataset_produced_into_kafka_scores_exactly_like_the_replay() {
+    let broker = Broker::start();
+    let data = dataset("2016-06-24", 12, 5, 8, 3);
+    produce(&broker.address(), "activity-a", &data.events);
+    let mut serve = Serve::start(&data.serve_args(&broker.address(), "activity-a"));
+    let counts = serve.wait_for_total(data.lines, Duration::from_secs(180));
+    assert_eq!(counts, replay_counts(&data.org, &data.events));
+    data.assert_matches_replay(&serve, &data.events, &["2016-06", "2016-07", "assessment"]);
+
+    // Checkpoints are written every second (the config above).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while serve.get("/api/v1/status").1["checkpoint_saved_at"].is_null() {
+        assert!(Instant::now() < deadline, "no checkpoint after 10 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let metrics = serve.metrics();
+    let accepted = format!(
+        "leaderboard_events_total{{disposition=\"accepted\"}} {}",
+        counts["accepted"]
+    );
+    for name in [
+        accepted.as_str(),
+        "leaderboard_consumer_lag{partition=\"0\"}",
+        "leaderboard_watermark_seconds{partition=\"2\"}",
+        "leaderboard_batch_seconds{quantile=\"0.99\"}",
+        "leaderboard_produce_to_state_seconds{quantile=\"0.5\"}",
+        "leaderboard_checkpoint_age_seconds",
+    ] {
+        assert!(metrics.contains(name), "/metrics lacks {name}:\n{metrics}");
+    }
+    let (status, ready) = serve.get("/ready");
+    assert_eq!(
+        (status, ready["ready"].as_bool()),
+        (200, Some(true)),
+        "{ready}"
+    );
+    let (status, error) = serve.get("/api/v1/scorecard?period=2016-13");
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["error"].as_str().unwrap().contains("2016-13"),
+        "{error}"
+    );
+
+    // SIGTERM writes a last checkpoint; a restart resumes from it without reading anything again.
+    let before = serve.scorecard("2016-06");
+    serve.terminate();
+    assert!(data.path("state/checkpoint.bin").is_file());
+    serve.restart();
+    let again = serve.wait_for_total(data.lines, Duration::from_secs(60));
+    assert_eq!(again, counts);
+    assert_eq!(serve.scorecard("2016-06"), before);
+}
+
+#[test]
+fn kill_9_at_random_points_loses_nothing_and_counts_nothing_twice() {
+    let broker = Broker::start();
+    let (days, branches, users, seed) = (30, 11, 10, 11);
+    let data = dataset("2016-06-01", days, branches, users, seed);
+    // The same simulation, sent live at a steady rate so the stream flows through all the kills.
+    let rate = (data.lines / 45).max(500);
+    let simulator = std::process::Command::new(tests::process::leaderboard_binary())
+        .args([
+            "simulate",
+            "--brokers",
+            &broker.address(),
+            "--topic",
+            "activity-k",
+            "--rate",
+        ])
+        .arg(rate.to_string())
+        .args([
+            "--from",
+            "2016-06-01",
+            "--days",
+            &days.to_string(),
+            "--branches",
+        ])
+        .arg(branches.to_string())
+        .args([
+            "--users-per-branch",
+            &users.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut serve = Serve::start(&data.serve_args(&broker.address(), "activity-k"));
+    let kill_seed: u64 = std::env::var("KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    eprintln!("kill points from KILL_SEED={kill_seed}");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(kill_seed);
+    let accepted = |serve: &Serve| {
+        serve
+            .counts()
+            .map_or(0, |c| c["accepted"].as_u64().unwrap_or(0))
+    };
+    let mut killed_at = Vec::new();
+    for _ in 0..5 {
+        // Kill only once this incarnation is consuming: its count moved past the restored one.
+        let restored = accepted(&serve);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while accepted(&serve) <= restored {
+            assert!(
+                Instant::now() < deadline,
+                "the restarted pipeline made no progress"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..1500)));
+        killed_at.push(accepted(&serve));
+        serve.restart(); // SIGKILL, then start again on the same state directory
+    }
+    eprintln!("killed at accepted counts {killed_at:?} of {}", data.lines);
+    assert!(
+        killed_at
+            .iter()
+            .filter(|n| **n < data.lines * 9 / 10)
+            .count()
+            >= 4,
+        "the kills did not hit a flowing stream: {killed_at:?}"
+    );
+    let status = simulator.wait_with_output().unwrap().status;
+    assert!(status.success(), "the live simulator failed: {status}");
+    let counts = serve.wait_for_total(data.lines, Duration::from_secs(300));
+    assert_eq!(counts, replay_counts(&data.org, &data.events));
+    data.assert_matches_replay(&serve, &data.events, &["2016-06", "2016-Q2", "assessment"]);
+}
+
+/// A producer that accepts messages over 1 MiB (the broker is told nothing; tansu takes them).
+fn raw_producer(brokers: &str) -> FutureProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("message.max.bytes", "4000000")
+        .create()
+        .unwrap()
+}
+
+fn send_raw(producer: &FutureProducer, topic: &str, payload: &[u8]) {
+    let record = FutureRecord::<str, [u8]>::to(topic)
+        .payload(payload)
+        .key("zz");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(producer.send(record, Timeout::After(Duration::from_secs(30))))
+        .map_err(|(e, _)| e)
+        .unwrap();
+}
+
+/// Every message of `topic` (all partitions, from the beginning) until `count` arrived.
+fn consume_all(
+    brokers: &str,
+    topic: &str,
+    count: usize,
+) -> Vec<(Vec<u8>, BTreeMap<String, String>)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("reader-{}", free_port()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("fetch.message.max.bytes", "4000000")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let mut messages = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while messages.len() < count && Instant::now() < deadline {
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message.unwrap();
+        let headers = message
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        (
+                            h.key.to_string(),
+                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        messages.push((message.payload().unwrap_or_default().to_vec(), headers));
+    }
+    messages
+}
+
+#[test]
+fn poison_messages_land_in_the_dead_letter_topic_while_good_events_flow() {
+    let broker = Broker::start();
+    let data = dataset("2016-06-28", 6, 3, 5, 5);
+    let topic = "activity-p";
+    let text = std::fs::read_to_string(&data.events).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let write = |name: &str, part: &[&str]| {
+        let path = data.path(name);
+        std::fs::write(&path, part.join("\n") + "\n").unwrap();
+        path
+    };
+    produce(&broker.address(), topic, &write("first.ndjson", first));
+    let big = format!(
+        r#"{{"event_id":"big","event_type":"login","occurred_at":"2016-06-29T09:00:00+08:00","branch_id":"b01","user_id":"b01-u001","terminal":"pc","pad":"{}"}}"#,
+        "x".repeat(1_100_000)
+    );
+    let poison: Vec<(&str, Vec<u8>)> = vec![
+        ("not_json", b"this is not json".to_vec()),
+        ("not_utf8", vec![b'{', 0xff, 0xfe, b'}']),
+        ("too_large", big.into_bytes()),
+        (
+            "amount",
+            br#"{"event_id":"neg","event_type":"payment_completed","occurred_at":"2016-06-29T09:00:00+08:00","branch_id":"b01","user_id":"b01-u001","terminal":"phone","payment_id":"p","amount":-50}"#.to_vec(),
+        ),
+        (
+            "event_type",
+            br#"{"event_id":"odd","event_type":"teleported","occurred_at":"2016-06-29T09:00:00+08:00","branch_id":"b01","user_id":"b01-u001"}"#.to_vec(),
+        ),
+    ];
+    let producer = raw_producer(&broker.address());
+    for (_, payload) in &poison {
+        send_raw(&producer, topic, payload);
+    }
+    produce(&broker.address(), topic, &write("second.ndjson", second));
+
+    let serve = Serve::start(&data.serve_args(&broker.address(), topic));
+    let total = data.lines + poison.len() as u64;
+    let counts = serve.wait_for_total(total, Duration::from_secs(180));
+    let mut expected = replay_counts(&data.org, &data.events);
+    expected["rejected"] = (poison.len() as u64).into();
+    assert_eq!(counts, expected);
+    data.assert_matches_replay(&serve, &data.events, &["2016-06", "2016-07"]);
+
+    let letters = consume_all(&broker.address(), &format!("{topic}.dlq"), poison.len());
+    assert_eq!(
+        letters.len(),
+        poison.len(),
+        "dead letters: {:?}",
+        letters.iter().map(|l| &l.1).collect::<Vec<_>>()
+    );
+    for (name, original) in &poison {
+        let (payload, headers) = letters
+            .iter()
+            .find(|(payload, headers)| {
+                original.starts_with(payload)
+                    && headers.get("original_bytes").map(String::as_str)
+                        == Some(original.len().to_string().as_str())
+            })
+            .unwrap_or_else(|| panic!("no dead letter carries the {name} message"));
+        assert_eq!(headers["source_topic"], topic);
+        assert!(
+            headers["source_offset"].parse::<u64>().is_ok(),
+            "{headers:?}"
+        );
+        assert!(
+            headers["source_partition"].parse::<u32>().is_ok(),
+            "{headers:?}"
+        );
+        let reason = &headers["reason"];
+        assert!(!reason.is_empty(), "{name}: {headers:?}");
+        match *name {
+            "too_large" => {
+                assert!(
+                    reason.contains("MiB") || reason.contains("bytes"),
+                    "{reason}"
+                );
+                assert_eq!(headers["payload_truncated"], "true");
+                assert!(payload.len() < original.len());
+            }
+            _ => {
+                assert_eq!(
+                    payload, original,
+                    "{name}: the dead letter must carry the original bytes"
+                );
+                if *name == "amount" || *name == "event_type" {
+                    assert!(reason.contains(name), "{name}: {reason}");
+                }
+            }
+        }
+    }
+    let metrics = serve.metrics();
+    assert!(
+        metrics.contains("leaderboard_dead_letters_total{kind="),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_broker_outage_of_ten_seconds_is_survived_without_a_restart() {
+    let proxy_port = free_port();
+    let broker_port = free_port();
+    let proxy = Proxy::start_on(proxy_port, broker_port);
+    let broker = Broker::start_advertising(broker_port, proxy_port);
+    assert_eq!(broker.port(), broker_port);
+    let brokers = format!("127.0.0.1:{}", proxy.port());
+    let data = dataset("2016-06-20", 16, 5, 8, 9);
+    let topic = "activity-o";
+    let text = std::fs::read_to_string(&data.events).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, second) = lines.split_at(lines.len() * 2 / 3);
+    let first_path = data.path("first.ndjson");
+    std::fs::write(&first_path, first.join("\n") + "\n").unwrap();
+    let second_path = data.path("second.ndjson");
+    std::fs::write(&second_path, second.join("\n") + "\n").unwrap();
+
+    produce(&brokers, topic, &first_path);
+    let serve = Serve::start(&data.serve_args(&brokers, topic));
+    serve.wait_for_total(first.len() as u64, Duration::from_secs(180));
+
+    proxy.down();
+    let went_down = Instant::now();
+    let mut reported_not_ready = false;
+    while went_down.elapsed() < Duration::from_secs(10) {
+        let (status, body) = serve.get("/ready");
+        if status == 503 && body["ready"] == Value::Bool(false) {
+            reported_not_ready = true;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        reported_not_ready,
+        "/ready never said not ready while the broker was away"
+    );
+    proxy.up();
+
+    produce(&brokers, topic, &second_path);
+    let counts = serve.wait_for_total(data.lines, Duration::from_secs(180));
+    assert_eq!(counts, replay_counts(&data.org, &data.events));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while serve.get("/ready").0 != 200 {
+        assert!(Instant::now() < deadline, "/ready did not recover");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    data.assert_matches_replay(&serve, &data.events, &["2016-06", "2016-07"]);
+}
