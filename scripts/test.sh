@@ -34,6 +34,6 @@ step "clippy"
 cargo clippy --release --workspace --all-targets -- -D warnings
 
 step "tests"
-# The end-to-end tests run the leaderboard binary; build it first so every test finds it.
-cargo build --release -p leaderboard
+# The end-to-end tests run the leaderboard binary, which `cargo test --workspace` builds with the same features
+# (a separate `cargo build -p` would resolve other features and compile DataFusion a second time).
 cargo test --release --workspace --no-fail-fast

@@ -177,3 +177,105 @@ impl CheckpointStore {
         Ok(Some(checkpoint))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Engine;
+    use schemas::{Config, Message, Organisation, decode_event};
+    use std::sync::Arc;
+
+    fn engine() -> Engine {
+        let org = Organisation::from_csv(
+            "branch_id,branch_name,in_scope\nzd,张店支公司,true\n".as_bytes(),
+        )
+        .unwrap();
+        Engine::new(Arc::new(Config::default()), Arc::new(org))
+    }
+
+    fn messages(from: u64, lines: &[&str]) -> Vec<Message> {
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| Message {
+                partition: 0,
+                offset: from + i as u64,
+                decoded: decode_event(line.as_bytes(), i64::MAX / 2),
+            })
+            .collect()
+    }
+
+    const BEFORE: [&str; 2] = [
+        r#"{"event_id":"r1","event_type":"user_registered","occurred_at":"2016-05-20T09:00:00+08:00","branch_id":"zd","user_id":"u1","channel":"direct"}"#,
+        r#"{"event_id":"q1","event_type":"quote_created","occurred_at":"2016-06-02T09:00:00+08:00","branch_id":"zd","user_id":"u1","terminal":"phone","quote_id":"Q1"}"#,
+    ];
+    const AFTER: [&str; 2] = [
+        r#"{"event_id":"q1","event_type":"quote_created","occurred_at":"2016-06-02T09:00:00+08:00","branch_id":"zd","user_id":"u1","terminal":"phone","quote_id":"Q1"}"#,
+        r#"{"event_id":"q2","event_type":"quote_created","occurred_at":"2016-06-03T09:00:00+08:00","branch_id":"zd","user_id":"u1","terminal":"pc","quote_id":"Q2"}"#,
+    ];
+
+    #[tokio::test]
+    async fn a_restored_engine_continues_exactly_like_the_one_that_was_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(&dir.path().join("state")).unwrap();
+        assert!(store.load("kafka:t").unwrap().is_none());
+
+        let mut original = engine();
+        original.process(&messages(0, &BEFORE)).await.unwrap();
+        store
+            .write(&CheckpointStore::encode("kafka:t", original.state(), 42))
+            .unwrap();
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("state"))
+            .unwrap()
+            .collect();
+        assert_eq!(
+            leftovers.len(),
+            1,
+            "only the checkpoint remains: {leftovers:?}"
+        );
+
+        let checkpoint = store.load("kafka:t").unwrap().unwrap();
+        assert_eq!(checkpoint.saved_at, 42);
+        assert_eq!(checkpoint.state.arrival.positions().get(&0), Some(&2));
+        let engine_config = original.config().clone();
+        let org = original.org().clone();
+        let mut restored =
+            Engine::restore(Arc::new(engine_config), Arc::new(org), checkpoint.state);
+
+        // The same continuation on both: the duplicate q1 is still known after the restore.
+        let after = messages(2, &AFTER);
+        assert_eq!(
+            original.process(&after).await.unwrap(),
+            restored.process(&after).await.unwrap()
+        );
+        assert_eq!(restored.counts().duplicate, 1);
+        let period = "2016-06".parse().unwrap();
+        assert_eq!(
+            serde_json::to_value(original.scorecard(period, true).unwrap()).unwrap(),
+            serde_json::to_value(restored.scorecard(period, true).unwrap()).unwrap()
+        );
+        assert!(restored.state().arrival.already_applied(0, 3));
+        assert!(!restored.state().arrival.already_applied(0, 4));
+    }
+
+    #[test]
+    fn a_checkpoint_of_another_source_or_a_damaged_file_is_refused_with_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(dir.path()).unwrap();
+        store
+            .write(&CheckpointStore::encode("kafka:a", engine().state(), 1))
+            .unwrap();
+        let other = store.load("kafka:b").unwrap_err().to_string();
+        assert!(
+            other.contains("kafka:a") && other.contains("--state-dir"),
+            "{other}"
+        );
+
+        std::fs::write(store.path(), b"LBCKPT\x00\x01garbage").unwrap();
+        let damaged = store.load("kafka:a").unwrap_err().to_string();
+        assert!(damaged.contains("not a readable checkpoint"), "{damaged}");
+        std::fs::write(store.path(), b"{}").unwrap();
+        let foreign = store.load("kafka:a").unwrap_err().to_string();
+        assert!(foreign.contains("unknown header"), "{foreign}");
+    }
+}
