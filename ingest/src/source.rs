@@ -52,10 +52,6 @@ pub trait Source: Send {
         limits: BatchLimits,
     ) -> impl Future<Output = Result<Vec<RawMessage>, SourceError>> + Send;
 
-    /// Tells the source how far the in-memory state has got: where a partition resumes if the source has to
-    /// start it again (a Kafka rebalance).
-    fn positions_applied(&mut self, _positions: &Positions) {}
-
     /// Tells the source how far the durable state has got (after a checkpoint): Kafka commits these
     /// offsets to its consumer group so lag can be watched. They are never read back as the truth.
     fn checkpointed(&mut self, _positions: &Positions) {}

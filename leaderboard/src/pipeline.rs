@@ -106,7 +106,6 @@ impl<S: Source> Pipeline<S> {
             self.positions = arrival.positions();
             (dispositions, arrival.partitions().clone())
         };
-        self.source.positions_applied(&self.positions);
         let done = chrono::Utc::now().timestamp_millis();
         metrics::record_batch(
             &dispositions,

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// What the consumer shares with its background health thread.
@@ -47,22 +48,42 @@ impl ClientContext for HealthContext {
 
 impl ConsumerContext for HealthContext {}
 
-/// The activity topic, every partition, from the state's positions.
+/// The activity topic, every partition, from the state's positions. A reader task consumes ahead into a
+/// small queue of batches, so reading the next batch overlaps processing the current one.
 pub struct KafkaSource {
     consumer: Arc<StreamConsumer<HealthContext>>,
     settings: KafkaSettings,
     shared: Arc<Shared>,
+    batches: mpsc::Receiver<Vec<RawMessage>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+/// Batches the reader task may run ahead of processing.
+const READ_AHEAD_BATCHES: usize = 2;
+
+/// The reader task's own state: what is assigned and where each partition is read up to.
+struct Reader {
+    consumer: Arc<StreamConsumer<HealthContext>>,
+    topic: String,
+    shared: Arc<Shared>,
+    limits: BatchLimits,
     /// The partitions currently assigned.
     assigned: Vec<i32>,
-    /// Where each partition resumes if it is (re)assigned: the state's next offsets.
-    resume: Positions,
+    /// The next offset to read in each partition: the state's at the start, then what was read.
+    read_to: Positions,
     last_error_log: Option<Instant>,
 }
 
 impl KafkaSource {
     /// A consumer of the topic whose partitions will start at `resume` (the checkpoint's offsets) or at
     /// their beginning. Works with the broker down: consumption starts once it answers.
-    pub fn connect(settings: &KafkaSettings, resume: Positions) -> Result<Self, KafkaError> {
+    ///
+    /// Must be called within a Tokio runtime (the reader is a task); `limits` cut the stream into batches.
+    pub fn connect(
+        settings: &KafkaSettings,
+        resume: Positions,
+        limits: BatchLimits,
+    ) -> Result<Self, KafkaError> {
         let shared = Arc::new(Shared::default());
         let context = HealthContext {
             shared: shared.clone(),
@@ -77,14 +98,79 @@ impl KafkaSource {
             .create_with_context(context)?;
         let consumer = Arc::new(consumer);
         spawn_health_thread(consumer.clone(), settings.topic.clone(), shared.clone());
+        let (sender, batches) = mpsc::channel(READ_AHEAD_BATCHES);
+        let reader = Reader {
+            consumer: consumer.clone(),
+            topic: settings.topic.clone(),
+            shared: shared.clone(),
+            limits,
+            assigned: Vec::new(),
+            read_to: resume,
+            last_error_log: None,
+        };
+        let reader = tokio::spawn(reader.run(sender));
         Ok(Self {
             consumer,
             settings: settings.clone(),
             shared,
-            assigned: Vec::new(),
-            resume,
-            last_error_log: None,
+            batches,
+            reader,
         })
+    }
+}
+
+impl Reader {
+    /// Reads batches until the source is dropped.
+    async fn run(mut self, sender: mpsc::Sender<Vec<RawMessage>>) {
+        loop {
+            let batch = self.read_batch().await;
+            if batch.is_empty() {
+                continue;
+            }
+            for message in &batch {
+                self.read_to.insert(message.partition, message.offset + 1);
+            }
+            if sender.send(batch).await.is_err() {
+                return; // the source was dropped
+            }
+        }
+    }
+
+    /// One batch by the limits; empty when nothing arrived within `limits.idle`.
+    async fn read_batch(&mut self) -> Vec<RawMessage> {
+        let limits = self.limits;
+        self.assign_partitions();
+        let mut batch = Vec::new();
+        if self.assigned.is_empty() {
+            // The topic is not known yet (or the broker is away): wait for the health thread.
+            tokio::time::sleep(limits.idle).await;
+            return batch;
+        }
+        let mut deadline = Instant::now() + limits.idle;
+        while batch.len() < limits.max_messages {
+            let received = tokio::time::timeout_at(deadline, self.consumer.recv()).await;
+            let message = match received {
+                Err(_) => break,
+                Ok(Err(e)) => {
+                    self.log_error(&e);
+                    continue;
+                }
+                Ok(Ok(message)) => message,
+            };
+            if batch.is_empty() {
+                deadline = Instant::now() + limits.linger;
+            }
+            batch.push(RawMessage {
+                partition: message.partition() as PartitionId,
+                offset: message.offset() as u64,
+                payload: message.payload().unwrap_or_default().to_vec(),
+                produced_at: message.timestamp().to_millis(),
+            });
+        }
+        if !batch.is_empty() {
+            self.shared.connected.store(true, Ordering::Relaxed);
+        }
+        batch
     }
 
     /// Assigns every partition the broker reports, each at its resume position, when the set changed.
@@ -100,12 +186,12 @@ impl KafkaSource {
         }
         let mut assignment = TopicPartitionList::new();
         for partition in &partitions {
-            let offset = match self.resume.get(&(*partition as PartitionId)) {
+            let offset = match self.read_to.get(&(*partition as PartitionId)) {
                 Some(next) => Offset::Offset(*next as i64),
                 None => Offset::Beginning,
             };
             if let Err(e) =
-                assignment.add_partition_offset(&self.settings.topic, *partition, offset)
+                assignment.add_partition_offset(&self.topic, *partition, offset)
             {
                 tracing::error!(partition, error = %e, "cannot set a start offset");
                 return;
@@ -113,7 +199,7 @@ impl KafkaSource {
         }
         match self.consumer.assign(&assignment) {
             Ok(()) => {
-                tracing::info!(?partitions, resume = ?self.resume, "partitions assigned at the state's offsets");
+                tracing::info!(?partitions, from = ?self.read_to, "partitions assigned at the state's offsets");
                 self.assigned = partitions;
             }
             Err(e) => tracing::error!(error = %e, "cannot assign partitions"),
@@ -135,6 +221,7 @@ impl KafkaSource {
 impl Drop for KafkaSource {
     fn drop(&mut self) {
         self.shared.stopping.store(true, Ordering::Relaxed);
+        self.reader.abort();
     }
 }
 
@@ -182,42 +269,10 @@ fn spawn_health_thread(
 
 impl Source for KafkaSource {
     async fn next_batch(&mut self, limits: BatchLimits) -> Result<Vec<RawMessage>, SourceError> {
-        self.assign_partitions();
-        let mut batch = Vec::new();
-        if self.assigned.is_empty() {
-            // The topic is not known yet (or the broker is away): wait for the health thread.
-            tokio::time::sleep(limits.idle).await;
-            return Ok(batch);
+        match tokio::time::timeout(limits.idle, self.batches.recv()).await {
+            Ok(Some(batch)) => Ok(batch),
+            Ok(None) | Err(_) => Ok(Vec::new()),
         }
-        let mut deadline = Instant::now() + limits.idle;
-        while batch.len() < limits.max_messages {
-            let received = tokio::time::timeout_at(deadline, self.consumer.recv()).await;
-            let message = match received {
-                Err(_) => break,
-                Ok(Err(e)) => {
-                    self.log_error(&e);
-                    continue;
-                }
-                Ok(Ok(message)) => message,
-            };
-            if batch.is_empty() {
-                deadline = Instant::now() + limits.linger;
-            }
-            batch.push(RawMessage {
-                partition: message.partition() as PartitionId,
-                offset: message.offset() as u64,
-                payload: message.payload().unwrap_or_default().to_vec(),
-                produced_at: message.timestamp().to_millis(),
-            });
-        }
-        if !batch.is_empty() {
-            self.shared.connected.store(true, Ordering::Relaxed);
-        }
-        Ok(batch)
-    }
-
-    fn positions_applied(&mut self, positions: &Positions) {
-        self.resume.extend(positions.iter().map(|(p, o)| (*p, *o)));
     }
 
     fn checkpointed(&mut self, positions: &Positions) {

@@ -124,7 +124,8 @@ pub async fn serve(args: &ServeArgs) -> Result<()> {
         topic: kafka.topic.clone(),
         group: kafka.group.clone(),
     };
-    let source = KafkaSource::connect(&settings, engine.state().arrival.positions())
+    let limits = batch_limits(&config);
+    let source = KafkaSource::connect(&settings, engine.state().arrival.positions(), limits)
         .context("cannot create the Kafka consumer")?;
     let dead_letters = DeadLetterProducer::new(&kafka.brokers, &dlq_topic, &kafka.topic)
         .context("cannot create the dead-letter producer")?;
@@ -133,7 +134,7 @@ pub async fn serve(args: &ServeArgs) -> Result<()> {
         source,
         dead_letters: DeadLetters::Kafka(dead_letters),
         options: PipelineOptions {
-            limits: batch_limits(&config),
+            limits,
             checkpoint_interval: Duration::from_secs(config.server.checkpoint_interval_secs),
             checkpoints: Some(store),
             source_name,

@@ -101,7 +101,7 @@ fn main() {
             "--from",
             "2016-06-01",
             "--days",
-            "60",
+            "200",
             "--branches",
             "11",
             "--users-per-branch",
