@@ -11,7 +11,7 @@ mkdir -p "$data"
 
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 python3 -c 'import duckdb' 2>/dev/null || pip install -q duckdb
-cargo build --release -p leaderboard
+cargo build --release --workspace --all-targets
 bin="$CARGO_TARGET_DIR/release/leaderboard"
 
 # Simulation sizes: about 11.3 events per user per day.
@@ -59,3 +59,8 @@ shown = " ".join(f"{r:.2f}" for r in runs)
 print(f"duckdb per-branch monthly sums (median of 3: {shown}s): {secs:.2f}s, {lines/secs:,.0f} events/s, {len(rows)} groups")
 PY
 done
+
+# Issue 3: Kafka pipeline against raw consumption, and produce-to-state latency at 20,000 events/s, one run.
+export TANSU="${TANSU:-$HOME/.cache/leaderboard/tansu/bin/tansu}"
+[ -x "$TANSU" ] || cargo install tansu --version 0.6.0 --locked --features dynostore --root "$HOME/.cache/leaderboard/tansu"
+"$CARGO_TARGET_DIR/release/kafka_bench" 200 20000 40
