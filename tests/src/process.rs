@@ -38,6 +38,44 @@ pub fn run(args: &[&str]) -> Output {
     output
 }
 
+/// `leaderboard simulate` into `dir`: returns the event file (`events.ndjson`) and the organisation file
+/// (`org.csv`), for `days` days from `from` (YYYY-MM-DD).
+pub fn simulate(
+    dir: &Path,
+    from: &str,
+    days: u32,
+    branches: u32,
+    users_per_branch: u32,
+    seed: u64,
+) -> (PathBuf, PathBuf) {
+    let events = dir.join("events.ndjson");
+    let org = dir.join("org.csv");
+    let (days, branches, users, seed) = (
+        days.to_string(),
+        branches.to_string(),
+        users_per_branch.to_string(),
+        seed.to_string(),
+    );
+    run(&[
+        "simulate",
+        "--out",
+        events.to_str().expect("UTF-8 path"),
+        "--org-out",
+        org.to_str().expect("UTF-8 path"),
+        "--from",
+        from,
+        "--days",
+        &days,
+        "--branches",
+        &branches,
+        "--users-per-branch",
+        &users,
+        "--seed",
+        &seed,
+    ]);
+    (events, org)
+}
+
 /// `leaderboard replay … --period P --users` as JSON.
 pub fn replay_scorecard(org: &Path, events: &Path, config: Option<&Path>, period: &str) -> Value {
     let mut args = vec![

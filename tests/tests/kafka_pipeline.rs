@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tests::broker::{Broker, free_port};
-use tests::process::{Serve, replay_counts, replay_scorecard, run};
+use tests::process::{Serve, replay_counts, replay_scorecard, run, simulate};
 use tests::proxy::Proxy;
 
 /// A simulated dataset on disk.
@@ -25,25 +25,7 @@ struct Dataset {
 
 fn dataset(from: &str, days: u32, branches: u32, users: u32, seed: u64) -> Dataset {
     let dir = tempfile::tempdir().unwrap();
-    let org = dir.path().join("org.csv");
-    let events = dir.path().join("events.ndjson");
-    run(&[
-        "simulate",
-        "--out",
-        events.to_str().unwrap(),
-        "--org-out",
-        org.to_str().unwrap(),
-        "--from",
-        from,
-        "--days",
-        &days.to_string(),
-        "--branches",
-        &branches.to_string(),
-        "--users-per-branch",
-        &users.to_string(),
-        "--seed",
-        &seed.to_string(),
-    ]);
+    let (events, org) = simulate(dir.path(), from, days, branches, users, seed);
     let lines = std::fs::read_to_string(&events).unwrap().lines().count() as u64;
     Dataset {
         dir,

@@ -190,9 +190,7 @@ impl Reader {
                 Some(next) => Offset::Offset(*next as i64),
                 None => Offset::Beginning,
             };
-            if let Err(e) =
-                assignment.add_partition_offset(&self.topic, *partition, offset)
-            {
+            if let Err(e) = assignment.add_partition_offset(&self.topic, *partition, offset) {
                 tracing::error!(partition, error = %e, "cannot set a start offset");
                 return;
             }

@@ -11,7 +11,7 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use std::time::{Duration, Instant};
 use tests::broker::Broker;
-use tests::process::{Serve, leaderboard_binary, run};
+use tests::process::{Serve, leaderboard_binary, run, simulate};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,25 +20,7 @@ fn main() {
     let latency_secs: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(30);
     let broker = Broker::start();
     let dir = tempfile::tempdir().unwrap();
-    let events = dir.path().join("events.ndjson");
-    let org = dir.path().join("org.csv");
-    run(&[
-        "simulate",
-        "--out",
-        events.to_str().unwrap(),
-        "--org-out",
-        org.to_str().unwrap(),
-        "--from",
-        "2016-06-01",
-        "--days",
-        &days.to_string(),
-        "--branches",
-        "11",
-        "--users-per-branch",
-        "50",
-        "--seed",
-        "5",
-    ]);
+    let (events, org) = simulate(dir.path(), "2016-06-01", days, 11, 50, 5);
     let total = std::fs::read_to_string(&events).unwrap().lines().count() as u64;
     let started = Instant::now();
     run(&[
