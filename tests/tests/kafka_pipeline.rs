@@ -438,3 +438,67 @@ fn a_broker_outage_of_ten_seconds_is_survived_without_a_restart() {
     }
     data.assert_matches_replay(&serve, &data.events, &["2016-06", "2016-07"]);
 }
+
+#[test]
+fn a_users_csv_produced_into_kafka_registers_the_salespeople() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let org = dir.path().join("org.csv");
+    std::fs::write(&org, "branch_id,branch_name,in_scope\nzd,张店支公司,true\n").unwrap();
+    let users = dir.path().join("users.csv");
+    std::fs::write(
+        &users,
+        "user_id,branch_id,channel,display_name,registered_at\n\
+         u1,zd,direct,张三,2016-05-20T09:00:00+08:00\n\
+         u2,zd,rural_network,,2016-05-21T09:00:00+08:00\n",
+    )
+    .unwrap();
+    let events = dir.path().join("events.ndjson");
+    let quote = |id: &str, user: &str, day: u32| {
+        format!(
+            r#"{{"event_id":"{id}","event_type":"quote_created","occurred_at":"2016-06-{day:02}T10:00:00+08:00","branch_id":"zd","user_id":"{user}","terminal":"phone","quote_id":"{id}"}}"#
+        )
+    };
+    let lines = [
+        quote("q1", "u1", 2),
+        quote("q2", "u2", 3),
+        quote("q3", "u1", 4),
+    ];
+    std::fs::write(&events, lines.join("\n") + "\n").unwrap();
+    // Importing the same CSV twice registers nobody twice: the ids derive from user and time.
+    produce(&broker.address(), "activity-u", &users);
+    produce(&broker.address(), "activity-u", &users);
+    produce(&broker.address(), "activity-u", &events);
+
+    let state = dir.path().join("state");
+    let serve = Serve::start(
+        &[
+            "--org",
+            org.to_str().unwrap(),
+            "--brokers",
+            &broker.address(),
+            "--topic",
+            "activity-u",
+            "--state-dir",
+            state.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let counts = serve.wait_for_total(7, Duration::from_secs(120));
+    assert_eq!(counts["accepted"], 5, "{counts}");
+    assert_eq!(counts["duplicate"], 2, "{counts}");
+    let card = serve.scorecard("2016-06");
+    let branch = &card["branches"][0];
+    assert_eq!(branch["users"], 2, "{branch}");
+    assert_eq!(
+        branch["indicators"]["mobile_quotes_per_user"], 1.5,
+        "{branch}"
+    );
+    let names: Vec<&str> = card["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["display_name"].as_str())
+        .collect();
+    assert!(names.contains(&"张三"), "{names:?}");
+}
