@@ -118,13 +118,6 @@ impl ArrivalPass {
             .collect()
     }
 
-    /// Returns true if and only if the message at `offset` of `partition` is already in the state.
-    pub fn already_applied(&self, partition: PartitionId, offset: u64) -> bool {
-        self.partitions
-            .get(&partition)
-            .is_some_and(|clock| offset < clock.next_offset)
-    }
-
     /// Records `event_id` (of an event in `month`); returns true if and only if it was seen before.
     pub fn is_duplicate(&mut self, event_id: &str, month: YearMonth) -> bool {
         match self.seen.entry(fingerprint(event_id)) {

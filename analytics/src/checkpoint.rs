@@ -254,8 +254,7 @@ mod tests {
             serde_json::to_value(original.scorecard(period, true).unwrap()).unwrap(),
             serde_json::to_value(restored.scorecard(period, true).unwrap()).unwrap()
         );
-        assert!(restored.state().arrival.already_applied(0, 3));
-        assert!(!restored.state().arrival.already_applied(0, 4));
+        assert_eq!(restored.state().arrival.positions().get(&0), Some(&4));
     }
 
     #[test]

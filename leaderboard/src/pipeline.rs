@@ -1,8 +1,11 @@
 //! The live pipeline: source → decode → dead letters → engine → checkpoint, one micro-batch at a time.
 //!
-//! The checkpoint's offsets are the truth. A message at an offset the state already holds is skipped, so a
-//! source that delivers a partition again from an earlier offset (a rebalance, a restart from an older
-//! checkpoint) never counts anything twice.
+//! The checkpoint's offsets are the truth. A message at an offset the state already holds (or a batch on its
+//! way into it holds) is skipped, so a source that delivers a partition again from an earlier offset never
+//! counts anything twice.
+//!
+//! Stages overlap: while the engine applies batch n on its own task, batch n+1 is decoded and dead-lettered;
+//! batches still enter the engine strictly in order.
 
 use crate::live::Live;
 use crate::metrics;
@@ -42,6 +45,19 @@ pub struct Pipeline<S: Source> {
     options: PipelineOptions,
     /// The next offset of each partition in the state.
     positions: Positions,
+    /// The next offset of each partition handed to the engine (ahead of `positions` while a batch is applied).
+    dispatched: Positions,
+    /// The batch the engine is applying.
+    in_flight: Option<tokio::task::JoinHandle<Result<Applied>>>,
+}
+
+/// What applying one batch produced, for the metrics.
+struct Applied {
+    dispositions: Vec<analytics::Disposition>,
+    clocks: std::collections::BTreeMap<schemas::PartitionId, analytics::PartitionClock>,
+    positions: Positions,
+    started: Instant,
+    produce_to_state_ms: Vec<i64>,
 }
 
 impl<S: Source> Pipeline<S> {
@@ -58,12 +74,15 @@ impl<S: Source> Pipeline<S> {
             dead_letters,
             options,
             positions: Positions::new(),
+            dispatched: Positions::new(),
+            in_flight: None,
         }
     }
 
     /// Runs until `shutdown` is cancelled, then writes a last checkpoint.
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
         self.positions = self.live.engine.read().await.state().arrival.positions();
+        self.dispatched = self.positions.clone();
         self.live.set_started();
         let mut last_checkpoint = Instant::now();
         while !shutdown.is_cancelled() {
@@ -72,11 +91,29 @@ impl<S: Source> Pipeline<S> {
             self.live.set_connected(self.source.is_connected());
             metrics::record_lag(&self.source.lag(&self.positions));
             if last_checkpoint.elapsed() >= self.options.checkpoint_interval {
+                self.settle().await?;
                 self.checkpoint().await?;
                 last_checkpoint = Instant::now();
             }
         }
+        self.settle().await?;
         self.checkpoint().await
+    }
+
+    /// Waits for the batch in the engine, if any, and records its metrics.
+    async fn settle(&mut self) -> Result<()> {
+        let Some(task) = self.in_flight.take() else {
+            return Ok(());
+        };
+        let applied = task.await.context("the engine task failed")??;
+        self.positions = applied.positions;
+        metrics::record_batch(
+            &applied.dispositions,
+            applied.started.elapsed(),
+            applied.produce_to_state_ms.into_iter(),
+            &applied.clocks,
+        );
+        Ok(())
     }
 
     /// Decodes, dead-letters and applies one micro-batch.
@@ -85,11 +122,15 @@ impl<S: Source> Pipeline<S> {
             return Ok(());
         }
         let started = Instant::now();
-        {
-            let engine = self.live.engine.read().await;
-            let arrival = &engine.state().arrival;
-            raw.retain(|m| !arrival.already_applied(m.partition, m.offset));
-        }
+        let dispatched = &mut self.dispatched;
+        raw.retain(|m| {
+            let next = dispatched.entry(m.partition).or_insert(0);
+            let fresh = m.offset >= *next;
+            if fresh {
+                *next = m.offset + 1;
+            }
+            fresh
+        });
         if raw.is_empty() {
             return Ok(());
         }
@@ -99,20 +140,21 @@ impl<S: Source> Pipeline<S> {
             .await
             .context("the decoder thread failed")?;
         self.dead_letter(&decoded).await?;
-        let (dispositions, clocks) = {
-            let mut engine = self.live.engine.write().await;
+        self.settle().await?;
+        let live = self.live.clone();
+        self.in_flight = Some(tokio::spawn(async move {
+            let mut engine = live.engine.write().await;
             let dispositions = engine.process(&decoded.messages).await?;
             let arrival = &engine.state().arrival;
-            self.positions = arrival.positions();
-            (dispositions, arrival.partitions().clone())
-        };
-        let done = chrono::Utc::now().timestamp_millis();
-        metrics::record_batch(
-            &dispositions,
-            started.elapsed(),
-            produced_at.iter().map(|at| (done - at).max(0)),
-            &clocks,
-        );
+            let done = chrono::Utc::now().timestamp_millis();
+            Ok(Applied {
+                dispositions,
+                clocks: arrival.partitions().clone(),
+                positions: arrival.positions(),
+                started,
+                produce_to_state_ms: produced_at.iter().map(|at| (done - at).max(0)).collect(),
+            })
+        }));
         Ok(())
     }
 
