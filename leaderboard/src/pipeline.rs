@@ -56,7 +56,8 @@ struct Applied {
     dispositions: Vec<analytics::Disposition>,
     clocks: std::collections::BTreeMap<schemas::PartitionId, analytics::PartitionClock>,
     positions: Positions,
-    started: Instant,
+    /// From taking the batch off the source to the state holding it.
+    took: std::time::Duration,
     produce_to_state_ms: Vec<i64>,
 }
 
@@ -109,7 +110,7 @@ impl<S: Source> Pipeline<S> {
         self.positions = applied.positions;
         metrics::record_batch(
             &applied.dispositions,
-            applied.started.elapsed(),
+            applied.took,
             applied.produce_to_state_ms.into_iter(),
             &applied.clocks,
         );
@@ -119,7 +120,8 @@ impl<S: Source> Pipeline<S> {
     /// Decodes, dead-letters and applies one micro-batch.
     async fn process(&mut self, mut raw: Vec<RawMessage>) -> Result<()> {
         if raw.is_empty() {
-            return Ok(());
+            // Idle: let the metrics and positions catch up with the batch in the engine.
+            return self.settle().await;
         }
         let started = Instant::now();
         let dispatched = &mut self.dispatched;
@@ -151,7 +153,7 @@ impl<S: Source> Pipeline<S> {
                 dispositions,
                 clocks: arrival.partitions().clone(),
                 positions: arrival.positions(),
-                started,
+                took: started.elapsed(),
                 produce_to_state_ms: produced_at.iter().map(|at| (done - at).max(0)).collect(),
             })
         }));
