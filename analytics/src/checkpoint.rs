@@ -36,6 +36,22 @@ pub enum CheckpointError {
         /// What is wrong.
         reason: String,
     },
+    /// Another process uses the state directory.
+    #[error("another leaderboard process uses the state directory {0} (its lock is held)")]
+    Locked(PathBuf),
+    /// The checkpoint was written under settings that shape the state differently.
+    #[error(
+        "the checkpoint in {path} was written with {found}, the configuration now says {expected}; the state \
+         would mix both: restore those settings or use another --state-dir"
+    )]
+    OtherSettings {
+        /// The file.
+        path: PathBuf,
+        /// The settings it was written with.
+        found: String,
+        /// The settings now configured.
+        expected: String,
+    },
     /// The checkpoint belongs to another source (another topic).
     #[error(
         "the checkpoint in {path} is of source {found:?}, not {expected:?}; use another --state-dir"
@@ -55,10 +71,25 @@ pub enum CheckpointError {
 pub struct Checkpoint {
     /// The source the offsets belong to, e.g. `kafka:activity`.
     pub source: String,
+    /// The settings that shape the state ([`state_settings`]).
+    pub settings: String,
     /// When it was written (Unix milliseconds).
     pub saved_at: EpochMillis,
     /// The engine state, offsets and watermarks included.
     pub state: EngineState,
+}
+
+/// The configuration that shapes the engine state (calendar, task month base, watermark delay, grace):
+/// a checkpoint is only resumed under the same. Targets, weights, tiers and rewards only change how the
+/// state is scored and may change freely.
+pub fn state_settings(config: &schemas::Config) -> String {
+    format!(
+        "timezone={} assessment_start={} watermark_delay_secs={} grace_days={}",
+        config.timezone.name(),
+        config.assessment_start,
+        config.watermark_delay_secs,
+        config.grace_days
+    )
 }
 
 /// Serialised checkpoint bytes, ready to be written away from the engine's lock.
@@ -76,21 +107,42 @@ impl CheckpointBytes {
     }
 }
 
-/// The checkpoint file of a state directory.
+/// The checkpoint file of a state directory, locked for this process while the store lives.
 #[derive(Debug, Clone)]
 pub struct CheckpointStore {
     dir: PathBuf,
+    _lock: std::sync::Arc<File>,
 }
 
 impl CheckpointStore {
-    /// The store in `dir` (created when missing).
+    /// The store in `dir` (created when missing); fails if another process holds the directory.
     pub fn open(dir: &Path) -> Result<Self, CheckpointError> {
         fs::create_dir_all(dir).map_err(|source| CheckpointError::Io {
             action: "cannot create state directory",
             path: dir.into(),
             source,
         })?;
-        Ok(Self { dir: dir.into() })
+        let lock_path = dir.join("lock");
+        let lock = File::create(&lock_path).map_err(|source| CheckpointError::Io {
+            action: "cannot create",
+            path: lock_path.clone(),
+            source,
+        })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(CheckpointError::Locked(dir.into())),
+            Err(fs::TryLockError::Error(source)) => {
+                return Err(CheckpointError::Io {
+                    action: "cannot lock",
+                    path: lock_path,
+                    source,
+                });
+            }
+        }
+        Ok(Self {
+            dir: dir.into(),
+            _lock: std::sync::Arc::new(lock),
+        })
     }
 
     /// The checkpoint file.
@@ -98,11 +150,17 @@ impl CheckpointStore {
         self.dir.join(FILE_NAME)
     }
 
-    /// Serialises `state` for `source` (call while holding the engine; it is fast and allocates once).
-    pub fn encode(source: &str, state: &EngineState, saved_at: EpochMillis) -> CheckpointBytes {
+    /// Serialises `state` for `source` under `settings` (call while holding the engine; it is fast).
+    pub fn encode(
+        source: &str,
+        settings: &str,
+        state: &EngineState,
+        saved_at: EpochMillis,
+    ) -> CheckpointBytes {
         #[derive(Serialize)]
         struct Borrowed<'a> {
             source: &'a str,
+            settings: &'a str,
             saved_at: EpochMillis,
             state: &'a EngineState,
         }
@@ -110,6 +168,7 @@ impl CheckpointStore {
         let body = postcard::to_extend(
             &Borrowed {
                 source,
+                settings,
                 saved_at,
                 state,
             },
@@ -144,8 +203,13 @@ impl CheckpointStore {
         Ok(())
     }
 
-    /// Loads the checkpoint, if there is one; it must belong to `source`.
-    pub fn load(&self, source: &str) -> Result<Option<Checkpoint>, CheckpointError> {
+    /// Loads the checkpoint, if there is one; it must belong to `source` and have been written under
+    /// `settings`.
+    pub fn load(
+        &self,
+        source: &str,
+        settings: &str,
+    ) -> Result<Option<Checkpoint>, CheckpointError> {
         let path = self.path();
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -172,6 +236,13 @@ impl CheckpointStore {
                 path,
                 found: checkpoint.source,
                 expected: source.into(),
+            });
+        }
+        if checkpoint.settings != settings {
+            return Err(CheckpointError::OtherSettings {
+                path,
+                found: checkpoint.settings,
+                expected: settings.into(),
             });
         }
         Ok(Some(checkpoint))
@@ -218,23 +289,32 @@ mod tests {
     async fn a_restored_engine_continues_exactly_like_the_one_that_was_saved() {
         let dir = tempfile::tempdir().unwrap();
         let store = CheckpointStore::open(&dir.path().join("state")).unwrap();
-        assert!(store.load("kafka:t").unwrap().is_none());
+        assert!(store.load("kafka:t", "s").unwrap().is_none());
+        let locked = CheckpointStore::open(&dir.path().join("state"))
+            .unwrap_err()
+            .to_string();
+        assert!(locked.contains("another leaderboard process"), "{locked}");
 
         let mut original = engine();
         original.process(&messages(0, &BEFORE)).await.unwrap();
         store
-            .write(&CheckpointStore::encode("kafka:t", original.state(), 42))
+            .write(&CheckpointStore::encode(
+                "kafka:t",
+                "s",
+                original.state(),
+                42,
+            ))
             .unwrap();
         let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("state"))
             .unwrap()
             .collect();
         assert_eq!(
             leftovers.len(),
-            1,
-            "only the checkpoint remains: {leftovers:?}"
+            2,
+            "only the checkpoint and the lock remain: {leftovers:?}"
         );
 
-        let checkpoint = store.load("kafka:t").unwrap().unwrap();
+        let checkpoint = store.load("kafka:t", "s").unwrap().unwrap();
         assert_eq!(checkpoint.saved_at, 42);
         assert_eq!(checkpoint.state.arrival.positions().get(&0), Some(&2));
         let engine_config = original.config().clone();
@@ -262,19 +342,41 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = CheckpointStore::open(dir.path()).unwrap();
         store
-            .write(&CheckpointStore::encode("kafka:a", engine().state(), 1))
+            .write(&CheckpointStore::encode(
+                "kafka:a",
+                "grace_days=3",
+                engine().state(),
+                1,
+            ))
             .unwrap();
-        let other = store.load("kafka:b").unwrap_err().to_string();
+        let other = store
+            .load("kafka:b", "grace_days=3")
+            .unwrap_err()
+            .to_string();
         assert!(
             other.contains("kafka:a") && other.contains("--state-dir"),
             "{other}"
         );
+        let settings = store
+            .load("kafka:a", "grace_days=5")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            settings.contains("grace_days=3") && settings.contains("grace_days=5"),
+            "{settings}"
+        );
 
         std::fs::write(store.path(), b"LBCKPT\x00\x01garbage").unwrap();
-        let damaged = store.load("kafka:a").unwrap_err().to_string();
+        let damaged = store
+            .load("kafka:a", "grace_days=3")
+            .unwrap_err()
+            .to_string();
         assert!(damaged.contains("not a readable checkpoint"), "{damaged}");
         std::fs::write(store.path(), b"{}").unwrap();
-        let foreign = store.load("kafka:a").unwrap_err().to_string();
+        let foreign = store
+            .load("kafka:a", "grace_days=3")
+            .unwrap_err()
+            .to_string();
         assert!(foreign.contains("unknown header"), "{foreign}");
     }
 }

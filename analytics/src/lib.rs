@@ -56,7 +56,9 @@ mod rewards;
 mod scorecard;
 
 pub use arrival::{ArrivalPass, PartitionClock};
-pub use checkpoint::{Checkpoint, CheckpointBytes, CheckpointError, CheckpointStore};
+pub use checkpoint::{
+    Checkpoint, CheckpointBytes, CheckpointError, CheckpointStore, state_settings,
+};
 pub use engine::{Counts, Disposition, Engine, EngineState};
 pub use error::EngineError;
 pub use indicators::{Fraction, Indicator};

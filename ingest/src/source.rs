@@ -74,4 +74,17 @@ pub enum SourceError {
     /// The Kafka client reported an error it cannot recover from.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// The state's offsets are outside the topic's log: the topic was recreated or retention deleted
+    /// messages the state has not seen. Consuming on would silently skip or recount events.
+    #[error(
+        "the state's offsets are outside the topic's log ({reason}): the topic was recreated or messages \
+         expired before they were read; start with a new --state-dir (or restore the topic)"
+    )]
+    OffsetOutOfRange {
+        /// librdkafka's code and the offsets the state reads from.
+        reason: String,
+    },
+    /// The reader task stopped.
+    #[error("the Kafka reader stopped")]
+    ReaderStopped,
 }

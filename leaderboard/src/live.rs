@@ -30,6 +30,11 @@ impl Live {
         self.connected.store(connected, Ordering::Relaxed);
     }
 
+    /// Whether the source reached its broker at the last look.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
     /// Records that the pipeline has loaded its checkpoint and is consuming.
     pub fn set_started(&self) {
         self.started.store(true, Ordering::Relaxed);

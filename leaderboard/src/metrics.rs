@@ -97,7 +97,7 @@ pub fn render(handle: &PrometheusHandle, live: &crate::live::Live) -> String {
         let age = (chrono::Utc::now().timestamp_millis() - saved_at).max(0);
         gauge!(CHECKPOINT_AGE_SECONDS).set(age as f64 / 1000.0);
     }
-    gauge!(SOURCE_CONNECTED).set(if live.readiness().is_ok() { 1.0 } else { 0.0 });
+    gauge!(SOURCE_CONNECTED).set(if live.is_connected() { 1.0 } else { 0.0 });
     handle.run_upkeep();
     handle.render()
 }

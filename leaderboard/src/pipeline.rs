@@ -9,7 +9,7 @@
 
 use crate::live::Live;
 use crate::metrics;
-use analytics::CheckpointStore;
+use analytics::{CheckpointStore, state_settings};
 use anyhow::{Context, Result};
 use ingest::kafka::{DeadLetter, DeadLetterProducer};
 use ingest::{BatchLimits, DecodedBatch, Positions, RawMessage, Source, decode_batch};
@@ -49,6 +49,8 @@ pub struct Pipeline<S: Source> {
     dispatched: Positions,
     /// The batch the engine is applying.
     in_flight: Option<tokio::task::JoinHandle<Result<Applied>>>,
+    /// Cancelled on SIGTERM/SIGINT.
+    shutdown: CancellationToken,
 }
 
 /// What applying one batch produced, for the metrics.
@@ -77,11 +79,13 @@ impl<S: Source> Pipeline<S> {
             positions: Positions::new(),
             dispatched: Positions::new(),
             in_flight: None,
+            shutdown: CancellationToken::new(),
         }
     }
 
     /// Runs until `shutdown` is cancelled, then writes a last checkpoint.
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
+        self.shutdown = shutdown.clone();
         self.positions = self.live.engine.read().await.state().arrival.positions();
         self.dispatched = self.positions.clone();
         self.live.set_started();
@@ -141,7 +145,9 @@ impl<S: Source> Pipeline<S> {
         let decoded = tokio::task::spawn_blocking(move || decode_batch(raw, now))
             .await
             .context("the decoder thread failed")?;
-        self.dead_letter(&decoded).await?;
+        if !self.dead_letter(&decoded).await? {
+            return Ok(()); // stopping: this batch is not applied, a restart reads it again
+        }
         self.settle().await?;
         let live = self.live.clone();
         self.in_flight = Some(tokio::spawn(async move {
@@ -160,8 +166,9 @@ impl<S: Source> Pipeline<S> {
         Ok(())
     }
 
-    /// Sends the batch's rejected messages to the dead-letter topic and waits for the broker to have them.
-    async fn dead_letter(&self, batch: &DecodedBatch) -> Result<()> {
+    /// Sends the batch's rejected messages to the dead-letter topic and waits for the broker to have them;
+    /// returns false if the pipeline is stopping before they were all delivered (the batch must not count).
+    async fn dead_letter(&self, batch: &DecodedBatch) -> Result<bool> {
         let letters: Vec<DeadLetter<'_>> = batch
             .rejected_payloads
             .iter()
@@ -177,13 +184,28 @@ impl<S: Source> Pipeline<S> {
             })
             .collect();
         if letters.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
-        metrics::record_dead_letters(&letters);
         match &self.dead_letters {
-            DeadLetters::Kafka(producer) => producer.send_all(&letters).await.with_context(|| {
-                format!("cannot write to the dead-letter topic {}", producer.topic())
-            }),
+            DeadLetters::Kafka(producer) => {
+                // The broker may be away: keep /ready current and stay stoppable while waiting.
+                let send = producer.send_all(&letters);
+                tokio::pin!(send);
+                let mut tick = tokio::time::interval(Duration::from_millis(250));
+                loop {
+                    tokio::select! {
+                        sent = &mut send => {
+                            sent.with_context(|| {
+                                format!("cannot write to the dead-letter topic {}", producer.topic())
+                            })?;
+                            metrics::record_dead_letters(&letters);
+                            return Ok(true);
+                        }
+                        _ = self.shutdown.cancelled() => return Ok(false),
+                        _ = tick.tick() => self.live.set_connected(self.source.is_connected()),
+                    }
+                }
+            }
             DeadLetters::Log => {
                 for letter in &letters {
                     tracing::warn!(
@@ -193,7 +215,8 @@ impl<S: Source> Pipeline<S> {
                         "rejected message"
                     );
                 }
-                Ok(())
+                metrics::record_dead_letters(&letters);
+                Ok(true)
             }
         }
     }
@@ -208,7 +231,12 @@ impl<S: Source> Pipeline<S> {
             let engine = self.live.engine.read().await;
             let state = engine.state();
             (
-                CheckpointStore::encode(&self.options.source_name, state, saved_at),
+                CheckpointStore::encode(
+                    &self.options.source_name,
+                    &state_settings(engine.config()),
+                    state,
+                    saved_at,
+                ),
                 state.arrival.positions(),
             )
         };

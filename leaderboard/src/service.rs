@@ -54,22 +54,27 @@ impl<S: Source + 'static> Service<S> {
             .run(shutdown.clone())
             .await;
         shutdown.cancel();
-        server.await.context("the HTTP server task failed")??;
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the HTTP server failed"),
+            Err(e) => tracing::error!(error = %e, "the HTTP server task failed"),
+        }
         result
     }
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch SIGTERM");
-            return;
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGTERM; stopping on Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
     tracing::info!("stopping: writing a last checkpoint");
     shutdown.cancel();

@@ -399,6 +399,12 @@ impl Config {
         if self.kafka.topic.is_empty() || self.kafka.brokers.is_empty() {
             return bad("kafka.topic and kafka.brokers must not be empty".into());
         }
+        if self.kafka.dead_letter_topic() == self.kafka.topic {
+            return bad(format!(
+                "kafka.dlq_topic must differ from kafka.topic ({:?}): rejected messages would loop",
+                self.kafka.topic
+            ));
+        }
         if self.kafka.partitions == 0 {
             return bad("kafka.partitions must be at least 1".into());
         }
@@ -463,5 +469,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("before assessment_start"), "{e}");
+    }
+
+    #[test]
+    fn kafka_and_server_sections_have_defaults_and_refuse_a_looping_dead_letter_topic() {
+        let config = Config::from_toml("[kafka]\ntopic = \"events\"\n", "t").unwrap();
+        assert_eq!(config.kafka.dead_letter_topic(), "events.dlq");
+        assert_eq!(config.server.checkpoint_interval_secs, 5);
+        let err = Config::from_toml("[kafka]\ntopic = \"a\"\ndlq_topic = \"a\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dlq_topic") && err.contains("loop"), "{err}");
+        let err = Config::from_toml("[server]\nlinger_ms = 500\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("linger_ms"), "{err}");
     }
 }

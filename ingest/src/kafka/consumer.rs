@@ -54,7 +54,7 @@ pub struct KafkaSource {
     consumer: Arc<StreamConsumer<HealthContext>>,
     settings: KafkaSettings,
     shared: Arc<Shared>,
-    batches: mpsc::Receiver<Vec<RawMessage>>,
+    batches: mpsc::Receiver<Result<Vec<RawMessage>, SourceError>>,
     reader: tokio::task::JoinHandle<()>,
 }
 
@@ -92,7 +92,8 @@ impl KafkaSource {
             .set("group.id", &settings.group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
+            // Never jump silently: a start offset outside the log is an error (see SourceError).
+            .set("auto.offset.reset", "error")
             .set("fetch.wait.max.ms", "20")
             .set("fetch.message.max.bytes", "4000000")
             .create_with_context(context)?;
@@ -121,36 +122,47 @@ impl KafkaSource {
 
 impl Reader {
     /// Reads batches until the source is dropped.
-    async fn run(mut self, sender: mpsc::Sender<Vec<RawMessage>>) {
+    async fn run(mut self, sender: mpsc::Sender<Result<Vec<RawMessage>, SourceError>>) {
         loop {
-            let batch = self.read_batch().await;
-            if batch.is_empty() {
-                continue;
-            }
+            let batch = match self.read_batch().await {
+                Ok(batch) if batch.is_empty() => continue,
+                Ok(batch) => batch,
+                Err(e) => {
+                    let _ = sender.send(Err(e)).await;
+                    return;
+                }
+            };
             for message in &batch {
                 self.read_to.insert(message.partition, message.offset + 1);
             }
-            if sender.send(batch).await.is_err() {
+            if sender.send(Ok(batch)).await.is_err() {
                 return; // the source was dropped
             }
         }
     }
 
     /// One batch by the limits; empty when nothing arrived within `limits.idle`.
-    async fn read_batch(&mut self) -> Vec<RawMessage> {
+    async fn read_batch(&mut self) -> Result<Vec<RawMessage>, SourceError> {
         let limits = self.limits;
         self.assign_partitions();
         let mut batch = Vec::new();
         if self.assigned.is_empty() {
             // The topic is not known yet (or the broker is away): wait for the health thread.
             tokio::time::sleep(limits.idle).await;
-            return batch;
+            return Ok(batch);
         }
         let mut deadline = Instant::now() + limits.idle;
         while batch.len() < limits.max_messages {
             let received = tokio::time::timeout_at(deadline, self.consumer.recv()).await;
             let message = match received {
                 Err(_) => break,
+                Ok(Err(KafkaError::MessageConsumption(
+                    code @ (RDKafkaErrorCode::OffsetOutOfRange | RDKafkaErrorCode::AutoOffsetReset),
+                ))) => {
+                    return Err(SourceError::OffsetOutOfRange {
+                        reason: format!("{code}; the state reads from {:?}", self.read_to),
+                    });
+                }
                 Ok(Err(e)) => {
                     self.log_error(&e);
                     continue;
@@ -170,7 +182,7 @@ impl Reader {
         if !batch.is_empty() {
             self.shared.connected.store(true, Ordering::Relaxed);
         }
-        batch
+        Ok(batch)
     }
 
     /// Assigns every partition the broker reports, each at its resume position, when the set changed.
@@ -268,8 +280,9 @@ fn spawn_health_thread(
 impl Source for KafkaSource {
     async fn next_batch(&mut self, limits: BatchLimits) -> Result<Vec<RawMessage>, SourceError> {
         match tokio::time::timeout(limits.idle, self.batches.recv()).await {
-            Ok(Some(batch)) => Ok(batch),
-            Ok(None) | Err(_) => Ok(Vec::new()),
+            Ok(Some(batch)) => batch,
+            Ok(None) => Err(SourceError::ReaderStopped),
+            Err(_) => Ok(Vec::new()),
         }
     }
 

@@ -87,7 +87,7 @@ pub async fn serve(args: &ServeArgs) -> Result<()> {
     let kafka = &config.kafka;
     let source_name = format!("kafka:{}", kafka.topic);
     let store = CheckpointStore::open(&config.server.state_dir)?;
-    let engine = match store.load(&source_name)? {
+    let engine = match store.load(&source_name, &analytics::state_settings(&config))? {
         Some(checkpoint) => {
             let positions = checkpoint.state.arrival.positions();
             tracing::info!(
