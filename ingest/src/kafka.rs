@@ -9,7 +9,7 @@ mod producer;
 pub use admin::ensure_topics;
 pub use consumer::KafkaSource;
 pub use dead_letter::{DeadLetter, DeadLetterProducer};
-pub use producer::{EventProducer, branch_key};
+pub use producer::EventProducer;
 
 use rdkafka::ClientConfig;
 

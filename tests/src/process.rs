@@ -119,6 +119,35 @@ pub fn replay_counts(org: &Path, events: &Path) -> Value {
     Value::Object(counts)
 }
 
+/// GET `url` as JSON (a body that is not JSON comes back as a string), with its status code; status 0 when
+/// nothing answered.
+pub fn get_json(url: &str) -> (u16, Value) {
+    let response = ureq::get(url)
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call();
+    match response {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            let body = response.body_mut().read_to_string().unwrap_or_default();
+            (
+                status,
+                serde_json::from_str(&body).unwrap_or(Value::String(body)),
+            )
+        }
+        Err(e) => (0, Value::String(e.to_string())),
+    }
+}
+
+/// The sum of the disposition counts of a status `counts` object.
+fn total_of(counts: &Value) -> u64 {
+    ["accepted", "duplicate", "late", "rejected"]
+        .iter()
+        .map(|k| counts[k].as_u64().unwrap_or(0))
+        .sum()
+}
+
 /// A `leaderboard serve` process.
 pub struct Serve {
     args: Vec<String>,
@@ -188,22 +217,7 @@ impl Serve {
 
     /// GET `path` as JSON, with its status code.
     pub fn get(&self, path: &str) -> (u16, Value) {
-        let response = ureq::get(&self.url(path))
-            .config()
-            .http_status_as_error(false)
-            .build()
-            .call();
-        match response {
-            Ok(mut response) => {
-                let status = response.status().as_u16();
-                let body = response.body_mut().read_to_string().unwrap_or_default();
-                (
-                    status,
-                    serde_json::from_str(&body).unwrap_or(Value::String(body)),
-                )
-            }
-            Err(e) => (0, Value::String(e.to_string())),
-        }
+        get_json(&self.url(path))
     }
 
     /// GET `/metrics` as text.
@@ -222,16 +236,18 @@ impl Serve {
         (status == 200).then(|| body["counts"].clone())
     }
 
+    /// Messages the state has taken, whatever became of them (0 until the server answers).
+    pub fn messages_seen(&self) -> u64 {
+        self.counts().as_ref().map_or(0, total_of)
+    }
+
     /// Waits until the state has taken `total` messages (every disposition), then returns the counts.
     pub fn wait_for_total(&self, total: u64, timeout: Duration) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
             let counts = self.counts();
             if let Some(counts) = &counts {
-                let seen: u64 = ["accepted", "duplicate", "late", "rejected"]
-                    .iter()
-                    .map(|k| counts[k].as_u64().unwrap_or(0))
-                    .sum();
+                let seen = total_of(counts);
                 assert!(
                     seen <= total,
                     "the state counted {seen} messages of {total}: {counts}"

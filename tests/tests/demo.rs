@@ -5,23 +5,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tests::broker::{free_port, wait_for_port};
-use tests::process::leaderboard_binary;
-
-fn get(url: &str) -> (u16, Value) {
-    match ureq::get(url)
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .call()
-    {
-        Ok(mut response) => {
-            let status = response.status().as_u16();
-            let body = response.body_mut().read_to_string().unwrap_or_default();
-            (status, serde_json::from_str(&body).unwrap_or(Value::Null))
-        }
-        Err(_) => (0, Value::Null),
-    }
-}
+use tests::process::{get_json as get, leaderboard_binary};
 
 #[test]
 fn the_demo_serves_live_scorecards_without_a_broker_and_stops_cleanly() {

@@ -40,6 +40,24 @@ impl Dataset {
         self.dir.path().join(name)
     }
 
+    /// Splits the event file after `numerator/denominator` of its lines into `first.ndjson` and
+    /// `second.ndjson`; returns both paths and the first part's line count.
+    fn split(&self, numerator: usize, denominator: usize) -> (PathBuf, PathBuf, u64) {
+        let text = std::fs::read_to_string(&self.events).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let (first, second) = lines.split_at(lines.len() * numerator / denominator);
+        let write = |name: &str, part: &[&str]| {
+            let path = self.path(name);
+            std::fs::write(&path, part.join("\n") + "\n").unwrap();
+            path
+        };
+        (
+            write("first.ndjson", first),
+            write("second.ndjson", second),
+            first.len() as u64,
+        )
+    }
+
     /// A config file with one-second checkpoints.
     fn config(&self) -> PathBuf {
         let path = self.path("leaderboard.toml");
@@ -296,15 +314,8 @@ fn poison_messages_land_in_the_dead_letter_topic_while_good_events_flow() {
     let broker = Broker::start();
     let data = dataset("2016-06-28", 6, 3, 5, 5);
     let topic = "activity-p";
-    let text = std::fs::read_to_string(&data.events).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let (first, second) = lines.split_at(lines.len() / 2);
-    let write = |name: &str, part: &[&str]| {
-        let path = data.path(name);
-        std::fs::write(&path, part.join("\n") + "\n").unwrap();
-        path
-    };
-    produce(&broker.address(), topic, &write("first.ndjson", first));
+    let (first, second, _) = data.split(1, 2);
+    produce(&broker.address(), topic, &first);
     let big = format!(
         r#"{{"event_id":"big","event_type":"login","occurred_at":"2016-06-29T09:00:00+08:00","branch_id":"b01","user_id":"b01-u001","terminal":"pc","pad":"{}"}}"#,
         "x".repeat(1_100_000)
@@ -326,7 +337,7 @@ fn poison_messages_land_in_the_dead_letter_topic_while_good_events_flow() {
     for (_, payload) in &poison {
         send_raw(&producer, topic, payload);
     }
-    produce(&broker.address(), topic, &write("second.ndjson", second));
+    produce(&broker.address(), topic, &second);
 
     let serve = Serve::start(&data.serve_args(&broker.address(), topic));
     let total = data.lines + poison.len() as u64;
@@ -400,17 +411,11 @@ fn a_broker_outage_of_ten_seconds_is_survived_without_a_restart() {
     let brokers = format!("127.0.0.1:{}", proxy.port());
     let data = dataset("2016-06-20", 16, 5, 8, 9);
     let topic = "activity-o";
-    let text = std::fs::read_to_string(&data.events).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let (first, second) = lines.split_at(lines.len() * 2 / 3);
-    let first_path = data.path("first.ndjson");
-    std::fs::write(&first_path, first.join("\n") + "\n").unwrap();
-    let second_path = data.path("second.ndjson");
-    std::fs::write(&second_path, second.join("\n") + "\n").unwrap();
+    let (first_path, second_path, first_lines) = data.split(2, 3);
 
     produce(&brokers, topic, &first_path);
     let serve = Serve::start(&data.serve_args(&brokers, topic));
-    serve.wait_for_total(first.len() as u64, Duration::from_secs(180));
+    serve.wait_for_total(first_lines, Duration::from_secs(180));
 
     proxy.down();
     let went_down = Instant::now();

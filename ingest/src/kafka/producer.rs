@@ -19,7 +19,7 @@ pub struct EventProducer {
 const MAX_IN_FLIGHT: usize = 10_000;
 
 /// The `branch_id` of a JSON event, if it has one: the message key.
-pub fn branch_key(payload: &[u8]) -> Option<String> {
+fn branch_key(payload: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Key {
         branch_id: String,

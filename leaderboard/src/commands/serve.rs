@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Flags of `serve`; each overrides the configuration file.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Configuration file (TOML); SPEC defaults when absent.
     #[arg(long)]

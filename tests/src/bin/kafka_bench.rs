@@ -114,18 +114,10 @@ fn main() {
 
 /// When the state of `serve` first holds at least `n` messages (polled every 10 ms).
 fn wait_until(serve: &Serve, n: u64) -> Instant {
-    loop {
-        let seen: u64 = serve.counts().map_or(0, |c| {
-            ["accepted", "duplicate", "late", "rejected"]
-                .iter()
-                .map(|k| c[k].as_u64().unwrap_or(0))
-                .sum()
-        });
-        if seen >= n {
-            return Instant::now();
-        }
+    while serve.messages_seen() < n {
         std::thread::sleep(Duration::from_millis(10));
     }
+    Instant::now()
 }
 
 /// Seconds for a bare consumer in a fresh group to read `total` messages of `topic`, and its sustained rate
