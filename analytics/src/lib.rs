@@ -62,7 +62,7 @@ pub use checkpoint::{
 pub use engine::{Counts, Disposition, Engine, EngineState};
 pub use error::EngineError;
 pub use indicators::{Fraction, Indicator};
-pub use pace::{ActiveOutlook, LoginStatus, MonthProgress};
+pub use pace::{ActiveOutlook, BEHIND_FROM, LoginStatus, MonthProgress, PaceStatus};
 pub use period::{MonthRange, Period, PeriodSpec};
 pub use ranking::competition_ranks;
 pub use rewards::{BranchAward, BranchAwards, RewardReport, SalespersonPayout, SpecialistBonus};

@@ -1,6 +1,8 @@
 //! Mid-month pace (SPEC §5): how far into the month the data is, month-end projections of volumes, and who
 //! can still reach the active-user threshold.
 
+use crate::indicators::Indicator;
+use schemas::Config;
 use serde::Serialize;
 
 /// How far into a month the data reaches.
@@ -86,6 +88,43 @@ impl ActiveOutlook {
     }
 }
 
+/// Whether a projected month-end value reaches its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaceStatus {
+    /// The projection reaches the target.
+    OnTrack,
+    /// The projection reaches at least [`BEHIND_FROM`] of the target.
+    Behind,
+    /// The projection falls short of [`BEHIND_FROM`] of the target (or there are no users to measure).
+    AtRisk,
+}
+
+/// The share of a target below which a projection is at risk rather than behind.
+pub const BEHIND_FROM: f64 = 0.8;
+
+impl PaceStatus {
+    /// The status of `projected` against `target`.
+    pub fn of(projected: Option<f64>, target: f64) -> Self {
+        match projected {
+            Some(v) if v >= target => PaceStatus::OnTrack,
+            Some(v) if v >= target * BEHIND_FROM => PaceStatus::Behind,
+            _ => PaceStatus::AtRisk,
+        }
+    }
+}
+
+/// The value at which `indicator` earns its full points, for the indicators that have one.
+pub fn full_points_at(config: &Config, indicator: Indicator) -> Option<f64> {
+    match indicator {
+        Indicator::QuotesPerUser => Some(config.targets.quotes_per_user),
+        Indicator::ProposalsPerUser => Some(config.targets.proposals_per_user),
+        Indicator::DealPremiumPerUser => Some(config.targets.deal_premium_per_user),
+        Indicator::ReportsAccepted => Some(config.weights.reports_accepted),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +149,22 @@ mod tests {
             over: true,
         };
         assert_eq!(over.login_status(19, false, 20), LoginStatus::CannotReach);
+    }
+
+    #[test]
+    fn pace_status_against_a_target() {
+        assert_eq!(PaceStatus::of(Some(30.0), 30.0), PaceStatus::OnTrack);
+        assert_eq!(PaceStatus::of(Some(24.0), 30.0), PaceStatus::Behind);
+        assert_eq!(PaceStatus::of(Some(23.9), 30.0), PaceStatus::AtRisk);
+        assert_eq!(PaceStatus::of(None, 30.0), PaceStatus::AtRisk);
+        let config = Config::default();
+        assert_eq!(
+            full_points_at(&config, Indicator::QuotesPerUser),
+            Some(30.0)
+        );
+        assert_eq!(
+            full_points_at(&config, Indicator::MobileQuotesPerUser),
+            None
+        );
     }
 }

@@ -7,7 +7,7 @@ use crate::facts::{Measure, Measures};
 use crate::indicators::{
     FigureContext, Fraction, Indicator, Membership, range_mask, task_valid_in,
 };
-use crate::pace::{ActiveOutlook, LoginStatus, MonthProgress};
+use crate::pace::{ActiveOutlook, LoginStatus, MonthProgress, PaceStatus, full_points_at};
 use crate::period::{MonthRange, Period, PeriodSpec};
 use crate::points::{RANKED, Scored, round_points, score, total as total_points};
 use crate::ranking::competition_ranks;
@@ -111,6 +111,10 @@ pub struct BranchPace {
     pub projected: ByIndicator<Option<f64>>,
     /// Who can still become active.
     pub active_users: ActiveOutlook,
+    /// The projection of each indicator that has a target, against the target.
+    pub statuses: ByIndicator<PaceStatus>,
+    /// The worst of `statuses`: on track, behind or at risk.
+    pub status: PaceStatus,
 }
 
 /// One person's line.
@@ -313,16 +317,34 @@ impl Engine {
                 let f = &figures[&b];
                 let points = points_of(b);
                 let id = self.state().entities.branches.name(b).to_string();
-                let pace = progress.map(|progress| BranchPace {
-                    progress,
-                    projected: ByIndicator(
-                        Indicator::ALL
+                let pace = progress.map(|progress| {
+                    let projected: Vec<(Indicator, Option<f64>)> = Indicator::ALL
+                        .iter()
+                        .filter(|i| i.is_volume())
+                        .map(|i| (*i, f.value(*i).map(|v| progress.project(v))))
+                        .collect();
+                    let statuses: Vec<(Indicator, PaceStatus)> = projected
+                        .iter()
+                        .filter_map(|(i, v)| {
+                            full_points_at(self.config(), *i).map(|t| (*i, PaceStatus::of(*v, t)))
+                        })
+                        .collect();
+                    BranchPace {
+                        progress,
+                        status: statuses
                             .iter()
-                            .filter(|i| i.is_volume())
-                            .map(|i| (*i, f.value(*i).map(|v| progress.project(v))))
-                            .collect(),
-                    ),
-                    active_users: self.active_outlook(b, period.range.last, &membership, progress),
+                            .map(|(_, s)| *s)
+                            .max()
+                            .unwrap_or(PaceStatus::OnTrack),
+                        statuses: ByIndicator(statuses),
+                        projected: ByIndicator(projected),
+                        active_users: self.active_outlook(
+                            b,
+                            period.range.last,
+                            &membership,
+                            progress,
+                        ),
+                    }
                 });
                 BranchRow {
                     branch_name: self

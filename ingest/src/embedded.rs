@@ -5,6 +5,7 @@
 use crate::simulate::{SimulationSpec, simulate};
 use crate::source::{BatchLimits, RawMessage, Source, SourceError};
 use schemas::{EpochMillis, PartitionId};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -36,29 +37,70 @@ impl Pacing {
 /// Messages from a simulator thread, paced in wall-clock time.
 pub struct EmbeddedSource {
     receiver: mpsc::Receiver<RawMessage>,
+    injector: Injector,
+}
+
+/// Adds messages to an embedded source's partitions, after whatever the simulator has sent: what a
+/// producer to the topic is for a Kafka source.
+#[derive(Clone)]
+pub struct Injector {
+    sender: mpsc::Sender<RawMessage>,
+    /// Each partition's next offset; held while a message is queued so offsets stay in queue order.
+    next_offsets: Arc<Mutex<Vec<u64>>>,
+}
+
+/// The embedded source has stopped taking messages.
+#[derive(Debug, thiserror::Error)]
+#[error("the embedded source has stopped")]
+pub struct InjectorClosed;
+
+impl Injector {
+    /// Queues `payload` on the partition of `branch_id`, blocking while the queue is full (call it from a
+    /// blocking thread).
+    pub fn inject_blocking(&self, branch_id: &str, payload: Vec<u8>) -> Result<(), InjectorClosed> {
+        let mut offsets = self.next_offsets.lock().unwrap_or_else(|e| e.into_inner());
+        let partition = (xxhash_rust::xxh3::xxh3_64(branch_id.as_bytes()) % offsets.len() as u64)
+            as PartitionId;
+        let offset = &mut offsets[partition as usize];
+        let message = RawMessage {
+            partition,
+            offset: *offset,
+            payload,
+            produced_at: Some(chrono::Utc::now().timestamp_millis()),
+        };
+        self.sender
+            .blocking_send(message)
+            .map_err(|_| InjectorClosed)?;
+        *offset += 1;
+        Ok(())
+    }
 }
 
 impl EmbeddedSource {
     /// Starts the simulator thread for `spec` with `partitions` partitions (by branch), paced by `pacing`.
     pub fn start(spec: SimulationSpec, partitions: u32, pacing: Pacing) -> Self {
         let (sender, receiver) = mpsc::channel(65_536);
+        let injector = Injector {
+            sender,
+            next_offsets: Arc::new(Mutex::new(vec![0; partitions.max(1) as usize])),
+        };
+        let simulator = injector.clone();
         std::thread::Builder::new()
             .name("embedded-source".into())
-            .spawn(move || generate(&spec, partitions.max(1), pacing, &sender))
+            .spawn(move || generate(&spec, pacing, &simulator))
             .expect("spawn the embedded source thread");
-        Self { receiver }
+        Self { receiver, injector }
+    }
+
+    /// A handle that adds messages to this source.
+    pub fn injector(&self) -> Injector {
+        self.injector.clone()
     }
 }
 
-fn generate(
-    spec: &SimulationSpec,
-    partitions: u32,
-    pacing: Pacing,
-    sender: &mpsc::Sender<RawMessage>,
-) {
+fn generate(spec: &SimulationSpec, pacing: Pacing, injector: &Injector) {
     let started = Instant::now();
     let mut start_at: Option<EpochMillis> = None;
-    let mut next_offsets = vec![0u64; partitions as usize];
     let mut closed = false;
     simulate(spec, |event| {
         if closed {
@@ -71,19 +113,9 @@ fn generate(
         if due > now + Duration::from_millis(5) {
             std::thread::sleep(due - now);
         }
-        let partition = (xxhash_rust::xxh3::xxh3_64(event.branch_id.as_bytes())
-            % u64::from(partitions)) as PartitionId;
-        let offset = &mut next_offsets[partition as usize];
         let payload = serde_json::to_vec(&schemas::encode_event(&event, spec.zone))
             .expect("an encoded event serialises");
-        let message = RawMessage {
-            partition,
-            offset: *offset,
-            payload,
-            produced_at: Some(chrono::Utc::now().timestamp_millis()),
-        };
-        *offset += 1;
-        closed = sender.blocking_send(message).is_err();
+        closed = injector.inject_blocking(&event.branch_id, payload).is_err();
     });
 }
 

@@ -17,7 +17,7 @@ mod source;
 pub mod users_csv;
 
 pub use decode::{DecodedBatch, decode_batch};
-pub use embedded::{EmbeddedSource, Pacing};
+pub use embedded::{EmbeddedSource, Injector, InjectorClosed, Pacing};
 pub use file::NdjsonReader;
 pub use simulate::{SimulationSpec, organisation_csv};
 pub use source::{BatchLimits, Positions, RawMessage, Source, SourceError};

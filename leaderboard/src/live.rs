@@ -1,28 +1,75 @@
 //! What the pipeline shares with the HTTP server: the engine behind a lock, and the pipeline's status.
 
+use crate::hub::Deal;
 use analytics::Engine;
+use schemas::{Config, Organisation};
+use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use tokio::sync::RwLock;
+use tokio::sync::{RwLock, watch};
+
+/// Most large deals waiting for the hub; more in one push interval are dropped (screens flash at most a few).
+const PENDING_DEALS: usize = 64;
 
 /// The live engine and the status `/ready` and `/metrics` report.
 pub struct Live {
+    config: Arc<Config>,
+    org: Arc<Organisation>,
     /// The engine: the pipeline writes one micro-batch at a time, the server reads between batches.
     pub engine: RwLock<Engine>,
     connected: AtomicBool,
     started: AtomicBool,
     /// Unix milliseconds of the last checkpoint written (0: none yet).
     checkpoint_saved_at: AtomicI64,
+    /// Counts the batches applied: the hub wakes on each change.
+    version: watch::Sender<u64>,
+    /// Large deals of the batches applied since the hub last looked.
+    deals: Mutex<Vec<Deal>>,
 }
 
 impl Live {
     /// Shares `engine`; not ready until the pipeline has started and reached its source.
     pub fn new(engine: Engine) -> Self {
         Self {
+            config: Arc::new(engine.config().clone()),
+            org: Arc::new(engine.org().clone()),
             engine: RwLock::new(engine),
             connected: AtomicBool::new(false),
             started: AtomicBool::new(false),
             checkpoint_saved_at: AtomicI64::new(0),
+            version: watch::Sender::new(0),
+            deals: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Records that a batch has changed the state, with the large deals it held.
+    pub fn batch_applied(&self, deals: Vec<Deal>) {
+        if !deals.is_empty() {
+            let mut pending = self.deals.lock().unwrap_or_else(|e| e.into_inner());
+            let room = PENDING_DEALS.saturating_sub(pending.len());
+            pending.extend(deals.into_iter().take(room));
+        }
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    /// Wakes whenever a batch has been applied.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+
+    /// Takes the large deals recorded since the last call.
+    pub fn take_deals(&self) -> Vec<Deal> {
+        std::mem::take(&mut *self.deals.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The configuration the engine runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The organisation file.
+    pub fn org(&self) -> &Organisation {
+        &self.org
     }
 
     /// Records whether the source reaches its broker.

@@ -26,6 +26,16 @@ pub const WATERMARK_SECONDS: &str = "leaderboard_watermark_seconds";
 pub const CHECKPOINT_AGE_SECONDS: &str = "leaderboard_checkpoint_age_seconds";
 /// 1 when the source reaches its broker, else 0.
 pub const SOURCE_CONNECTED: &str = "leaderboard_source_connected";
+/// Open websocket connections.
+pub const WS_CONNECTIONS: &str = "leaderboard_ws_connections";
+/// Websocket connections ended, by reason (`client_left`, `send_timeout`, `send_failed`, `server_stopping`).
+pub const WS_DISCONNECTS: &str = "leaderboard_ws_disconnects_total";
+/// Snapshots sent to clients that fell behind or saw a gap.
+pub const WS_RESYNCS: &str = "leaderboard_ws_resyncs_total";
+/// Frames (patches, rollovers, snapshots) the hub sent to the boards' followers.
+pub const BOARD_FRAMES: &str = "leaderboard_board_frames_total";
+/// Seconds to recompute the followed boards after a change.
+pub const PUSH_SECONDS: &str = "leaderboard_push_seconds";
 
 /// Installs the global recorder; histograms are rendered as summaries with p50, p90, p99 and p999.
 pub fn install() -> anyhow::Result<PrometheusHandle> {
@@ -89,6 +99,39 @@ pub fn record_dead_letters(letters: &[DeadLetter<'_>]) {
     for letter in letters {
         counter!(DEAD_LETTERS, "kind" => letter.rejection.kind.as_str()).increment(1);
     }
+}
+
+/// Records one refresh of the boards.
+pub fn record_push(frames: usize, took: Duration) {
+    counter!(BOARD_FRAMES).increment(frames as u64);
+    histogram!(PUSH_SECONDS).record(took.as_secs_f64());
+}
+
+/// Counts an open websocket connection while it lives.
+pub struct WsConnection(());
+
+impl WsConnection {
+    /// Counts one more connection until the value is dropped.
+    pub fn open() -> Self {
+        gauge!(WS_CONNECTIONS).increment(1.0);
+        Self(())
+    }
+}
+
+impl Drop for WsConnection {
+    fn drop(&mut self) {
+        gauge!(WS_CONNECTIONS).decrement(1.0);
+    }
+}
+
+/// Counts a websocket connection ended for `reason`.
+pub fn record_ws_end(reason: &'static str) {
+    counter!(WS_DISCONNECTS, "reason" => reason).increment(1);
+}
+
+/// Counts a resync.
+pub fn record_ws_resync() {
+    counter!(WS_RESYNCS).increment(1);
 }
 
 /// Sets the gauges that depend on the scrape time, then renders the text exposition.

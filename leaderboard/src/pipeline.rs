@@ -7,6 +7,7 @@
 //! Stages overlap: while the engine applies batch n on its own task, batch n+1 is decoded and dead-lettered;
 //! batches still enter the engine strictly in order.
 
+use crate::hub::large_deals;
 use crate::live::Live;
 use crate::metrics;
 use analytics::{CheckpointStore, state_settings};
@@ -35,6 +36,8 @@ pub struct PipelineOptions {
     pub checkpoints: Option<CheckpointStore>,
     /// The source's name in the checkpoint (e.g. `kafka:activity`).
     pub source_name: String,
+    /// Premium from which an issued policy is celebrated on the screens.
+    pub large_deal_yuan: f64,
 }
 
 /// The live pipeline over one source.
@@ -150,18 +153,26 @@ impl<S: Source> Pipeline<S> {
         }
         self.settle().await?;
         let live = self.live.clone();
+        let large_deal_yuan = self.options.large_deal_yuan;
         self.in_flight = Some(tokio::spawn(async move {
             let mut engine = live.engine.write().await;
             let dispositions = engine.process(&decoded.messages).await?;
             let arrival = &engine.state().arrival;
             let done = chrono::Utc::now().timestamp_millis();
-            Ok(Applied {
-                dispositions,
+            let applied = Applied {
                 clocks: arrival.partitions().clone(),
                 positions: arrival.positions(),
                 took: started.elapsed(),
                 produce_to_state_ms: produced_at.iter().map(|at| (done - at).max(0)).collect(),
-            })
+                dispositions,
+            };
+            drop(engine);
+            live.batch_applied(large_deals(
+                &decoded.messages,
+                &applied.dispositions,
+                large_deal_yuan,
+            ));
+            Ok(applied)
         }));
         Ok(())
     }

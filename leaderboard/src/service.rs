@@ -1,7 +1,9 @@
 //! Runs a live pipeline together with its HTTP server until SIGINT or SIGTERM, then checkpoints and stops.
 
+use crate::hub::Hub;
 use crate::live::Live;
 use crate::pipeline::{DeadLetters, Pipeline, PipelineOptions};
+use crate::publish::Publisher;
 use crate::server::{AppState, router};
 use analytics::Engine;
 use anyhow::{Context, Result};
@@ -20,6 +22,8 @@ pub struct Service<S: Source> {
     pub dead_letters: DeadLetters,
     /// Batching and checkpoints.
     pub options: PipelineOptions,
+    /// Where clearing scores posted to the API go (the source's own input).
+    pub publisher: Publisher,
     /// The HTTP listen address.
     pub listen: String,
 }
@@ -35,15 +39,21 @@ impl<S: Source + 'static> Service<S> {
             }
         };
         let live = Arc::new(Live::new(self.engine));
-        let listener = tokio::net::TcpListener::bind(&self.listen)
+        let listen = listen_address(&self.listen, live.config().access.has_tokens())?;
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("cannot listen on {}", self.listen))?;
+            .with_context(|| format!("cannot listen on {listen}"))?;
         on_listening(listener.local_addr()?);
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signal(shutdown.clone()));
+        let hub = Arc::new(Hub::new(live.clone()));
+        tokio::spawn(hub.clone().run(shutdown.clone()));
         let app = router(AppState {
             live: live.clone(),
+            hub,
+            publisher: Arc::new(self.publisher),
             metrics,
+            shutdown: shutdown.clone(),
         });
         let server = tokio::spawn(
             axum::serve(listener, app)
@@ -63,6 +73,28 @@ impl<S: Source + 'static> Service<S> {
     }
 }
 
+/// Where to listen: `listen`, except that without any access token only loopback is served.
+fn listen_address(listen: &str, has_tokens: bool) -> Result<SocketAddr> {
+    let addr: SocketAddr = listen.parse().with_context(|| {
+        format!(
+            "server.listen must be an IP address and port (like 127.0.0.1:8080), got {listen:?}"
+        )
+    })?;
+    if has_tokens || addr.ip().is_loopback() {
+        return Ok(addr);
+    }
+    let local = SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port());
+    tracing::warn!(
+        requested = %addr,
+        listening = %local,
+        "no access tokens are configured ([access] admin_token / kiosk): listening on localhost only"
+    );
+    eprintln!(
+        "leaderboard: no access tokens configured: listening on localhost only ({local}), not {addr}"
+    );
+    Ok(local)
+}
+
 async fn cancel_on_signal(shutdown: CancellationToken) {
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(mut term) => {
@@ -78,4 +110,29 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     }
     tracing::info!("stopping: writing a last checkpoint");
     shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listen_address;
+
+    #[test]
+    fn without_tokens_only_loopback_is_served() {
+        let open = listen_address("0.0.0.0:8080", false).unwrap();
+        assert!(open.ip().is_loopback());
+        assert_eq!(open.port(), 8080);
+        assert!(
+            !listen_address("0.0.0.0:8080", true)
+                .unwrap()
+                .ip()
+                .is_loopback()
+        );
+        assert!(
+            listen_address("[::1]:9000", false)
+                .unwrap()
+                .ip()
+                .is_loopback()
+        );
+        assert!(listen_address("localhost", false).is_err());
+    }
 }

@@ -7,6 +7,12 @@ use serde::{Deserialize, Deserializer};
 use std::path::Path;
 use thiserror::Error;
 
+mod access;
+mod live;
+
+pub use access::{AccessConfig, KioskToken};
+pub use live::LiveConfig;
+
 /// A problem with the configuration file.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -62,6 +68,10 @@ pub struct Config {
     pub kafka: KafkaConfig,
     /// The live pipeline's HTTP server and state directory (`[server]`).
     pub server: ServerConfig,
+    /// Tokens of the API and the screens (`[access]`).
+    pub access: AccessConfig,
+    /// Websocket pushes to the screens (`[live]`).
+    pub live: LiveConfig,
 }
 
 /// The `[kafka]` section: the activity topic and how the pipeline reads it.
@@ -147,6 +157,8 @@ impl Default for Config {
             rewards: Rewards::default(),
             kafka: KafkaConfig::default(),
             server: ServerConfig::default(),
+            access: AccessConfig::default(),
+            live: LiveConfig::default(),
         }
     }
 }
@@ -419,6 +431,8 @@ impl Config {
                 self.server.linger_ms
             ));
         }
+        self.access.validate().map_err(ConfigError::Invalid)?;
+        self.live.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }
@@ -484,5 +498,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("linger_ms"), "{err}");
+    }
+
+    #[test]
+    fn access_tokens_must_be_long_and_distinct_and_live_limits_hold() {
+        let ok = Config::from_toml(
+            "[access]\nadmin_token = \"0123456789abcdef-admin\"\n[[access.kiosk]]\ntoken = \"0123456789abcdef-zd\"\nbranch = \"zd\"\n",
+            "t",
+        )
+        .unwrap();
+        assert!(ok.access.has_tokens());
+        assert_eq!(ok.access.kiosk[0].branch.as_deref(), Some("zd"));
+        assert!(!Config::default().access.has_tokens());
+        let err = Config::from_toml("[access]\nadmin_token = \"short\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least 16"), "{err}");
+        let err = Config::from_toml(
+            "[access]\nadmin_token = \"0123456789abcdef\"\n[[access.kiosk]]\ntoken = \"0123456789abcdef\"\n",
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("twice"), "{err}");
+        let err = Config::from_toml("[live]\ncelebrations_per_sec = 10\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("celebrations_per_sec"), "{err}");
+        let err = Config::from_toml("[live]\npush_interval_ms = 5000\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("push_interval_ms"), "{err}");
     }
 }

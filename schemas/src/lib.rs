@@ -32,8 +32,8 @@ mod time;
 
 pub use arrow_schema::{event_schema, events_to_batch};
 pub use config::{
-    Config, ConfigError, KafkaConfig, Prize, RankTier, RateTier, Rewards, ServerConfig, Targets,
-    Tiers, Weights,
+    AccessConfig, Config, ConfigError, KafkaConfig, KioskToken, LiveConfig, Prize, RankTier,
+    RateTier, Rewards, ServerConfig, Targets, Tiers, Weights,
 };
 pub use decode::{
     MAX_AMOUNT_YUAN, MAX_EVENT_ID_CHARS, MAX_FUTURE_MILLIS, MAX_MESSAGE_BYTES, RejectKind,

@@ -1,6 +1,7 @@
 //! `leaderboard demo`: the live pipeline and server with no broker, fed by the simulator in real time.
 
 use crate::pipeline::{DeadLetters, PipelineOptions};
+use crate::publish::Publisher;
 use crate::service::Service;
 use analytics::Engine;
 use anyhow::{Result, bail};
@@ -74,16 +75,20 @@ pub async fn demo(args: &DemoArgs) -> Result<()> {
         live_speed: args.live_speed,
     };
     let limits = super::serve::batch_limits(&config);
+    let large_deal_yuan = config.live.large_deal_yuan;
     let config = Arc::new(config);
+    let source = EmbeddedSource::start(spec, args.partitions, pacing);
     let service = Service {
         engine: Engine::new(config, Arc::new(org)),
-        source: EmbeddedSource::start(spec, args.partitions, pacing),
+        publisher: Publisher::Embedded(source.injector()),
+        source,
         dead_letters: DeadLetters::Log,
         options: PipelineOptions {
             limits,
             checkpoint_interval: Duration::from_secs(5),
             checkpoints: None,
             source_name: "embedded".into(),
+            large_deal_yuan,
         },
         listen: args.listen.clone(),
     };
@@ -91,6 +96,8 @@ pub async fn demo(args: &DemoArgs) -> Result<()> {
     service
         .run(|addr| {
             eprintln!("leaderboard demo: simulating from {from}, the first month in {catch_up} s, then live");
+            eprintln!("  wall screen   http://{addr}/screen?rotate=20");
+            eprintln!("  manager view  http://{addr}/manager");
             eprintln!("  scorecard  http://{addr}/api/v1/scorecard");
             eprintln!("  users      http://{addr}/api/v1/scorecard?users=true");
             eprintln!("  metrics    http://{addr}/metrics");

@@ -1,12 +1,13 @@
 //! `leaderboard serve`: the Kafka pipeline with checkpoints, dead letters and the HTTP server.
 
 use crate::pipeline::{DeadLetters, PipelineOptions};
+use crate::publish::Publisher;
 use crate::replay::load_organisation;
 use crate::service::Service;
 use analytics::{CheckpointStore, Engine};
 use anyhow::{Context, Result};
 use ingest::BatchLimits;
-use ingest::kafka::{DeadLetterProducer, KafkaSettings, KafkaSource, ensure_topics};
+use ingest::kafka::{DeadLetterProducer, EventProducer, KafkaSettings, KafkaSource, ensure_topics};
 use schemas::Config;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -138,7 +139,12 @@ pub async fn serve(args: &ServeArgs) -> Result<()> {
             checkpoint_interval: Duration::from_secs(config.server.checkpoint_interval_secs),
             checkpoints: Some(store),
             source_name,
+            large_deal_yuan: config.live.large_deal_yuan,
         },
+        publisher: Publisher::Kafka(tokio::sync::Mutex::new(
+            EventProducer::new(&kafka.brokers, &kafka.topic)
+                .context("cannot create the producer of clearing scores")?,
+        )),
         listen: config.server.listen.clone(),
     };
     let topic = kafka.topic.clone();

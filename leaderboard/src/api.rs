@@ -1,0 +1,272 @@
+//! The JSON API: scorecards, boards, periods, clearing scores, status, health and metrics.
+
+use crate::access::Grant;
+use crate::boards::{Board, BoardKey, BoardView};
+use crate::server::{ApiError, AppState};
+use analytics::{Engine, EngineError, PeriodSpec};
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use schemas::YearMonth;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Query of `/api/v1/scorecard`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScorecardQuery {
+    /// `YYYY-MM`, `YYYY-Qn` or `assessment`; the current month when absent.
+    period: Option<String>,
+    /// Include per-user rows.
+    #[serde(default)]
+    users: bool,
+    /// Read by [`Grant`]'s extractor.
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
+}
+
+/// The period `text` names, or the current month.
+fn period_of(engine: &Engine, text: Option<&str>) -> Result<PeriodSpec, ApiError> {
+    match text {
+        Some(text) => text.parse::<PeriodSpec>().map_err(ApiError::bad_request),
+        None => Ok(PeriodSpec::Month(
+            engine.current_month().ok_or(EngineError::NoData)?,
+        )),
+    }
+}
+
+/// `GET /api/v1/scorecard?period=&users=`: SPEC §8. A token limited to a branch sees only its people.
+pub async fn scorecard(
+    State(state): State<AppState>,
+    grant: Grant,
+    q: Result<Query<ScorecardQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let engine = state.live.engine.read().await;
+    let spec = period_of(&engine, q.period.as_deref())?;
+    let mut card = engine.scorecard(spec, q.users)?;
+    drop(engine);
+    if let (Some(own), Some(users)) = (grant.branch(), card.users.as_mut()) {
+        users.retain(|u| u.branch_id == own);
+    }
+    Ok(Json(card).into_response())
+}
+
+/// Query of `/api/v1/boards/{board}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoardQuery {
+    /// As for the scorecard; the current month when absent.
+    period: Option<String>,
+    /// Only this branch's people (people boards).
+    branch: Option<String>,
+    /// Read by [`Grant`]'s extractor.
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+/// `GET /api/v1/boards/{board}?period=&branch=`: the rows a wall screen shows.
+pub async fn board(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path(board): Path<String>,
+    q: Result<Query<BoardQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let board: Board = board
+        .parse()
+        .map_err(|e: String| ApiError::new(StatusCode::NOT_FOUND, e))?;
+    let branch = if board.ranks_people() {
+        grant.people_of(q.branch)?
+    } else {
+        q.branch
+    };
+    let key = BoardKey::new(board, branch, state.live.org()).map_err(ApiError::bad_request)?;
+    let engine = state.live.engine.read().await;
+    let spec = period_of(&engine, q.period.as_deref())?;
+    let card = engine.scorecard(spec, board.ranks_people())?;
+    drop(engine);
+    Ok(Json(BoardView::of(&key, &card, state.live.config())).into_response())
+}
+
+/// `GET /api/v1/periods`: the periods with data, for the manager view's selector.
+pub async fn periods(State(state): State<AppState>, _grant: Grant) -> Result<Response, ApiError> {
+    let current = state
+        .live
+        .engine
+        .read()
+        .await
+        .current_month()
+        .ok_or(EngineError::NoData)?;
+    let config = state.live.config();
+    let first = YearMonth::of_date(config.assessment_start);
+    let last = current.min(YearMonth::of_date(config.assessment_end));
+    let months: Vec<YearMonth> = (0..=last.months_since(first).max(0))
+        .map(|i| first.plus(i))
+        .collect();
+    let mut quarters: Vec<String> = months
+        .iter()
+        .map(|m| format!("{}-Q{}", m.year(), m.quarter()))
+        .collect();
+    quarters.dedup();
+    Ok(Json(json!({
+        "current": current.to_string(),
+        "months": months.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+        "quarters": quarters,
+        "assessment": "assessment",
+        "active_login_days": config.active_login_days,
+    }))
+    .into_response())
+}
+
+/// Body of `POST /api/v1/clearing-scores`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClearingScoreRequest {
+    /// The branch scored.
+    branch_id: String,
+    /// The month scored (`YYYY-MM`).
+    month: String,
+    /// The score, 0..=10.
+    score: f64,
+    /// The event's id (a retry with the same id is a duplicate, never counted twice); generated when absent.
+    event_id: Option<String>,
+    /// Event time; by default the latest event time the pipeline has seen (so a replay of old data is not
+    /// pushed into the future).
+    occurred_at: Option<String>,
+}
+
+/// `POST /api/v1/clearing-scores` (admin): turns the request into a `clearing_scored` event on the
+/// source, answered 202 once the source holds it.
+pub async fn clearing_score(
+    State(state): State<AppState>,
+    grant: Grant,
+    body: Result<Json<ClearingScoreRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    grant.require_admin()?;
+    let Json(request) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if state.live.org().branch(&request.branch_id).is_none() {
+        return Err(ApiError::bad_request(format!(
+            "unknown branch {:?}",
+            request.branch_id
+        )));
+    }
+    let month: YearMonth = request.month.parse().map_err(ApiError::bad_request)?;
+    let occurred_at = {
+        let engine = state.live.engine.read().await;
+        if engine.state().arrival.is_final(month) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("{month} is final: a clearing score can no longer change it"),
+            ));
+        }
+        match &request.occurred_at {
+            Some(text) => text.clone(),
+            None => {
+                let delay = engine.config().watermark_delay_secs as i64 * 1000;
+                let latest = engine.state().arrival.latest_watermark().map(|w| w + delay);
+                let at = latest.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+                engine.calendar().rfc3339(at)
+            }
+        }
+    };
+    let event_id = request.event_id.clone().unwrap_or_else(|| {
+        format!(
+            "clearing-{}-{}-{}",
+            request.branch_id,
+            month,
+            chrono::Utc::now().timestamp_micros()
+        )
+    });
+    let event = json!({
+        "event_id": event_id,
+        "event_type": "clearing_scored",
+        "occurred_at": occurred_at,
+        "branch_id": request.branch_id,
+        "month": month.to_string(),
+        "score": request.score,
+    });
+    let payload = serde_json::to_vec(&event).expect("JSON values serialise");
+    // The same validation every event gets: a bad score is refused here, not dead-lettered later.
+    if let Err(rejection) = schemas::decode_event(&payload, chrono::Utc::now().timestamp_millis()) {
+        return Err(ApiError::bad_request(rejection.reason));
+    }
+    state
+        .publisher
+        .publish(&request.branch_id, payload)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}")))?;
+    tracing::info!(%event_id, branch = %request.branch_id, %month, score = request.score, "clearing score queued");
+    Ok((StatusCode::ACCEPTED, Json(event)).into_response())
+}
+
+/// Where the pipeline stands: disposition totals, each partition's next offset and watermark, readiness and
+/// the last checkpoint. The totals and offsets are the state's (they survive restarts), not this process's.
+pub async fn status(State(state): State<AppState>, _grant: Grant) -> Response {
+    let engine = state.live.engine.read().await;
+    let arrival = &engine.state().arrival;
+    let partitions: serde_json::Map<String, serde_json::Value> = arrival
+        .partitions()
+        .iter()
+        .map(|(p, clock)| {
+            let watermark = clock
+                .watermark
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| t.to_rfc3339());
+            (
+                p.to_string(),
+                json!({ "next_offset": clock.next_offset, "watermark": watermark }),
+            )
+        })
+        .collect();
+    let checkpoint = state
+        .live
+        .checkpoint_saved_at()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.to_rfc3339());
+    Json(json!({
+        "ready": state.live.readiness().is_ok(),
+        "counts": engine.counts(),
+        "partitions": partitions,
+        "current_month": engine.current_month().map(|m| m.to_string()),
+        "checkpoint_saved_at": checkpoint,
+    }))
+    .into_response()
+}
+
+/// `GET /health`: the process answers.
+pub async fn health() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /ready`: 503 with a reason while the pipeline starts or the broker is away.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    match state.live.readiness() {
+        Ok(()) => Json(json!({ "ready": true })).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "ready": false, "reason": reason })),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /metrics`: the Prometheus text exposition.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            crate::metrics::render(handle, &state.live),
+        )
+            .into_response(),
+        None => ApiError::new(StatusCode::NOT_FOUND, "metrics are not enabled").into_response(),
+    }
+}

@@ -1,0 +1,284 @@
+//! The websocket hub: one feed per board that screens follow, refreshed from the engine at most every
+//! `live.push_interval_ms` after a batch changed the state, with heartbeats and celebrations.
+//!
+//! Each frame is serialised once and shared by every follower; a follower that falls behind misses nothing
+//! silently: it is resynced with a snapshot (see `ws`).
+
+mod celebrate;
+mod feed;
+mod frame;
+
+pub use celebrate::{CelebratedDeal, CelebrationLimiter, Deal, large_deals};
+pub use feed::{BoardUpdate, CatchUp, Feed};
+pub use frame::{Frame, FrameKind, Freshness};
+
+use crate::boards::{self, BoardKey};
+use crate::live::Live;
+use analytics::{EngineError, PeriodSpec, Scorecard};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+/// Seconds between heartbeats.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// Where the watermark stood and since when: the basis of the stale-data banner.
+struct Watch {
+    as_of: Option<String>,
+    since: Instant,
+    updated_at: Option<String>,
+    stale: bool,
+    last_heartbeat: Instant,
+}
+
+/// The hub.
+pub struct Hub {
+    live: Arc<Live>,
+    settings: schemas::LiveConfig,
+    feeds: Mutex<BTreeMap<BoardKey, Arc<Feed>>>,
+    celebrations: broadcast::Sender<Arc<Frame>>,
+    next_epoch: AtomicU64,
+    watch: Mutex<Watch>,
+    limiter: Mutex<CelebrationLimiter>,
+}
+
+impl Hub {
+    /// A hub over `live`'s engine, configured by its `[live]` section.
+    pub fn new(live: Arc<Live>) -> Self {
+        let settings = live.config().live.clone();
+        let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        Self {
+            limiter: Mutex::new(CelebrationLimiter::new(settings.celebrations_per_sec)),
+            live,
+            settings,
+            feeds: Mutex::new(BTreeMap::new()),
+            celebrations: broadcast::channel(16).0,
+            // Epochs never repeat across restarts (a restarted server's seq 3 is not the old one's).
+            next_epoch: AtomicU64::new(now_ms * 1000),
+            watch: Mutex::new(Watch {
+                as_of: None,
+                since: Instant::now(),
+                updated_at: None,
+                stale: false,
+                last_heartbeat: Instant::now(),
+            }),
+        }
+    }
+
+    /// The `[live]` settings.
+    pub fn settings(&self) -> &schemas::LiveConfig {
+        &self.settings
+    }
+
+    fn epoch(&self) -> u64 {
+        self.next_epoch.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Celebrations from now on.
+    pub fn celebrations(&self) -> broadcast::Receiver<Arc<Frame>> {
+        self.celebrations.subscribe()
+    }
+
+    /// The feed of `key`, created on first use.
+    pub async fn feed(&self, key: &BoardKey) -> Arc<Feed> {
+        if let Some(feed) = Self::lock(&self.feeds).get(key) {
+            return feed.clone();
+        }
+        let card = self.current_scorecard(key.board.ranks_people()).await;
+        let update = self.board_update(key, card.as_ref());
+        let fresh = Arc::new(Feed::new(
+            key.clone(),
+            self.epoch(),
+            update,
+            self.settings.patch_ring,
+        ));
+        Self::lock(&self.feeds)
+            .entry(key.clone())
+            .or_insert(fresh)
+            .clone()
+    }
+
+    /// The current month's scorecard, if any event has arrived.
+    async fn current_scorecard(&self, with_users: bool) -> Option<Scorecard> {
+        let engine = self.live.engine.read().await;
+        let month = engine.current_month()?;
+        match engine.scorecard(PeriodSpec::Month(month), with_users) {
+            Ok(card) => Some(card),
+            Err(EngineError::NoData) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot compute the live scorecard");
+                None
+            }
+        }
+    }
+
+    fn board_update(&self, key: &BoardKey, card: Option<&Scorecard>) -> BoardUpdate {
+        let freshness = self.freshness();
+        match card {
+            Some(card) => BoardUpdate {
+                period: card.period.clone(),
+                is_final: card.is_final,
+                freshness,
+                rows: boards::rows(key, card, self.live.config()),
+            },
+            None => BoardUpdate {
+                period: String::new(),
+                is_final: false,
+                freshness,
+                rows: Vec::new(),
+            },
+        }
+    }
+
+    fn freshness(&self) -> Freshness {
+        let watch = Self::lock(&self.watch);
+        Freshness {
+            as_of: watch.as_of.clone(),
+            updated_at: watch.updated_at.clone(),
+        }
+    }
+
+    /// Runs until `shutdown`: refreshes the feeds after each change (at most every push interval), sends
+    /// heartbeats every 10 s and at once when the stale flag flips.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut changes = self.live.changes();
+        let interval = Duration::from_millis(self.settings.push_interval_ms);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut next_refresh = tokio::time::Instant::now();
+        let mut pending = false;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    pending = true;
+                }
+                _ = tokio::time::sleep_until(next_refresh), if pending => {
+                    pending = false;
+                    self.refresh().await;
+                    next_refresh = tokio::time::Instant::now() + interval;
+                }
+                _ = tick.tick() => self.heartbeat().await,
+            }
+        }
+    }
+
+    /// Recomputes every followed board and sends what changed; forgets boards nobody follows.
+    pub async fn refresh(&self) {
+        let started = Instant::now();
+        let feeds: Vec<Arc<Feed>> = {
+            let mut feeds = Self::lock(&self.feeds);
+            feeds.retain(|_, f| f.followers() > 0);
+            feeds.values().cloned().collect()
+        };
+        let deals = self.live.take_deals();
+        let deals = Self::lock(&self.limiter).admit(deals, Instant::now());
+        if feeds.is_empty() && deals.is_empty() {
+            return;
+        }
+        let with_users = !deals.is_empty() || feeds.iter().any(|f| f.key.board.ranks_people());
+        let Some(card) = self.current_scorecard(with_users).await else {
+            return;
+        };
+        self.observe_watermark(&card.as_of, true);
+        let mut frames = 0;
+        for feed in &feeds {
+            let update = self.board_update(&feed.key, Some(&card));
+            frames += feed.update(update, || self.epoch());
+        }
+        for deal in deals {
+            let frame = Frame::celebrate(&name_deal(deal, &card));
+            let _ = self.celebrations.send(Arc::new(frame));
+        }
+        crate::metrics::record_push(frames, started.elapsed());
+    }
+
+    /// Records the watermark seen; `changed_board` marks that the figures moved now.
+    fn observe_watermark(&self, as_of: &str, changed_board: bool) {
+        let mut watch = Self::lock(&self.watch);
+        if watch.as_of.as_deref() != Some(as_of) {
+            watch.as_of = Some(as_of.to_string());
+            watch.since = Instant::now();
+        }
+        if changed_board {
+            watch.updated_at = Some(chrono::Utc::now().to_rfc3339());
+        }
+    }
+
+    /// Sends a heartbeat to every feed every 10 s, and at once when the data turns stale or fresh again.
+    async fn heartbeat(&self) {
+        let as_of = {
+            let engine = self.live.engine.read().await;
+            engine
+                .state()
+                .arrival
+                .latest_watermark()
+                .map(|w| engine.calendar().rfc3339(w))
+        };
+        if let Some(as_of) = &as_of {
+            self.observe_watermark(as_of, false);
+        }
+        let connected = self.live.is_connected();
+        let (stale, due) = {
+            let mut watch = Self::lock(&self.watch);
+            let stale = !connected
+                || watch.since.elapsed() >= Duration::from_secs(self.settings.stale_after_secs);
+            let due = stale != watch.stale || watch.last_heartbeat.elapsed() >= HEARTBEAT;
+            watch.stale = stale;
+            if due {
+                watch.last_heartbeat = Instant::now();
+            }
+            (stale, due)
+        };
+        if !due {
+            return;
+        }
+        let frame = Arc::new(Frame::heartbeat(&self.freshness(), stale, connected));
+        let feeds: Vec<Arc<Feed>> = Self::lock(&self.feeds).values().cloned().collect();
+        for feed in feeds {
+            feed.broadcast(frame.clone());
+        }
+    }
+
+    /// The latest heartbeat's content, for a client that has just connected.
+    pub fn heartbeat_now(&self) -> Frame {
+        let stale = Self::lock(&self.watch).stale;
+        Frame::heartbeat(&self.freshness(), stale, self.live.is_connected())
+    }
+}
+
+/// Names a deal's branch and salesperson from the scorecard.
+fn name_deal(deal: Deal, card: &Scorecard) -> CelebratedDeal {
+    let branch_name = card
+        .branches
+        .iter()
+        .find(|b| b.branch_id == deal.branch_id)
+        .map_or_else(|| deal.branch_id.clone(), |b| b.branch_name.clone());
+    let name = deal.user_id.as_ref().and_then(|id| {
+        card.users
+            .iter()
+            .flatten()
+            .find(|u| &u.user_id == id)
+            .and_then(|u| u.display_name.clone())
+    });
+    CelebratedDeal {
+        branch_name,
+        name,
+        occurred_at: chrono::DateTime::from_timestamp_millis(deal.occurred_at)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default(),
+        branch_id: deal.branch_id,
+        user_id: deal.user_id,
+        policy_id: deal.policy_id,
+        premium: deal.premium,
+    }
+}

@@ -1,0 +1,93 @@
+//! The wall screen, the manager view and the OpenAPI document: static files embedded in the binary.
+//!
+//! The pages read their token from their own URL (`?token=`) and pass it on to the API and the websocket.
+
+use crate::server::ApiError;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+/// An embedded file: its name under `/assets/`, content type and bytes.
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+}
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "common.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/common.js"),
+    },
+    Asset {
+        name: "screen.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/screen.js"),
+    },
+    Asset {
+        name: "screen.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../assets/screen.css"),
+    },
+    Asset {
+        name: "manager.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/manager.js"),
+    },
+    Asset {
+        name: "manager.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../assets/manager.css"),
+    },
+];
+
+fn html(body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /`: the wall screen's default board.
+pub async fn index() -> Redirect {
+    Redirect::to("/screen")
+}
+
+/// `GET /screen?board=&branch=&lang=&rotate=&token=`: the wall screen.
+pub async fn screen() -> Response {
+    html(include_str!("../assets/screen.html"))
+}
+
+/// `GET /manager?token=`: the manager view.
+pub async fn manager() -> Response {
+    html(include_str!("../assets/manager.html"))
+}
+
+/// `GET /assets/{file}`.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|a| a.name == file) {
+        Some(asset) => (
+            [
+                (header::CONTENT_TYPE, asset.content_type),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            asset.body,
+        )
+            .into_response(),
+        None => ApiError::new(StatusCode::NOT_FOUND, format!("no asset {file:?}")).into_response(),
+    }
+}
+
+/// `GET /api/v1/openapi.json`: the API's OpenAPI 3.1 document.
+pub async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../assets/openapi.json"),
+    )
+        .into_response()
+}
