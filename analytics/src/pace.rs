@@ -114,13 +114,13 @@ impl PaceStatus {
     }
 }
 
-/// The value at which `indicator` earns its full points, for the indicators that have one.
+/// The value at which `indicator` earns its full points, for the volume indicators with a per-user target
+/// (reports come once a month or so: projecting them from the days elapsed says nothing).
 pub fn full_points_at(config: &Config, indicator: Indicator) -> Option<f64> {
     match indicator {
         Indicator::QuotesPerUser => Some(config.targets.quotes_per_user),
         Indicator::ProposalsPerUser => Some(config.targets.proposals_per_user),
         Indicator::DealPremiumPerUser => Some(config.targets.deal_premium_per_user),
-        Indicator::ReportsAccepted => Some(config.weights.reports_accepted),
         _ => None,
     }
 }

@@ -7,10 +7,14 @@ use crate::publish::Publisher;
 use crate::server::{AppState, router};
 use analytics::Engine;
 use anyhow::{Context, Result};
+use axum::serve::ListenerExt;
 use ingest::Source;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+
+/// Kernel send buffer of each HTTP and websocket connection.
+const SEND_BUFFER_BYTES: usize = 64 * 1024;
 
 /// A pipeline and where its server listens.
 pub struct Service<S: Source> {
@@ -54,6 +58,13 @@ impl<S: Source + 'static> Service<S> {
             publisher: Arc::new(self.publisher),
             metrics,
             shutdown: shutdown.clone(),
+        });
+        let listener = listener.tap_io(|tcp| {
+            // Screens take small frames: a small, fixed send buffer bounds the memory a stuck client
+            // pins in the kernel and makes the send timeout notice it within seconds.
+            if let Err(e) = socket2::SockRef::from(&*tcp).set_send_buffer_size(SEND_BUFFER_BYTES) {
+                tracing::debug!(error = %e, "cannot set the socket send buffer");
+            }
         });
         let server = tokio::spawn(
             axum::serve(listener, app)

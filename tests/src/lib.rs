@@ -3,8 +3,11 @@
 #![deny(missing_docs)]
 
 pub mod broker;
+pub mod browser;
+pub mod live;
 pub mod process;
 pub mod proxy;
+pub mod ws_client;
 
 use analytics::{BranchRow, Engine, Indicator, PeriodSpec, Scorecard};
 use schemas::{Config, Message, Organisation, decode_event};
@@ -20,6 +23,7 @@ pub struct Scenario {
     lines: Vec<(u32, String)>,
     partition: u32,
     next_id: usize,
+    taken: usize,
 }
 
 impl Scenario {
@@ -131,6 +135,16 @@ impl Scenario {
                 decoded: decode_event(line.as_bytes(), CLOCK),
             })
             .collect()
+    }
+
+    /// The lines added since the last call: what to produce next.
+    pub fn take_new(&mut self) -> Vec<String> {
+        let new = self.lines[self.taken..]
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect();
+        self.taken = self.lines.len();
+        new
     }
 
     /// The raw lines (for writing files).

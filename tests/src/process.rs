@@ -153,6 +153,7 @@ pub struct Serve {
     args: Vec<String>,
     port: u16,
     child: Option<Child>,
+    token: Option<String>,
 }
 
 impl Serve {
@@ -162,6 +163,7 @@ impl Serve {
             args: args.to_vec(),
             port: free_port(),
             child: None,
+            token: None,
         };
         serve.spawn();
         serve
@@ -215,9 +217,20 @@ impl Serve {
         self.spawn();
     }
 
-    /// GET `path` as JSON, with its status code.
+    /// Sends `token` with the fixture's own requests (for servers with `[access]` tokens).
+    pub fn use_token(&mut self, token: &str) {
+        self.token = Some(token.to_string());
+    }
+
+    /// GET `path` as JSON, with its status code (and the fixture's token, if any).
     pub fn get(&self, path: &str) -> (u16, Value) {
-        get_json(&self.url(path))
+        match &self.token {
+            Some(token) => {
+                let joint = if path.contains('?') { '&' } else { '?' };
+                get_json(&self.url(&format!("{path}{joint}token={token}")))
+            }
+            None => get_json(&self.url(path)),
+        }
     }
 
     /// GET `/metrics` as text.

@@ -1,0 +1,420 @@
+//! The websocket protocol against a live server on a real broker: a snapshot then numbered patches in
+//! order; a reconnect with `(epoch, seq)` gets exactly the patches it missed or a fresh snapshot; a client
+//! that stops reading is dropped without delaying the others; a thousand clients converge to the ranking
+//! the REST API gives.
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use tests::Scenario;
+use tests::live::{LiveServer, eventually};
+use tests::ws_client::{Applied, BoardState, WsClient, ranking_of};
+
+const ORG: &str = "branch_id,branch_name,in_scope\n\
+a,甲支公司,true\nb,乙支公司,true\nc,丙支公司,true\nx,车商,false\n";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Two users per branch, registered in May; `quotes[i]` mobile quotes for branch i on June 1st.
+fn opening(s: &mut Scenario, quotes: [usize; 4]) {
+    for (i, branch) in ["a", "b", "c", "x"].iter().enumerate() {
+        for u in 1..=2 {
+            s.register(&format!("{branch}{u}"), branch, "2016-05-20T09:00:00+08:00");
+        }
+        for q in 0..quotes[i] {
+            let user = format!("{branch}{}", q % 2 + 1);
+            s.quote(&user, branch, "2016-06-01T10:00:00+08:00", "phone");
+        }
+    }
+}
+
+fn more_quotes(s: &mut Scenario, branch: &str, n: usize, day: u32) {
+    for q in 0..n {
+        let user = format!("{branch}{}", q % 2 + 1);
+        s.quote(
+            &user,
+            branch,
+            &format!("2016-06-{day:02}T11:00:00+08:00"),
+            "pad",
+        );
+    }
+}
+
+fn rest_board(server: &LiveServer, path: &str) -> Vec<(String, Value, Value)> {
+    ranking_of(&server.get(&format!("/api/v1/boards/{path}")))
+}
+
+/// Reads frames into `state` until its ranking equals `want` (patches must apply in order).
+async fn converge(
+    client: &mut WsClient,
+    state: &mut BoardState,
+    want: &[(String, Value, Value)],
+    patches: &mut Vec<String>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(state.ready && state.ranking() == want) {
+        assert!(
+            Instant::now() < deadline,
+            "the client holds {:?}, the REST board says {want:?}",
+            state.ranking()
+        );
+        let Some((frame, text)) = client.next(Duration::from_secs(1)).await.unwrap() else {
+            continue;
+        };
+        if state.apply(&frame).unwrap() == Applied::Patch {
+            patches.push(text);
+        }
+    }
+}
+
+#[test]
+fn snapshot_then_numbered_patches_and_resume_from_epoch_and_seq() {
+    let mut server = LiveServer::start(ORG, "[live]\npush_interval_ms = 50\n");
+    let mut events = Scenario::new();
+    opening(&mut events, [3, 2, 1, 9]);
+    server.produce(&events.take_new());
+    let rt = runtime();
+    let url = server.ws_url("/ws?board=branch_mobile_quotes");
+
+    // A: the first frames are a heartbeat and the snapshot, equal to the REST board.
+    let mut a = rt.block_on(WsClient::connect(&url)).unwrap();
+    let mut a_state = BoardState::default();
+    let frames = rt
+        .block_on(a.read_until(Duration::from_secs(10), |f| f["type"] == "snapshot"))
+        .unwrap();
+    assert_eq!(frames[0].0["type"], "hb", "{frames:?}");
+    a_state.apply(&frames.last().unwrap().0).unwrap();
+    let rest = rest_board(&server, "branch_mobile_quotes");
+    assert_eq!(a_state.ranking(), rest);
+    assert_eq!(
+        rest.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c", "x"]
+    );
+    assert_eq!(rest[3].1, Value::Null, "out of scope: shown, not ranked");
+    let (epoch, first_seq) = (a_state.epoch, a_state.seq);
+
+    // B takes the same snapshot and leaves.
+    let mut b = rt.block_on(WsClient::connect(&url)).unwrap();
+    let b_frames = rt
+        .block_on(b.read_until(Duration::from_secs(10), |f| f["type"] == "snapshot"))
+        .unwrap();
+    let mut b_state = BoardState::default();
+    b_state.apply(&b_frames.last().unwrap().0).unwrap();
+    assert_eq!((b_state.epoch, b_state.seq), (epoch, first_seq));
+    rt.block_on(b.close());
+
+    // Three rounds of activity: c overtakes b, then a; A sees every patch in order.
+    let mut a_patches = Vec::new();
+    for (branch, n, day) in [("c", 2, 2), ("c", 4, 3), ("b", 1, 4)] {
+        more_quotes(&mut events, branch, n, day);
+        server.produce(&events.take_new());
+        let want = rest_board(&server, "branch_mobile_quotes");
+        rt.block_on(converge(&mut a, &mut a_state, &want, &mut a_patches));
+    }
+    let final_ranking = rest_board(&server, "branch_mobile_quotes");
+    assert_eq!(
+        final_ranking
+            .iter()
+            .map(|r| r.0.as_str())
+            .take(3)
+            .collect::<Vec<_>>(),
+        ["c", "a", "b"],
+        "{final_ranking:?}"
+    );
+    assert!(a_patches.len() >= 3, "one patch per round at least");
+    assert_eq!(a_state.seq, first_seq + a_patches.len() as u64);
+
+    // B comes back with (epoch, seq): exactly the missed patches, byte for byte what A got.
+    let resume = server.ws_url(&format!(
+        "/ws?board=branch_mobile_quotes&epoch={epoch}&seq={first_seq}"
+    ));
+    let mut b = rt.block_on(WsClient::connect(&resume)).unwrap();
+    let mut replayed = Vec::new();
+    while replayed.len() < a_patches.len() {
+        let (frame, text) = rt
+            .block_on(b.next(Duration::from_secs(5)))
+            .unwrap()
+            .expect("the missed patches arrive");
+        assert_ne!(frame["type"], "snapshot", "resumed without a snapshot");
+        if b_state.apply(&frame).unwrap() == Applied::Patch {
+            replayed.push(text);
+        }
+    }
+    assert_eq!(replayed, a_patches);
+    assert_eq!(b_state, a_state);
+
+    // An unknown epoch, or a position ahead of the server, gets a fresh snapshot at the current position.
+    for (e, s) in [(epoch + 1_000_000, first_seq), (epoch, a_state.seq + 5)] {
+        let url = server.ws_url(&format!("/ws?board=branch_mobile_quotes&epoch={e}&seq={s}"));
+        let mut c = rt.block_on(WsClient::connect(&url)).unwrap();
+        let frames = rt
+            .block_on(c.read_until(Duration::from_secs(5), |f| f["type"] == "snapshot"))
+            .unwrap();
+        let snapshot = &frames.last().unwrap().0;
+        assert_eq!(snapshot["epoch"], json!(epoch));
+        assert_eq!(snapshot["seq"], json!(a_state.seq));
+    }
+
+    // Mistakes get a clear answer: a bad first subscription is refused before the upgrade, a bad message
+    // gets an error frame and the connection stays.
+    let err = rt
+        .block_on(WsClient::connect(&server.ws_url("/ws?board=nope")))
+        .err()
+        .expect("refused");
+    assert!(err.contains("400"), "{err}");
+    let err = rt
+        .block_on(WsClient::connect(
+            &server.ws_url("/ws?board=branch_total_score&branch=a"),
+        ))
+        .err()
+        .expect("refused");
+    assert!(err.contains("400"), "{err}");
+    rt.block_on(async {
+        a.send(json!({"type": "subscribe", "board": "user_mobile_quotes", "branch": "zz"}))
+            .await
+            .unwrap();
+        let frames = a
+            .read_until(Duration::from_secs(5), |f| f["type"] == "error")
+            .await
+            .unwrap();
+        let error = &frames.last().unwrap().0;
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown branch"),
+            "{error}"
+        );
+        a.send(json!({"type": "subscribe", "board": "user_mobile_quotes", "branch": "a"}))
+            .await
+            .unwrap();
+        let frames = a
+            .read_until(Duration::from_secs(5), |f| {
+                f["type"] == "snapshot" && f["board"] == "user_mobile_quotes"
+            })
+            .await
+            .unwrap();
+        let rows = frames.last().unwrap().0["rows"].as_array().unwrap().clone();
+        assert!(rows.iter().all(|r| r["branch_id"] == "a"), "{rows:?}");
+        assert_eq!(rows.len(), 2);
+    });
+}
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_without_delaying_the_others() {
+    let mut server = LiveServer::start(
+        ORG,
+        "[live]\npush_interval_ms = 50\nsend_timeout_ms = 2000\n",
+    );
+    let mut events = Scenario::new();
+    opening(&mut events, [3, 2, 1, 0]);
+    server.produce(&events.take_new());
+    let rt = runtime();
+    let url = server.ws_url("/ws?board=user_mobile_quotes");
+
+    // The slow client: a tiny receive buffer, subscribed, and then it never reads again.
+    let slow = rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(2048).unwrap();
+        let addr = url
+            .trim_start_matches("ws://")
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let tcp = socket.connect(addr).await.unwrap();
+        WsClient::connect_on(&url, tcp).await.unwrap()
+    });
+    let mut fast = rt.block_on(WsClient::connect(&url)).unwrap();
+    let mut fast_state = BoardState::default();
+
+    // Many users, many small changes: a patch every push interval for several seconds.
+    let branches = ["a", "b", "c"];
+    for round in 0..120 {
+        for (i, branch) in branches.iter().enumerate() {
+            let user = format!("{branch}-p{}", (round * 7 + i) % 40);
+            events.register(&user, branch, "2016-05-20T09:00:00+08:00");
+            for _ in 0..(round % 5 + 1) {
+                events.quote(&user, branch, "2016-06-02T10:00:00+08:00", "wechat");
+            }
+        }
+    }
+    let lines = events.take_new();
+    let started = Instant::now();
+    let mut worst_delay = Duration::ZERO;
+    let mut patches = 0;
+    for chunk in lines.chunks(lines.len() / 20 + 1) {
+        server.produce_async(chunk);
+        // The fast client keeps up while the slow one is stuck: every patch reaches it promptly.
+        rt.block_on(async {
+            while let Some((frame, _)) = fast.next(Duration::from_millis(150)).await.unwrap() {
+                if fast_state.apply(&frame).unwrap() == Applied::Patch {
+                    patches += 1;
+                    let made =
+                        chrono::DateTime::parse_from_rfc3339(frame["updated_at"].as_str().unwrap())
+                            .unwrap();
+                    let delay = (chrono::Utc::now() - made.with_timezone(&chrono::Utc))
+                        .to_std()
+                        .unwrap_or_default();
+                    worst_delay = worst_delay.max(delay);
+                }
+            }
+        });
+    }
+    let total = server.produced();
+    server.serve.wait_for_total(total, Duration::from_secs(60));
+    let want = rest_board(&server, "user_mobile_quotes");
+    rt.block_on(converge(&mut fast, &mut fast_state, &want, &mut Vec::new()));
+    assert!(
+        patches >= 10,
+        "only {patches} patches in {:?}",
+        started.elapsed()
+    );
+    assert!(
+        worst_delay < Duration::from_millis(1500),
+        "a patch reached the reading client {worst_delay:?} after it was made: the stuck client held it up"
+    );
+
+    // The stuck client was given up on after the send timeout (the server's counter says so), and
+    // what it reads now ends in a closed connection rather than going on forever.
+    let metrics = eventually(
+        Duration::from_secs(20),
+        "the slow client is dropped",
+        || {
+            let text = server.serve.metrics();
+            text.lines()
+                .any(|l| {
+                    l.starts_with("leaderboard_ws_disconnects_total{reason=\"send_timeout\"}")
+                        && !l.ends_with(" 0")
+                })
+                .then_some(text)
+        },
+    );
+    assert!(metrics.contains("leaderboard_ws_connections"), "{metrics}");
+    rt.block_on(async {
+        let mut slow = slow;
+        loop {
+            match slow.next(Duration::from_secs(10)).await {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("the dropped client's connection is still open"),
+                Err(_) => break,
+            }
+        }
+    });
+}
+
+#[test]
+fn a_thousand_clients_converge_to_the_ranking_the_scorecard_gives() {
+    let mut server = LiveServer::start(ORG, "[live]\npush_interval_ms = 100\n");
+    let mut events = Scenario::new();
+    opening(&mut events, [1, 1, 1, 1]);
+    server.produce(&events.take_new());
+    let rt = runtime();
+    let subscriptions: [(&str, Option<&str>); 5] = [
+        ("branch_mobile_quotes", None),
+        ("branch_total_score", None),
+        ("user_mobile_quotes", None),
+        ("user_mobile_quotes", Some("b")),
+        ("branch_mobile_payment", None),
+    ];
+    const CLIENTS: usize = 1000;
+    let (stop, _) = tokio::sync::watch::channel(false);
+    let handles: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let (board, branch) = subscriptions[i % subscriptions.len()];
+            let url = match branch {
+                Some(b) => server.ws_url(&format!("/ws?board={board}&branch={b}")),
+                None => server.ws_url(&format!("/ws?board={board}")),
+            };
+            let mut stop = stop.subscribe();
+            rt.spawn(async move {
+                let mut client = WsClient::connect(&url).await.expect("connect");
+                let mut state = BoardState::default();
+                loop {
+                    tokio::select! {
+                        _ = stop.changed() => return (i, state),
+                        frame = client.next(Duration::from_secs(60)) => {
+                            if let Some((frame, _)) = frame.expect("the connection stays up") {
+                                state.apply(&frame).expect("patches arrive in order");
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    // Every client is connected and holds a snapshot before the activity starts.
+    eventually(Duration::from_secs(60), "1000 connections", || {
+        let metrics = server.serve.metrics();
+        metrics
+            .lines()
+            .any(|l| {
+                l.starts_with("leaderboard_ws_connections ") && l.ends_with(&format!(" {CLIENTS}"))
+            })
+            .then_some(())
+    });
+    for day in 2..=6 {
+        for branch in ["a", "b", "c", "x"] {
+            let n = (day as usize * 3 + branch.len() * 5 + branch.as_bytes()[0] as usize) % 7;
+            more_quotes(&mut events, branch, n, day);
+            events.mobile_payment(
+                &format!("{branch}1"),
+                branch,
+                &format!("2016-06-{day:02}T15:00:00+08:00"),
+                100.0 * (n as f64 + 1.0),
+            );
+        }
+        server.produce(&events.take_new());
+    }
+    // Quiet: give the last patch time to reach everyone, then compare each client with the REST board.
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = stop.send(true);
+    let states: Vec<(usize, BoardState)> = rt.block_on(async {
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.expect("client task"));
+        }
+        out
+    });
+    let card = server.get("/api/v1/scorecard?period=2016-06");
+    for (board, branch) in subscriptions {
+        let path = match branch {
+            Some(b) => format!("{board}?branch={b}"),
+            None => board.to_string(),
+        };
+        let want = rest_board(&server, &path);
+        assert!(!want.is_empty());
+        let clients: Vec<&BoardState> = states
+            .iter()
+            .filter(|(i, _)| subscriptions[i % subscriptions.len()] == (board, branch))
+            .map(|(_, s)| s)
+            .collect();
+        assert_eq!(clients.len(), CLIENTS / subscriptions.len());
+        for state in clients {
+            assert_eq!(state.ranking(), want, "{board} {branch:?}");
+        }
+    }
+    // The total-score board is the scorecard's ranking.
+    let by_score: Vec<(String, Value)> = card["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["branch_id"].as_str().unwrap().to_string(),
+                b["rank"].clone(),
+            )
+        })
+        .collect();
+    let board_ranks: Vec<(String, Value)> = rest_board(&server, "branch_total_score")
+        .into_iter()
+        .map(|(k, r, _)| (k, r))
+        .collect();
+    assert_eq!(board_ranks, by_score);
+}
