@@ -60,6 +60,10 @@ impl<S: Source + 'static> Service<S> {
             shutdown: shutdown.clone(),
         });
         let listener = listener.tap_io(|tcp| {
+            // Frames are written whole: send them at once rather than waiting for the last one's ack.
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
             // Screens take small frames: a small, fixed send buffer bounds the memory a stuck client
             // pins in the kernel and makes the send timeout notice it within seconds.
             if let Err(e) = socket2::SockRef::from(&*tcp).set_send_buffer_size(SEND_BUFFER_BYTES) {

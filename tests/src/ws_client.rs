@@ -116,7 +116,7 @@ pub struct WsClient {
 impl WsClient {
     /// Connects to `url`; the server's HTTP status on refusal is in the error.
     pub async fn connect(url: &str) -> Result<Self, String> {
-        let (stream, _) = tokio_tungstenite::connect_async(url)
+        let (stream, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
             .map_err(|e| e.to_string())?;
         Ok(Self { stream })
@@ -132,6 +132,17 @@ impl WsClient {
 
     /// The next text frame as JSON with its raw text; `None` on timeout; `Err` when the connection ended.
     pub async fn next(&mut self, timeout: Duration) -> Result<Option<(Value, String)>, String> {
+        match self.next_text(timeout).await? {
+            None => Ok(None),
+            Some(text) => {
+                let value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+                Ok(Some((value, text)))
+            }
+        }
+    }
+
+    /// The next text frame, unparsed; `None` on timeout; `Err` when the connection ended.
+    pub async fn next_text(&mut self, timeout: Duration) -> Result<Option<String>, String> {
         loop {
             let message = match tokio::time::timeout(timeout, self.stream.next()).await {
                 Err(_) => return Ok(None),
@@ -140,10 +151,7 @@ impl WsClient {
                 Ok(Some(Ok(m))) => m,
             };
             match message {
-                Message::Text(text) => {
-                    let value = serde_json::from_str(text.as_str()).map_err(|e| e.to_string())?;
-                    return Ok(Some((value, text.to_string())));
-                }
+                Message::Text(text) => return Ok(Some(text.to_string())),
                 Message::Close(frame) => return Err(format!("closed: {frame:?}")),
                 _ => {}
             }

@@ -112,6 +112,10 @@ fn compose_runs_kraft_kafka_the_topics_the_service_and_the_simulator_with_real_f
     let config = schemas::Config::from_file(&repo().join("deploy/leaderboard.toml")).unwrap();
     assert_eq!(config.kafka.topic, topic);
     assert_eq!(config.kafka.brokers, brokers);
+    assert!(
+        config.access.has_tokens(),
+        "the container listens beyond localhost: without tokens the server would bind loopback only"
+    );
     let org = std::fs::File::open(repo().join("deploy/org.csv")).unwrap();
     let org = schemas::Organisation::from_csv(org).unwrap();
     assert_eq!(org.branches.len(), 11);

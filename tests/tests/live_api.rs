@@ -95,7 +95,6 @@ fn tokens_boards_clearing_scores_and_the_openapi_document() {
     server.produce(&events.take_new());
     let url = |p: &str| server.serve.url(p);
 
-
     // Without a token, or with a wrong one: 401 with a message. Health, pages and the document stay open.
     let (status, body) = request("GET", &url("/api/v1/scorecard"), None, None);
     assert_eq!(status, 401, "{body}");
