@@ -8,7 +8,7 @@
 
 use crate::access::Grant;
 use crate::boards::{Board, BoardKey};
-use crate::hub::{Frame, FrameKind, Hub};
+use crate::hub::{Feed, Frame, FrameKind, Hub};
 use crate::metrics;
 use crate::server::{ApiError, AppState};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -294,18 +294,7 @@ impl Connection {
         let feed = self.hub.feed(&key).await;
         self.feeds
             .insert(key.clone(), BroadcastStream::new(feed.subscribe()));
-        let catch_up = feed.catch_up(position);
-        self.positions.insert(
-            key,
-            Position {
-                epoch: catch_up.epoch,
-                seq: catch_up.seq,
-            },
-        );
-        for frame in &catch_up.frames {
-            self.send(frame).await?;
-        }
-        Ok(())
+        self.catch_up(key, &feed, position).await
     }
 
     async fn resync(&mut self, key: &BoardKey) -> Result<(), End> {
@@ -316,9 +305,19 @@ impl Connection {
         }
         metrics::record_ws_resync();
         let feed = self.hub.feed(key).await;
-        let catch_up = feed.catch_up(None);
+        self.catch_up(key.clone(), &feed, None).await
+    }
+
+    /// Sends the frames that bring a client at `position` on `key` up to date, and records where it is.
+    async fn catch_up(
+        &mut self,
+        key: BoardKey,
+        feed: &Feed,
+        position: Option<(u64, u64)>,
+    ) -> Result<(), End> {
+        let catch_up = feed.catch_up(position);
         self.positions.insert(
-            key.clone(),
+            key,
             Position {
                 epoch: catch_up.epoch,
                 seq: catch_up.seq,
