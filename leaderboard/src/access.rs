@@ -4,11 +4,12 @@
 //! headers), as `?token=…`. With no token configured the server listens on localhost only and every local
 //! caller is an administrator.
 
+use crate::boards::{Board, BoardKey};
 use crate::server::{ApiError, AppState};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use schemas::AccessConfig;
+use schemas::{AccessConfig, Organisation};
 use subtle::ConstantTimeEq;
 
 /// What a caller may do.
@@ -44,6 +45,22 @@ impl Grant {
                 format!("this token shows branch {own}'s people only, not {requested}'s"),
             )),
         }
+    }
+
+    /// The board key a request for `board` (with the `branch` filter asked for) may see: the people boards
+    /// are narrowed to the token's branch, and the filter is checked against the organisation.
+    pub fn board_key(
+        &self,
+        board: Board,
+        branch: Option<String>,
+        org: &Organisation,
+    ) -> Result<BoardKey, ApiError> {
+        let branch = if board.ranks_people() {
+            self.people_of(branch)?
+        } else {
+            branch
+        };
+        BoardKey::new(board, branch, org).map_err(ApiError::bad_request)
     }
 
     /// An error unless the caller is an administrator.

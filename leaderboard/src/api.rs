@@ -1,7 +1,7 @@
 //! The JSON API: scorecards, boards, periods, clearing scores, status, health and metrics.
 
 use crate::access::Grant;
-use crate::boards::{Board, BoardKey, BoardView};
+use crate::boards::{Board, BoardView};
 use crate::server::{ApiError, AppState};
 use analytics::{Engine, EngineError, PeriodSpec};
 use axum::Json;
@@ -84,12 +84,7 @@ pub async fn board(
     let board: Board = board
         .parse()
         .map_err(|e: String| ApiError::new(StatusCode::NOT_FOUND, e))?;
-    let branch = if board.ranks_people() {
-        grant.people_of(q.branch)?
-    } else {
-        q.branch
-    };
-    let key = BoardKey::new(board, branch, state.live.org()).map_err(ApiError::bad_request)?;
+    let key = grant.board_key(board, q.branch, state.live.org())?;
     let engine = state.live.engine.read().await;
     let spec = period_of(&engine, q.period.as_deref())?;
     let card = engine.scorecard(spec, board.ranks_people())?;

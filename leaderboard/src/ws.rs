@@ -112,12 +112,7 @@ fn board_key(
     branch: Option<String>,
 ) -> Result<BoardKey, ApiError> {
     let board: Board = board.parse().map_err(ApiError::bad_request)?;
-    let branch = if board.ranks_people() {
-        grant.people_of(branch)?
-    } else {
-        branch
-    };
-    BoardKey::new(board, branch, state.live.org()).map_err(ApiError::bad_request)
+    grant.board_key(board, branch, state.live.org())
 }
 
 /// Where a client stands on a board.

@@ -86,6 +86,14 @@ impl Drop for ChromeDriver {
     }
 }
 
+/// Evaluates `script` (a function body that returns a value) once.
+pub async fn js(client: &Client, script: &str) -> Value {
+    client
+        .execute(script, Vec::new())
+        .await
+        .unwrap_or_else(|e| panic!("script {script:?} failed: {e}"))
+}
+
 /// Evaluates `script` (a function body that returns a value) until `check` accepts its result, or panics
 /// with `what` and the last result after `timeout`.
 pub async fn wait_for_js(

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use std::time::Duration;
 use tests::Scenario;
-use tests::browser::{ChromeDriver, screenshot, wait_for_js};
+use tests::browser::{ChromeDriver, js, screenshot, wait_for_js};
 use tests::live::LiveServer;
 
 const ORG: &str = "branch_id,branch_name,in_scope\n\
@@ -76,39 +76,30 @@ fn wall_screen_follows_events_shows_reconnecting_and_recovers() {
             order_is(&["zd", "zc", "bs", "lz", "cs"]),
         )
         .await;
-        let title = client
-            .execute(
-                "return document.getElementById('board-title').textContent;",
-                vec![],
-            )
-            .await
-            .unwrap();
+        let title = js(
+            &client,
+            "return document.getElementById('board-title').textContent;",
+        )
+        .await;
         assert_eq!(title, "人均移动端报价量排名");
-        let ranks = client
-            .execute(
-                "return [...document.querySelectorAll('#rows li')].map(li => li.dataset.rank);",
-                vec![],
-            )
-            .await
-            .unwrap();
+        let ranks = js(
+            &client,
+            "return [...document.querySelectorAll('#rows li')].map(li => li.dataset.rank);",
+        )
+        .await;
         assert_eq!(
             ranks,
             serde_json::json!(["1", "2", "3", "4", ""]),
             "out of scope: shown, not ranked"
         );
-        let tier = client
-            .execute(
-                "return document.querySelector('#rows li .tier').textContent;",
-                vec![],
-            )
-            .await
-            .unwrap();
+        let tier = js(
+            &client,
+            "return document.querySelector('#rows li .tier').textContent;",
+        )
+        .await;
         assert_eq!(tier, "1–3名 · 6分");
         // A marker that a reload would wipe out.
-        client
-            .execute("window.__marker = 42; return 1;", vec![])
-            .await
-            .unwrap();
+        js(&client, "window.__marker = 42; return 1;").await;
         screenshot(&client, "screen-zh").await;
     });
 
@@ -124,18 +115,13 @@ fn wall_screen_follows_events_shows_reconnecting_and_recovers() {
             order_is(&["bs", "zd", "zc", "lz", "cs"]),
         )
         .await;
-        let marker = client
-            .execute("return window.__marker;", vec![])
-            .await
-            .unwrap();
+        let marker = js(&client, "return window.__marker;").await;
         assert_eq!(marker, 42, "the page reloaded");
-        let banner = client
-            .execute(
-                "return document.getElementById('reconnecting').hidden;",
-                vec![],
-            )
-            .await
-            .unwrap();
+        let banner = js(
+            &client,
+            "return document.getElementById('reconnecting').hidden;",
+        )
+        .await;
         assert_eq!(banner, true);
     });
 
@@ -176,10 +162,7 @@ fn wall_screen_follows_events_shows_reconnecting_and_recovers() {
             order_is(&["lz", "bs", "zd", "zc", "cs"]),
         )
         .await;
-        let marker = client
-            .execute("return window.__marker;", vec![])
-            .await
-            .unwrap();
+        let marker = js(&client, "return window.__marker;").await;
         assert_eq!(marker, 42, "the page reloaded");
     });
 
@@ -201,13 +184,11 @@ fn wall_screen_follows_events_shows_reconnecting_and_recovers() {
             order_is(&["lz", "bs", "zd", "zc", "cs"]),
         )
         .await;
-        let title = client
-            .execute(
-                "return document.getElementById('board-title').textContent;",
-                vec![],
-            )
-            .await
-            .unwrap();
+        let title = js(
+            &client,
+            "return document.getElementById('board-title').textContent;",
+        )
+        .await;
         assert_eq!(title, "Mobile quotes per user");
         screenshot(&client, "screen-en").await;
         client
@@ -236,22 +217,13 @@ fn wall_screen_follows_events_shows_reconnecting_and_recovers() {
     rt.block_on(async {
         client.goto(&server.serve.url("/manager?branch=bs")).await.unwrap();
         wait_for_js(&client, "return document.body.dataset.loaded || null;", timeout, "the manager view", |v| v == "2016-06").await;
-        let branches = client
-            .execute("return [...document.querySelectorAll('#branches tbody tr')].map(tr => tr.dataset.branch);", vec![])
-            .await
-            .unwrap();
+        let branches = js(&client, "return [...document.querySelectorAll('#branches tbody tr')].map(tr => tr.dataset.branch);").await;
         let card = server.get("/api/v1/scorecard?period=2016-06");
         let want: Vec<Value> = card["branches"].as_array().unwrap().iter().map(|b| b["branch_id"].clone()).collect();
         assert_eq!(branches, Value::Array(want), "the manager view lists the scorecard's branches in rank order");
-        let people = client
-            .execute("return [...document.querySelectorAll('#people tbody tr')].map(tr => tr.dataset.user);", vec![])
-            .await
-            .unwrap();
+        let people = js(&client, "return [...document.querySelectorAll('#people tbody tr')].map(tr => tr.dataset.user);").await;
         assert_eq!(people, serde_json::json!(["bs-1", "bs-2", "bs-3"]));
-        let status = client
-            .execute("return [...document.querySelectorAll('#branches .status')].length;", vec![])
-            .await
-            .unwrap();
+        let status = js(&client, "return [...document.querySelectorAll('#branches .status')].length;").await;
         assert_eq!(status, 5, "a pace status per branch for a month");
         screenshot(&client, "manager").await;
         client
