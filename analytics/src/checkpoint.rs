@@ -211,26 +211,9 @@ impl CheckpointStore {
         settings: &str,
     ) -> Result<Option<Checkpoint>, CheckpointError> {
         let path = self.path();
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(CheckpointError::Io {
-                    action: "cannot read",
-                    path,
-                    source,
-                });
-            }
+        let Some(checkpoint) = read_checkpoint(&self.dir)? else {
+            return Ok(None);
         };
-        let corrupt = |reason: String| CheckpointError::Corrupt {
-            path: path.clone(),
-            reason,
-        };
-        let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| {
-            corrupt("unknown header (another program's file or another version)".into())
-        })?;
-        let checkpoint: Checkpoint =
-            postcard::from_bytes(body).map_err(|e| corrupt(e.to_string()))?;
         if checkpoint.source != source {
             return Err(CheckpointError::OtherSource {
                 path,
@@ -247,6 +230,33 @@ impl CheckpointStore {
         }
         Ok(Some(checkpoint))
     }
+}
+
+/// Reads the checkpoint of the state directory `dir`, if there is one, without taking the directory's
+/// lock (a running pipeline may hold it; it replaces the file atomically, so the read is whole).
+pub fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
+    let path = dir.join(FILE_NAME);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(CheckpointError::Io {
+                action: "cannot read",
+                path,
+                source,
+            });
+        }
+    };
+    let corrupt = |reason: String| CheckpointError::Corrupt {
+        path: path.clone(),
+        reason,
+    };
+    let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| {
+        corrupt("unknown header (another program's file or another version)".into())
+    })?;
+    postcard::from_bytes(body)
+        .map(Some)
+        .map_err(|e| corrupt(e.to_string()))
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 
 mod aggregate;
+mod archive;
 mod arrival;
 mod checkpoint;
 mod engine;
@@ -54,10 +55,15 @@ mod points;
 mod ranking;
 mod rewards;
 mod scorecard;
+mod tables;
 
+pub use archive::{
+    Archive, ArchiveError, ArchiveFile, ArchiveRows, ArchiveTable, FlushReport, MERGE_AT,
+    TableSnapshot,
+};
 pub use arrival::{ArrivalPass, PartitionClock};
 pub use checkpoint::{
-    Checkpoint, CheckpointBytes, CheckpointError, CheckpointStore, state_settings,
+    Checkpoint, CheckpointBytes, CheckpointError, CheckpointStore, read_checkpoint, state_settings,
 };
 pub use engine::{Counts, Disposition, Engine, EngineState};
 pub use error::EngineError;
@@ -70,3 +76,4 @@ pub use schemas::Message;
 pub use scorecard::{
     BranchPace, BranchRow, ByIndicator, QuarterTotal, Scorecard, UserPace, UserRank, UserRow,
 };
+pub use tables::{LiveTable, TableError};

@@ -9,9 +9,11 @@ use thiserror::Error;
 
 mod access;
 mod live;
+mod sql;
 
 pub use access::{AccessConfig, KioskToken};
 pub use live::LiveConfig;
+pub use sql::{SqlConfig, SqlUser};
 
 /// A problem with the configuration file.
 #[derive(Debug, Error)]
@@ -72,6 +74,8 @@ pub struct Config {
     pub access: AccessConfig,
     /// Websocket pushes to the screens (`[live]`).
     pub live: LiveConfig,
+    /// The data team's read-only SQL (`[sql]`).
+    pub sql: SqlConfig,
 }
 
 /// The `[kafka]` section: the activity topic and how the pipeline reads it.
@@ -159,6 +163,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             access: AccessConfig::default(),
             live: LiveConfig::default(),
+            sql: SqlConfig::default(),
         }
     }
 }
@@ -433,6 +438,7 @@ impl Config {
         }
         self.access.validate().map_err(ConfigError::Invalid)?;
         self.live.validate().map_err(ConfigError::Invalid)?;
+        self.sql.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }
@@ -529,5 +535,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("push_interval_ms"), "{err}");
+    }
+
+    #[test]
+    fn sql_accounts_need_distinct_names_and_real_passwords() {
+        let ok = Config::from_toml(
+            "[sql]\nlisten = \"127.0.0.1:6543\"\n[[sql.users]]\nname = \"analyst\"\npassword = \"s3cret-pass\"\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(ok.sql.users[0].name, "analyst");
+        assert_eq!(ok.sql.timeout_secs, 30);
+        let err = Config::from_toml("[[sql.users]]\nname = \"a\"\npassword = \"short\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least 8"), "{err}");
+        let err = Config::from_toml(
+            "[[sql.users]]\nname = \"a\"\npassword = \"longenough\"\n[[sql.users]]\nname = \"a\"\npassword = \"longenough2\"\n",
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("twice"), "{err}");
+        let err = Config::from_toml("[sql]\nmemory_limit_mb = 1\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("memory_limit_mb"), "{err}");
     }
 }

@@ -30,10 +30,13 @@ mod message;
 mod org;
 mod time;
 
-pub use arrow_schema::{event_schema, events_to_batch};
+pub use arrow_schema::{
+    LOCAL_DATE_COLUMN, LOCAL_MONTH_COLUMN, OFFSET_COLUMN, PARTITION_COLUMN, RejectedRow,
+    event_schema, events_to_batch, rejected_schema, rejections_to_batch,
+};
 pub use config::{
     AccessConfig, Config, ConfigError, KafkaConfig, KioskToken, LiveConfig, Prize, RankTier,
-    RateTier, Rewards, ServerConfig, Targets, Tiers, Weights,
+    RateTier, Rewards, ServerConfig, SqlConfig, SqlUser, Targets, Tiers, Weights,
 };
 pub use decode::{
     MAX_AMOUNT_YUAN, MAX_EVENT_ID_CHARS, MAX_FUTURE_MILLIS, MAX_MESSAGE_BYTES, RejectKind,

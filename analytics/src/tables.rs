@@ -1,0 +1,316 @@
+//! The live indicator tables of SQL: `branch_monthly`, `user_monthly`, `scorecard` and `rewards`, built
+//! from the engine's state at the instant of the query with the same code as the scorecard JSON, so SQL
+//! and REST can never disagree.
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::indicators::Indicator;
+use crate::period::PeriodSpec;
+use crate::scorecard::Scorecard;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// A live table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveTable {
+    /// Per month and branch: every indicator with its numerator and denominator.
+    BranchMonthly,
+    /// Per month and user: the person's counts and ranks.
+    UserMonthly,
+    /// Per period (each month, quarter and the assessment to date) and branch: indicators, points, rank.
+    Scorecard,
+    /// Branch awards, specialist bonuses and salesperson payouts of the assessment to date.
+    Rewards,
+}
+
+impl LiveTable {
+    /// All live tables.
+    pub const ALL: [LiveTable; 4] = [
+        LiveTable::BranchMonthly,
+        LiveTable::UserMonthly,
+        LiveTable::Scorecard,
+        LiveTable::Rewards,
+    ];
+
+    /// The SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LiveTable::BranchMonthly => "branch_monthly",
+            LiveTable::UserMonthly => "user_monthly",
+            LiveTable::Scorecard => "scorecard",
+            LiveTable::Rewards => "rewards",
+        }
+    }
+
+    /// The Arrow schema.
+    pub fn schema(self) -> SchemaRef {
+        let text = |name: &str| Field::new(name, DataType::Utf8, true);
+        let float = |name: &str| Field::new(name, DataType::Float64, true);
+        let int = |name: &str| Field::new(name, DataType::Int64, true);
+        let boolean = |name: &str| Field::new(name, DataType::Boolean, true);
+        let branch = [text("branch_id"), text("branch_name"), boolean("in_scope")];
+        let fields: Vec<Field> = match self {
+            LiveTable::BranchMonthly => [text("month"), boolean("is_final")]
+                .into_iter()
+                .chain(branch)
+                .chain([int("users")])
+                .chain(Indicator::ALL.iter().flat_map(|i| {
+                    [
+                        float(i.key()),
+                        float(&format!("{}_numerator", i.key())),
+                        float(&format!("{}_denominator", i.key())),
+                    ]
+                }))
+                .collect(),
+            LiveTable::UserMonthly => [
+                text("month"),
+                text("user_id"),
+                text("display_name"),
+                text("branch_id"),
+                boolean("registered"),
+            ]
+            .into_iter()
+            .chain(USER_COUNTS.iter().map(|(name, _)| int(name)))
+            .chain(USER_AMOUNTS.iter().map(|name| float(name)))
+            .chain(USER_RANKS.iter().map(|name| int(name)))
+            .collect(),
+            LiveTable::Scorecard => [
+                text("period"),
+                text("period_kind"),
+                boolean("is_final"),
+                Field::new(
+                    "as_of",
+                    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                    true,
+                ),
+            ]
+            .into_iter()
+            .chain(branch)
+            .chain([int("users"), int("rank"), float("total")])
+            .chain(Indicator::ALL.iter().map(|i| float(i.key())))
+            .chain(
+                Indicator::ALL
+                    .iter()
+                    .map(|i| float(&format!("{}_points", i.key()))),
+            )
+            .collect(),
+            LiveTable::Rewards => vec![
+                text("kind"),
+                text("month"),
+                text("payable_month"),
+                text("branch_id"),
+                text("branch_name"),
+                text("user_id"),
+                int("rank"),
+                int("policies"),
+                float("total"),
+                float("yuan"),
+            ],
+        };
+        Arc::new(Schema::new(fields))
+    }
+
+    /// The table's rows in `engine`'s state now (no rows before the first event).
+    pub fn rows(self, engine: &Engine) -> Result<RecordBatch, TableError> {
+        let rows = match self {
+            LiveTable::BranchMonthly => months(engine)?
+                .iter()
+                .flat_map(|card| card.branches.iter().map(move |b| branch_monthly(card, b)))
+                .collect(),
+            LiveTable::UserMonthly => {
+                let mut rows = Vec::new();
+                for spec in month_specs(engine)? {
+                    let card = engine.scorecard(spec, true)?;
+                    for user in card.users.iter().flatten() {
+                        rows.push(user_monthly(&card.period, user));
+                    }
+                }
+                rows
+            }
+            LiveTable::Scorecard => {
+                let mut rows = Vec::new();
+                for (spec, kind) in all_specs(engine)? {
+                    let card = engine.scorecard(spec, false)?;
+                    rows.extend(card.branches.iter().map(|b| scorecard_row(&card, kind, b)));
+                }
+                rows
+            }
+            LiveTable::Rewards => rewards(engine)?,
+        };
+        Ok(to_batch(self.schema(), &rows)?)
+    }
+}
+
+/// A problem building a live table.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    /// The engine refused a period.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The rows did not fit the schema.
+    #[error("building a live table: {0}")]
+    Arrow(#[from] ArrowError),
+}
+
+/// A count column of `user_monthly`: its name and how to read it from a user's row.
+type UserCount = (&'static str, fn(&crate::UserRow) -> i64);
+
+const USER_COUNTS: [UserCount; 7] = [
+    ("quotes", |u| u.quotes),
+    ("mobile_quotes", |u| u.mobile_quotes),
+    ("proposals", |u| u.proposals),
+    ("deals", |u| u.deals),
+    ("login_days", |u| i64::from(u.login_days)),
+    ("tasks_executed", |u| u.tasks_executed),
+    ("reward_policies", |u| u.reward_policies),
+];
+const USER_AMOUNTS: [&str; 3] = ["deal_premium", "payment", "mobile_payment"];
+const USER_RANKS: [&str; 4] = [
+    "mobile_quotes_rank_branch",
+    "mobile_quotes_rank_city",
+    "mobile_payment_rank_branch",
+    "mobile_payment_rank_city",
+];
+
+/// The months of the assessment so far, oldest first (none before the first event).
+fn month_specs(engine: &Engine) -> Result<Vec<PeriodSpec>, EngineError> {
+    match engine.resolve_period(PeriodSpec::Assessment) {
+        Ok(period) => Ok(period.range.months().map(PeriodSpec::Month).collect()),
+        Err(EngineError::NoData) => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+fn months(engine: &Engine) -> Result<Vec<Scorecard>, EngineError> {
+    month_specs(engine)?
+        .into_iter()
+        .map(|spec| engine.scorecard(spec, false))
+        .collect()
+}
+
+/// Every month, every quarter and the assessment, with the period kind.
+fn all_specs(engine: &Engine) -> Result<Vec<(PeriodSpec, &'static str)>, EngineError> {
+    let months = month_specs(engine)?;
+    if months.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut specs: Vec<(PeriodSpec, &str)> = months.iter().map(|m| (*m, "month")).collect();
+    let mut quarters: Vec<PeriodSpec> = months
+        .iter()
+        .filter_map(|m| match m {
+            PeriodSpec::Month(m) => Some(PeriodSpec::Quarter(m.year(), m.quarter())),
+            _ => None,
+        })
+        .collect();
+    quarters.dedup();
+    specs.extend(quarters.into_iter().map(|q| (q, "quarter")));
+    specs.push((PeriodSpec::Assessment, "assessment"));
+    Ok(specs)
+}
+
+fn branch_columns(row: &mut Map<String, Value>, b: &crate::BranchRow) {
+    row.insert("branch_id".into(), json!(b.branch_id));
+    row.insert("branch_name".into(), json!(b.branch_name));
+    row.insert("in_scope".into(), json!(b.in_scope));
+    row.insert("users".into(), json!(b.users));
+}
+
+fn branch_monthly(card: &Scorecard, b: &crate::BranchRow) -> Value {
+    let mut row = Map::new();
+    row.insert("month".into(), json!(card.period));
+    row.insert("is_final".into(), json!(card.is_final));
+    branch_columns(&mut row, b);
+    for i in Indicator::ALL {
+        row.insert(i.key().into(), json!(b.indicators.get(i).flatten()));
+        if let Some(f) = b.fractions.get(i) {
+            row.insert(format!("{}_numerator", i.key()), json!(f.numerator));
+            row.insert(format!("{}_denominator", i.key()), json!(f.denominator));
+        }
+    }
+    Value::Object(row)
+}
+
+fn user_monthly(month: &str, u: &crate::UserRow) -> Value {
+    let mut row = Map::new();
+    row.insert("month".into(), json!(month));
+    row.insert("user_id".into(), json!(u.user_id));
+    row.insert("display_name".into(), json!(u.display_name));
+    row.insert("branch_id".into(), json!(u.branch_id));
+    row.insert("registered".into(), json!(u.registered));
+    for (name, count) in USER_COUNTS {
+        row.insert(name.into(), json!(count(u)));
+    }
+    for (name, amount) in USER_AMOUNTS
+        .iter()
+        .zip([u.deal_premium, u.payment, u.mobile_payment])
+    {
+        row.insert((*name).into(), json!(amount));
+    }
+    for (name, rank) in USER_RANKS.iter().zip([
+        u.mobile_quotes_rank.branch,
+        u.mobile_quotes_rank.city,
+        u.mobile_payment_rank.branch,
+        u.mobile_payment_rank.city,
+    ]) {
+        row.insert((*name).into(), json!(rank));
+    }
+    Value::Object(row)
+}
+
+fn scorecard_row(card: &Scorecard, kind: &str, b: &crate::BranchRow) -> Value {
+    let mut row = Map::new();
+    row.insert("period".into(), json!(card.period));
+    row.insert("period_kind".into(), json!(kind));
+    row.insert("is_final".into(), json!(card.is_final));
+    let as_of = chrono::DateTime::parse_from_rfc3339(&card.as_of)
+        .ok()
+        .map(|t| t.timestamp_millis());
+    row.insert("as_of".into(), json!(as_of));
+    branch_columns(&mut row, b);
+    row.insert("rank".into(), json!(b.rank));
+    row.insert("total".into(), json!(b.total));
+    for i in Indicator::ALL {
+        row.insert(i.key().into(), json!(b.indicators.get(i).flatten()));
+        row.insert(format!("{}_points", i.key()), json!(b.points.get(i)));
+    }
+    Value::Object(row)
+}
+
+fn rewards(engine: &Engine) -> Result<Vec<Value>, EngineError> {
+    let report = match engine.rewards(PeriodSpec::Assessment) {
+        Ok(report) => report,
+        Err(EngineError::NoData) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut rows = Vec::new();
+    for a in &report.branch_awards.awards {
+        rows.push(
+            json!({"kind": "branch_award", "branch_id": a.branch_id, "branch_name": a.branch_name,
+            "rank": a.rank, "total": a.total, "yuan": a.yuan}),
+        );
+    }
+    for s in &report.specialist_bonuses {
+        rows.push(
+            json!({"kind": "specialist_bonus", "month": s.month, "branch_id": s.branch_id,
+            "branch_name": s.branch_name, "total": s.total, "yuan": s.yuan}),
+        );
+    }
+    for p in &report.salesperson_payouts {
+        rows.push(json!({"kind": "salesperson_payout", "month": p.month, "payable_month": p.payable_month,
+            "branch_id": p.branch_id, "user_id": p.user_id, "policies": p.policies, "yuan": p.yuan}));
+    }
+    Ok(rows)
+}
+
+fn to_batch(schema: SchemaRef, rows: &[Value]) -> Result<RecordBatch, ArrowError> {
+    let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
+        .with_batch_size(rows.len().max(1))
+        .build_decoder()?;
+    decoder.serialize(rows)?;
+    Ok(decoder
+        .flush()?
+        .unwrap_or_else(|| RecordBatch::new_empty(schema)))
+}

@@ -1,0 +1,81 @@
+//! The `[sql]` section: the data team's read-only SQL over the Postgres wire protocol and HTTP.
+
+use serde::Deserialize;
+
+/// Where the Postgres-protocol listener binds, who may log in, and the limits every query runs under.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SqlConfig {
+    /// Postgres wire listen address (default `127.0.0.1:5433`). The port opens only when users are
+    /// configured.
+    pub listen: String,
+    /// The accounts of `psql` and other Postgres clients (password authentication).
+    pub users: Vec<SqlUser>,
+    /// Most memory one query may use for sorts, joins and aggregations, in MiB (default 512); a query that
+    /// needs more fails with a message instead of spilling or starving the pipeline.
+    pub memory_limit_mb: u64,
+    /// Longest a query may run, in seconds (default 30).
+    pub timeout_secs: u64,
+    /// Threads that run queries, at a lower scheduling priority than the pipeline (default 2).
+    pub threads: usize,
+    /// Most rows one HTTP answer carries (default 100000); ask for fewer with LIMIT.
+    pub max_http_rows: usize,
+}
+
+/// One account of the Postgres listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlUser {
+    /// The user name (`psql -U NAME`).
+    pub name: String,
+    /// The password, checked at login (cleartext password exchange: keep the port on a trusted network).
+    pub password: String,
+}
+
+impl Default for SqlConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:5433".into(),
+            users: Vec::new(),
+            memory_limit_mb: 512,
+            timeout_secs: 30,
+            threads: 2,
+            max_http_rows: 100_000,
+        }
+    }
+}
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+impl SqlConfig {
+    /// Checks limits and accounts.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.memory_limit_mb < 16 || self.timeout_secs == 0 || self.max_http_rows == 0 {
+            return Err(format!(
+                "sql.memory_limit_mb must be at least 16 and sql.timeout_secs and sql.max_http_rows at \
+                 least 1, got {}, {} and {}",
+                self.memory_limit_mb, self.timeout_secs, self.max_http_rows
+            ));
+        }
+        if !(1..=64).contains(&self.threads) {
+            return Err(format!("sql.threads must be 1..=64, got {}", self.threads));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for user in &self.users {
+            if user.name.is_empty() || !seen.insert(&user.name) {
+                return Err(format!(
+                    "sql.users: the name {:?} is empty or given twice",
+                    user.name
+                ));
+            }
+            if user.password.chars().count() < MIN_PASSWORD_CHARS {
+                return Err(format!(
+                    "sql.users: the password of {} must be at least {MIN_PASSWORD_CHARS} characters",
+                    user.name
+                ));
+            }
+        }
+        Ok(())
+    }
+}
