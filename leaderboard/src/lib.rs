@@ -23,5 +23,6 @@ pub mod publish;
 pub mod replay;
 pub mod server;
 pub mod service;
+pub mod sql;
 pub mod table;
 pub mod ws;

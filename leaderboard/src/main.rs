@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use leaderboard::commands::demo::{DemoArgs, demo};
 use leaderboard::commands::produce::{LiveTraffic, ProduceArgs, produce, simulate_into_kafka};
 use leaderboard::commands::serve::{ServeArgs, serve};
+use leaderboard::commands::sql::{SqlArgs, sql};
 use leaderboard::replay::{ReplayOptions, load_engine, replay_file, summary_line};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -36,6 +37,8 @@ enum Command {
     Demo(DemoArgs),
     /// Send an NDJSON event file, or a users CSV as user_registered events, to the topic.
     Produce(ProduceArgs),
+    /// Run one read-only SQL query on a state directory's archive and last checkpoint (no server needed).
+    Sql(SqlArgs),
 }
 
 /// How the scorecard is printed.
@@ -70,6 +73,9 @@ struct ReplayArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Keep the state and the event archive here, for `leaderboard sql` (an empty or new directory).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
     /// Messages per micro-batch (results never depend on it).
     #[arg(long, default_value_t = 65_536, hide = true)]
     batch_size: usize,
@@ -118,15 +124,66 @@ fn parse_period(s: &str) -> Result<PeriodSpec, String> {
 
 async fn replay(args: &ReplayArgs) -> Result<analytics::Engine> {
     let mut engine = load_engine(args.config.as_deref(), &args.org)?;
+    let kept = match &args.state_dir {
+        Some(dir) => Some(KeptState::open(dir)?),
+        None => None,
+    };
     let options = ReplayOptions {
         events: args.events.clone(),
         rejects: args.rejects.clone(),
         batch_size: args.batch_size,
         progress: true,
+        archive: kept.as_ref().map(|k| k.archive.clone()),
     };
     let counts = replay_file(&mut engine, &options).await?;
+    if let Some(kept) = kept {
+        kept.save(&engine, &args.events, &args.org)?;
+    }
     eprintln!("{}", summary_line(&counts));
     Ok(engine)
+}
+
+/// The state directory a replay leaves for `leaderboard sql`: the archive and a checkpoint.
+struct KeptState {
+    dir: PathBuf,
+    store: analytics::CheckpointStore,
+    archive: std::sync::Arc<analytics::Archive>,
+}
+
+impl KeptState {
+    fn open(dir: &std::path::Path) -> Result<Self> {
+        let store = analytics::CheckpointStore::open(dir)?;
+        if store.path().exists() {
+            bail!(
+                "{} already holds a checkpoint: a replay starts from nothing, so give it an empty --state-dir",
+                dir.display()
+            );
+        }
+        let archive = leaderboard::sql::open_archive(dir, &Default::default())?;
+        Ok(Self {
+            dir: dir.into(),
+            store,
+            archive: std::sync::Arc::new(archive),
+        })
+    }
+
+    fn save(
+        self,
+        engine: &analytics::Engine,
+        events: &std::path::Path,
+        org: &std::path::Path,
+    ) -> Result<()> {
+        let state = engine.state();
+        self.archive.flush(&state.arrival.positions())?;
+        let bytes = analytics::CheckpointStore::encode(
+            &format!("file:{}", events.display()),
+            &analytics::state_settings(engine.config()),
+            state,
+            chrono::Utc::now().timestamp_millis(),
+        );
+        self.store.write(&bytes)?;
+        leaderboard::sql::keep_organisation(&self.dir, org)
+    }
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
@@ -228,6 +285,7 @@ async fn main() -> Result<()> {
         Command::Simulate(args) => simulate(&args).await,
         Command::Serve(args) => serve(&args).await,
         Command::Demo(args) => demo(&args).await,
+        Command::Sql(args) => sql(&args).await,
         Command::Produce(args) => {
             let sent = produce(&args).await?;
             eprintln!("produced {sent} messages to {}", args.topic);

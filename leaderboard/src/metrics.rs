@@ -36,6 +36,13 @@ pub const WS_RESYNCS: &str = "leaderboard_ws_resyncs_total";
 pub const BOARD_FRAMES: &str = "leaderboard_board_frames_total";
 /// Seconds to recompute the followed boards after a change.
 pub const PUSH_SECONDS: &str = "leaderboard_push_seconds";
+/// Parquet files written to the event archive (merges included).
+pub const ARCHIVE_FILES: &str = "leaderboard_archive_files_total";
+/// Rows written to the event archive's files.
+pub const ARCHIVE_ROWS: &str = "leaderboard_archive_rows_total";
+/// SQL queries by front end (`postgres`, `http`) and outcome (`ok`, `forbidden`, `invalid`, `limit`,
+/// `internal`).
+pub const SQL_QUERIES: &str = "leaderboard_sql_queries_total";
 
 /// Installs the global recorder; histograms are rendered as summaries with p50, p90, p99 and p999.
 pub fn install() -> anyhow::Result<PrometheusHandle> {
@@ -99,6 +106,17 @@ pub fn record_dead_letters(letters: &[DeadLetter<'_>]) {
     for letter in letters {
         counter!(DEAD_LETTERS, "kind" => letter.rejection.kind.as_str()).increment(1);
     }
+}
+
+/// Records one flush of the event archive.
+pub fn record_archive_flush(report: &analytics::FlushReport) {
+    counter!(ARCHIVE_FILES).increment(report.files as u64);
+    counter!(ARCHIVE_ROWS).increment(report.rows as u64);
+}
+
+/// Records one SQL query's outcome.
+pub fn record_sql(front_end: &'static str, outcome: &'static str) {
+    counter!(SQL_QUERIES, "front_end" => front_end, "outcome" => outcome).increment(1);
 }
 
 /// Records one refresh of the boards.

@@ -1,8 +1,13 @@
-//! The live pipeline: source → decode → dead letters → engine → checkpoint, one micro-batch at a time.
+//! The live pipeline: source → decode → dead letters → engine → archive → checkpoint, one micro-batch at a
+//! time.
 //!
 //! The checkpoint's offsets are the truth. A message at an offset the state already holds (or a batch on its
 //! way into it holds) is skipped, so a source that delivers a partition again from an earlier offset never
 //! counts anything twice.
+//!
+//! Each applied batch's accepted, late and rejected messages wait in the archive; before every checkpoint
+//! the archive is flushed to Parquet files ending at the positions the checkpoint records (see
+//! [`analytics::Archive`]), so the archive holds each accepted event exactly once across restarts.
 //!
 //! Stages overlap: while the engine applies batch n on its own task, batch n+1 is decoded and dead-lettered;
 //! batches still enter the engine strictly in order.
@@ -10,7 +15,7 @@
 use crate::hub::large_deals;
 use crate::live::Live;
 use crate::metrics;
-use analytics::{CheckpointStore, state_settings};
+use analytics::{Archive, ArchiveRows, CheckpointStore, state_settings};
 use anyhow::{Context, Result};
 use ingest::kafka::{DeadLetter, DeadLetterProducer};
 use ingest::{BatchLimits, DecodedBatch, Positions, RawMessage, Source, decode_batch};
@@ -38,6 +43,8 @@ pub struct PipelineOptions {
     pub source_name: String,
     /// Premium from which an issued policy is celebrated on the screens.
     pub large_deal_yuan: f64,
+    /// The event archive.
+    pub archive: Arc<Archive>,
 }
 
 /// The live pipeline over one source.
@@ -154,9 +161,11 @@ impl<S: Source> Pipeline<S> {
         self.settle().await?;
         let live = self.live.clone();
         let large_deal_yuan = self.options.large_deal_yuan;
+        let archive = self.options.archive.clone();
         self.in_flight = Some(tokio::spawn(async move {
             let mut engine = live.engine.write().await;
             let dispositions = engine.process(&decoded.messages).await?;
+            let mut dates = schemas::LocalDates::new(*engine.calendar());
             let arrival = &engine.state().arrival;
             let done = chrono::Utc::now().timestamp_millis();
             let applied = Applied {
@@ -167,6 +176,18 @@ impl<S: Source> Pipeline<S> {
                 dispositions,
             };
             drop(engine);
+            let rows = ArchiveRows::build(
+                &decoded.messages,
+                &applied.dispositions,
+                decoded
+                    .rejected_payloads
+                    .iter()
+                    .map(|(i, payload)| (*i, payload.as_slice())),
+                now,
+                &mut dates,
+            )
+            .context("cannot convert the batch for the archive")?;
+            archive.append(rows);
             live.batch_applied(large_deals(
                 &decoded.messages,
                 &applied.dispositions,
@@ -232,24 +253,32 @@ impl<S: Source> Pipeline<S> {
         }
     }
 
-    /// Writes the state atomically, then tells the source (which commits group offsets for monitoring).
+    /// Flushes the archive up to the state's positions, writes the state atomically, then tells the source
+    /// (which commits group offsets for monitoring). Call with no batch in flight.
     async fn checkpoint(&mut self) -> Result<()> {
-        let Some(store) = self.options.checkpoints.clone() else {
-            return Ok(());
-        };
         let saved_at = chrono::Utc::now().timestamp_millis();
         let (bytes, positions) = {
             let engine = self.live.engine.read().await;
             let state = engine.state();
-            (
+            let bytes = self.options.checkpoints.as_ref().map(|_| {
                 CheckpointStore::encode(
                     &self.options.source_name,
                     &state_settings(engine.config()),
                     state,
                     saved_at,
-                ),
-                state.arrival.positions(),
-            )
+                )
+            });
+            (bytes, state.arrival.positions())
+        };
+        let archive = self.options.archive.clone();
+        let archive_to = positions.clone();
+        let flushed = tokio::task::spawn_blocking(move || archive.flush(&archive_to))
+            .await
+            .context("the archive writer failed")?
+            .context("cannot write the event archive")?;
+        metrics::record_archive_flush(&flushed);
+        let (Some(store), Some(bytes)) = (self.options.checkpoints.clone(), bytes) else {
+            return Ok(());
         };
         let size = bytes.len();
         tokio::task::spawn_blocking(move || store.write(&bytes))

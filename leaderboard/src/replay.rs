@@ -1,10 +1,11 @@
 //! Replays an NDJSON event file through the live engine: read in batches on one thread, decoded on all
 //! cores, processed in order on the engine; rejected lines optionally written out with their reasons.
 
-use analytics::{Counts, Engine};
+use analytics::{Archive, ArchiveRows, Counts, Disposition, Engine};
 use anyhow::{Context, Result};
 use ingest::{DecodedBatch, NdjsonReader, decode_batch};
 use schemas::{Config, Organisation};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,66 @@ pub struct ReplayOptions {
     pub batch_size: usize,
     /// Show progress on stderr when it is a terminal and the replay takes over a second.
     pub progress: bool,
+    /// Where to archive the events (for `leaderboard sql`), if anywhere.
+    pub archive: Option<Arc<Archive>>,
+}
+
+/// Rows archived between two flushes of a replay's archive.
+const ARCHIVE_FLUSH_ROWS: usize = 2_000_000;
+
+/// Archives a replay's batches on a thread of its own, so the engine does not wait for the conversion.
+struct ReplayArchiver {
+    batches: std::sync::mpsc::SyncSender<(DecodedBatch, Vec<Disposition>)>,
+    thread: std::thread::JoinHandle<Result<()>>,
+}
+
+impl ReplayArchiver {
+    fn start(archive: Arc<Archive>, calendar: schemas::LocalCalendar) -> Self {
+        let (batches, received) =
+            std::sync::mpsc::sync_channel::<(DecodedBatch, Vec<Disposition>)>(2);
+        let thread = std::thread::spawn(move || {
+            let mut dates = schemas::LocalDates::new(calendar);
+            let mut waiting = 0;
+            for (batch, dispositions) in received {
+                let Some(last) = batch.messages.last() else {
+                    continue;
+                };
+                let next = BTreeMap::from([(last.partition, last.offset + 1)]);
+                let rows = ArchiveRows::build(
+                    &batch.messages,
+                    &dispositions,
+                    batch
+                        .rejected_payloads
+                        .iter()
+                        .map(|(i, p)| (*i, p.as_slice())),
+                    chrono::Utc::now().timestamp_millis(),
+                    &mut dates,
+                )?;
+                waiting += rows.len();
+                archive.append(rows);
+                if waiting >= ARCHIVE_FLUSH_ROWS {
+                    archive.flush(&next)?;
+                    waiting = 0;
+                }
+            }
+            Ok(())
+        });
+        Self { batches, thread }
+    }
+
+    fn send(&self, batch: DecodedBatch, dispositions: Vec<Disposition>) -> Result<()> {
+        self.batches
+            .send((batch, dispositions))
+            .map_err(|_| anyhow::anyhow!("the archive thread stopped"))
+    }
+
+    fn finish(self) -> Result<()> {
+        drop(self.batches);
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the archive thread panicked"))?
+            .context("cannot write the event archive")
+    }
 }
 
 /// Builds an engine from an optional config file and the organisation file.
@@ -155,6 +216,10 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
             }
         }
     });
+    let archiver = options
+        .archive
+        .clone()
+        .map(|archive| ReplayArchiver::start(archive, *engine.calendar()));
     let mut counts = Counts::default();
     let mut progress = Progress::new(options.progress, total_bytes);
     while let Some(next) = rx.recv().await {
@@ -163,10 +228,17 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
         if let Some(rejects) = &mut rejects {
             rejects.write(&batch)?;
         }
-        for disposition in engine.process(&batch.messages).await? {
-            counts.record(disposition);
+        let dispositions = engine.process(&batch.messages).await?;
+        for disposition in &dispositions {
+            counts.record(*disposition);
+        }
+        if let Some(archiver) = &archiver {
+            archiver.send(batch, dispositions)?;
         }
         progress.update(bytes);
+    }
+    if let Some(archiver) = archiver {
+        archiver.finish()?;
     }
     progress.finish();
     reader_thread

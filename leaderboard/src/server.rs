@@ -5,6 +5,7 @@
 use crate::hub::Hub;
 use crate::live::Live;
 use crate::publish::Publisher;
+use crate::sql::SqlEngine;
 use crate::{api, pages, ws};
 use analytics::EngineError;
 use axum::http::StatusCode;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Cancelled when the server stops: websockets close with "going away".
     pub shutdown: CancellationToken,
+    /// Ad hoc SQL.
+    pub sql: Arc<SqlEngine>,
 }
 
 /// The router of every endpoint.
@@ -39,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/periods", get(api::periods))
         .route("/api/v1/clearing-scores", post(api::clearing_score))
         .route("/api/v1/status", get(api::status))
+        .route("/api/v1/sql", post(crate::sql::http::sql))
         .route("/api/v1/openapi.json", get(pages::openapi))
         .route("/ws", get(ws::upgrade))
         .route("/", get(pages::index))

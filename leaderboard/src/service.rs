@@ -5,6 +5,7 @@ use crate::live::Live;
 use crate::pipeline::{DeadLetters, Pipeline, PipelineOptions};
 use crate::publish::Publisher;
 use crate::server::{AppState, router};
+use crate::sql::SqlEngine;
 use analytics::Engine;
 use anyhow::{Context, Result};
 use axum::serve::ListenerExt;
@@ -52,12 +53,19 @@ impl<S: Source + 'static> Service<S> {
         tokio::spawn(cancel_on_signal(shutdown.clone()));
         let hub = Arc::new(Hub::new(live.clone()));
         tokio::spawn(hub.clone().run(shutdown.clone()));
+        let sql = Arc::new(SqlEngine::new(
+            &live.config().sql,
+            &live,
+            &self.options.archive,
+        )?);
+        start_postgres(&sql, &live.config().sql, shutdown.clone()).await?;
         let app = router(AppState {
             live: live.clone(),
             hub,
             publisher: Arc::new(self.publisher),
             metrics,
             shutdown: shutdown.clone(),
+            sql,
         });
         let listener = listener.tap_io(|tcp| {
             // Frames are written whole: send them at once rather than waiting for the last one's ack.
@@ -86,6 +94,31 @@ impl<S: Source + 'static> Service<S> {
         }
         result
     }
+}
+
+/// Opens the Postgres port when `[[sql.users]]` are configured.
+async fn start_postgres(
+    sql: &Arc<SqlEngine>,
+    config: &schemas::SqlConfig,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    if config.users.is_empty() {
+        tracing::info!(
+            "no [[sql.users]] configured: the Postgres port stays closed (POST /api/v1/sql works)"
+        );
+        return Ok(());
+    }
+    let addr =
+        crate::sql::postgres::serve(sql.clone(), config.users.clone(), &config.listen, shutdown)
+            .await
+            .with_context(|| format!("cannot serve the Postgres protocol on {}", config.listen))?;
+    eprintln!(
+        "leaderboard: SQL over the Postgres protocol on {addr} (psql -h {} -p {} -U {} leaderboard)",
+        addr.ip(),
+        addr.port(),
+        config.users[0].name
+    );
+    Ok(())
 }
 
 /// Where to listen: `listen`, except that without any access token only loopback is served.

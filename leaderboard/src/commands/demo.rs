@@ -4,7 +4,7 @@ use crate::pipeline::{DeadLetters, PipelineOptions};
 use crate::publish::Publisher;
 use crate::service::Service;
 use analytics::Engine;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use ingest::{EmbeddedSource, Pacing, SimulationSpec};
 use schemas::{Config, Organisation};
 use std::path::PathBuf;
@@ -77,6 +77,12 @@ pub async fn demo(args: &DemoArgs) -> Result<()> {
     let limits = super::serve::batch_limits(&config);
     let large_deal_yuan = config.live.large_deal_yuan;
     let config = Arc::new(config);
+    // The demo keeps no state across runs: its archive lives in a temporary directory.
+    let scratch = tempfile::tempdir().context("cannot create the demo's archive directory")?;
+    let archive = Arc::new(crate::sql::open_archive(
+        scratch.path(),
+        &Default::default(),
+    )?);
     let source = EmbeddedSource::start(spec, args.partitions, pacing);
     let service = Service {
         engine: Engine::new(config, Arc::new(org)),
@@ -89,6 +95,7 @@ pub async fn demo(args: &DemoArgs) -> Result<()> {
             checkpoints: None,
             source_name: "embedded".into(),
             large_deal_yuan,
+            archive,
         },
         listen: args.listen.clone(),
     };

@@ -103,6 +103,11 @@ pub async fn serve(args: &ServeArgs) -> Result<()> {
             Engine::new(config.clone(), org)
         }
     };
+    let archive = Arc::new(crate::sql::open_archive(
+        &config.server.state_dir,
+        &engine.state().arrival.positions(),
+    )?);
+    crate::sql::keep_organisation(&config.server.state_dir, &org_path)?;
     let dlq_topic = kafka.dead_letter_topic();
     let topics = [
         (kafka.topic.as_str(), kafka.partitions),
@@ -140,6 +145,7 @@ pub async fn serve(args: &ServeArgs) -> Result<()> {
             checkpoints: Some(store),
             source_name,
             large_deal_yuan: config.live.large_deal_yuan,
+            archive,
         },
         publisher: Publisher::Kafka(tokio::sync::Mutex::new(
             EventProducer::new(&kafka.brokers, &kafka.topic)

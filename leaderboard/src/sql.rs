@@ -1,0 +1,267 @@
+//! Ad hoc SQL for the data team: DataFusion over the event archive and the live indicator tables,
+//! read-only, each query under a memory limit and a timeout, on threads of its own.
+//!
+//! Front ends: the Postgres wire protocol ([`postgres`]), `POST /api/v1/sql` ([`http`]) and the offline
+//! `leaderboard sql` command, which all go through [`SqlEngine`].
+
+pub mod catalog;
+pub mod encode;
+pub mod guard;
+pub mod http;
+pub mod limits;
+pub mod postgres;
+
+use crate::live::Live;
+use analytics::Archive;
+use anyhow::Context;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::error::DataFusionError;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::{SendableRecordBatchStream, execute_stream};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement as DFStatement;
+use futures_util::StreamExt;
+use guard::Allowed;
+use schemas::SqlConfig;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// The archive directory of a state directory.
+pub fn archive_dir(state_dir: &std::path::Path) -> std::path::PathBuf {
+    state_dir.join("archive")
+}
+
+/// Opens the archive of `state_dir` for a pipeline resuming at `positions`.
+pub fn open_archive(
+    state_dir: &std::path::Path,
+    positions: &std::collections::BTreeMap<u32, u64>,
+) -> anyhow::Result<Archive> {
+    let dir = archive_dir(state_dir);
+    Archive::open(&dir, positions)
+        .with_context(|| format!("cannot open the event archive in {}", dir.display()))
+}
+
+/// The copy of the organisation file kept in a state directory, for `leaderboard sql`.
+pub fn organisation_copy(state_dir: &std::path::Path) -> std::path::PathBuf {
+    state_dir.join("org.csv")
+}
+
+/// Keeps a copy of the organisation file `org` in `state_dir`.
+pub fn keep_organisation(state_dir: &std::path::Path, org: &std::path::Path) -> anyhow::Result<()> {
+    let copy = organisation_copy(state_dir);
+    if copy != org {
+        std::fs::copy(org, &copy)
+            .with_context(|| format!("cannot copy {} to {}", org.display(), copy.display()))?;
+    }
+    Ok(())
+}
+
+/// Why a query gave no result.
+#[derive(Debug, Error)]
+pub enum SqlError {
+    /// The statement would change something or read files.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The query does not parse or plan (unknown table or column, type error).
+    #[error("{0}")]
+    Invalid(String),
+    /// The query was stopped by its memory limit or timeout, or its result is too large.
+    #[error("{0}")]
+    Limit(String),
+    /// Something failed on the server's side.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl SqlError {
+    /// The outcome label of the metrics.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Forbidden(_) => "forbidden",
+            Self::Invalid(_) => "invalid",
+            Self::Limit(_) => "limit",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// Sorts a DataFusion error: limits, the caller's mistakes, or ours.
+    pub fn from_datafusion(e: DataFusionError) -> Self {
+        match e.find_root() {
+            DataFusionError::ResourcesExhausted(message) => {
+                Self::Limit(format!("query stopped: {message}"))
+            }
+            DataFusionError::SQL(..)
+            | DataFusionError::Plan(_)
+            | DataFusionError::SchemaError(..)
+            | DataFusionError::NotImplemented(_) => Self::Invalid(e.to_string()),
+            DataFusionError::Execution(_) | DataFusionError::ArrowError(..) => {
+                Self::Invalid(e.to_string())
+            }
+            _ => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+/// A collected result.
+#[derive(Debug)]
+pub struct QueryResult {
+    /// The columns.
+    pub schema: SchemaRef,
+    /// The rows.
+    pub batches: Vec<RecordBatch>,
+}
+
+/// The SQL engine: one catalog, one query runtime, the limits.
+pub struct SqlEngine {
+    ctx: SessionContext,
+    runtime: Option<tokio::runtime::Runtime>,
+    memory_limit_bytes: usize,
+    timeout: Duration,
+    max_http_rows: usize,
+}
+
+impl SqlEngine {
+    /// The engine over `live`'s tables and `archive`, under `config`'s limits.
+    pub fn new(
+        config: &SqlConfig,
+        live: &Arc<Live>,
+        archive: &Arc<Archive>,
+    ) -> anyhow::Result<Self> {
+        let session = SessionConfig::new()
+            .with_information_schema(true)
+            .with_target_partitions(config.threads)
+            .with_default_catalog_and_schema("datafusion", "public");
+        let ctx = SessionContext::new_with_config(session);
+        catalog::register(&ctx, live, archive)?;
+        datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog(
+            &ctx,
+            "datafusion",
+            datafusion_postgres::auth::AuthManager::new(),
+        )
+        .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
+        let runtime = limits::query_runtime(config.threads)?;
+        Ok(Self {
+            ctx,
+            runtime: Some(runtime),
+            memory_limit_bytes: usize::try_from(config.memory_limit_mb)
+                .unwrap_or(usize::MAX / (1 << 20))
+                * (1 << 20),
+            timeout: Duration::from_secs(config.timeout_secs),
+            max_http_rows: config.max_http_rows,
+        })
+    }
+
+    /// The session context with the catalog (for the Postgres front end).
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The runtime queries run on.
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives as long as the engine")
+            .handle()
+            .clone()
+    }
+
+    /// The longest a query may run.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Most rows of an HTTP answer.
+    pub fn max_http_rows(&self) -> usize {
+        self.max_http_rows
+    }
+
+    /// Starts `plan` under the memory limit and the deadline; call on the query runtime.
+    pub async fn execute_plan(
+        &self,
+        plan: LogicalPlan,
+    ) -> Result<SendableRecordBatchStream, SqlError> {
+        let state = self.ctx.state();
+        let deadline = std::time::Instant::now() + self.timeout;
+        let physical = tokio::time::timeout(self.timeout, state.create_physical_plan(&plan))
+            .await
+            .map_err(|_| SqlError::Limit(limits::timeout_message(self.timeout)))?
+            .map_err(SqlError::from_datafusion)?;
+        let runtime = limits::query_runtime_env(state.runtime_env(), self.memory_limit_bytes)
+            .map_err(SqlError::from_datafusion)?;
+        let task = Arc::new(TaskContext::from(&state).with_runtime(runtime));
+        let physical = limits::with_deadline(physical, deadline, self.timeout)
+            .map_err(SqlError::from_datafusion)?;
+        let stream = execute_stream(physical, task).map_err(SqlError::from_datafusion)?;
+        Ok(Box::pin(limits::Deadline::waking(
+            stream,
+            deadline,
+            self.timeout,
+        )))
+    }
+
+    /// Plans one statement that [`guard::check_sql`] allowed as a query.
+    pub async fn plan(&self, statement: DFStatement) -> Result<LogicalPlan, SqlError> {
+        let state = self.ctx.state();
+        let plan = state
+            .statement_to_plan(statement)
+            .await
+            .map_err(SqlError::from_datafusion)?;
+        // A second line of defence behind the guard: nothing that writes or defines.
+        datafusion::execution::context::SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|e| SqlError::Forbidden(e.to_string()))?;
+        Ok(plan)
+    }
+
+    /// Runs `sql` (one read-only statement) on the query runtime and collects at most `max_rows` rows.
+    pub async fn query(
+        self: &Arc<Self>,
+        sql: &str,
+        max_rows: usize,
+    ) -> Result<QueryResult, SqlError> {
+        let (allowed, statement) = guard::check_sql(sql)?;
+        if allowed == Allowed::Session {
+            return Err(SqlError::Invalid(
+                "session settings and transactions only mean something over the Postgres protocol"
+                    .into(),
+            ));
+        }
+        let engine = self.clone();
+        self.handle()
+            .spawn(async move {
+                let plan = engine.plan(statement).await?;
+                let mut stream = engine.execute_plan(plan).await?;
+                let schema = stream.schema();
+                let mut batches = Vec::new();
+                let mut rows = 0;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(SqlError::from_datafusion)?;
+                    rows += batch.num_rows();
+                    if rows > max_rows {
+                        return Err(SqlError::Limit(format!(
+                            "the result has more than {max_rows} rows (sql.max_http_rows): add a LIMIT \
+                             or aggregate, or use the Postgres protocol"
+                        )));
+                    }
+                    batches.push(batch);
+                }
+                Ok(QueryResult { schema, batches })
+            })
+            .await
+            .map_err(|e| SqlError::Internal(format!("the query task failed: {e}")))?
+    }
+}
+
+impl Drop for SqlEngine {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}

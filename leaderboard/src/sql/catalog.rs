@@ -1,0 +1,145 @@
+//! The tables of the SQL catalog: the live indicator tables, read from the engine at the instant of the
+//! query, and the archived tables, whose committed Parquet files and waiting rows are taken together
+//! under one lock so a query never sees a row twice or misses one across a flush.
+
+use crate::live::Live;
+use analytics::{Archive, ArchiveTable, LiveTable};
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::union::UnionExec;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// Registers every table of the catalog in `ctx`.
+pub fn register(ctx: &SessionContext, live: &Arc<Live>, archive: &Arc<Archive>) -> Result<()> {
+    for table in LiveTable::ALL {
+        ctx.register_table(
+            table.name(),
+            Arc::new(LiveTableProvider {
+                table,
+                live: live.clone(),
+            }),
+        )?;
+    }
+    for table in ArchiveTable::ALL {
+        ctx.register_table(
+            table.name(),
+            Arc::new(ArchiveTableProvider {
+                table,
+                archive: archive.clone(),
+            }),
+        )?;
+    }
+    Ok(())
+}
+
+/// A live table: built from the engine's state when a query scans it.
+struct LiveTableProvider {
+    table: LiveTable,
+    live: Arc<Live>,
+}
+
+impl std::fmt::Debug for LiveTableProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveTableProvider")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl TableProvider for LiveTableProvider {
+    fn schema(&self) -> SchemaRef {
+        self.table.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let batch = {
+            let engine = self.live.engine.read().await;
+            self.table
+                .rows(&engine)
+                .map_err(|e| DataFusionError::External(Box::new(e)))?
+        };
+        let exec =
+            MemorySourceConfig::try_new_exec(&[vec![batch]], self.schema(), projection.cloned())?;
+        Ok(exec)
+    }
+}
+
+/// An archived table: its committed Parquet files and the rows waiting for the next flush.
+#[derive(Debug)]
+struct ArchiveTableProvider {
+    table: ArchiveTable,
+    archive: Arc<Archive>,
+}
+
+#[async_trait]
+impl TableProvider for ArchiveTableProvider {
+    fn schema(&self) -> SchemaRef {
+        self.table.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        // The Parquet scan uses them to skip row groups; the rows are filtered again above.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let snapshot = self.archive.snapshot(self.table);
+        let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::with_capacity(2);
+        if !snapshot.files.is_empty() {
+            let urls = snapshot
+                .files
+                .iter()
+                .map(|path| ListingTableUrl::parse(path.to_string_lossy()))
+                .collect::<Result<Vec<_>>>()?;
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet");
+            let config = ListingTableConfig::new_with_multi_paths(urls)
+                .with_listing_options(options)
+                .with_schema(self.schema());
+            let files = ListingTable::try_new(config)?;
+            inputs.push(files.scan(state, projection, filters, limit).await?);
+        }
+        if !snapshot.batches.is_empty() || inputs.is_empty() {
+            inputs.push(MemorySourceConfig::try_new_exec(
+                &[snapshot.batches],
+                self.schema(),
+                projection.cloned(),
+            )?);
+        }
+        UnionExec::try_new(inputs)
+    }
+}

@@ -1,0 +1,257 @@
+//! The Postgres wire protocol: `psql -h HOST -p 5433 -U analyst leaderboard` and any Postgres client.
+//!
+//! Logins use MD5 password authentication against the `[[sql.users]]` of the configuration. Every
+//! statement passes the read-only [`guard`](super::guard) first; queries run through
+//! [`SqlEngine`](super::SqlEngine) under its memory limit and timeout, on its threads. SET of client
+//! session settings, SHOW of server variables and transaction control are answered by datafusion-postgres's
+//! hooks. Results of the extended protocol are sent in text format.
+
+use super::guard::{self, Allowed};
+use super::{SqlEngine, SqlError};
+use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
+use async_trait::async_trait;
+use datafusion::common::ParamValues;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast::Statement;
+use datafusion_postgres::DfSessionService;
+use datafusion_postgres::arrow_pg;
+use datafusion_postgres::hooks::set_show::SetShowHook;
+use datafusion_postgres::hooks::transactions::TransactionStatementHook;
+use datafusion_postgres::hooks::{HookClient, QueryHook};
+use datafusion_postgres::pgwire;
+use futures_util::StreamExt;
+use pgwire::api::auth::md5pass::{Md5PasswordAuthStartupHandler, hash_md5_password};
+use pgwire::api::auth::{AuthSource, DefaultServerParameterProvider, LoginInfo, Password};
+use pgwire::api::cancel::DefaultCancelHandler;
+use pgwire::api::portal::Format;
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{QueryResponse, Response};
+use pgwire::api::{ClientInfo, ConnectionManager, PgWireServerHandlers};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use schemas::SqlUser;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Binds `listen` and serves the Postgres protocol on the SQL engine's runtime until `shutdown`.
+pub async fn serve(
+    engine: Arc<SqlEngine>,
+    users: Vec<SqlUser>,
+    listen: &str,
+    shutdown: CancellationToken,
+) -> anyhow::Result<SocketAddr> {
+    let addr: SocketAddr = listen.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "sql.listen must be an IP address and port (like 127.0.0.1:5433), got {listen:?}"
+        )
+    })?;
+    let handle = engine.handle();
+    let listener = handle
+        .spawn(async move { TcpListener::bind(addr).await })
+        .await??;
+    let bound = listener.local_addr()?;
+    let handlers = Arc::new(FrontEnd::new(engine, users));
+    handle.spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = shutdown.cancelled() => break,
+            };
+            match accepted {
+                Ok((socket, peer)) => {
+                    let handlers = handlers.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                            tracing::debug!(%peer, error = %e, "postgres connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot accept a postgres connection"),
+            }
+        }
+    });
+    Ok(bound)
+}
+
+/// The handlers of every connection.
+struct FrontEnd {
+    service: Arc<DfSessionService>,
+    accounts: Arc<Accounts>,
+    parameters: Arc<DefaultServerParameterProvider>,
+    connections: Arc<ConnectionManager>,
+}
+
+impl FrontEnd {
+    fn new(engine: Arc<SqlEngine>, users: Vec<SqlUser>) -> Self {
+        let ctx = Arc::new(engine.context().clone());
+        let hooks: Vec<Arc<dyn QueryHook>> = vec![
+            Arc::new(ReadOnly { engine }),
+            Arc::new(SetShowHook),
+            Arc::new(TransactionStatementHook),
+        ];
+        let mut parameters = DefaultServerParameterProvider::default();
+        parameters.default_transaction_read_only = true;
+        Self {
+            service: Arc::new(DfSessionService::new_with_hooks(ctx, hooks)),
+            accounts: Arc::new(Accounts(users)),
+            parameters: Arc::new(parameters),
+            connections: Arc::new(ConnectionManager::new()),
+        }
+    }
+}
+
+impl PgWireServerHandlers for FrontEnd {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.service.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.service.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
+        // One per connection: the handler keeps the expected answer of the login in progress.
+        Arc::new(
+            Md5PasswordAuthStartupHandler::new(self.accounts.clone(), self.parameters.clone())
+                .with_connection_manager(self.connections.clone()),
+        )
+    }
+
+    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        Arc::new(DefaultCancelHandler::new(self.connections.clone()))
+    }
+}
+
+/// The accounts of `[[sql.users]]`.
+#[derive(Debug)]
+struct Accounts(Vec<SqlUser>);
+
+#[async_trait]
+impl AuthSource for Accounts {
+    async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
+        let salt: [u8; 4] = rand::random();
+        let user = login.user().unwrap_or_default();
+        let known = self
+            .0
+            .iter()
+            .find(|u| bool::from(u.name.as_bytes().ct_eq(user.as_bytes())));
+        // An unknown user gets a challenge nobody can answer, so names cannot be probed.
+        let password = match known {
+            Some(account) => hash_md5_password(&account.name, &account.password, &salt),
+            None => format!("unanswerable-{:x}", rand::random::<u128>()),
+        };
+        Ok(Password::new(Some(salt.to_vec()), password.into_bytes()))
+    }
+}
+
+/// The guard and the limits in front of datafusion-postgres.
+struct ReadOnly {
+    engine: Arc<SqlEngine>,
+}
+
+impl ReadOnly {
+    async fn run(&self, plan: LogicalPlan, client: &dyn HookClient) -> PgWireResult<Response> {
+        let stream = self.engine.execute_plan(plan).await.map_err(pg_error)?;
+        crate::metrics::record_sql("postgres", "ok");
+        let options = Arc::new(pgwire::types::format::FormatOptions::from_client_metadata(
+            client.metadata(),
+        ));
+        let fields = Arc::new(arrow_schema_to_pg_fields(
+            stream.schema().as_ref(),
+            &Format::UnifiedText,
+            Some(options),
+        )?);
+        let row_fields = fields.clone();
+        let rows = stream
+            .map(move |batch| {
+                let rows: Box<dyn Iterator<Item = PgWireResult<_>> + Send + Sync> = match batch {
+                    Ok(batch) => encode_recordbatch(row_fields.clone(), batch),
+                    Err(e) => {
+                        Box::new(std::iter::once(Err(pg_error(SqlError::from_datafusion(e)))))
+                    }
+                };
+                futures_util::stream::iter(rows)
+            })
+            .flatten();
+        Ok(Response::Query(QueryResponse::new(fields, rows)))
+    }
+}
+
+#[async_trait]
+impl QueryHook for ReadOnly {
+    async fn handle_simple_query(
+        &self,
+        statement: &Statement,
+        _ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        match guard::check(statement) {
+            Err(message) => Some(Err(pg_error(SqlError::Forbidden(message)))),
+            Ok(Allowed::Query) => {
+                let planned = self
+                    .engine
+                    .plan(DFStatement::Statement(Box::new(statement.clone())))
+                    .await;
+                Some(match planned {
+                    Ok(plan) => self.run(plan, client).await,
+                    Err(e) => Err(pg_error(e)),
+                })
+            }
+            Ok(Allowed::ShowVariable | Allowed::Session) => None,
+        }
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        statement: &Statement,
+        _ctx: &SessionContext,
+        _client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        match guard::check(statement) {
+            Err(message) => Some(Err(pg_error(SqlError::Forbidden(message)))),
+            Ok(_) => None,
+        }
+    }
+
+    async fn handle_extended_query(
+        &self,
+        statement: &Statement,
+        plan: &LogicalPlan,
+        params: &ParamValues,
+        _ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        match guard::check(statement) {
+            Err(message) => Some(Err(pg_error(SqlError::Forbidden(message)))),
+            Ok(Allowed::Query) => {
+                let plan = match plan.clone().replace_params_with_values(params) {
+                    Ok(plan) => plan,
+                    Err(e) => return Some(Err(pg_error(SqlError::from_datafusion(e)))),
+                };
+                Some(self.run(plan, client).await)
+            }
+            Ok(Allowed::ShowVariable | Allowed::Session) => None,
+        }
+    }
+}
+
+/// A Postgres error with the SQLSTATE of its kind.
+fn pg_error(e: SqlError) -> PgWireError {
+    crate::metrics::record_sql("postgres", e.outcome());
+    let code = match &e {
+        SqlError::Forbidden(_) => "25006", // read_only_sql_transaction
+        SqlError::Invalid(_) => "42000",   // syntax_error_or_access_rule_violation
+        SqlError::Limit(m) if m.contains("sql.timeout_secs") => "57014", // query_canceled
+        SqlError::Limit(_) => "53200",     // out_of_memory
+        SqlError::Internal(_) => "XX000",
+    };
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "ERROR".to_owned(),
+        code.to_owned(),
+        e.to_string(),
+    )))
+}
