@@ -27,16 +27,19 @@ if [ ! -x "$TANSU" ]; then
 fi
 "$TANSU" --version
 
-step "browser (chromium)"
+step "browser (chromium) and SQL client (psql)"
 # Real headless Chromium for the wall-screen tests: Debian's chromium and chromedriver, and CJK fonts so the
-# Chinese screens render (and their screenshots show) real glyphs.
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
-  echo "installing chromium, chromium-driver and fonts-noto-cjk (once)"
+# Chinese screens render (and their screenshots show) real glyphs. The SQL tests use the real psql client.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v psql >/dev/null \
+  || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+  echo "installing chromium, chromium-driver, fonts-noto-cjk and postgresql-client (once)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver fonts-noto-cjk
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver fonts-noto-cjk \
+    postgresql-client
 fi
 chromium --version
+psql --version
 
 step "format"
 cargo fmt --all --check

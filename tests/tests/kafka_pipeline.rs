@@ -244,6 +244,23 @@ fn kill_9_at_random_points_loses_nothing_and_counts_nothing_twice() {
     let counts = serve.wait_for_total(data.lines, Duration::from_secs(300));
     assert_eq!(counts, replay_counts(&data.org, &data.events));
     data.assert_matches_replay(&serve, &data.events, &["2016-06", "2016-Q2", "assessment"]);
+
+    // The Parquet archive, written across the same five kills, holds every accepted event exactly once.
+    serve.terminate();
+    let output = run(&[
+        "sql",
+        "SELECT count(*) AS n, count(DISTINCT event_id) AS ids, \
+         count(DISTINCT concat(source_partition, ':', source_offset)) AS positions FROM events",
+        "--state-dir",
+        data.path("state").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let archived: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let row = &archived["rows"][0];
+    assert_eq!(row["n"], counts["accepted"], "{archived}");
+    assert_eq!(row["ids"], counts["accepted"], "{archived}");
+    assert_eq!(row["positions"], counts["accepted"], "{archived}");
 }
 
 /// A producer that accepts messages over 1 MiB (the broker is told nothing; tansu takes them).

@@ -1,0 +1,422 @@
+//! Ad hoc SQL against a live server with the real `psql` client and over HTTP: the scorecard by SQL
+//! equals the REST scorecard, counts over `events` equal the replay's, forbidden statements fail with a
+//! clear message, and a runaway query is stopped by its limit while events keep flowing.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tests::broker::free_port;
+use tests::live::{LiveServer, eventually};
+use tests::process::{replay_counts, run, simulate};
+
+const PASSWORD: &str = "analyst-secret-1";
+
+/// The real `psql`; under CI a missing client fails the test.
+fn psql_binary() -> &'static str {
+    let found = Command::new("psql").arg("--version").output().is_ok();
+    assert!(
+        found,
+        "psql is not installed (Debian package postgresql-client); the test command installs it"
+    );
+    "psql"
+}
+
+/// Runs `sql` through psql; returns stdout or the error text.
+fn psql(port: u16, password: &str, sql: &str) -> Result<String, String> {
+    let output = Command::new(psql_binary())
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "analyst",
+            "-d",
+            "leaderboard",
+        ])
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-F",
+            "\t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
+        .env("PGPASSWORD", password)
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .expect("run psql");
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+fn config(pg_port: u16, timeout_secs: u64) -> String {
+    format!(
+        "[server]\ncheckpoint_interval_secs = 1\n[sql]\nlisten = \"127.0.0.1:{pg_port}\"\n\
+         timeout_secs = {timeout_secs}\nmemory_limit_mb = 64\n\
+         [[sql.users]]\nname = \"analyst\"\npassword = \"{PASSWORD}\"\n"
+    )
+}
+
+/// Produces a simulated month into a live server; returns it with the event file and organisation.
+fn server_with_month(timeout_secs: u64) -> (LiveServer, u16, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let (events, org) = simulate(data.path(), "2016-06-01", 30, 6, 8, 21);
+    let pg_port = free_port();
+    let mut server = LiveServer::start(
+        &std::fs::read_to_string(&org).unwrap(),
+        &config(pg_port, timeout_secs),
+    );
+    let lines: Vec<String> = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    server.produce(&lines);
+    (server, pg_port, data)
+}
+
+fn rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect()
+}
+
+fn post_sql(server: &LiveServer, sql: &str, accept: &str) -> (u16, Vec<u8>) {
+    let response = ureq::post(&server.serve.url("/api/v1/sql"))
+        .header("Accept", accept)
+        .header("Content-Type", "text/plain")
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send(sql);
+    let mut response = response.expect("POST /api/v1/sql");
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_vec().expect("the body");
+    (status, body)
+}
+
+#[test]
+fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
+    let (server, port, data) = server_with_month(30);
+    let events = data.path().join("events.ndjson");
+    let org = data.path().join("org.csv");
+
+    // Wrong password: refused.
+    let refused = psql(port, "not-the-password", "SELECT 1").unwrap_err();
+    assert!(
+        refused
+            .to_lowercase()
+            .contains("password authentication failed"),
+        "{refused}"
+    );
+
+    // The scorecard table equals the REST scorecard, branch by branch.
+    let rest = server.get("/api/v1/scorecard?period=2016-06");
+    let sql = psql(
+        port,
+        PASSWORD,
+        "SELECT branch_id, rank, total, mobile_quotes_per_user, mobile_quotes_per_user_points \
+         FROM scorecard WHERE period = '2016-06' ORDER BY branch_id",
+    )
+    .unwrap();
+    let sql_rows = rows(&sql);
+    let branches = rest["branches"].as_array().unwrap();
+    assert_eq!(sql_rows.len(), branches.len(), "{sql}");
+    for row in &sql_rows {
+        let branch = branches
+            .iter()
+            .find(|b| b["branch_id"] == row[0].as_str())
+            .unwrap_or_else(|| panic!("no branch {} in REST", row[0]));
+        let number = |s: &str| s.parse::<f64>().ok();
+        assert_eq!(
+            row[1].parse::<u64>().ok(),
+            branch["rank"].as_u64(),
+            "{row:?}"
+        );
+        assert_eq!(number(&row[2]), branch["total"].as_f64(), "{row:?}");
+        assert_eq!(
+            number(&row[3]),
+            branch["indicators"]["mobile_quotes_per_user"].as_f64(),
+            "{row:?}"
+        );
+        assert_eq!(
+            number(&row[4]),
+            branch["points"]["mobile_quotes_per_user"].as_f64(),
+            "{row:?}"
+        );
+    }
+
+    // Counts over events (archive and unflushed rows together) equal the replay's.
+    let replayed = replay_counts(&org, &events);
+    let counts = rows(
+        &psql(
+            port,
+            PASSWORD,
+            "SELECT (SELECT count(*) FROM events) AS n, (SELECT count(DISTINCT event_id) FROM events) AS ids, \
+             (SELECT count(*) FROM late_events) AS late",
+        )
+        .unwrap(),
+    );
+    assert_eq!(counts[0][0], replayed["accepted"].to_string(), "{counts:?}");
+    assert_eq!(counts[0][1], replayed["accepted"].to_string(), "{counts:?}");
+    assert_eq!(counts[0][2], replayed["late"].to_string(), "{counts:?}");
+    // Per type too, against a count of the file by hand.
+    let text = std::fs::read_to_string(&events).unwrap();
+    let quotes = text
+        .lines()
+        .filter(|l| l.contains("\"quote_created\""))
+        .count();
+    let by_sql = psql(
+        port,
+        PASSWORD,
+        "SELECT count(*) FROM events WHERE event_type = 'quote_created'",
+    )
+    .unwrap();
+    assert!(
+        by_sql.trim().parse::<usize>().unwrap() <= quotes,
+        "{by_sql} vs {quotes}"
+    );
+    assert!(by_sql.trim().parse::<usize>().unwrap() > 0);
+
+    // The live tables answer and agree with each other.
+    let monthly = psql(
+        port,
+        PASSWORD,
+        "SELECT b.branch_id, b.mobile_quotes_per_user_numerator, sum(u.mobile_quotes) \
+         FROM branch_monthly b JOIN user_monthly u ON u.branch_id = b.branch_id AND u.month = b.month \
+         WHERE b.month = '2016-06' GROUP BY b.branch_id, b.mobile_quotes_per_user_numerator ORDER BY 1",
+    )
+    .unwrap();
+    for row in rows(&monthly) {
+        assert_eq!(
+            row[1].parse::<f64>().unwrap(),
+            row[2].parse::<f64>().unwrap(),
+            "{row:?}"
+        );
+    }
+    let kinds = psql(
+        port,
+        PASSWORD,
+        "SELECT DISTINCT kind FROM rewards ORDER BY kind",
+    )
+    .unwrap();
+    assert!(kinds.contains("salesperson_payout"), "{kinds}");
+    let tables = psql(port, PASSWORD, "SHOW TABLES").unwrap();
+    for table in [
+        "events",
+        "late_events",
+        "rejected_events",
+        "branch_monthly",
+        "user_monthly",
+        "scorecard",
+        "rewards",
+    ] {
+        assert!(
+            tables.contains(table),
+            "SHOW TABLES lacks {table}: {tables}"
+        );
+    }
+    let described = psql(port, PASSWORD, "DESCRIBE events").unwrap();
+    assert!(described.contains("source_offset"), "{described}");
+
+    // The same over HTTP, in each format.
+    let (status, body) = post_sql(
+        &server,
+        "SELECT count(*) AS n FROM events",
+        "application/json",
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["rows"][0]["n"], replayed["accepted"], "{json}");
+    assert_eq!(json["columns"][0]["name"], "n");
+    let (status, body) = post_sql(
+        &server,
+        "SELECT branch_id, total FROM scorecard WHERE period = '2016-06' ORDER BY branch_id",
+        "text/csv",
+    );
+    assert_eq!(status, 200);
+    let csv = String::from_utf8(body).unwrap();
+    assert_eq!(csv.lines().next(), Some("branch_id,total"), "{csv}");
+    assert_eq!(csv.lines().count(), branches.len() + 1, "{csv}");
+    let (status, body) = post_sql(
+        &server,
+        "SELECT event_id FROM events LIMIT 5",
+        "application/vnd.apache.arrow.stream",
+    );
+    assert_eq!(status, 200);
+    let reader =
+        arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(body), None).unwrap();
+    let read: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(read, 5);
+    let (status, _) = post_sql(&server, "SELECT 1", "image/png");
+    assert_eq!(status, 406);
+}
+
+#[test]
+fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events_flow() {
+    let (mut server, port, _data) = server_with_month(3);
+    for (statement, named) in [
+        ("INSERT INTO events (event_id) VALUES ('x')", "INSERT"),
+        ("DELETE FROM events", "DELETE"),
+        ("DROP TABLE events", "DROP TABLE"),
+        ("CREATE TABLE t AS SELECT 1", "CREATE TABLE"),
+        ("COPY events TO '/tmp/stolen.csv'", "COPY"),
+        (
+            "SET datafusion.execution.target_partitions = 64",
+            "SET datafusion",
+        ),
+    ] {
+        let error = psql(port, PASSWORD, statement).unwrap_err();
+        assert!(
+            error.contains(named) && (error.contains("read-only") || error.contains("not allowed")),
+            "{statement}: {error}"
+        );
+        let (status, body) = post_sql(&server, statement, "application/json");
+        let body = String::from_utf8_lossy(&body);
+        assert_eq!(status, 403, "{statement}: {body}");
+        assert!(body.contains(named), "{body}");
+    }
+    let (status, body) = post_sql(
+        &server,
+        "CREATE EXTERNAL TABLE pw STORED AS CSV LOCATION '/etc/passwd'",
+        "application/json",
+    );
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    for reads_a_file in [
+        "SELECT * FROM '/etc/passwd'",
+        "SELECT * FROM read_csv('/etc/passwd')",
+    ] {
+        let error = psql(port, PASSWORD, reads_a_file).unwrap_err();
+        assert!(error.contains("ERROR"), "{reads_a_file}: {error}");
+        assert!(
+            !error.contains("root:"),
+            "{reads_a_file} read the file: {error}"
+        );
+    }
+    let (status, _) = post_sql(&server, "SELEC 1", "application/json");
+    assert_eq!(status, 400);
+
+    // A cross join of the event archive with itself runs for ever; the 3 s limit stops it while a new
+    // batch of events reaches the leaderboard.
+    let before = server.get("/api/v1/status")["counts"]["accepted"]
+        .as_u64()
+        .unwrap();
+    let runaway = std::thread::spawn(move || {
+        let started = Instant::now();
+        let result = psql(
+            port,
+            PASSWORD,
+            "SELECT count(*) FROM events a CROSS JOIN events b CROSS JOIN events c WHERE a.amount > b.amount + c.amount",
+        );
+        (result, started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let mut scenario = tests::Scenario::new();
+    scenario.register("late-joiner", "b01", "2016-06-30T10:00:00+08:00");
+    scenario.quote("late-joiner", "b01", "2016-06-30T10:05:00+08:00", "phone");
+    let produced_at = Instant::now();
+    server.produce_async(&scenario.take_new());
+    eventually(
+        Duration::from_secs(10),
+        "events flow during the runaway query",
+        || {
+            let accepted = server.get("/api/v1/status")["counts"]["accepted"].as_u64()?;
+            (accepted == before + 2).then_some(())
+        },
+    );
+    let flowed_in = produced_at.elapsed();
+    let (result, took) = runaway.join().unwrap();
+    let error = result.unwrap_err();
+    assert!(error.contains("ran longer than the limit"), "{error}");
+    assert!(took < Duration::from_secs(15), "stopped after {took:?}");
+    assert!(
+        flowed_in < Duration::from_secs(5),
+        "events took {flowed_in:?} during the query"
+    );
+    // The user board shows the new person without waiting for the query.
+    let board = server.get("/api/v1/boards/user_mobile_quotes?period=2016-06");
+    assert!(board.to_string().contains("late-joiner"), "{board}");
+
+    // A query that needs more memory than its 64 MiB is stopped with a message naming the limit.
+    let error = psql(
+        port,
+        PASSWORD,
+        "SELECT a.event_id, b.event_id FROM events a JOIN events b ON a.branch_id = b.branch_id ORDER BY 1, 2",
+    )
+    .unwrap_err();
+    assert!(
+        error.contains("query stopped") || error.contains("Resources exhausted"),
+        "{error}"
+    );
+    // The server still answers afterwards.
+    assert_eq!(psql(port, PASSWORD, "SELECT 1").unwrap().trim(), "1");
+}
+
+#[test]
+fn the_sql_command_queries_a_replayed_state_directory_without_a_server() {
+    let data = tempfile::tempdir().unwrap();
+    let (events, org) = simulate(data.path(), "2016-06-01", 20, 4, 6, 5);
+    let state = data.path().join("state");
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    run(&[
+        "replay",
+        "--org",
+        &path(&org),
+        "--events",
+        &path(&events),
+        "--period",
+        "2016-06",
+        "--state-dir",
+        &path(&state),
+    ]);
+    assert!(state.join("checkpoint.bin").is_file());
+    let replayed = replay_counts(&org, &events);
+    let output = run(&[
+        "sql",
+        "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM events",
+        "--state-dir",
+        &path(&state),
+        "--format",
+        "json",
+    ]);
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["rows"][0]["n"], replayed["accepted"], "{json}");
+    assert_eq!(json["rows"][0]["ids"], replayed["accepted"], "{json}");
+    let scorecard = tests::process::replay_scorecard(&org, &events, None, "2016-06");
+    let output = run(&[
+        "sql",
+        "SELECT branch_id, total FROM scorecard WHERE period = '2016-06' ORDER BY branch_id",
+        "--state-dir",
+        &path(&state),
+        "--format",
+        "csv",
+    ]);
+    let csv = String::from_utf8(output.stdout).unwrap();
+    for branch in scorecard["branches"].as_array().unwrap() {
+        let line = format!(
+            "{},{}",
+            branch["branch_id"].as_str().unwrap(),
+            branch["total"]
+        );
+        assert!(csv.lines().any(|l| l == line), "{line} not in\n{csv}");
+    }
+    let refused = Command::new(tests::process::leaderboard_binary())
+        .args(["sql", "DROP TABLE events", "--state-dir", &path(&state)])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("read-only") && stderr.contains("DROP TABLE"),
+        "{stderr}"
+    );
+}
