@@ -4,7 +4,9 @@
 
 use crate::live::Live;
 use analytics::{Archive, ArchiveTable, LiveTable};
-use arrow::datatypes::SchemaRef;
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -35,6 +37,7 @@ pub fn register(ctx: &SessionContext, live: &Arc<Live>, archive: &Arc<Archive>) 
             table.name(),
             Arc::new(ArchiveTableProvider {
                 table,
+                schema: with_string_views(&table.schema()),
                 archive: archive.clone(),
             }),
         )?;
@@ -89,13 +92,40 @@ impl TableProvider for LiveTableProvider {
 #[derive(Debug)]
 struct ArchiveTableProvider {
     table: ArchiveTable,
+    /// The archive's schema with string views: DataFusion's Parquet reader makes them without copying
+    /// and compares and groups them faster than plain strings.
+    schema: SchemaRef,
     archive: Arc<Archive>,
+}
+
+/// `schema` with every `Utf8` column as `Utf8View`.
+fn with_string_views(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Utf8 => field.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => field.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `batch` in `schema` (the same columns, strings as views).
+fn to_schema(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| cast(column, field.data_type()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
 #[async_trait]
 impl TableProvider for ArchiveTableProvider {
     fn schema(&self) -> SchemaRef {
-        self.table.schema()
+        self.schema.clone()
     }
 
     fn table_type(&self) -> TableType {
@@ -130,12 +160,18 @@ impl TableProvider for ArchiveTableProvider {
             let config = ListingTableConfig::new_with_multi_paths(urls)
                 .with_listing_options(options)
                 .with_schema(self.schema());
-            let files = ListingTable::try_new(config)?;
+            let files = ListingTable::try_new(config)?
+                .with_cache(state.runtime_env().cache_manager.get_file_statistic_cache());
             inputs.push(files.scan(state, projection, filters, limit).await?);
         }
         if !snapshot.batches.is_empty() || inputs.is_empty() {
+            let batches = snapshot
+                .batches
+                .iter()
+                .map(|batch| to_schema(batch, &self.schema))
+                .collect::<Result<Vec<_>>>()?;
             inputs.push(MemorySourceConfig::try_new_exec(
-                &[snapshot.batches],
+                &[batches],
                 self.schema(),
                 projection.cloned(),
             )?);
