@@ -10,8 +10,9 @@
 //! the rest: their rows are delivered again from the checkpoint's offsets and archived again.
 //!
 //! Many small files are merged into one per group once there are [`MERGE_AT`] of them; the merged file's
-//! range covers the originals', which are deleted at the next flush (a query running meanwhile still reads
-//! them).
+//! range covers the originals', which are deleted at the first flush after
+//! [`Archive::keep_merged_files_for`] has passed, so a query that listed them before the merge can still
+//! read them until its deadline.
 
 mod files;
 mod rows;
@@ -31,6 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 /// Files of one group from which they are merged into one.
@@ -98,8 +100,8 @@ struct Inner {
     committed: Vec<ArchiveFile>,
     pending: BTreeMap<GroupKey, Vec<RecordBatch>>,
     flushed_to: BTreeMap<PartitionId, u64>,
-    /// Files merged away, deleted at the next flush.
-    obsolete: Vec<PathBuf>,
+    /// Files merged away and when, deleted by a flush once they are old enough.
+    obsolete: Vec<(PathBuf, Instant)>,
 }
 
 /// The archive under one directory.
@@ -107,6 +109,7 @@ struct Inner {
 pub struct Archive {
     root: PathBuf,
     writable: bool,
+    keep_merged: Duration,
     inner: Mutex<Inner>,
 }
 
@@ -143,12 +146,20 @@ impl Archive {
         Self {
             root: root.into(),
             writable,
+            keep_merged: Duration::ZERO,
             inner: Mutex::new(Inner {
                 committed,
                 flushed_to,
                 ..Inner::default()
             }),
         }
+    }
+
+    /// Keeps files merged away on disk for `keep` (at least; they go at the first flush after it) instead
+    /// of deleting them at the next flush: set it to the longest a query may run.
+    pub fn keep_merged_files_for(mut self, keep: Duration) -> Self {
+        self.keep_merged = keep;
+        self
     }
 
     /// The archive directory.
@@ -200,13 +211,14 @@ impl Archive {
         }
         let (pending, flushed_to, obsolete) = {
             let mut inner = self.lock();
-            (
-                inner.pending.clone(),
-                inner.flushed_to.clone(),
-                std::mem::take(&mut inner.obsolete),
-            )
+            let (expired, kept) = std::mem::take(&mut inner.obsolete)
+                .into_iter()
+                .partition(|(_, merged_at)| merged_at.elapsed() >= self.keep_merged);
+            inner.obsolete = kept;
+            let expired: Vec<(PathBuf, Instant)> = expired;
+            (inner.pending.clone(), inner.flushed_to.clone(), expired)
         };
-        for path in &obsolete {
+        for (path, _) in &obsolete {
             remove_file(path)?;
         }
         let mut report = FlushReport::default();
@@ -279,7 +291,10 @@ impl Archive {
             let mut inner = self.lock();
             inner.committed.retain(|f| !files.contains(f));
             inner.committed.push(merged);
-            inner.obsolete.extend(files.iter().map(|f| f.path.clone()));
+            let merged_at = Instant::now();
+            inner
+                .obsolete
+                .extend(files.iter().map(|f| (f.path.clone(), merged_at)));
         }
         Ok(groups.len())
     }
@@ -450,5 +465,31 @@ mod tests {
         let restarted = Archive::open(&root, &BTreeMap::from([(0, n)])).unwrap();
         assert_eq!(archived_offsets(&restarted), expected);
         assert_eq!(files::list(&root).unwrap().files.len(), 1);
+    }
+
+    #[test]
+    fn merged_away_files_stay_for_queries_until_their_time_is_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("archive");
+        let archive = Archive::open(&root, &BTreeMap::new())
+            .unwrap()
+            .keep_merged_files_for(Duration::from_millis(300));
+        let n = MERGE_AT as u64;
+        for i in 0..n {
+            archive.append(rows(i..i + 1));
+            archive.flush(&BTreeMap::from([(0, i + 1)])).unwrap();
+        }
+        // A query listed the originals just before the merge.
+        let listed_before = files::list(&root).unwrap().files;
+        archive.append(rows(n..n + 1));
+        archive.flush(&BTreeMap::from([(0, n + 1)])).unwrap();
+        assert_eq!(files::list(&root).unwrap().files.len(), MERGE_AT + 2);
+        assert!(listed_before.iter().all(|f| f.path.exists()));
+        std::thread::sleep(Duration::from_millis(350));
+        archive.append(rows(n + 1..n + 2));
+        archive.flush(&BTreeMap::from([(0, n + 2)])).unwrap();
+        assert_eq!(files::list(&root).unwrap().files.len(), 3);
+        let expected: Vec<i64> = (0..n as i64 + 2).collect();
+        assert_eq!(archived_offsets(&archive), expected);
     }
 }

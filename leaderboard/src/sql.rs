@@ -44,6 +44,12 @@ pub fn open_archive(
         .with_context(|| format!("cannot open the event archive in {}", dir.display()))
 }
 
+/// How long a file the archive merged away must stay on disk: a query that listed it before the merge
+/// runs at most `sql.timeout_secs`, plus a margin for the plan to wind down after its deadline.
+pub fn longest_query(config: &SqlConfig) -> Duration {
+    Duration::from_secs(config.timeout_secs) + Duration::from_secs(5)
+}
+
 /// The copy of the organisation file kept in a state directory, for `leaderboard sql`.
 pub fn organisation_copy(state_dir: &std::path::Path) -> std::path::PathBuf {
     state_dir.join("org.csv")

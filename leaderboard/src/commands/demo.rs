@@ -79,10 +79,10 @@ pub async fn demo(args: &DemoArgs) -> Result<()> {
     let config = Arc::new(config);
     // The demo keeps no state across runs: its archive lives in a temporary directory.
     let scratch = tempfile::tempdir().context("cannot create the demo's archive directory")?;
-    let archive = Arc::new(crate::sql::open_archive(
-        scratch.path(),
-        &Default::default(),
-    )?);
+    let archive = Arc::new(
+        crate::sql::open_archive(scratch.path(), &Default::default())?
+            .keep_merged_files_for(crate::sql::longest_query(&config.sql)),
+    );
     let source = EmbeddedSource::start(spec, args.partitions, pacing);
     let service = Service {
         engine: Engine::new(config, Arc::new(org)),

@@ -103,10 +103,13 @@ pub async fn serve(args: &ServeArgs) -> Result<()> {
             Engine::new(config.clone(), org)
         }
     };
-    let archive = Arc::new(crate::sql::open_archive(
-        &config.server.state_dir,
-        &engine.state().arrival.positions(),
-    )?);
+    let archive = Arc::new(
+        crate::sql::open_archive(
+            &config.server.state_dir,
+            &engine.state().arrival.positions(),
+        )?
+        .keep_merged_files_for(crate::sql::longest_query(&config.sql)),
+    );
     crate::sql::keep_organisation(&config.server.state_dir, &org_path)?;
     let dlq_topic = kafka.dead_letter_topic();
     let topics = [
