@@ -38,6 +38,9 @@ use thiserror::Error;
 /// Files of one group from which they are merged into one.
 pub const MERGE_AT: usize = 24;
 
+/// Files of this size or more are not merged any more.
+const MERGE_MAX_BYTES: u64 = 64 << 20;
+
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 1 << 20;
 
@@ -162,11 +165,6 @@ impl Archive {
         self
     }
 
-    /// The archive directory.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -238,7 +236,7 @@ impl Archive {
                 continue;
             }
             let file = ArchiveFile::new(&self.root, key, from, to);
-            report.rows += write_parquet(&file.path, key.0, batches)?;
+            report.rows += write_parquet(&file.path, key.0, batches.iter().cloned().map(Ok))?;
             report.files += 1;
             dirs.insert(
                 file.path
@@ -257,7 +255,10 @@ impl Archive {
                 inner.pending.remove(&file.group());
             }
             inner.committed.extend(written);
-            inner.flushed_to = positions.clone();
+            for (&partition, &to) in positions {
+                let flushed = inner.flushed_to.entry(partition).or_default();
+                *flushed = (*flushed).max(to);
+            }
         }
         report.files += self.merge_small_files()?;
         Ok(report)
@@ -273,18 +274,26 @@ impl Archive {
             }
             by_group
                 .into_values()
-                .filter(|files| files.len() >= MERGE_AT)
+                .flat_map(|mut files| {
+                    files.sort_by_key(|file| file.from);
+                    runs_of_small_files(files)
+                })
+                .filter(|run| run.len() >= MERGE_AT)
                 .collect()
         };
         for files in &groups {
             let from = files.iter().map(|f| f.from).min().unwrap_or(0);
             let to = files.iter().map(|f| f.to).max().unwrap_or(0);
             let merged = ArchiveFile::new(&self.root, &files[0].group(), from, to);
-            let mut batches = Vec::new();
-            for file in files {
-                batches.extend(read_parquet(&file.path)?);
-            }
-            write_parquet(&merged.path, merged.table, &batches)?;
+            // Streamed file by file: a merge holds one batch at a time, not the month.
+            let batches = files.iter().flat_map(|file| {
+                let batches: Box<dyn Iterator<Item = _>> = match parquet_batches(&file.path) {
+                    Ok(batches) => Box::new(batches),
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                };
+                batches
+            });
+            write_parquet(&merged.path, merged.table, batches)?;
             if let Some(dir) = merged.path.parent() {
                 sync_dir(dir)?;
             }
@@ -300,11 +309,26 @@ impl Archive {
     }
 }
 
+/// The runs of consecutive files (sorted by range) below [`MERGE_MAX_BYTES`]. Files already as large as a
+/// merge may make are left alone (merging them again would rewrite the whole month every [`MERGE_AT`]
+/// flushes) and end a run: a merged file's range must not cover a file it does not replace.
+fn runs_of_small_files(files: Vec<ArchiveFile>) -> Vec<Vec<ArchiveFile>> {
+    let mut runs = vec![Vec::new()];
+    for file in files {
+        let small = fs::metadata(&file.path).is_ok_and(|meta| meta.len() < MERGE_MAX_BYTES);
+        match runs.last_mut() {
+            Some(run) if small => run.push(file),
+            _ => runs.push(Vec::new()),
+        }
+    }
+    runs
+}
+
 /// Writes `batches` to `path` through a temporary file, fsynced before the rename; returns the rows.
 fn write_parquet(
     path: &Path,
     table: ArchiveTable,
-    batches: &[RecordBatch],
+    batches: impl IntoIterator<Item = Result<RecordBatch, ArchiveError>>,
 ) -> Result<usize, ArchiveError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| ArchiveError::io("cannot create", dir, e))?;
@@ -322,7 +346,8 @@ fn write_parquet(
         ArrowWriter::try_new(file, table.schema(), Some(properties)).map_err(parquet)?;
     let mut rows = 0;
     for batch in batches {
-        writer.write(batch).map_err(parquet)?;
+        let batch = batch?;
+        writer.write(&batch).map_err(parquet)?;
         rows += batch.num_rows();
     }
     let file = writer.into_inner().map_err(parquet)?;
@@ -332,7 +357,10 @@ fn write_parquet(
     Ok(rows)
 }
 
-fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>, ArchiveError> {
+/// The batches of the Parquet file at `path`, read as they are consumed.
+fn parquet_batches(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<RecordBatch, ArchiveError>> + use<>, ArchiveError> {
     let parquet = |source| ArchiveError::Parquet {
         path: path.into(),
         source,
@@ -342,7 +370,7 @@ fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>, ArchiveError> {
         .map_err(parquet)?
         .build()
         .map_err(parquet)?;
-    Ok(reader.collect::<Result<Vec<_>, _>>()?)
+    Ok(reader.map(|batch| batch.map_err(ArchiveError::from)))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), ArchiveError> {
@@ -390,7 +418,7 @@ mod tests {
         let snapshot = archive.snapshot(ArchiveTable::Events);
         let mut batches = snapshot.batches;
         for file in &snapshot.files {
-            batches.extend(read_parquet(file).unwrap());
+            batches.extend(parquet_batches(file).unwrap().map(Result::unwrap));
         }
         let mut offsets: Vec<i64> = batches
             .iter()
@@ -491,5 +519,26 @@ mod tests {
         assert_eq!(files::list(&root).unwrap().files.len(), 3);
         let expected: Vec<i64> = (0..n as i64 + 2).collect();
         assert_eq!(archived_offsets(&archive), expected);
+    }
+
+    #[test]
+    fn a_file_too_large_to_merge_ends_a_run_so_no_merge_covers_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let group: GroupKey = (ArchiveTable::Events, "2016-06".into(), 0);
+        let files: Vec<ArchiveFile> = [(0, 10), (10, 20), (20, 30), (30, 40)]
+            .into_iter()
+            .map(|(from, to)| ArchiveFile::new(dir.path(), &group, from, to))
+            .collect();
+        for (i, file) in files.iter().enumerate() {
+            fs::create_dir_all(file.path.parent().unwrap()).unwrap();
+            let size = if i == 2 { MERGE_MAX_BYTES } else { 100 };
+            File::create(&file.path).unwrap().set_len(size).unwrap();
+        }
+        let runs = runs_of_small_files(files.clone());
+        let ranges: Vec<Vec<(u64, u64)>> = runs
+            .iter()
+            .map(|run| run.iter().map(|f| (f.from, f.to)).collect())
+            .collect();
+        assert_eq!(ranges, [vec![(0, 10), (10, 20)], vec![(30, 40)]]);
     }
 }

@@ -58,7 +58,13 @@ pub fn organisation_copy(state_dir: &std::path::Path) -> std::path::PathBuf {
 /// Keeps a copy of the organisation file `org` in `state_dir`.
 pub fn keep_organisation(state_dir: &std::path::Path, org: &std::path::Path) -> anyhow::Result<()> {
     let copy = organisation_copy(state_dir);
-    if copy != org {
+    // The same file under another name (`./state/org.csv`, a link) must not be copied onto itself: the copy
+    // would truncate it first.
+    let same_file = match (copy.canonicalize(), org.canonicalize()) {
+        (Ok(copy), Ok(org)) => copy == org,
+        _ => false,
+    };
+    if !same_file {
         std::fs::copy(org, &copy)
             .with_context(|| format!("cannot copy {} to {}", org.display(), copy.display()))?;
     }
@@ -172,11 +178,6 @@ impl SqlEngine {
             .expect("the runtime lives as long as the engine")
             .handle()
             .clone()
-    }
-
-    /// The longest a query may run.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
     }
 
     /// Most rows of an HTTP answer.
