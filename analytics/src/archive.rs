@@ -331,7 +331,7 @@ fn write_parquet(
     batches: impl IntoIterator<Item = Result<RecordBatch, ArchiveError>>,
 ) -> Result<usize, ArchiveError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| ArchiveError::io("cannot create", dir, e))?;
+    create_dir_durably(dir)?;
     let temp = path.with_extension("parquet.tmp");
     let parquet = |source| ArchiveError::Parquet {
         path: path.into(),
@@ -371,6 +371,26 @@ fn parquet_batches(
         .build()
         .map_err(parquet)?;
     Ok(reader.map(|batch| batch.map_err(ArchiveError::from)))
+}
+
+/// Creates `dir` and the directories above it that are missing, each fsynced into its parent, so a new
+/// month's directory survives a power loss along with the checkpoint that counts its files.
+fn create_dir_durably(dir: &Path) -> Result<(), ArchiveError> {
+    if dir.as_os_str().is_empty() || dir.exists() {
+        return Ok(());
+    }
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    create_dir_durably(parent)?;
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(ArchiveError::io("cannot create", dir, e)),
+    }
+    sync_dir(if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    })
 }
 
 fn sync_dir(dir: &Path) -> Result<(), ArchiveError> {
