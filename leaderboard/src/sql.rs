@@ -71,6 +71,16 @@ pub fn keep_organisation(state_dir: &std::path::Path, org: &std::path::Path) -> 
     Ok(())
 }
 
+/// The second line of defence behind [`guard`], on the plan: nothing that writes or defines.
+pub fn verify_read_only(plan: &LogicalPlan) -> Result<(), SqlError> {
+    datafusion::execution::context::SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+        .verify_plan(plan)
+        .map_err(|e| SqlError::Forbidden(e.to_string()))
+}
+
 /// Why a query gave no result.
 #[derive(Debug, Error)]
 pub enum SqlError {
@@ -216,13 +226,7 @@ impl SqlEngine {
             .statement_to_plan(statement)
             .await
             .map_err(SqlError::from_datafusion)?;
-        // A second line of defence behind the guard: nothing that writes or defines.
-        datafusion::execution::context::SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false)
-            .verify_plan(&plan)
-            .map_err(|e| SqlError::Forbidden(e.to_string()))?;
+        verify_read_only(&plan)?;
         Ok(plan)
     }
 

@@ -7,7 +7,7 @@
 //! hooks. Results of the extended protocol are sent in text format.
 
 use super::guard::{self, Allowed};
-use super::{SqlEngine, SqlError};
+use super::{SqlEngine, SqlError, verify_read_only};
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use async_trait::async_trait;
 use datafusion::common::ParamValues;
@@ -232,6 +232,9 @@ impl QueryHook for ReadOnly {
                     Ok(plan) => plan,
                     Err(e) => return Some(Err(pg_error(SqlError::from_datafusion(e)))),
                 };
+                if let Err(e) = verify_read_only(&plan) {
+                    return Some(Err(pg_error(e)));
+                }
                 Some(self.run(plan, client).await)
             }
             Ok(Allowed::ShowVariable | Allowed::Session) => None,
