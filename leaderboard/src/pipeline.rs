@@ -179,10 +179,7 @@ impl<S: Source> Pipeline<S> {
             let rows = ArchiveRows::build(
                 &decoded.messages,
                 &applied.dispositions,
-                decoded
-                    .rejected_payloads
-                    .iter()
-                    .map(|(i, payload)| (*i, payload.as_slice())),
+                &decoded.rejected_payloads,
                 now,
                 &mut dates,
             )

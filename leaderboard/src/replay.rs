@@ -51,10 +51,7 @@ impl ReplayArchiver {
                 let rows = ArchiveRows::build(
                     &batch.messages,
                     &dispositions,
-                    batch
-                        .rejected_payloads
-                        .iter()
-                        .map(|(i, p)| (*i, p.as_slice())),
+                    &batch.rejected_payloads,
                     chrono::Utc::now().timestamp_millis(),
                     &mut dates,
                 )?;

@@ -118,10 +118,9 @@ impl SqlError {
             DataFusionError::SQL(..)
             | DataFusionError::Plan(_)
             | DataFusionError::SchemaError(..)
-            | DataFusionError::NotImplemented(_) => Self::Invalid(e.to_string()),
-            DataFusionError::Execution(_) | DataFusionError::ArrowError(..) => {
-                Self::Invalid(e.to_string())
-            }
+            | DataFusionError::NotImplemented(_)
+            | DataFusionError::Execution(_)
+            | DataFusionError::ArrowError(..) => Self::Invalid(e.to_string()),
             _ => Self::Internal(e.to_string()),
         }
     }

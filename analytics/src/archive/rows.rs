@@ -20,10 +20,10 @@ pub struct ArchiveRows {
 impl ArchiveRows {
     /// The rows of `messages` given what the engine made of them (`dispositions`, in the same order) and
     /// the original bytes of the rejected ones (`(index, bytes)`), received at `received_at`.
-    pub fn build<'a>(
+    pub fn build(
         messages: &[Message],
         dispositions: &[crate::engine::Disposition],
-        rejected_payloads: impl IntoIterator<Item = (usize, &'a [u8])>,
+        rejected_payloads: &[(usize, Vec<u8>)],
         received_at: EpochMillis,
         dates: &mut LocalDates,
     ) -> Result<Self, ArrowError> {
@@ -54,14 +54,14 @@ impl ArchiveRows {
         let received_month = YearMonth::of_date(dates.local_date(received_at)).to_string();
         let mut rejected: BTreeMap<u32, Vec<RejectedRow<'_>>> = BTreeMap::new();
         for (i, payload) in rejected_payloads {
-            let message = &messages[i];
+            let message = &messages[*i];
             if let Err(rejection) = &message.decoded {
                 rejected
                     .entry(message.partition)
                     .or_default()
                     .push(RejectedRow {
                         rejection,
-                        payload,
+                        payload: payload.as_slice(),
                         received_at,
                         partition: message.partition,
                         offset: message.offset,

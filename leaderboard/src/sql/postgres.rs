@@ -154,6 +154,24 @@ struct ReadOnly {
 }
 
 impl ReadOnly {
+    /// Refuses what the guard forbids, runs a query with the plan `plan` makes, and leaves SHOW and session
+    /// statements to datafusion-postgres (`None`).
+    async fn answer(
+        &self,
+        statement: &Statement,
+        plan: impl Future<Output = Result<LogicalPlan, SqlError>>,
+        client: &dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        match guard::check(statement) {
+            Err(message) => Some(Err(pg_error(SqlError::Forbidden(message)))),
+            Ok(Allowed::Query) => Some(match plan.await {
+                Ok(plan) => self.run(plan, client).await,
+                Err(e) => Err(pg_error(e)),
+            }),
+            Ok(Allowed::ShowVariable | Allowed::Session) => None,
+        }
+    }
+
     async fn run(&self, plan: LogicalPlan, client: &dyn HookClient) -> PgWireResult<Response> {
         let stream = self.engine.execute_plan(plan).await.map_err(pg_error)?;
         crate::metrics::record_sql("postgres", "ok");
@@ -189,20 +207,10 @@ impl QueryHook for ReadOnly {
         _ctx: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        match guard::check(statement) {
-            Err(message) => Some(Err(pg_error(SqlError::Forbidden(message)))),
-            Ok(Allowed::Query) => {
-                let planned = self
-                    .engine
-                    .plan(DFStatement::Statement(Box::new(statement.clone())))
-                    .await;
-                Some(match planned {
-                    Ok(plan) => self.run(plan, client).await,
-                    Err(e) => Err(pg_error(e)),
-                })
-            }
-            Ok(Allowed::ShowVariable | Allowed::Session) => None,
-        }
+        let plan = self
+            .engine
+            .plan(DFStatement::Statement(Box::new(statement.clone())));
+        self.answer(statement, plan, client).await
     }
 
     async fn handle_extended_parse_query(
@@ -225,20 +233,15 @@ impl QueryHook for ReadOnly {
         _ctx: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        match guard::check(statement) {
-            Err(message) => Some(Err(pg_error(SqlError::Forbidden(message)))),
-            Ok(Allowed::Query) => {
-                let plan = match plan.clone().replace_params_with_values(params) {
-                    Ok(plan) => plan,
-                    Err(e) => return Some(Err(pg_error(SqlError::from_datafusion(e)))),
-                };
-                if let Err(e) = verify_read_only(&plan) {
-                    return Some(Err(pg_error(e)));
-                }
-                Some(self.run(plan, client).await)
-            }
-            Ok(Allowed::ShowVariable | Allowed::Session) => None,
-        }
+        let bound = async {
+            let plan = plan
+                .clone()
+                .replace_params_with_values(params)
+                .map_err(SqlError::from_datafusion)?;
+            verify_read_only(&plan)?;
+            Ok(plan)
+        };
+        self.answer(statement, bound, client).await
     }
 }
 
