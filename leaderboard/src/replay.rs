@@ -84,10 +84,7 @@ impl ReplayArchiver {
 
 /// Builds an engine from an optional config file and the organisation file.
 pub fn load_engine(config: Option<&Path>, org: &Path) -> Result<Engine> {
-    let config = match config {
-        Some(path) => Config::from_file(path)?,
-        None => Config::default(),
-    };
+    let config = Config::from_file_or_default(config)?;
     let org = load_organisation(org)?;
     Ok(Engine::new(Arc::new(config), Arc::new(org)))
 }

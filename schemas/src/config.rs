@@ -361,6 +361,11 @@ impl Config {
         Self::from_toml(&text, &path.display().to_string())
     }
 
+    /// The file at `path`, or the SPEC defaults without one.
+    pub fn from_file_or_default(path: Option<&Path>) -> Result<Self, ConfigError> {
+        path.map_or_else(|| Ok(Self::default()), Self::from_file)
+    }
+
     /// Checks the values against each other.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));

@@ -54,10 +54,7 @@ pub async fn demo(args: &DemoArgs) -> Result<()> {
             args.live_speed
         );
     }
-    let config = match &args.config {
-        Some(path) => Config::from_file(path)?,
-        None => Config::default(),
-    };
+    let config = Config::from_file_or_default(args.config.as_deref())?;
     let from = args.from.unwrap_or(config.assessment_start);
     let days = (config.assessment_end - from).num_days().max(31) as u32 + 1;
     let org = Organisation::from_csv(ingest::organisation_csv(args.branches).as_bytes())?;

@@ -42,10 +42,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The configuration file with the flags applied.
     pub fn config(&self) -> Result<Config> {
-        let mut config = match &self.config {
-            Some(path) => Config::from_file(path)?,
-            None => Config::default(),
-        };
+        let mut config = Config::from_file_or_default(self.config.as_deref())?;
         let kafka = &mut config.kafka;
         let server = &mut config.server;
         override_with(&mut kafka.brokers, &self.brokers);

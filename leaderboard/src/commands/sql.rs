@@ -43,10 +43,7 @@ pub struct SqlArgs {
 
 /// Runs the query and prints the result on stdout.
 pub async fn sql(args: &SqlArgs) -> Result<()> {
-    let config = match &args.config {
-        Some(path) => Config::from_file(path)?,
-        None => Config::default(),
-    };
+    let config = Config::from_file_or_default(args.config.as_deref())?;
     let state_dir = args
         .state_dir
         .clone()
