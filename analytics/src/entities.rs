@@ -5,7 +5,7 @@
 use crate::facts::{FactBuilder, Measure, Measures, NO_USER};
 use crate::interner::Interner;
 use hashbrown::{HashMap, HashSet};
-use schemas::{Channel, EpochMillis, Event, Payload, YearMonth};
+use schemas::{Channel, EpochMillis, Event, Id, Payload, YearMonth};
 use serde::{Deserialize, Serialize};
 
 /// Converts yuan to integer fen, the unit of every stored amount.
@@ -181,7 +181,7 @@ impl RenewalRecord {
 /// Returns the record for `key`, created with owner `branch`, after letting `event` claim ownership if it is
 /// earlier than the current first event.
 fn owned<'m, R: Default + Owned>(
-    map: &'m mut HashMap<String, R>,
+    map: &'m mut HashMap<Id, R>,
     key: &str,
     branch: u32,
     event: &Event,
@@ -232,7 +232,7 @@ pub struct ClearingRecord {
     /// When it was given.
     pub at: EpochMillis,
     /// Tie-break between scores given at the same instant.
-    pub event_id: String,
+    pub event_id: Id,
     /// The score, 0..=10.
     pub score: f64,
 }
@@ -260,16 +260,16 @@ pub struct Entities {
     /// Per user key.
     pub users: Vec<UserRecord>,
     /// By policy id.
-    pub policies: HashMap<String, PolicyRecord>,
+    pub policies: HashMap<Id, PolicyRecord>,
     /// By task id.
-    pub tasks: HashMap<String, TaskRecord>,
+    pub tasks: HashMap<Id, TaskRecord>,
     /// Each subject's task: the earliest `task_created` for it by `(occurred_at, event id fingerprint)`, so
     /// which of two tasks for one subject counts never depends on arrival order.
-    pub task_subjects: HashMap<String, (FirstEvent, String)>,
+    pub task_subjects: HashMap<Id, (FirstEvent, Id)>,
     /// By policy id.
-    pub renewals: HashMap<String, RenewalRecord>,
+    pub renewals: HashMap<Id, RenewalRecord>,
     /// `(month, branch, report_id)` of accepted reports already counted.
-    pub reports: HashSet<(i32, u32, String)>,
+    pub reports: HashSet<(i32, u32, Id)>,
     /// By `(branch, month)`.
     pub clearing: HashMap<(u32, i32), ClearingRecord>,
 }

@@ -12,9 +12,10 @@ mod names;
 
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Weekday};
 use chrono_tz::Tz;
+use compact_str::format_compact;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use schemas::{Channel, DealType, EpochMillis, Event, Payload, Terminal};
+use schemas::{Channel, DealType, EpochMillis, Event, Id, Payload, Terminal};
 use std::collections::BTreeMap;
 
 /// What to simulate: which days, how big an organisation, and the seed everything is drawn from.
@@ -89,7 +90,7 @@ const QUOTES_AT_FULL_DILIGENCE: f64 = 17.0;
 
 /// One salesperson and the traits drawn for them.
 struct User {
-    id: String,
+    id: Id,
     branch: usize,
     diligence: f64,
     channel: Channel,
@@ -106,7 +107,7 @@ struct User {
 
 /// One branch and its traits.
 struct Branch {
-    id: String,
+    id: Id,
     mobile_share: f64,
     /// Share of renewals assigned by the end of their month's first day.
     on_time: f64,
@@ -119,8 +120,8 @@ struct Branch {
 
 /// A sales task of the current month.
 struct Task {
-    id: String,
-    subject: String,
+    id: Id,
+    subject: Id,
     owner: usize,
     acted: bool,
     cancelled: bool,
@@ -130,19 +131,19 @@ struct Task {
 enum Later {
     Policy {
         user: usize,
-        quote_id: String,
-        proposal_id: String,
+        quote_id: Id,
+        proposal_id: Id,
         premium: f64,
         deal_type: DealType,
     },
     Cancel {
         user: usize,
-        policy_id: String,
+        policy_id: Id,
     },
     Assign {
         branch: usize,
         user: usize,
-        policy_id: String,
+        policy_id: Id,
     },
     Report {
         branch: usize,
@@ -220,7 +221,7 @@ impl<'a> Sim<'a> {
                     .map(|d| rng.random_range(d + 1..days));
                 branch.members.push(index);
                 users.push(User {
-                    id: format!("{}-u{n:03}", branch.id),
+                    id: format_compact!("{}-u{n:03}", branch.id),
                     branch: b,
                     diligence,
                     channel,
@@ -301,9 +302,9 @@ impl<'a> Sim<'a> {
     }
 
     /// A fresh business id: `<prefix>-<seed>-<serial>`, unique across every kind of id.
-    fn next_id(&mut self, prefix: &str) -> String {
+    fn next_id(&mut self, prefix: &str) -> Id {
         self.serial += 1;
-        format!("{prefix}-{}-{}", self.spec.seed, self.serial)
+        format_compact!("{prefix}-{}-{}", self.spec.seed, self.serial)
     }
 
     /// The instant of local time of day `tod` (milliseconds after midnight) on the current day.
@@ -419,7 +420,7 @@ impl<'a> Sim<'a> {
         for draft in self.today.drain(..) {
             self.events += 1;
             emit(Event {
-                event_id: format!("ev-{}-{}", self.spec.seed, self.events),
+                event_id: format_compact!("ev-{}-{}", self.spec.seed, self.events),
                 occurred_at: draft.at,
                 branch_id: self.branches[draft.branch].id.clone(),
                 user_id: draft.user.map(|u| self.users[u].id.clone()),
@@ -506,7 +507,7 @@ mod tests {
         let calendar = LocalCalendar::new(spec.zone);
         let (mut last_day, mut last_at) = (spec.from, i64::MIN);
         let mut ids = HashSet::new();
-        let mut business_ids: HashMap<String, EventType> = HashMap::new();
+        let mut business_ids: HashMap<Id, EventType> = HashMap::new();
         simulate(spec, |e| {
             let day = calendar.local_date(e.occurred_at);
             assert!(day >= last_day, "{} went back to {day}", last_day);

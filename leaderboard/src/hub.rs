@@ -262,7 +262,7 @@ fn name_deal(deal: Deal, card: &Scorecard) -> CelebratedDeal {
         .branches
         .iter()
         .find(|b| b.branch_id == deal.branch_id)
-        .map_or_else(|| deal.branch_id.clone(), |b| b.branch_name.clone());
+        .map_or_else(|| deal.branch_id.to_string(), |b| b.branch_name.clone());
     let name = deal.user_id.as_ref().and_then(|id| {
         card.users
             .iter()

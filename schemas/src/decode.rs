@@ -4,10 +4,11 @@
 use crate::event::*;
 use crate::time::{EpochMillis, YearMonth};
 use chrono::{DateTime, NaiveDate};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
+use wire::Wire;
+
+mod wire;
 
 /// The largest message accepted, in bytes (SPEC §3: 1 MiB).
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
@@ -85,84 +86,17 @@ impl Rejection {
     }
 }
 
-/// Every field of every event type, each kept as raw JSON until its type is known.
-#[derive(Deserialize)]
-struct Wire<'a> {
-    #[serde(borrow)]
-    event_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    event_type: Option<&'a RawValue>,
-    #[serde(borrow)]
-    occurred_at: Option<&'a RawValue>,
-    #[serde(borrow)]
-    branch_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    user_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    terminal: Option<&'a RawValue>,
-    #[serde(borrow)]
-    channel: Option<&'a RawValue>,
-    #[serde(borrow)]
-    display_name: Option<&'a RawValue>,
-    #[serde(borrow)]
-    is_specialist: Option<&'a RawValue>,
-    #[serde(borrow)]
-    quote_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    quoted_premium: Option<&'a RawValue>,
-    #[serde(borrow)]
-    proposal_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow)]
-    policy_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    premium: Option<&'a RawValue>,
-    #[serde(borrow)]
-    deal_type: Option<&'a RawValue>,
-    #[serde(borrow)]
-    payment_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    amount: Option<&'a RawValue>,
-    #[serde(borrow)]
-    task_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    subject_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    valid_from: Option<&'a RawValue>,
-    #[serde(borrow)]
-    valid_until: Option<&'a RawValue>,
-    #[serde(borrow)]
-    action: Option<&'a RawValue>,
-    #[serde(borrow)]
-    due_month: Option<&'a RawValue>,
-    #[serde(borrow)]
-    vehicle_use: Option<&'a RawValue>,
-    #[serde(borrow)]
-    ecommerce_direct: Option<&'a RawValue>,
-    #[serde(borrow)]
-    report_id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    report_type: Option<&'a RawValue>,
-    #[serde(borrow)]
-    accepted: Option<&'a RawValue>,
-    #[serde(borrow)]
-    month: Option<&'a RawValue>,
-    #[serde(borrow)]
-    score: Option<&'a RawValue>,
-}
-
 /// Reads the fields of one message, naming each field in errors as `scope.field`.
 struct Fields<'a> {
     scope: &'static str,
     wire: Wire<'a>,
 }
 
-type Field<'a> = Option<&'a RawValue>;
+/// A field's raw JSON text, if present.
+type Field<'a> = Option<&'a str>;
 
 /// Shortens a raw JSON value for an error message.
-fn shown(raw: &RawValue) -> String {
-    let text = raw.get();
+fn shown(text: &str) -> String {
     if text.chars().count() > 40 {
         format!("{}…", text.chars().take(40).collect::<String>())
     } else {
@@ -188,7 +122,7 @@ impl<'a> Fields<'a> {
         )
     }
 
-    fn invalid(&self, field: &str, expected: impl fmt::Display, raw: &RawValue) -> Rejection {
+    fn invalid(&self, field: &str, expected: impl fmt::Display, raw: &str) -> Rejection {
         let name = self.name(field);
         Rejection::new(
             RejectKind::InvalidField,
@@ -203,22 +137,30 @@ impl<'a> Fields<'a> {
 
     fn opt_str(&self, field: &str, raw: Field<'a>) -> Result<Option<Cow<'a, str>>, Rejection> {
         let Some(raw) = raw else { return Ok(None) };
+        // A string without escapes is its text between the quotes; serde_json unescapes the others.
+        if let Some(plain) = raw
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
+            .filter(|inner| !inner.contains('\\'))
+        {
+            return Ok(Some(Cow::Borrowed(plain)));
+        }
         let text: Cow<'a, str> =
-            serde_json::from_str(raw.get()).map_err(|_| self.invalid(field, "a string", raw))?;
+            serde_json::from_str(raw).map_err(|_| self.invalid(field, "a string", raw))?;
         Ok(Some(text))
     }
 
     /// A non-empty string identifier.
-    fn opt_id(&self, field: &str, raw: Field<'a>) -> Result<Option<String>, Rejection> {
+    fn opt_id(&self, field: &str, raw: Field<'a>) -> Result<Option<Id>, Rejection> {
         match self.opt_str(field, raw)? {
             Some(text) if text.is_empty() => {
                 Err(self.invalid(field, "a non-empty string", raw.expect("present")))
             }
-            other => Ok(other.map(Cow::into_owned)),
+            other => Ok(other.map(Id::from)),
         }
     }
 
-    fn id(&self, field: &str, raw: Field<'a>) -> Result<String, Rejection> {
+    fn id(&self, field: &str, raw: Field<'a>) -> Result<Id, Rejection> {
         let value = self.opt_id(field, raw)?;
         self.required(field, value)
     }
@@ -254,10 +196,12 @@ impl<'a> Fields<'a> {
     }
 
     fn opt_bool(&self, field: &str, raw: Field<'a>) -> Result<Option<bool>, Rejection> {
-        let Some(raw) = raw else { return Ok(None) };
-        serde_json::from_str(raw.get())
-            .map(Some)
-            .map_err(|_| self.invalid(field, "true or false", raw))
+        match raw {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(raw) => Err(self.invalid(field, "true or false", raw)),
+        }
     }
 
     fn boolean(&self, field: &str, raw: Field<'a>) -> Result<bool, Rejection> {
@@ -274,8 +218,13 @@ impl<'a> Fields<'a> {
         ok: fn(f64) -> bool,
     ) -> Result<Option<f64>, Rejection> {
         let Some(raw) = raw else { return Ok(None) };
-        let value: f64 = serde_json::from_str(raw.get())
-            .map_err(|_| self.invalid(field, "a finite number", raw))?;
+        // The raw text is valid JSON, so one starting like a number is one; Rust parses it exactly as
+        // serde_json does (correctly rounded), and out-of-range values become infinite.
+        let value: f64 = raw
+            .starts_with(|c: char| c == '-' || c.is_ascii_digit())
+            .then(|| raw.parse().ok())
+            .flatten()
+            .ok_or_else(|| self.invalid(field, "a finite number", raw))?;
         if !value.is_finite() {
             return Err(self.invalid(field, "a finite number", raw));
         }
@@ -353,7 +302,7 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Result<Event, Rejection> 
             ),
         )
     })?;
-    let wire: Wire = serde_json::from_str(text).map_err(|e| {
+    let wire = Wire::parse(text).map_err(|e| {
         let reason = if e.is_data() {
             format!("message must be a JSON object with each field once: {e}")
         } else {

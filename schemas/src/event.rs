@@ -4,6 +4,10 @@ use crate::time::{EpochMillis, YearMonth};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+/// An identifier (event, branch, user, quote, policy, …): kept inline when it is at most 24 bytes, as
+/// typical ids are, so decoding an event allocates nothing for them.
+pub type Id = compact_str::CompactString;
+
 /// Defines a closed set of string values: the enum, its wire names and a lookup by name.
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
@@ -204,13 +208,13 @@ impl EventType {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Unique id; a second event with the same id is a duplicate.
-    pub event_id: String,
+    pub event_id: Id,
     /// Event time, milliseconds since the epoch (UTC).
     pub occurred_at: EpochMillis,
     /// The branch the event belongs to.
-    pub branch_id: String,
+    pub branch_id: Id,
     /// The salesperson, where the event type has one.
-    pub user_id: Option<String>,
+    pub user_id: Option<Id>,
     /// The device, where given.
     pub terminal: Option<Terminal>,
     /// The type-specific fields.
@@ -241,55 +245,55 @@ pub enum Payload {
     UserDeregistered,
     Login,
     QuoteCreated {
-        quote_id: String,
+        quote_id: Id,
         quoted_premium: Option<f64>,
     },
     ProposalCreated {
-        proposal_id: String,
-        quote_id: Option<String>,
+        proposal_id: Id,
+        quote_id: Option<Id>,
         kind: ProposalKind,
     },
     PolicyIssued {
-        policy_id: String,
+        policy_id: Id,
         premium: f64,
         deal_type: DealType,
-        quote_id: Option<String>,
-        proposal_id: Option<String>,
+        quote_id: Option<Id>,
+        proposal_id: Option<Id>,
     },
     PolicyCancelled {
-        policy_id: String,
+        policy_id: Id,
     },
     PaymentCompleted {
-        payment_id: String,
+        payment_id: Id,
         amount: f64,
-        policy_id: Option<String>,
+        policy_id: Option<Id>,
     },
     TaskCreated {
-        task_id: String,
-        subject_id: String,
+        task_id: Id,
+        subject_id: Id,
         valid_from: NaiveDate,
         valid_until: NaiveDate,
     },
     TaskAction {
-        task_id: String,
+        task_id: Id,
         action: TaskActionKind,
     },
     TaskCancelled {
-        task_id: String,
+        task_id: Id,
     },
     RenewalDue {
-        policy_id: String,
+        policy_id: Id,
         due_month: YearMonth,
-        vehicle_use: String,
+        vehicle_use: Id,
         ecommerce_direct: bool,
     },
     RenewalAssigned {
-        policy_id: String,
+        policy_id: Id,
     },
     WechatBound,
     WechatUnbound,
     ReportSubmitted {
-        report_id: String,
+        report_id: Id,
         report_type: ReportType,
         accepted: bool,
     },

@@ -44,7 +44,7 @@ pub use decode::{
 };
 pub use encode::encode_event;
 pub use event::{
-    Channel, DealType, Event, EventType, Payload, ProposalKind, ReportType, TaskActionKind,
+    Channel, DealType, Event, EventType, Id, Payload, ProposalKind, ReportType, TaskActionKind,
     Terminal,
 };
 pub use message::{Message, PartitionId};

@@ -3,7 +3,7 @@
 
 use super::{BATCH_END, Later, MINUTE, OPEN, QUOTES_AT_FULL_DILIGENCE, Sim, names};
 use rand::Rng;
-use schemas::{DealType, Payload, ProposalKind};
+use schemas::{DealType, Id, Payload, ProposalKind};
 
 impl Sim<'_> {
     /// `user_registered` for user `u` in their current branch at opening time.
@@ -218,8 +218,8 @@ impl Sim<'_> {
         &mut self,
         tod: u32,
         u: usize,
-        quote_id: Option<String>,
-        proposal_id: Option<String>,
+        quote_id: Option<Id>,
+        proposal_id: Option<Id>,
         premium: f64,
         deal_type: DealType,
     ) {

@@ -92,7 +92,7 @@ impl Sim<'_> {
             } else {
                 "business"
             }
-            .to_string();
+            .into();
             let ecommerce_direct = self.chance(0.1);
             let tod = self.rng.random_range(OPEN + 1_000..BATCH_END);
             let payload = Payload::RenewalDue {

@@ -33,8 +33,8 @@ const GIVEN_NAMES: [&str; 32] = [
 ];
 
 /// The id of branch `index` (0-based): `b01`, `b02`, …
-pub(super) fn branch_id(index: u32) -> String {
-    format!("b{:02}", index + 1)
+pub(super) fn branch_id(index: u32) -> schemas::Id {
+    compact_str::format_compact!("b{:02}", index + 1)
 }
 
 /// The name of branch `index` (0-based) out of `count`, and whether it is in scope.

@@ -1,7 +1,7 @@
 //! Large deals: picked out of each applied batch, rate-limited, and named for the screens.
 
 use analytics::Disposition;
-use schemas::{Message, Payload};
+use schemas::{Id, Message, Payload};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -9,11 +9,11 @@ use std::time::Instant;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deal {
     /// The branch.
-    pub branch_id: String,
+    pub branch_id: Id,
     /// The salesperson, if given.
-    pub user_id: Option<String>,
+    pub user_id: Option<Id>,
     /// The policy.
-    pub policy_id: String,
+    pub policy_id: Id,
     /// Premium in yuan.
     pub premium: f64,
     /// Event time (Unix milliseconds).
@@ -52,15 +52,15 @@ pub fn large_deals(messages: &[Message], dispositions: &[Disposition], min_yuan:
 #[derive(Debug, Clone, Serialize)]
 pub struct CelebratedDeal {
     /// The branch.
-    pub branch_id: String,
+    pub branch_id: Id,
     /// Its name.
     pub branch_name: String,
     /// The salesperson.
-    pub user_id: Option<String>,
+    pub user_id: Option<Id>,
     /// Their display name, when known.
     pub name: Option<String>,
     /// The policy.
-    pub policy_id: String,
+    pub policy_id: Id,
     /// Premium in yuan.
     pub premium: f64,
     /// Event time (RFC 3339).
@@ -106,7 +106,7 @@ mod tests {
         Deal {
             branch_id: "zd".into(),
             user_id: Some("u1".into()),
-            policy_id: format!("P{premium}"),
+            policy_id: format!("P{premium}").into(),
             premium,
             occurred_at: 0,
         }

@@ -213,7 +213,7 @@ impl Frame {
         }
         Self::unnumbered(
             FrameKind::Celebrate,
-            Some(deal.branch_id.clone()),
+            Some(deal.branch_id.to_string()),
             text(&Celebrate {
                 kind: "celebrate",
                 deal,

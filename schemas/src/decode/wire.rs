@@ -1,0 +1,332 @@
+//! Splits one message into the raw JSON text of each known field, in one pass and without copying.
+//!
+//! Messages are flat objects of strings, numbers and booleans. [`Wire::scan`] reads exactly those in a
+//! single pass. Anything else (escapes, control characters in strings, nested values, duplicate keys, text
+//! that is not JSON) goes to serde_json, whose result and error messages are the contract: the fast path
+//! only ever accepts messages serde_json reads the same way, so both paths give the same [`Wire`].
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// Declares the known fields once: the raw-text table, serde_json's fallback reader of it, and the lookup
+/// of a field by its key.
+macro_rules! wire_fields {
+    ($($field:ident),+ $(,)?) => {
+        /// The raw JSON text of each known field; `None` when absent or `null`.
+        #[derive(Debug, Default, Clone, Copy)]
+        pub(super) struct Wire<'a> {
+            $(pub(super) $field: Option<&'a str>,)+
+        }
+
+        /// serde_json's reading of the same fields.
+        #[derive(Deserialize)]
+        struct SerdeWire<'a> {
+            $(#[serde(borrow)] $field: Option<&'a RawValue>,)+
+        }
+
+        impl<'a> From<SerdeWire<'a>> for Wire<'a> {
+            fn from(wire: SerdeWire<'a>) -> Self {
+                Self { $($field: wire.$field.map(RawValue::get),)+ }
+            }
+        }
+
+        impl<'a> Wire<'a> {
+            /// The slot of the field named `key` and its bit in a set of seen fields, if the key is known.
+            fn slot(&mut self, key: &str) -> Option<(&mut Option<&'a str>, u64)> {
+                let mut bit = 1u64;
+                $(
+                    if key == stringify!($field) {
+                        return Some((&mut self.$field, bit));
+                    }
+                    bit <<= 1;
+                )+
+                let _ = bit;
+                None
+            }
+        }
+    };
+}
+
+wire_fields!(
+    event_id,
+    event_type,
+    occurred_at,
+    branch_id,
+    user_id,
+    terminal,
+    channel,
+    display_name,
+    is_specialist,
+    quote_id,
+    quoted_premium,
+    proposal_id,
+    kind,
+    policy_id,
+    premium,
+    deal_type,
+    payment_id,
+    amount,
+    task_id,
+    subject_id,
+    valid_from,
+    valid_until,
+    action,
+    due_month,
+    vehicle_use,
+    ecommerce_direct,
+    report_id,
+    report_type,
+    accepted,
+    month,
+    score,
+);
+
+impl<'a> Wire<'a> {
+    /// Reads `text` as a JSON object; the error is serde_json's.
+    pub(super) fn parse(text: &'a str) -> Result<Self, serde_json::Error> {
+        match Self::scan(text) {
+            Some(wire) => Ok(wire),
+            None => serde_json::from_str::<SerdeWire>(text).map(Wire::from),
+        }
+    }
+
+    /// The single-pass reading of a flat object of plain strings, numbers, booleans and nulls; `None`
+    /// when the text is anything else, for serde_json to read.
+    fn scan(text: &'a str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        let mut wire = Wire::default();
+        let mut seen = 0u64;
+        let mut at = skip_whitespace(bytes, 0);
+        if bytes.get(at) != Some(&b'{') {
+            return None;
+        }
+        at = skip_whitespace(bytes, at + 1);
+        if bytes.get(at) == Some(&b'}') {
+            at += 1;
+        } else {
+            loop {
+                let key_end = string_end(bytes, at)?;
+                let key = &text[at + 1..key_end - 1];
+                at = skip_whitespace(bytes, key_end);
+                if bytes.get(at) != Some(&b':') {
+                    return None;
+                }
+                let value_start = skip_whitespace(bytes, at + 1);
+                let value_end = value_end(bytes, value_start)?;
+                let value = &text[value_start..value_end];
+                if let Some((slot, bit)) = wire.slot(key) {
+                    if seen & bit != 0 {
+                        return None; // serde_json names the duplicate field
+                    }
+                    seen |= bit;
+                    *slot = (value != "null").then_some(value);
+                }
+                at = skip_whitespace(bytes, value_end);
+                match bytes.get(at) {
+                    Some(b',') => at = skip_whitespace(bytes, at + 1),
+                    Some(b'}') => {
+                        at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        (skip_whitespace(bytes, at) == bytes.len()).then_some(wire)
+    }
+}
+
+fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
+    while matches!(bytes.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        at += 1;
+    }
+    at
+}
+
+/// The end (after the closing quote) of a string starting at `at` with no escapes or control characters.
+fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let stop = at + 1 + first_special(&bytes[at + 1..])?;
+    (bytes[stop] == b'"').then_some(stop + 1)
+}
+
+/// The index of the first quote, backslash or control character in `bytes`, eight bytes at a time.
+fn first_special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let is_special = |b: &u8| *b == b'"' || *b == b'\\' || *b < 0x20;
+    let mut words = bytes.chunks_exact(8);
+    for (i, chunk) in words.by_ref().enumerate() {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        // A high bit marks a byte below 0x20, or equal to '"' or '\\' (exact up to the first such byte).
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let found = ((word.wrapping_sub(ONES * 0x20) & !word)
+            | (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash))
+            & HIGH;
+        if found != 0 {
+            return chunk.iter().position(is_special).map(|j| i * 8 + j);
+        }
+    }
+    let tail = words.remainder();
+    tail.iter()
+        .position(is_special)
+        .map(|j| bytes.len() - tail.len() + j)
+}
+
+/// The end of a plain string, number, `true`, `false` or `null` starting at `at`.
+fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
+    match *bytes.get(at)? {
+        b'"' => string_end(bytes, at),
+        b'-' | b'0'..=b'9' => number_end(bytes, at),
+        _ => [&b"true"[..], b"false", b"null"]
+            .into_iter()
+            .find(|word| bytes[at..].starts_with(word))
+            .map(|word| at + word.len()),
+    }
+}
+
+/// The end of a number in JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn number_end(bytes: &[u8], mut at: usize) -> Option<usize> {
+    let digits = |from: usize| {
+        from + bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    if bytes.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    match bytes.get(at)? {
+        b'0' => at += 1,
+        b'1'..=b'9' => at = digits(at),
+        _ => return None,
+    }
+    if bytes.get(at) == Some(&b'.') {
+        let end = digits(at + 1);
+        if end == at + 1 {
+            return None;
+        }
+        at = end;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let end = digits(at);
+        if end == at {
+            return None;
+        }
+        at = end;
+    }
+    Some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Both readings of `text`: the single pass (if it reads it) and serde_json's.
+    fn both(text: &str) -> (Option<Wire<'_>>, Result<Wire<'_>, String>) {
+        (
+            Wire::scan(text),
+            serde_json::from_str::<SerdeWire>(text)
+                .map(Wire::from)
+                .map_err(|e| e.to_string()),
+        )
+    }
+
+    fn assert_same(text: &str) {
+        let (scanned, serde) = both(text);
+        if let Some(scanned) = scanned {
+            let serde = serde.unwrap_or_else(|e| panic!("scan read {text:?}, serde_json: {e}"));
+            assert_eq!(format!("{scanned:?}"), format!("{serde:?}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn reads_a_flat_object_in_one_pass() {
+        let text = r#" { "event_id" : "e1","amount":-12.5e+2, "accepted":true,"kind":null,"extra":false } "#;
+        let wire = Wire::scan(text).expect("plain object");
+        assert_eq!(wire.event_id, Some(r#""e1""#));
+        assert_eq!(wire.amount, Some("-12.5e+2"));
+        assert_eq!(wire.accepted, Some("true"));
+        assert_eq!(wire.kind, None);
+        assert_same(text);
+        assert!(Wire::scan("{}").is_some());
+    }
+
+    #[test]
+    fn leaves_everything_else_to_serde_json() {
+        for text in [
+            r#"{"event_id":"a\"b"}"#,
+            "{\"event_id\":\"a\u{1}b\"}",
+            r#"{"event_id":"a","event_id":"b"}"#,
+            r#"{"event_id":null,"event_id":"b"}"#,
+            r#"{"nested":{"a":1}}"#,
+            r#"{"list":[1]}"#,
+            r#"{"amount":01}"#,
+            r#"{"amount":1.}"#,
+            r#"{"amount":.5}"#,
+            r#"{"amount":1e}"#,
+            r#"{"amount":+1}"#,
+            r#"{"accepted":tru}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1} x"#,
+            r#"["e1"]"#,
+            r#"{"a" 1}"#,
+            "",
+        ] {
+            assert!(Wire::scan(text).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_may_repeat_as_in_serde_json() {
+        let text = r#"{"x":1,"x":2,"event_id":"e"}"#;
+        assert_eq!(Wire::scan(text).expect("read").event_id, Some(r#""e""#));
+        assert_same(text);
+    }
+
+    proptest! {
+        /// The word-at-a-time search finds what a byte-at-a-time one does.
+        #[test]
+        fn finds_the_first_special_byte(bytes in proptest::collection::vec(
+            prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..=0xff, b'a'..=b'z', b'a'..=b'z'], 0..40,
+        )) {
+            let expected = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            prop_assert_eq!(first_special(&bytes), expected);
+        }
+
+        /// Whatever the single pass reads, serde_json reads the same way.
+        #[test]
+        fn agrees_with_serde_json(
+            parts in proptest::collection::vec(
+                (
+                    prop_oneof![Just("event_id"), Just("amount"), Just("accepted"), Just("other"), Just("e\\u0076ent_id")],
+                    prop_oneof![
+                        Just("\"x\""), Just("\"\""), Just("\"\\n\""), Just("-0"), Just("12.50"), Just("1E-3"),
+                        Just("true"), Just("false"), Just("null"), Just("{}"), Just("[]"), Just("01"), Just("-"),
+                        Just("\"中文\""), Just("nul"),
+                    ],
+                    prop_oneof![Just(""), Just(" "), Just("\n\t")],
+                ),
+                0..5,
+            ),
+            closing in prop_oneof![Just("}"), Just(" } "), Just(",}"), Just("")],
+        ) {
+            let body = parts
+                .iter()
+                .map(|(key, value, space)| format!("{space}\"{key}\"{space}:{space}{value}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let text = format!("{{{body}{closing}");
+            assert_same(&text);
+        }
+    }
+}
