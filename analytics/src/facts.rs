@@ -2,7 +2,7 @@
 //! record batch ready for DataFusion to aggregate. All amounts are integer fen so sums are exact and never
 //! depend on the order or grouping in which they are added.
 
-use arrow::array::{Int32Builder, Int64Builder, UInt32Builder};
+use arrow::array::{ArrayRef, Int32Array, Int64Array, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use std::sync::{Arc, LazyLock};
@@ -93,74 +93,59 @@ impl Measures {
     }
 }
 
-/// Accumulates fact rows for one micro-batch.
+/// Accumulates fact rows for one micro-batch, column by column in plain vectors that become the Arrow
+/// arrays without a copy.
+#[derive(Default)]
 pub struct FactBuilder {
-    month: Int32Builder,
-    branch: UInt32Builder,
-    user: UInt32Builder,
-    measures: Vec<Int64Builder>,
-    login_days: Int64Builder,
-    rows: usize,
-}
-
-impl Default for FactBuilder {
-    fn default() -> Self {
-        Self::with_capacity(1024)
-    }
+    month: Vec<i32>,
+    branch: Vec<u32>,
+    user: Vec<u32>,
+    measures: [Vec<i64>; MEASURES.len()],
+    login_days: Vec<i64>,
 }
 
 impl FactBuilder {
-    /// A builder with room for `rows` rows.
-    pub fn with_capacity(rows: usize) -> Self {
-        Self {
-            month: Int32Builder::with_capacity(rows),
-            branch: UInt32Builder::with_capacity(rows),
-            user: UInt32Builder::with_capacity(rows),
-            measures: MEASURES
-                .iter()
-                .map(|_| Int64Builder::with_capacity(rows))
-                .collect(),
-            login_days: Int64Builder::with_capacity(rows),
-            rows: 0,
-        }
-    }
-
     /// Appends one row.
     pub fn push(&mut self, month: i32, branch: u32, user: u32, m: &Measures) {
-        self.month.append_value(month);
-        self.branch.append_value(branch);
-        self.user.append_value(user);
-        for (builder, value) in self.measures.iter_mut().zip(m.sums) {
-            builder.append_value(value);
+        self.month.push(month);
+        self.branch.push(branch);
+        self.user.push(user);
+        for (column, value) in self.measures.iter_mut().zip(m.sums) {
+            column.push(value);
         }
-        self.login_days.append_value(m.login_days);
-        self.rows += 1;
+        self.login_days.push(m.login_days);
     }
 
     /// The number of rows appended since the last [`FactBuilder::finish`].
     pub fn len(&self) -> usize {
-        self.rows
+        self.month.len()
     }
 
     /// Returns true if and only if no row was appended since the last [`FactBuilder::finish`].
     pub fn is_empty(&self) -> bool {
-        self.rows == 0
+        self.month.is_empty()
     }
 
-    /// The rows as a record batch; the builder is empty afterwards.
+    /// The rows as a record batch; the builder is empty afterwards, with room for as many rows again.
     pub fn finish(&mut self) -> RecordBatch {
-        let mut columns: Vec<arrow::array::ArrayRef> = vec![
-            Arc::new(self.month.finish()),
-            Arc::new(self.branch.finish()),
-            Arc::new(self.user.finish()),
+        let rows = self.len();
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(Int32Array::from(take_with_room(&mut self.month, rows))),
+            Arc::new(UInt32Array::from(take_with_room(&mut self.branch, rows))),
+            Arc::new(UInt32Array::from(take_with_room(&mut self.user, rows))),
         ];
-        columns.extend(
-            self.measures
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as arrow::array::ArrayRef),
-        );
-        columns.push(Arc::new(self.login_days.finish()));
-        self.rows = 0;
+        columns.extend(self.measures.iter_mut().map(|column| {
+            Arc::new(Int64Array::from(take_with_room(column, rows))) as ArrayRef
+        }));
+        columns.push(Arc::new(Int64Array::from(take_with_room(
+            &mut self.login_days,
+            rows,
+        ))));
         RecordBatch::try_new(fact_schema(), columns).expect("columns match the fact schema")
     }
+}
+
+/// The values of `column`, leaving it empty with room for `rows` values.
+fn take_with_room<T>(column: &mut Vec<T>, rows: usize) -> Vec<T> {
+    std::mem::replace(column, Vec::with_capacity(rows))
 }

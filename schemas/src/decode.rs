@@ -87,9 +87,9 @@ impl Rejection {
 }
 
 /// Reads the fields of one message, naming each field in errors as `scope.field`.
-struct Fields<'a> {
+struct Fields<'w, 'a> {
     scope: &'static str,
-    wire: Wire<'a>,
+    wire: &'w Wire<'a>,
 }
 
 /// A field's raw JSON text, if present.
@@ -104,7 +104,7 @@ fn shown(text: &str) -> String {
     }
 }
 
-impl<'a> Fields<'a> {
+impl<'a> Fields<'_, 'a> {
     fn name(&self, field: &str) -> String {
         if self.scope.is_empty() {
             field.to_string()
@@ -138,12 +138,10 @@ impl<'a> Fields<'a> {
     fn opt_str(&self, field: &str, raw: Field<'a>) -> Result<Option<Cow<'a, str>>, Rejection> {
         let Some(raw) = raw else { return Ok(None) };
         // A string without escapes is its text between the quotes; serde_json unescapes the others.
-        if let Some(plain) = raw
-            .strip_prefix('"')
-            .and_then(|rest| rest.strip_suffix('"'))
-            .filter(|inner| !inner.contains('\\'))
+        if let Some(inner) = raw.strip_prefix('"').and_then(|rest| rest.strip_suffix('"'))
+            && (self.wire.plain_strings || !inner.contains('\\'))
         {
-            return Ok(Some(Cow::Borrowed(plain)));
+            return Ok(Some(Cow::Borrowed(inner)));
         }
         let text: Cow<'a, str> =
             serde_json::from_str(raw).map_err(|_| self.invalid(field, "a string", raw))?;
@@ -310,7 +308,10 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Result<Event, Rejection> 
         };
         Rejection::new(RejectKind::NotJson, None, reason)
     })?;
-    let common = Fields { scope: "", wire };
+    let common = Fields {
+        scope: "",
+        wire: &wire,
+    };
 
     let event_type_text = common.opt_str("event_type", common.wire.event_type)?;
     let event_type_text = common.required("event_type", event_type_text)?;

@@ -16,6 +16,8 @@ macro_rules! wire_fields {
         #[derive(Debug, Default, Clone, Copy)]
         pub(super) struct Wire<'a> {
             $(pub(super) $field: Option<&'a str>,)+
+            /// True when no string holds an escape (the single pass read the message).
+            pub(super) plain_strings: bool,
         }
 
         /// serde_json's reading of the same fields.
@@ -26,7 +28,7 @@ macro_rules! wire_fields {
 
         impl<'a> From<SerdeWire<'a>> for Wire<'a> {
             fn from(wire: SerdeWire<'a>) -> Self {
-                Self { $($field: wire.$field.map(RawValue::get),)+ }
+                Self { $($field: wire.$field.map(RawValue::get),)+ plain_strings: false }
             }
         }
 
@@ -132,6 +134,7 @@ impl<'a> Wire<'a> {
                 }
             }
         }
+        wire.plain_strings = true;
         (skip_whitespace(bytes, at) == bytes.len()).then_some(wire)
     }
 }
@@ -243,8 +246,10 @@ mod tests {
 
     fn assert_same(text: &str) {
         let (scanned, serde) = both(text);
-        if let Some(scanned) = scanned {
+        if let Some(mut scanned) = scanned {
             let serde = serde.unwrap_or_else(|e| panic!("scan read {text:?}, serde_json: {e}"));
+            assert!(scanned.plain_strings && !serde.plain_strings);
+            scanned.plain_strings = false;
             assert_eq!(format!("{scanned:?}"), format!("{serde:?}"), "{text}");
         }
     }
