@@ -430,7 +430,14 @@ mod tests {
         let messages: Vec<Message> = offsets.map(quote).collect();
         let dispositions = vec![Disposition::Accepted; messages.len()];
         let mut dates = LocalDates::new(LocalCalendar::new(chrono_tz::Asia::Shanghai));
-        ArchiveRows::build(&messages, &dispositions, &[], 0, &mut dates).unwrap()
+        ArchiveRows::build(
+            &messages,
+            &dispositions,
+            &[] as &[(usize, Vec<u8>)],
+            0,
+            &mut dates,
+        )
+        .unwrap()
     }
 
     /// Every archived offset of `events`, files and waiting rows together, sorted.

@@ -134,9 +134,11 @@ impl FactBuilder {
             Arc::new(UInt32Array::from(take_with_room(&mut self.branch, rows))),
             Arc::new(UInt32Array::from(take_with_room(&mut self.user, rows))),
         ];
-        columns.extend(self.measures.iter_mut().map(|column| {
-            Arc::new(Int64Array::from(take_with_room(column, rows))) as ArrayRef
-        }));
+        columns.extend(
+            self.measures
+                .iter_mut()
+                .map(|column| Arc::new(Int64Array::from(take_with_room(column, rows))) as ArrayRef),
+        );
         columns.push(Arc::new(Int64Array::from(take_with_room(
             &mut self.login_days,
             rows,

@@ -44,7 +44,7 @@ fn decode(c: &mut Criterion) {
                     .map(|(i, line)| RawMessage {
                         partition: 0,
                         offset: i as u64,
-                        payload: line.clone(),
+                        payload: line.clone().into(),
                         produced_at: None,
                     })
                     .collect::<Vec<_>>()

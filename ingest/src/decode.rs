@@ -1,6 +1,7 @@
 //! Decodes a batch of raw messages on all cores, keeping their order.
 
 use crate::source::RawMessage;
+use bytes::Bytes;
 use rayon::prelude::*;
 use schemas::{EpochMillis, Message, decode_event};
 
@@ -11,36 +12,32 @@ pub struct DecodedBatch {
     /// Messages in source order.
     pub messages: Vec<Message>,
     /// `(index into messages, original bytes)` of each rejected message.
-    pub rejected_payloads: Vec<(usize, Vec<u8>)>,
+    pub rejected_payloads: Vec<(usize, Bytes)>,
 }
 
 /// Decodes `raw` in parallel with the pipeline clock `now`.
 pub fn decode_batch(raw: Vec<RawMessage>, now: EpochMillis) -> DecodedBatch {
-    let decoded: Vec<(Message, Option<Vec<u8>>)> = raw
+    let (messages, kept): (Vec<Message>, Vec<Option<Bytes>>) = raw
         .into_par_iter()
         .with_min_len(1024)
         .map(|m| {
             let decoded = decode_event(&m.payload, now);
             let keep = decoded.is_err().then_some(m.payload);
-            (
-                Message {
-                    partition: m.partition,
-                    offset: m.offset,
-                    decoded,
-                },
-                keep,
-            )
+            let message = Message {
+                partition: m.partition,
+                offset: m.offset,
+                decoded,
+            };
+            (message, keep)
         })
+        .unzip();
+    let rejected_payloads = kept
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, payload)| Some((i, payload?)))
         .collect();
-    let mut batch = DecodedBatch {
-        messages: Vec::with_capacity(decoded.len()),
-        rejected_payloads: Vec::new(),
-    };
-    for (i, (message, payload)) in decoded.into_iter().enumerate() {
-        if let Some(payload) = payload {
-            batch.rejected_payloads.push((i, payload));
-        }
-        batch.messages.push(message);
+    DecodedBatch {
+        messages,
+        rejected_payloads,
     }
-    batch
 }

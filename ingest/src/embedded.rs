@@ -65,7 +65,7 @@ impl Injector {
         let message = RawMessage {
             partition,
             offset: *offset,
-            payload,
+            payload: payload.into(),
             produced_at: Some(chrono::Utc::now().timestamp_millis()),
         };
         self.sender

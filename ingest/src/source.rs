@@ -1,5 +1,6 @@
 //! What every source yields: raw message bytes with their partition and offset, in micro-batches.
 
+use bytes::Bytes;
 use schemas::{EpochMillis, PartitionId};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -12,8 +13,8 @@ pub struct RawMessage {
     pub partition: PartitionId,
     /// The offset within the partition.
     pub offset: u64,
-    /// The bytes.
-    pub payload: Vec<u8>,
+    /// The bytes (for files, a slice of the buffer the lines were read into).
+    pub payload: Bytes,
     /// When the producer wrote the message (Kafka's create time), if the source knows: for latency.
     pub produced_at: Option<EpochMillis>,
 }

@@ -7,7 +7,7 @@ use ingest::{DecodedBatch, NdjsonReader, decode_batch};
 use schemas::{Config, Organisation};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -189,7 +189,7 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<(DecodedBatch, u64)>>(2);
     let batch_size = options.batch_size.max(1);
     let reader_thread = std::thread::spawn(move || {
-        let mut reader = NdjsonReader::new(BufReader::with_capacity(1 << 20, file), 0);
+        let mut reader = NdjsonReader::new(file, 0);
         loop {
             let raw = match reader.next_batch(batch_size) {
                 Ok(raw) => raw,

@@ -138,7 +138,9 @@ impl<'a> Fields<'_, 'a> {
     fn opt_str(&self, field: &str, raw: Field<'a>) -> Result<Option<Cow<'a, str>>, Rejection> {
         let Some(raw) = raw else { return Ok(None) };
         // A string without escapes is its text between the quotes; serde_json unescapes the others.
-        if let Some(inner) = raw.strip_prefix('"').and_then(|rest| rest.strip_suffix('"'))
+        if let Some(inner) = raw
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
             && (self.wire.plain_strings || !inner.contains('\\'))
         {
             return Ok(Some(Cow::Borrowed(inner)));

@@ -23,7 +23,7 @@ impl ArchiveRows {
     pub fn build(
         messages: &[Message],
         dispositions: &[crate::engine::Disposition],
-        rejected_payloads: &[(usize, Vec<u8>)],
+        rejected_payloads: &[(usize, impl AsRef<[u8]>)],
         received_at: EpochMillis,
         dates: &mut LocalDates,
     ) -> Result<Self, ArrowError> {
@@ -61,7 +61,7 @@ impl ArchiveRows {
                     .or_default()
                     .push(RejectedRow {
                         rejection,
-                        payload: payload.as_slice(),
+                        payload: payload.as_ref(),
                         received_at,
                         partition: message.partition,
                         offset: message.offset,

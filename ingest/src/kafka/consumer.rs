@@ -175,7 +175,7 @@ impl Reader {
             batch.push(RawMessage {
                 partition: message.partition() as PartitionId,
                 offset: message.offset() as u64,
-                payload: message.payload().unwrap_or_default().to_vec(),
+                payload: bytes::Bytes::copy_from_slice(message.payload().unwrap_or_default()),
                 produced_at: message.timestamp().to_millis(),
             });
         }

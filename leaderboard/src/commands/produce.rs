@@ -5,7 +5,6 @@ use anyhow::{Context, Result, bail};
 use ingest::kafka::{EventProducer, ensure_topics};
 use ingest::{NdjsonReader, SimulationSpec};
 use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -49,8 +48,7 @@ pub async fn produce(args: &ProduceArgs) -> Result<u64> {
             }
         }
         None => {
-            let mut reader =
-                NdjsonReader::new(BufReader::with_capacity(1 << 20, open(&args.file)?), 0);
+            let mut reader = NdjsonReader::new(open(&args.file)?, 0);
             loop {
                 let batch = reader.next_batch(10_000)?;
                 if batch.is_empty() {
