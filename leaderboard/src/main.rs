@@ -11,7 +11,7 @@ use leaderboard::replay::{ReplayOptions, load_engine, replay_file, summary_line}
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-/// The pipeline allocates small strings for every event; mimalloc keeps that cheap on all threads.
+/// Batches are allocated on one thread and freed on another; mimalloc keeps that cheap on all threads.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
