@@ -267,7 +267,7 @@ fn name_deal(deal: Deal, card: &Scorecard) -> CelebratedDeal {
         card.users
             .iter()
             .flatten()
-            .find(|u| &u.user_id == id)
+            .find(|u| u.user_id == id)
             .and_then(|u| u.display_name.clone())
     });
     CelebratedDeal {
