@@ -263,8 +263,32 @@ fn simulate_to_file(spec: &ingest::SimulationSpec, out_path: &std::path::Path) -
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+/// Turns transparent huge pages off for this process. mimalloc gives freed memory back to the kernel in
+/// pieces smaller than a huge page, and with THP on the next use of such a range faults in and zeroes a
+/// whole fresh 2 MiB page: the Kafka pipeline spent half its time in the kernel zeroing pages and reached
+/// 40 % of raw consumption instead of 90 % (docs/BENCHMARKS.md).
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
+        let status = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+        if status != 0 {
+            eprintln!(
+                "leaderboard: cannot turn transparent huge pages off: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    disable_transparent_huge_pages();
+    tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

@@ -3,19 +3,18 @@
 //! and the `events`, `late_events` SQL tables use it; rejected messages have [`rejected_schema`].
 
 use crate::decode::Rejection;
-use crate::encode::encode_event;
+use crate::encode::{FieldValue, payload_fields};
 use crate::event::Event;
 use crate::message::PartitionId;
 use crate::time::{EpochMillis, LocalDates, YearMonth};
 use arrow::array::{
-    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder,
-    Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder, Int64Builder,
+    StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
-use serde_json::Value;
 use std::sync::{Arc, LazyLock};
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
@@ -102,43 +101,140 @@ pub fn rejected_schema() -> SchemaRef {
     REJECTED_SCHEMA.clone()
 }
 
+/// The first and one past the last column of the type-specific fields in [`event_schema`].
+const PAYLOAD_COLUMNS: std::ops::Range<usize> = 6..31;
+
+/// A builder for one type-specific column.
+enum PayloadColumn {
+    Text(StringBuilder),
+    Number(Float64Builder),
+    Flag(BooleanBuilder),
+    Date(Date32Builder),
+}
+
+impl PayloadColumn {
+    fn for_type(data_type: &DataType) -> Self {
+        match data_type {
+            DataType::Utf8 => Self::Text(StringBuilder::new()),
+            DataType::Float64 => Self::Number(Float64Builder::new()),
+            DataType::Boolean => Self::Flag(BooleanBuilder::new()),
+            DataType::Date32 => Self::Date(Date32Builder::new()),
+            other => unreachable!("no type-specific column is {other}"),
+        }
+    }
+
+    fn append(&mut self, value: FieldValue<'_>) {
+        match (self, value) {
+            (Self::Text(b), FieldValue::Text(text)) => b.append_value(text),
+            (Self::Text(b), FieldValue::Month(month)) => b.append_value(month.to_string()),
+            (Self::Number(b), FieldValue::Number(number)) => b.append_value(number),
+            (Self::Flag(b), FieldValue::Flag(flag)) => b.append_value(flag),
+            (Self::Date(b), FieldValue::Date(date)) => b.append_value(days_since_epoch(date)),
+            (column, value) => unreachable!(
+                "the event schema's column type matches its field: {value:?} into {}",
+                column.name()
+            ),
+        }
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            Self::Text(b) => b.append_null(),
+            Self::Number(b) => b.append_null(),
+            Self::Flag(b) => b.append_null(),
+            Self::Date(b) => b.append_null(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Text(_) => "text",
+            Self::Number(_) => "number",
+            Self::Flag(_) => "flag",
+            Self::Date(_) => "date",
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Self::Text(b) => Arc::new(b.finish()),
+            Self::Number(b) => Arc::new(b.finish()),
+            Self::Flag(b) => Arc::new(b.finish()),
+            Self::Date(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// The index among the type-specific columns of each field, by name.
+static PAYLOAD_COLUMN_INDEX: LazyLock<std::collections::HashMap<String, usize>> =
+    LazyLock::new(|| {
+        let schema = event_schema();
+        PAYLOAD_COLUMNS
+            .map(|i| (schema.field(i).name().clone(), i - PAYLOAD_COLUMNS.start))
+            .collect()
+    });
+
 /// Converts events, each with its source partition and offset, to one record batch of [`event_schema`];
-/// `dates` gives their local days and months.
-///
-/// Field values are taken from the event's wire JSON ([`encode_event`]), so the mapping of each event type
-/// to its fields exists in one place.
+/// `dates` gives their local days and months. The type-specific fields come from [`payload_fields`], the
+/// mapping the JSON encoding uses too.
 pub fn events_to_batch<'a>(
     events: impl IntoIterator<Item = (&'a Event, PartitionId, u64)>,
     dates: &mut LocalDates,
 ) -> Result<RecordBatch, ArrowError> {
     let schema = event_schema();
-    let mut builders: Vec<Box<dyn ArrayBuilder>> = schema
-        .fields()
-        .iter()
-        .map(|f| arrow::array::make_builder(f.data_type(), 1024))
+    let (mut event_id, mut event_type, mut branch_id, mut user_id, mut terminal) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
+    let mut occurred_at = TimestampMillisecondBuilder::new().with_timezone("UTC");
+    let mut payload: Vec<PayloadColumn> = PAYLOAD_COLUMNS
+        .map(|i| PayloadColumn::for_type(schema.field(i).data_type()))
         .collect();
+    let (mut local_date, mut local_month) = (Date32Builder::new(), StringBuilder::new());
+    let (mut partition_column, mut offset_column) = (Int32Builder::new(), Int64Builder::new());
+    let index = &*PAYLOAD_COLUMN_INDEX;
     for (event, partition, offset) in events {
-        let wire = encode_event(event, chrono_tz::UTC);
-        for (field, builder) in schema.fields().iter().zip(builders.iter_mut()) {
-            let name = field.name().as_str();
-            let mut local = || dates.local_date(event.occurred_at);
-            let value = match name {
-                LOCAL_DATE_COLUMN => Some(Value::from(local().to_string())),
-                LOCAL_MONTH_COLUMN => Some(Value::from(YearMonth::of_date(local()).to_string())),
-                PARTITION_COLUMN => Some(Value::from(partition)),
-                OFFSET_COLUMN => Some(Value::from(offset)),
-                _ => wire.get(name).cloned(),
-            };
-            append(
-                builder.as_mut(),
-                field.data_type(),
-                name,
-                event,
-                value.as_ref(),
-            );
+        event_id.append_value(&event.event_id);
+        event_type.append_value(event.event_type().as_str());
+        occurred_at.append_value(event.occurred_at);
+        branch_id.append_value(&event.branch_id);
+        user_id.append_option(event.user_id.as_deref());
+        terminal.append_option(event.terminal.map(|t| t.as_str()));
+        let mut filled = 0u32;
+        payload_fields(&event.payload, |name, value| {
+            let column = index[name];
+            payload[column].append(value);
+            filled |= 1 << column;
+        });
+        for (column, builder) in payload.iter_mut().enumerate() {
+            if filled & (1 << column) == 0 {
+                builder.append_null();
+            }
         }
+        let date = dates.local_date(event.occurred_at);
+        local_date.append_value(days_since_epoch(date));
+        local_month.append_value(YearMonth::of_date(date).to_string());
+        partition_column.append_value(partition as i32);
+        offset_column.append_value(offset as i64);
     }
-    let columns: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish()).collect();
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(event_id.finish()),
+        Arc::new(event_type.finish()),
+        Arc::new(occurred_at.finish()),
+        Arc::new(branch_id.finish()),
+        Arc::new(user_id.finish()),
+        Arc::new(terminal.finish()),
+    ];
+    columns.extend(payload.iter_mut().map(PayloadColumn::finish));
+    columns.extend([
+        Arc::new(local_date.finish()) as ArrayRef,
+        Arc::new(local_month.finish()),
+        Arc::new(partition_column.finish()),
+        Arc::new(offset_column.finish()),
+    ]);
     RecordBatch::try_new(schema, columns)
 }
 
@@ -189,48 +285,6 @@ pub fn rejections_to_batch<'a>(
     RecordBatch::try_new(rejected_schema(), columns)
 }
 
-fn append(
-    builder: &mut dyn ArrayBuilder,
-    data_type: &DataType,
-    name: &str,
-    event: &Event,
-    value: Option<&Value>,
-) {
-    let any = builder.as_any_mut();
-    match data_type {
-        DataType::Utf8 => {
-            downcast::<StringBuilder>(any).append_option(value.and_then(Value::as_str))
-        }
-        DataType::Float64 => {
-            downcast::<Float64Builder>(any).append_option(value.and_then(Value::as_f64))
-        }
-        DataType::Boolean => {
-            downcast::<BooleanBuilder>(any).append_option(value.and_then(Value::as_bool))
-        }
-        DataType::Int32 => downcast::<Int32Builder>(any)
-            .append_option(value.and_then(Value::as_i64).map(|v| v as i32)),
-        DataType::Int64 => {
-            downcast::<Int64Builder>(any).append_option(value.and_then(Value::as_i64))
-        }
-        DataType::Date32 => downcast::<Date32Builder>(any).append_option(
-            value
-                .and_then(Value::as_str)
-                .and_then(|d| d.parse::<NaiveDate>().ok())
-                .map(days_since_epoch),
-        ),
-        DataType::Timestamp(..) => {
-            debug_assert_eq!(name, "occurred_at");
-            downcast::<TimestampMillisecondBuilder>(any).append_value(event.occurred_at)
-        }
-        other => unreachable!("the event schema has no {other} column"),
-    }
-}
-
-fn downcast<T: 'static>(any: &mut dyn std::any::Any) -> &mut T {
-    any.downcast_mut::<T>()
-        .expect("builder made for this column's type")
-}
-
 fn days_since_epoch(date: NaiveDate) -> i32 {
     (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid")).num_days() as i32
 }
@@ -278,5 +332,87 @@ mod tests {
         );
         assert_eq!(col(OFFSET_COLUMN).as_primitive::<Int64Type>().value(1), 7);
         assert!(col("terminal").is_null(0));
+    }
+
+    /// Every column of every event type's row holds what the event's wire JSON says (null where the JSON
+    /// has no such field), with one event of each type.
+    #[test]
+    fn rows_match_the_wire_json_for_every_event_type() {
+        let lines = [
+            r#"{"event_id":"e1","event_type":"user_registered","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u","channel":"direct","display_name":"张三","is_specialist":true}"#,
+            r#"{"event_id":"e2","event_type":"user_deregistered","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u"}"#,
+            r#"{"event_id":"e3","event_type":"login","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u","terminal":"pad"}"#,
+            r#"{"event_id":"e4","event_type":"quote_created","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u","terminal":"pc","quote_id":"q","quoted_premium":12.5}"#,
+            r#"{"event_id":"e5","event_type":"proposal_created","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u","terminal":"pc","proposal_id":"p","quote_id":"q","kind":"draft"}"#,
+            r#"{"event_id":"e6","event_type":"policy_issued","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u","policy_id":"po","premium":3000,"deal_type":"task","quote_id":"q","proposal_id":"p"}"#,
+            r#"{"event_id":"e7","event_type":"policy_cancelled","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u","policy_id":"po"}"#,
+            r#"{"event_id":"e8","event_type":"payment_completed","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u","terminal":"wechat","payment_id":"pay","amount":99.9,"policy_id":"po"}"#,
+            r#"{"event_id":"e9","event_type":"task_created","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u","task_id":"t","subject_id":"s","valid_from":"2016-06-01","valid_until":"2016-06-30"}"#,
+            r#"{"event_id":"e10","event_type":"task_action","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u","task_id":"t","action":"call"}"#,
+            r#"{"event_id":"e11","event_type":"task_cancelled","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u","task_id":"t"}"#,
+            r#"{"event_id":"e12","event_type":"renewal_due","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","policy_id":"r","due_month":"2016-07","vehicle_use":"family_private","ecommerce_direct":false}"#,
+            r#"{"event_id":"e13","event_type":"renewal_assigned","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u","policy_id":"r"}"#,
+            r#"{"event_id":"e14","event_type":"wechat_bound","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u"}"#,
+            r#"{"event_id":"e15","event_type":"wechat_unbound","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","user_id":"u"}"#,
+            r#"{"event_id":"e16","event_type":"report_submitted","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","report_id":"rep","report_type":"briefing","accepted":true}"#,
+            r#"{"event_id":"e17","event_type":"clearing_scored","occurred_at":"2016-06-01T08:00:00+08:00","branch_id":"b","month":"2016-05","score":8.5}"#,
+        ];
+        let events: Vec<Event> = lines
+            .iter()
+            .map(|line| decode_event(line.as_bytes(), i64::MAX / 2).unwrap())
+            .collect();
+        let types: std::collections::HashSet<_> = events.iter().map(Event::event_type).collect();
+        assert_eq!(
+            types.len(),
+            crate::EventType::ALL.len(),
+            "one line per type"
+        );
+        let mut dates = LocalDates::new(crate::LocalCalendar::new(chrono_tz::UTC));
+        let batch = events_to_batch(events.iter().map(|e| (e, 0, 0)), &mut dates).unwrap();
+        let schema = batch.schema();
+        for (row, line) in lines.iter().enumerate() {
+            let wire: serde_json::Value = serde_json::from_str(line).unwrap();
+            for (i, field) in schema.fields().iter().enumerate().take(PAYLOAD_COLUMNS.end) {
+                let column = batch.column(i);
+                let expected = wire.get(field.name()).filter(|v| !v.is_null());
+                let name = field.name();
+                let Some(expected) = expected else {
+                    assert!(column.is_null(row), "{name} of row {row}");
+                    continue;
+                };
+                match field.data_type() {
+                    DataType::Utf8 => assert_eq!(
+                        column.as_string::<i32>().value(row),
+                        expected.as_str().unwrap(),
+                        "{name} of row {row}"
+                    ),
+                    DataType::Float64 => assert_eq!(
+                        column.as_primitive::<Float64Type>().value(row),
+                        expected.as_f64().unwrap(),
+                        "{name} of row {row}"
+                    ),
+                    DataType::Boolean => assert_eq!(
+                        column.as_boolean().value(row),
+                        expected.as_bool().unwrap(),
+                        "{name} of row {row}"
+                    ),
+                    DataType::Date32 => assert_eq!(
+                        column.as_primitive::<Date32Type>().value(row),
+                        days_since_epoch(expected.as_str().unwrap().parse().unwrap()),
+                        "{name} of row {row}"
+                    ),
+                    DataType::Timestamp(..) => assert_eq!(
+                        column.as_primitive::<TimestampMillisecondType>().value(row),
+                        events[row].occurred_at
+                    ),
+                    other => panic!("unexpected column type {other}"),
+                }
+            }
+        }
+        assert_eq!(
+            schema.field(PAYLOAD_COLUMNS.end).name(),
+            LOCAL_DATE_COLUMN,
+            "the type-specific columns end where the local date begins"
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! [`crate::decode_event`] reads.
 
 use crate::event::{Event, Payload};
-use chrono::{DateTime, Utc};
+use crate::time::YearMonth;
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 
@@ -25,21 +26,54 @@ pub fn encode_event(event: &Event, zone: Tz) -> Value {
     if let Some(terminal) = event.terminal {
         out.insert("terminal".into(), json!(terminal.as_str()));
     }
-    let mut put = |key: &str, value: Value| {
-        if !value.is_null() {
-            out.insert(key.into(), value);
-        }
-    };
-    match &event.payload {
+    payload_fields(&event.payload, |key, value| {
+        let value = match value {
+            FieldValue::Text(text) => json!(text),
+            FieldValue::Number(number) => json!(number),
+            FieldValue::Flag(flag) => json!(flag),
+            FieldValue::Date(date) => json!(date.to_string()),
+            FieldValue::Month(month) => json!(month.to_string()),
+        };
+        out.insert(key.into(), value);
+    });
+    Value::Object(out)
+}
+
+/// The value of one type-specific field of an event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldValue<'a> {
+    /// A string (ids and enumerations by their wire name).
+    Text(&'a str),
+    /// A number.
+    Number(f64),
+    /// A boolean.
+    Flag(bool),
+    /// A date, written `YYYY-MM-DD`.
+    Date(NaiveDate),
+    /// A month, written `YYYY-MM`.
+    Month(YearMonth),
+}
+
+/// Calls `visit` with the wire name and value of each type-specific field `payload` carries (absent optional
+/// fields, and `is_specialist` when false, are not visited). The one mapping of payloads to wire fields:
+/// the JSON encoding and the Arrow rows both use it.
+pub fn payload_fields<'a>(
+    payload: &'a Payload,
+    mut visit: impl FnMut(&'static str, FieldValue<'a>),
+) {
+    use FieldValue::{Date, Flag, Month, Number, Text};
+    match payload {
         Payload::UserRegistered {
             channel,
             display_name,
             is_specialist,
         } => {
-            put("channel", json!(channel.as_str()));
-            put("display_name", json!(display_name));
+            visit("channel", Text(channel.as_str()));
+            if let Some(name) = display_name {
+                visit("display_name", Text(name));
+            }
             if *is_specialist {
-                put("is_specialist", json!(true));
+                visit("is_specialist", Flag(true));
             }
         }
         Payload::UserDeregistered
@@ -50,17 +84,21 @@ pub fn encode_event(event: &Event, zone: Tz) -> Value {
             quote_id,
             quoted_premium,
         } => {
-            put("quote_id", json!(quote_id));
-            put("quoted_premium", json!(quoted_premium));
+            visit("quote_id", Text(quote_id));
+            if let Some(premium) = quoted_premium {
+                visit("quoted_premium", Number(*premium));
+            }
         }
         Payload::ProposalCreated {
             proposal_id,
             quote_id,
             kind,
         } => {
-            put("proposal_id", json!(proposal_id));
-            put("quote_id", json!(quote_id));
-            put("kind", json!(kind.as_str()));
+            if let Some(id) = quote_id {
+                visit("quote_id", Text(id));
+            }
+            visit("proposal_id", Text(proposal_id));
+            visit("kind", Text(kind.as_str()));
         }
         Payload::PolicyIssued {
             policy_id,
@@ -69,23 +107,29 @@ pub fn encode_event(event: &Event, zone: Tz) -> Value {
             quote_id,
             proposal_id,
         } => {
-            put("policy_id", json!(policy_id));
-            put("premium", json!(premium));
-            put("deal_type", json!(deal_type.as_str()));
-            put("quote_id", json!(quote_id));
-            put("proposal_id", json!(proposal_id));
+            if let Some(id) = quote_id {
+                visit("quote_id", Text(id));
+            }
+            if let Some(id) = proposal_id {
+                visit("proposal_id", Text(id));
+            }
+            visit("policy_id", Text(policy_id));
+            visit("premium", Number(*premium));
+            visit("deal_type", Text(deal_type.as_str()));
         }
         Payload::PolicyCancelled { policy_id } | Payload::RenewalAssigned { policy_id } => {
-            put("policy_id", json!(policy_id))
+            visit("policy_id", Text(policy_id))
         }
         Payload::PaymentCompleted {
             payment_id,
             amount,
             policy_id,
         } => {
-            put("payment_id", json!(payment_id));
-            put("amount", json!(amount));
-            put("policy_id", json!(policy_id));
+            if let Some(id) = policy_id {
+                visit("policy_id", Text(id));
+            }
+            visit("payment_id", Text(payment_id));
+            visit("amount", Number(*amount));
         }
         Payload::TaskCreated {
             task_id,
@@ -93,40 +137,39 @@ pub fn encode_event(event: &Event, zone: Tz) -> Value {
             valid_from,
             valid_until,
         } => {
-            put("task_id", json!(task_id));
-            put("subject_id", json!(subject_id));
-            put("valid_from", json!(valid_from.to_string()));
-            put("valid_until", json!(valid_until.to_string()));
+            visit("task_id", Text(task_id));
+            visit("subject_id", Text(subject_id));
+            visit("valid_from", Date(*valid_from));
+            visit("valid_until", Date(*valid_until));
         }
         Payload::TaskAction { task_id, action } => {
-            put("task_id", json!(task_id));
-            put("action", json!(action.as_str()));
+            visit("task_id", Text(task_id));
+            visit("action", Text(action.as_str()));
         }
-        Payload::TaskCancelled { task_id } => put("task_id", json!(task_id)),
+        Payload::TaskCancelled { task_id } => visit("task_id", Text(task_id)),
         Payload::RenewalDue {
             policy_id,
             due_month,
             vehicle_use,
             ecommerce_direct,
         } => {
-            put("policy_id", json!(policy_id));
-            put("due_month", json!(due_month.to_string()));
-            put("vehicle_use", json!(vehicle_use));
-            put("ecommerce_direct", json!(ecommerce_direct));
+            visit("policy_id", Text(policy_id));
+            visit("due_month", Month(*due_month));
+            visit("vehicle_use", Text(vehicle_use));
+            visit("ecommerce_direct", Flag(*ecommerce_direct));
         }
         Payload::ReportSubmitted {
             report_id,
             report_type,
             accepted,
         } => {
-            put("report_id", json!(report_id));
-            put("report_type", json!(report_type.as_str()));
-            put("accepted", json!(accepted));
+            visit("report_id", Text(report_id));
+            visit("report_type", Text(report_type.as_str()));
+            visit("accepted", Flag(*accepted));
         }
         Payload::ClearingScored { month, score } => {
-            put("month", json!(month.to_string()));
-            put("score", json!(score));
+            visit("month", Month(*month));
+            visit("score", Number(*score));
         }
     }
-    Value::Object(out)
 }
