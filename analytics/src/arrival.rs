@@ -118,11 +118,6 @@ impl ArrivalPass {
             .collect()
     }
 
-    /// Makes room in the dedupe set for `events` more ids, so it does not grow step by step.
-    pub fn reserve(&mut self, events: usize) {
-        self.seen.reserve(events);
-    }
-
     /// Records `event_id` (of an event in `month`); returns true if and only if it was seen before.
     pub fn is_duplicate(&mut self, event_id: &str, month: YearMonth) -> bool {
         match self.seen.entry(fingerprint(event_id)) {

@@ -158,11 +158,6 @@ impl Engine {
         &self.calendar
     }
 
-    /// Makes room for about `events` more events (a replay knows roughly how many its file holds).
-    pub fn reserve(&mut self, events: usize) {
-        self.state.arrival.reserve(events);
-    }
-
     /// The current state (for scorecards and checkpoints).
     pub fn state(&self) -> &EngineState {
         &self.state

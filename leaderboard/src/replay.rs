@@ -27,10 +27,6 @@ pub struct ReplayOptions {
     pub archive: Option<Arc<Archive>>,
 }
 
-/// A typical event's size in NDJSON, to size the dedupe set from the file's size (simulated events average
-/// about 210 bytes; an estimate on the low side costs a little memory, one on the high side a rehash).
-const ESTIMATED_BYTES_PER_EVENT: u64 = 200;
-
 /// Rows archived between two flushes of a replay's archive.
 const ARCHIVE_FLUSH_ROWS: usize = 2_000_000;
 
@@ -182,7 +178,6 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
     let file = File::open(&options.events)
         .with_context(|| format!("cannot open event file {}", options.events.display()))?;
     let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-    engine.reserve((total_bytes / ESTIMATED_BYTES_PER_EVENT) as usize);
     let mut rejects = match &options.rejects {
         Some(path) => Some(RejectWriter {
             out: BufWriter::new(
