@@ -10,7 +10,7 @@ use std::io::Read;
 const CHUNK_BYTES: usize = 1 << 20;
 
 /// Reads newline-delimited messages from any reader. Lines are read a megabyte at a time and handed out as
-/// slices of that buffer: no copy and no allocation per line.
+/// slices of one shared buffer: no copy and no allocation per line.
 pub struct NdjsonReader<R> {
     reader: R,
     partition: PartitionId,
@@ -20,8 +20,8 @@ pub struct NdjsonReader<R> {
     lines: Bytes,
     /// The start of a line whose end has not been read yet.
     partial: BytesMut,
-    /// What each read fills (allocated on the first read).
-    chunk: Option<Vec<u8>>,
+    /// What each read fills.
+    chunk: Box<[u8]>,
     at_end: bool,
 }
 
@@ -35,7 +35,7 @@ impl<R: Read> NdjsonReader<R> {
             bytes_read: 0,
             lines: Bytes::new(),
             partial: BytesMut::new(),
-            chunk: None,
+            chunk: vec![0; CHUNK_BYTES].into_boxed_slice(),
             at_end: false,
         }
     }
@@ -89,16 +89,15 @@ impl<R: Read> NdjsonReader<R> {
 
     /// Reads up to a chunk more; the whole lines it completes become [`Self::lines`].
     fn read_chunk(&mut self) -> std::io::Result<()> {
-        let chunk = self.chunk.get_or_insert_with(|| vec![0; CHUNK_BYTES]);
         let read = loop {
-            match self.reader.read(chunk) {
+            match self.reader.read(&mut self.chunk) {
                 Ok(read) => break read,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
         };
         let start = self.partial.len();
-        self.partial.extend_from_slice(&chunk[..read]);
+        self.partial.extend_from_slice(&self.chunk[..read]);
         if read == 0 {
             self.at_end = true;
         } else if let Some(last) = memchr::memrchr(b'\n', &self.partial[start..]) {

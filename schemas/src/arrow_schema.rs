@@ -101,9 +101,6 @@ pub fn rejected_schema() -> SchemaRef {
     REJECTED_SCHEMA.clone()
 }
 
-/// The first and one past the last column of the type-specific fields in [`event_schema`].
-const PAYLOAD_COLUMNS: std::ops::Range<usize> = 6..31;
-
 /// A builder for one type-specific column.
 enum PayloadColumn {
     Text(StringBuilder),
@@ -153,14 +150,24 @@ impl PayloadColumn {
     }
 }
 
-/// The index among the type-specific columns of each field, by name.
-static PAYLOAD_COLUMN_INDEX: LazyLock<std::collections::HashMap<String, usize>> =
-    LazyLock::new(|| {
-        let schema = event_schema();
-        PAYLOAD_COLUMNS
-            .map(|i| (schema.field(i).name().clone(), i - PAYLOAD_COLUMNS.start))
-            .collect()
-    });
+/// Where the type-specific fields sit in [`event_schema`]: after `terminal`, before the local date.
+struct PayloadLayout {
+    /// The schema positions of the type-specific columns.
+    columns: std::ops::Range<usize>,
+    /// Each field's index among them, by name.
+    index: std::collections::HashMap<String, usize>,
+}
+
+static PAYLOAD_LAYOUT: LazyLock<PayloadLayout> = LazyLock::new(|| {
+    let schema = event_schema();
+    let position = |name| schema.index_of(name).expect("column of the event schema");
+    let columns = position("terminal") + 1..position(LOCAL_DATE_COLUMN);
+    let index = columns
+        .clone()
+        .map(|i| (schema.field(i).name().clone(), i - columns.start))
+        .collect();
+    PayloadLayout { columns, index }
+});
 
 /// Converts events, each with its source partition and offset, to one record batch of [`event_schema`];
 /// `dates` gives their local days and months. The type-specific fields come from [`payload_fields`], the
@@ -178,12 +185,14 @@ pub fn events_to_batch<'a>(
         StringBuilder::new(),
     );
     let mut occurred_at = TimestampMillisecondBuilder::new().with_timezone("UTC");
-    let mut payload: Vec<PayloadColumn> = PAYLOAD_COLUMNS
+    let layout = &*PAYLOAD_LAYOUT;
+    let mut payload: Vec<PayloadColumn> = layout
+        .columns
+        .clone()
         .map(|i| PayloadColumn::for_type(schema.field(i).data_type()))
         .collect();
     let (mut local_date, mut local_month) = (Date32Builder::new(), StringBuilder::new());
     let (mut partition_column, mut offset_column) = (Int32Builder::new(), Int64Builder::new());
-    let index = &*PAYLOAD_COLUMN_INDEX;
     for (event, partition, offset) in events {
         event_id.append_value(&event.event_id);
         event_type.append_value(event.event_type().as_str());
@@ -193,7 +202,7 @@ pub fn events_to_batch<'a>(
         terminal.append_option(event.terminal.map(|t| t.as_str()));
         let mut filled = 0u32;
         payload_fields(&event.payload, |name, value| {
-            let column = index[name];
+            let column = layout.index[name];
             payload[column].append(value);
             filled |= 1 << column;
         });
@@ -360,7 +369,12 @@ mod tests {
         let schema = batch.schema();
         for (row, line) in lines.iter().enumerate() {
             let wire: serde_json::Value = serde_json::from_str(line).unwrap();
-            for (i, field) in schema.fields().iter().enumerate().take(PAYLOAD_COLUMNS.end) {
+            for (i, field) in schema
+                .fields()
+                .iter()
+                .enumerate()
+                .take(PAYLOAD_LAYOUT.columns.end)
+            {
                 let column = batch.column(i);
                 let expected = wire.get(field.name()).filter(|v| !v.is_null());
                 let name = field.name();
@@ -398,7 +412,7 @@ mod tests {
             }
         }
         assert_eq!(
-            schema.field(PAYLOAD_COLUMNS.end).name(),
+            schema.field(PAYLOAD_LAYOUT.columns.end).name(),
             LOCAL_DATE_COLUMN,
             "the type-specific columns end where the local date begins"
         );

@@ -220,10 +220,9 @@ impl<'a> Fields<'_, 'a> {
         let Some(raw) = raw else { return Ok(None) };
         // The raw text is valid JSON, so one starting like a number is one; Rust parses it exactly as
         // serde_json does (correctly rounded), and out-of-range values become infinite.
-        let value: f64 = raw
-            .starts_with(|c: char| c == '-' || c.is_ascii_digit())
-            .then(|| raw.parse().ok())
-            .flatten()
+        let value: f64 = Some(raw)
+            .filter(|raw| raw.starts_with(|c: char| c == '-' || c.is_ascii_digit()))
+            .and_then(|raw| raw.parse().ok())
             .ok_or_else(|| self.invalid(field, "a finite number", raw))?;
         if !value.is_finite() {
             return Err(self.invalid(field, "a finite number", raw));

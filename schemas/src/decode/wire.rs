@@ -34,6 +34,7 @@ macro_rules! wire_fields {
 
         impl<'a> Wire<'a> {
             /// The slot of the field named `key` and its bit in a set of seen fields, if the key is known.
+            #[allow(unused_assignments)] // the last field's shift
             fn slot(&mut self, key: &str) -> Option<(&mut Option<&'a str>, u64)> {
                 let mut bit = 1u64;
                 $(
@@ -42,7 +43,6 @@ macro_rules! wire_fields {
                     }
                     bit <<= 1;
                 )+
-                let _ = bit;
                 None
             }
         }
