@@ -3,11 +3,12 @@
 //! Lateness is decided here from each partition's own history only (SPEC §5), so results never depend on
 //! how partitions interleave. Dedupe memory is bounded to months that are not yet final everywhere.
 
-use hashbrown::HashMap;
 use schemas::{EpochMillis, LocalCalendar, YearMonth};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::hash::{BuildHasherDefault, Hasher};
+
+pub use crate::seen_ids::Fingerprint;
+use crate::seen_ids::SeenIds;
 
 pub use schemas::PartitionId;
 
@@ -24,37 +25,6 @@ pub struct PartitionClock {
     pub next_offset: u64,
 }
 
-/// Hashes a key that is already a hash: its first half is as good as any mix.
-#[derive(Default)]
-struct PassThroughHasher(u64);
-
-impl Hasher for PassThroughHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 ^= u64::from_le_bytes(word);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        // The second half of the key is written last; keep the first, which is enough entropy.
-        if self.0 == 0 {
-            self.0 = n;
-        }
-    }
-}
-
-/// The 128-bit fingerprint of an `event_id` (collisions are negligible at billions of events).
-type Fingerprint = (u64, u64);
-
-fn fingerprint(event_id: &str) -> Fingerprint {
-    let h = xxhash_rust::xxh3::xxh3_128(event_id.as_bytes());
-    (h as u64, (h >> 64) as u64)
-}
-
 /// Per-partition clocks and the dedupe set.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArrivalPass {
@@ -63,33 +33,13 @@ pub struct ArrivalPass {
     delay_ms: i64,
     grace_ms: i64,
     partitions: BTreeMap<PartitionId, PartitionClock>,
-    #[serde(with = "seen_serde")]
-    seen: HashMap<Fingerprint, i32, BuildHasherDefault<PassThroughHasher>>,
+    seen: SeenIds,
     /// Months before this are final everywhere and no longer deduplicated.
     pruned_before: Option<YearMonth>,
 }
 
 fn default_calendar() -> LocalCalendar {
     LocalCalendar::new(chrono_tz::UTC)
-}
-
-mod seen_serde {
-    use super::*;
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(
-        seen: &HashMap<Fingerprint, i32, BuildHasherDefault<PassThroughHasher>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.collect_seq(seen.iter().map(|(k, v)| (k.0, k.1, *v)))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<HashMap<Fingerprint, i32, BuildHasherDefault<PassThroughHasher>>, D::Error> {
-        let rows: Vec<(u64, u64, i32)> = Vec::deserialize(d)?;
-        Ok(rows.into_iter().map(|(a, b, m)| ((a, b), m)).collect())
-    }
 }
 
 impl ArrivalPass {
@@ -100,7 +50,7 @@ impl ArrivalPass {
             delay_ms,
             grace_ms,
             partitions: BTreeMap::new(),
-            seen: HashMap::default(),
+            seen: SeenIds::default(),
             pruned_before: None,
         }
     }
@@ -118,15 +68,15 @@ impl ArrivalPass {
             .collect()
     }
 
-    /// Records `event_id` (of an event in `month`); returns true if and only if it was seen before.
-    pub fn is_duplicate(&mut self, event_id: &str, month: YearMonth) -> bool {
-        match self.seen.entry(fingerprint(event_id)) {
-            hashbrown::hash_map::Entry::Occupied(_) => true,
-            hashbrown::hash_map::Entry::Vacant(slot) => {
-                slot.insert(month.ordinal());
-                false
-            }
-        }
+    /// Records the event id with fingerprint `id` (of an event in `month`); returns true if and only if it
+    /// was seen before.
+    pub fn is_duplicate(&mut self, id: Fingerprint, month: YearMonth) -> bool {
+        !self.seen.insert(id, month.ordinal())
+    }
+
+    /// Loads what deduplicating these ids will read into the cache (a hint: it changes no state).
+    pub fn warm(&self, ids: impl IntoIterator<Item = Fingerprint>) {
+        self.seen.warm(ids);
     }
 
     /// Returns true if and only if `month` is closed for `partition`.
@@ -190,7 +140,7 @@ impl ArrivalPass {
         }
         self.pruned_before = Some(final_before);
         let keep_from = final_before.ordinal();
-        self.seen.retain(|_, month| *month >= keep_from);
+        self.seen.retain_from(keep_from);
     }
 
     /// The first month not final: every earlier month is closed for every partition that delivered events.
@@ -257,8 +207,8 @@ mod tests {
     fn duplicates_are_found_until_their_month_is_final() {
         let june: YearMonth = "2016-06".parse().unwrap();
         let mut p = pass();
-        assert!(!p.is_duplicate("a", june));
-        assert!(p.is_duplicate("a", june));
+        assert!(!p.is_duplicate(Fingerprint::of("a"), june));
+        assert!(p.is_duplicate(Fingerprint::of("a"), june));
         p.advance(0, at("2016-08-01T00:00:00+08:00"));
         assert_eq!(
             p.remembered_ids(),

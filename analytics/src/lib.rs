@@ -55,13 +55,14 @@ mod points;
 mod ranking;
 mod rewards;
 mod scorecard;
+mod seen_ids;
 mod tables;
 
 pub use archive::{
     Archive, ArchiveError, ArchiveFile, ArchiveRows, ArchiveTable, FlushReport, MERGE_AT,
     TableSnapshot,
 };
-pub use arrival::{ArrivalPass, PartitionClock};
+pub use arrival::{ArrivalPass, Fingerprint, PartitionClock};
 pub use checkpoint::{
     Checkpoint, CheckpointBytes, CheckpointError, CheckpointStore, read_checkpoint, state_settings,
 };
