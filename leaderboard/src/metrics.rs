@@ -41,8 +41,10 @@ pub const ARCHIVE_FILES: &str = "leaderboard_archive_files_total";
 /// Rows written to the event archive's files.
 pub const ARCHIVE_ROWS: &str = "leaderboard_archive_rows_total";
 /// SQL queries by front end (`postgres`, `http`) and outcome (`ok`, `forbidden`, `invalid`, `limit`,
-/// `internal`).
+/// `busy`, `internal`).
 pub const SQL_QUERIES: &str = "leaderboard_sql_queries_total";
+/// Postgres connections turned away because `sql.max_connections` were open.
+pub const SQL_CONNECTIONS_REFUSED: &str = "leaderboard_sql_connections_refused_total";
 
 /// Installs the global recorder; histograms are rendered as summaries with p50, p90, p99 and p999.
 pub fn install() -> anyhow::Result<PrometheusHandle> {
@@ -117,6 +119,11 @@ pub fn record_archive_flush(report: &analytics::FlushReport) {
 /// Records one SQL query's outcome.
 pub fn record_sql(front_end: &'static str, outcome: &'static str) {
     counter!(SQL_QUERIES, "front_end" => front_end, "outcome" => outcome).increment(1);
+}
+
+/// Records a Postgres connection turned away at the connection limit.
+pub fn record_sql_connection_refused() {
+    counter!(SQL_CONNECTIONS_REFUSED).increment(1);
 }
 
 /// Records one refresh of the boards.

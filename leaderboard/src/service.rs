@@ -108,10 +108,9 @@ async fn start_postgres(
         );
         return Ok(());
     }
-    let addr =
-        crate::sql::postgres::serve(sql.clone(), config.users.clone(), &config.listen, shutdown)
-            .await
-            .with_context(|| format!("cannot serve the Postgres protocol on {}", config.listen))?;
+    let addr = crate::sql::postgres::serve(sql.clone(), config, shutdown)
+        .await
+        .with_context(|| format!("cannot serve the Postgres protocol on {}", config.listen))?;
     eprintln!(
         "leaderboard: SQL over the Postgres protocol on {addr} (psql -h {} -p {} -U {} leaderboard)",
         addr.ip(),

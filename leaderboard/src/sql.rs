@@ -19,6 +19,7 @@ use arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{SendableRecordBatchStream, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
@@ -28,6 +29,7 @@ use schemas::SqlConfig;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
+use tokio::sync::Semaphore;
 
 /// The archive directory of a state directory.
 pub fn archive_dir(state_dir: &std::path::Path) -> std::path::PathBuf {
@@ -93,6 +95,9 @@ pub enum SqlError {
     /// The query was stopped by its memory limit or timeout, or its result is too large.
     #[error("{0}")]
     Limit(String),
+    /// As many queries as `sql.max_concurrent_queries` allows are running.
+    #[error("{0}")]
+    Busy(String),
     /// Something failed on the server's side.
     #[error("{0}")]
     Internal(String),
@@ -105,6 +110,7 @@ impl SqlError {
             Self::Forbidden(_) => "forbidden",
             Self::Invalid(_) => "invalid",
             Self::Limit(_) => "limit",
+            Self::Busy(_) => "busy",
             Self::Internal(_) => "internal",
         }
     }
@@ -112,6 +118,12 @@ impl SqlError {
     /// Sorts a DataFusion error: limits, the caller's mistakes, or ours.
     pub fn from_datafusion(e: DataFusionError) -> Self {
         match e.find_root() {
+            // The deadline's own message already says so.
+            DataFusionError::ResourcesExhausted(message)
+                if message.starts_with("query stopped") =>
+            {
+                Self::Limit(message.clone())
+            }
             DataFusionError::ResourcesExhausted(message) => {
                 Self::Limit(format!("query stopped: {message}"))
             }
@@ -142,6 +154,9 @@ pub struct SqlEngine {
     memory_limit_bytes: usize,
     timeout: Duration,
     max_http_rows: usize,
+    /// One permit per query that may run; a query holds its permit until its stream is dropped.
+    running: Arc<Semaphore>,
+    max_concurrent_queries: usize,
 }
 
 impl SqlEngine {
@@ -172,6 +187,8 @@ impl SqlEngine {
                 * (1 << 20),
             timeout: Duration::from_secs(config.timeout_secs),
             max_http_rows: config.max_http_rows,
+            running: Arc::new(Semaphore::new(config.max_concurrent_queries)),
+            max_concurrent_queries: config.max_concurrent_queries,
         })
     }
 
@@ -194,27 +211,51 @@ impl SqlEngine {
         self.max_http_rows
     }
 
-    /// Starts `plan` under the memory limit and the deadline; call on the query runtime.
+    /// Starts `plan` under the memory limit and the deadline, if fewer than `sql.max_concurrent_queries`
+    /// queries are running (otherwise it fails at once).
+    ///
+    /// The query runs on the query threads whatever runtime calls this; the stream it returns may be polled
+    /// from any runtime and stops the query when dropped. A query that keeps the query threads busy cannot
+    /// hold up the answer "busy" to another caller, or the Postgres connections, which run elsewhere.
     pub async fn execute_plan(
         &self,
         plan: LogicalPlan,
     ) -> Result<SendableRecordBatchStream, SqlError> {
+        let permit = self.running.clone().try_acquire_owned().map_err(|_| {
+            SqlError::Busy(format!(
+                "as many queries as may run at once (sql.max_concurrent_queries = {}) are running: try \
+                 again when one has finished",
+                self.max_concurrent_queries
+            ))
+        })?;
+        let (started, schema) = tokio::sync::oneshot::channel();
+        let (batches, received) = tokio::sync::mpsc::channel(RESULT_BATCHES_IN_FLIGHT);
         let state = self.ctx.state();
-        let deadline = std::time::Instant::now() + self.timeout;
-        let physical = tokio::time::timeout(self.timeout, state.create_physical_plan(&plan))
+        let (timeout, memory_limit_bytes) = (self.timeout, self.memory_limit_bytes);
+        self.handle().spawn(async move {
+            let _running = permit; // held until the query has ended or its reader has gone
+            let mut stream = match start(state, plan, timeout, memory_limit_bytes).await {
+                Ok(stream) => {
+                    let _ = started.send(Ok(stream.schema()));
+                    stream
+                }
+                Err(e) => {
+                    let _ = started.send(Err(e));
+                    return;
+                }
+            };
+            while let Some(batch) = stream.next().await {
+                if batches.send(batch).await.is_err() {
+                    break; // the reader dropped the stream: stop the query
+                }
+            }
+        });
+        let schema = schema
             .await
-            .map_err(|_| SqlError::Limit(limits::timeout_message(self.timeout)))?
-            .map_err(SqlError::from_datafusion)?;
-        let runtime = limits::query_runtime_env(state.runtime_env(), self.memory_limit_bytes)
-            .map_err(SqlError::from_datafusion)?;
-        let task = Arc::new(TaskContext::from(&state).with_runtime(runtime));
-        let physical = limits::with_deadline(physical, deadline, self.timeout)
-            .map_err(SqlError::from_datafusion)?;
-        let stream = execute_stream(physical, task).map_err(SqlError::from_datafusion)?;
-        Ok(Box::pin(limits::Deadline::waking(
-            stream,
-            deadline,
-            self.timeout,
+            .map_err(|_| SqlError::Internal("the query task ended before it started".into()))??;
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            schema,
+            tokio_stream::wrappers::ReceiverStream::new(received),
         )))
     }
 
@@ -229,12 +270,8 @@ impl SqlEngine {
         Ok(plan)
     }
 
-    /// Runs `sql` (one read-only statement) on the query runtime and collects at most `max_rows` rows.
-    pub async fn query(
-        self: &Arc<Self>,
-        sql: &str,
-        max_rows: usize,
-    ) -> Result<QueryResult, SqlError> {
+    /// Runs `sql` (one read-only statement) on the query threads and collects at most `max_rows` rows.
+    pub async fn query(&self, sql: &str, max_rows: usize) -> Result<QueryResult, SqlError> {
         let (allowed, statement) = guard::check_sql(sql)?;
         if allowed == Allowed::Session {
             return Err(SqlError::Invalid(
@@ -242,30 +279,51 @@ impl SqlEngine {
                     .into(),
             ));
         }
-        let engine = self.clone();
-        self.handle()
-            .spawn(async move {
-                let plan = engine.plan(statement).await?;
-                let mut stream = engine.execute_plan(plan).await?;
-                let schema = stream.schema();
-                let mut batches = Vec::new();
-                let mut rows = 0;
-                while let Some(batch) = stream.next().await {
-                    let batch = batch.map_err(SqlError::from_datafusion)?;
-                    rows += batch.num_rows();
-                    if rows > max_rows {
-                        return Err(SqlError::Limit(format!(
-                            "the result has more than {max_rows} rows (sql.max_http_rows): add a LIMIT \
-                             or aggregate, or use the Postgres protocol"
-                        )));
-                    }
-                    batches.push(batch);
-                }
-                Ok(QueryResult { schema, batches })
-            })
-            .await
-            .map_err(|e| SqlError::Internal(format!("the query task failed: {e}")))?
+        let plan = self.plan(statement).await?;
+        let mut stream = self.execute_plan(plan).await?;
+        let schema = stream.schema();
+        let mut batches = Vec::new();
+        let mut rows = 0;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(SqlError::from_datafusion)?;
+            rows += batch.num_rows();
+            if rows > max_rows {
+                return Err(SqlError::Limit(format!(
+                    "the result has more than {max_rows} rows (sql.max_http_rows): add a LIMIT or \
+                     aggregate, or use the Postgres protocol"
+                )));
+            }
+            batches.push(batch);
+        }
+        Ok(QueryResult { schema, batches })
     }
+}
+
+/// How many result batches a query computes ahead of its reader.
+const RESULT_BATCHES_IN_FLIGHT: usize = 2;
+
+/// Plans `plan` physically and starts it under the memory limit and the deadline; call on the query
+/// runtime.
+async fn start(
+    state: datafusion::execution::SessionState,
+    plan: LogicalPlan,
+    timeout: Duration,
+    memory_limit_bytes: usize,
+) -> Result<SendableRecordBatchStream, SqlError> {
+    let deadline = std::time::Instant::now() + timeout;
+    let physical = tokio::time::timeout(timeout, state.create_physical_plan(&plan))
+        .await
+        .map_err(|_| SqlError::Limit(limits::timeout_message(timeout)))?
+        .map_err(SqlError::from_datafusion)?;
+    let runtime = limits::query_runtime_env(state.runtime_env(), memory_limit_bytes)
+        .map_err(SqlError::from_datafusion)?;
+    let task = Arc::new(TaskContext::from(&state).with_runtime(runtime));
+    let physical =
+        limits::with_deadline(physical, deadline, timeout).map_err(SqlError::from_datafusion)?;
+    let stream = execute_stream(physical, task).map_err(SqlError::from_datafusion)?;
+    Ok(Box::pin(limits::Deadline::waking(
+        stream, deadline, timeout,
+    )))
 }
 
 impl Drop for SqlEngine {

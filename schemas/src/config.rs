@@ -566,5 +566,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("memory_limit_mb"), "{err}");
+        for zero in ["max_concurrent_queries", "max_connections"] {
+            let err = Config::from_toml(&format!("[sql]\n{zero} = 0\n"), "t")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("sql.{zero}")), "{err}");
+        }
+        assert_eq!(ok.sql.max_concurrent_queries, 4);
     }
 }

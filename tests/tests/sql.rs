@@ -22,32 +22,21 @@ fn psql_binary() -> &'static str {
     "psql"
 }
 
+/// `psql` connecting to the server on `port` as the analyst.
+fn psql_command(port: u16, password: &str) -> Command {
+    let mut command = Command::new(psql_binary());
+    command
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-U", "analyst", "-d", "leaderboard", "-X"])
+        .env("PGPASSWORD", password)
+        .env("PGCONNECT_TIMEOUT", "10");
+    command
+}
+
 /// Runs `sql` through psql; returns stdout or the error text.
 fn psql(port: u16, password: &str, sql: &str) -> Result<String, String> {
-    let output = Command::new(psql_binary())
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "analyst",
-            "-d",
-            "leaderboard",
-        ])
-        .args([
-            "-X",
-            "-A",
-            "-t",
-            "-F",
-            "\t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            sql,
-        ])
-        .env("PGPASSWORD", password)
-        .env("PGCONNECT_TIMEOUT", "10")
+    let output = psql_command(port, password)
+        .args(["-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql])
         .output()
         .expect("run psql");
     if output.status.success() {
@@ -57,22 +46,23 @@ fn psql(port: u16, password: &str, sql: &str) -> Result<String, String> {
     }
 }
 
-fn config(pg_port: u16, timeout_secs: u64) -> String {
+/// A server configuration with SQL on `pg_port`; `limits` adds lines to the `[sql]` section.
+fn config(pg_port: u16, timeout_secs: u64, limits: &str) -> String {
     format!(
         "[server]\ncheckpoint_interval_secs = 1\n[sql]\nlisten = \"127.0.0.1:{pg_port}\"\n\
-         timeout_secs = {timeout_secs}\nmemory_limit_mb = 64\n\
+         timeout_secs = {timeout_secs}\nmemory_limit_mb = 64\n{limits}\
          [[sql.users]]\nname = \"analyst\"\npassword = \"{PASSWORD}\"\n"
     )
 }
 
 /// Produces a simulated month into a live server; returns it with the event file and organisation.
-fn server_with_month(timeout_secs: u64) -> (LiveServer, u16, tempfile::TempDir) {
+fn server_with_month(timeout_secs: u64, limits: &str) -> (LiveServer, u16, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
     let (events, org) = simulate(data.path(), "2016-06-01", 30, 6, 8, 21);
     let pg_port = free_port();
     let mut server = LiveServer::start(
         &std::fs::read_to_string(&org).unwrap(),
-        &config(pg_port, timeout_secs),
+        &config(pg_port, timeout_secs, limits),
     );
     let lines: Vec<String> = std::fs::read_to_string(&events)
         .unwrap()
@@ -106,7 +96,7 @@ fn post_sql(server: &LiveServer, sql: &str, accept: &str) -> (u16, Vec<u8>) {
 
 #[test]
 fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
-    let (server, port, data) = server_with_month(30);
+    let (server, port, data) = server_with_month(30, "");
     let events = data.path().join("events.ndjson");
     let org = data.path().join("org.csv");
 
@@ -263,7 +253,9 @@ fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
 
 #[test]
 fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events_flow() {
-    let (mut server, port, _data) = server_with_month(3);
+    // One query at a time and two Postgres connections: the runaway query below takes one of each.
+    let (mut server, port, _data) =
+        server_with_month(5, "max_concurrent_queries = 1\nmax_connections = 2\n");
     for (statement, named) in [
         ("INSERT INTO events (event_id) VALUES ('x')", "INSERT"),
         ("DELETE FROM events", "DELETE"),
@@ -305,7 +297,7 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
     let (status, _) = post_sql(&server, "SELEC 1", "application/json");
     assert_eq!(status, 400);
 
-    // A cross join of the event archive with itself runs for ever; the 3 s limit stops it while a new
+    // A cross join of the event archive with itself runs for ever; the 5 s limit stops it while a new
     // batch of events reaches the leaderboard.
     let before = server.get("/api/v1/status")["counts"]["accepted"]
         .as_u64()
@@ -320,6 +312,59 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
         (result, started.elapsed())
     });
     std::thread::sleep(Duration::from_millis(500));
+    // While it runs, another query is refused at once with the limit's name, over HTTP and Postgres …
+    let body = eventually(
+        Duration::from_secs(3),
+        "the runaway query takes the only query slot",
+        || {
+            let (status, body) = post_sql(&server, "SELECT 1", "application/json");
+            (status == 503).then(|| String::from_utf8_lossy(&body).into_owned())
+        },
+    );
+    assert!(
+        body.contains("(sql.max_concurrent_queries = 1) are running"),
+        "{body}"
+    );
+    let error = psql(port, PASSWORD, "SELECT 1").unwrap_err();
+    assert!(
+        error.contains("(sql.max_concurrent_queries = 1) are running"),
+        "{error}"
+    );
+    // … and with a second connection open, a third is turned away at login.
+    let mut held = psql_command(port, PASSWORD)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run psql");
+    eventually(
+        Duration::from_secs(3),
+        "a third Postgres connection is refused",
+        || {
+            let error = psql(port, PASSWORD, "SELECT 1").err()?;
+            error
+                .contains("too many Postgres connections: 2 are open (sql.max_connections)")
+                .then_some(())
+        },
+    );
+    drop(held.stdin.take());
+    held.wait().expect("psql ends when its input does");
+    let metrics = ureq::get(&server.serve.url("/metrics"))
+        .call()
+        .expect("GET /metrics")
+        .body_mut()
+        .read_to_string()
+        .expect("the metrics");
+    for counted in [
+        "leaderboard_sql_queries_total{front_end=\"http\",outcome=\"busy\"} ",
+        "leaderboard_sql_queries_total{front_end=\"postgres\",outcome=\"busy\"} ",
+        "leaderboard_sql_connections_refused_total ",
+    ] {
+        assert!(
+            metrics.contains(counted),
+            "{counted} missing from {metrics}"
+        );
+    }
     let mut scenario = tests::Scenario::new();
     scenario.register("late-joiner", "b01", "2016-06-30T10:00:00+08:00");
     scenario.quote("late-joiner", "b01", "2016-06-30T10:05:00+08:00", "phone");
@@ -337,6 +382,7 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
     let (result, took) = runaway.join().unwrap();
     let error = result.unwrap_err();
     assert!(error.contains("ran longer than the limit"), "{error}");
+    assert!(!error.contains("query stopped: query stopped"), "{error}");
     assert!(took < Duration::from_secs(15), "stopped after {took:?}");
     assert!(
         flowed_in < Duration::from_secs(5),

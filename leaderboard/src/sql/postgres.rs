@@ -10,6 +10,7 @@ use super::guard::{self, Allowed};
 use super::{SqlEngine, SqlError, verify_read_only};
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use async_trait::async_trait;
+use bytes::BytesMut;
 use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
@@ -30,51 +31,117 @@ use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{QueryResponse, Response};
 use pgwire::api::{ClientInfo, ConnectionManager, PgWireServerHandlers};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use schemas::SqlUser;
+use pgwire::messages::Message as _;
+use pgwire::messages::response::ErrorResponse;
+use schemas::{SqlConfig, SqlUser};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use subtle::ConstantTimeEq;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-/// Binds `listen` and serves the Postgres protocol on the SQL engine's runtime until `shutdown`.
+/// Binds `config.listen` and serves the Postgres protocol until `shutdown`, to at most
+/// `config.max_connections` clients at once.
+///
+/// Connections are handled on the calling runtime, so a query that keeps the query threads busy does not
+/// stop other clients from logging in or hearing that the server is busy; the queries themselves run on
+/// the query threads ([`SqlEngine::execute_plan`]).
 pub async fn serve(
     engine: Arc<SqlEngine>,
-    users: Vec<SqlUser>,
-    listen: &str,
+    config: &SqlConfig,
     shutdown: CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
+    let listen = &config.listen;
     let addr: SocketAddr = listen.parse().map_err(|_| {
         anyhow::anyhow!(
             "sql.listen must be an IP address and port (like 127.0.0.1:5433), got {listen:?}"
         )
     })?;
-    let handle = engine.handle();
-    let listener = handle
-        .spawn(async move { TcpListener::bind(addr).await })
-        .await??;
+    let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let handlers = Arc::new(FrontEnd::new(engine, users));
-    handle.spawn(async move {
+    let handlers = Arc::new(FrontEnd::new(engine, config.users.clone()));
+    let max_connections = config.max_connections;
+    let open = Arc::new(Semaphore::new(max_connections));
+    tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 _ = shutdown.cancelled() => break,
             };
-            match accepted {
-                Ok((socket, peer)) => {
-                    let handlers = handlers.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
-                            tracing::debug!(%peer, error = %e, "postgres connection ended with an error");
-                        }
-                    });
+            let (socket, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot accept a postgres connection");
+                    continue;
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot accept a postgres connection"),
-            }
+            };
+            let Ok(permit) = open.clone().try_acquire_owned() else {
+                crate::metrics::record_sql_connection_refused();
+                tracing::warn!(%peer, max_connections, "refused a postgres connection: sql.max_connections are open");
+                tokio::spawn(refuse(socket, max_connections));
+                continue;
+            };
+            let handlers = handlers.clone();
+            tokio::spawn(async move {
+                if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                    tracing::debug!(%peer, error = %e, "postgres connection ended with an error");
+                }
+                drop(permit);
+            });
         }
     });
     Ok(bound)
+}
+
+/// The request codes a client may send before its startup packet (Postgres protocol, "Message Formats").
+const SSL_REQUEST: u32 = 80_877_103;
+const GSSENC_REQUEST: u32 = 80_877_104;
+const CANCEL_REQUEST: u32 = 80_877_102;
+
+/// Longest startup packet read from a client that is being turned away.
+const MAX_STARTUP_PACKET: usize = 10_000;
+
+/// Tells a client over the connection limit why, the way Postgres does ("sorry, too many clients"): it
+/// declines encryption, reads the startup packet, answers with a FATAL error and closes. A client that
+/// sends nothing for two seconds, or only wants to cancel a query, is just closed.
+async fn refuse(mut socket: TcpStream, max_connections: usize) {
+    let startup = async {
+        let mut header = [0u8; 8];
+        socket.read_exact(&mut header).await?;
+        let code =
+            |header: &[u8; 8]| u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
+        if matches!(code(&header), SSL_REQUEST | GSSENC_REQUEST) {
+            socket.write_all(b"N").await?;
+            socket.read_exact(&mut header).await?;
+        }
+        // Read the rest of the packet: closing with unread input would reset the connection, and the
+        // client could lose the error before reading it.
+        let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let mut rest = vec![0u8; length.saturating_sub(8).min(MAX_STARTUP_PACKET)];
+        socket.read_exact(&mut rest).await?;
+        std::io::Result::Ok(code(&header) != CANCEL_REQUEST)
+    };
+    let Ok(Ok(true)) = tokio::time::timeout(Duration::from_secs(2), startup).await else {
+        return;
+    };
+    let refusal: ErrorResponse = ErrorInfo::new(
+        "FATAL".into(),
+        "53300".into(), // too_many_connections
+        format!(
+            "too many Postgres connections: {max_connections} are open (sql.max_connections); close one \
+             and try again"
+        ),
+    )
+    .into();
+    let mut bytes = BytesMut::new();
+    if refusal.encode(&mut bytes).is_ok() {
+        // The client may already be gone; there is nobody left to tell.
+        let _ = socket.write_all(&bytes).await;
+        let _ = socket.shutdown().await;
+    }
 }
 
 /// The handlers of every connection.
@@ -253,6 +320,7 @@ fn pg_error(e: SqlError) -> PgWireError {
         SqlError::Invalid(_) => "42000",   // syntax_error_or_access_rule_violation
         SqlError::Limit(m) if m.contains("sql.timeout_secs") => "57014", // query_canceled
         SqlError::Limit(_) => "53200",     // out_of_memory
+        SqlError::Busy(_) => "53000",      // insufficient_resources
         SqlError::Internal(_) => "XX000",
     };
     PgWireError::UserError(Box::new(ErrorInfo::new(

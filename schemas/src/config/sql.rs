@@ -20,6 +20,11 @@ pub struct SqlConfig {
     pub threads: usize,
     /// Most rows one HTTP answer carries (default 100000); ask for fewer with LIMIT.
     pub max_http_rows: usize,
+    /// Most queries running at once, over HTTP and Postgres together (default 4); one more is refused
+    /// with a message. Together with `memory_limit_mb` this bounds the memory SQL can take.
+    pub max_concurrent_queries: usize,
+    /// Most Postgres connections open at once (default 32); one more is refused at login.
+    pub max_connections: usize,
 }
 
 /// One account of the Postgres listener.
@@ -41,6 +46,8 @@ impl Default for SqlConfig {
             timeout_secs: 30,
             threads: 2,
             max_http_rows: 100_000,
+            max_concurrent_queries: 4,
+            max_connections: 32,
         }
     }
 }
@@ -60,6 +67,18 @@ impl SqlConfig {
         }
         if !(1..=64).contains(&self.threads) {
             return Err(format!("sql.threads must be 1..=64, got {}", self.threads));
+        }
+        if !(1..=256).contains(&self.max_concurrent_queries) {
+            return Err(format!(
+                "sql.max_concurrent_queries must be 1..=256, got {}",
+                self.max_concurrent_queries
+            ));
+        }
+        if !(1..=10_000).contains(&self.max_connections) {
+            return Err(format!(
+                "sql.max_connections must be 1..=10000, got {}",
+                self.max_connections
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for user in &self.users {
