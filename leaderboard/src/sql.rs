@@ -231,12 +231,19 @@ impl SqlEngine {
         let (started, schema) = tokio::sync::oneshot::channel();
         let (batches, received) = tokio::sync::mpsc::channel(RESULT_BATCHES_IN_FLIGHT);
         let state = self.ctx.state();
-        let (timeout, memory_limit_bytes) = (self.timeout, self.memory_limit_bytes);
+        // The deadline counts from now, time spent waiting for a query thread included.
+        let bounds = QueryLimits {
+            deadline: std::time::Instant::now() + self.timeout,
+            timeout: self.timeout,
+            memory_limit_bytes: self.memory_limit_bytes,
+        };
         self.handle().spawn(async move {
             let _running = permit; // held until the query has ended or its reader has gone
-            let mut stream = match start(state, plan, timeout, memory_limit_bytes).await {
+            let mut stream = match start(state, plan, bounds).await {
                 Ok(stream) => {
-                    let _ = started.send(Ok(stream.schema()));
+                    if started.send(Ok(stream.schema())).is_err() {
+                        return; // the caller gave up waiting
+                    }
                     stream
                 }
                 Err(e) => {
@@ -244,14 +251,21 @@ impl SqlEngine {
                     return;
                 }
             };
-            while let Some(batch) = stream.next().await {
+            loop {
+                let batch = tokio::select! {
+                    batch = stream.next() => batch,
+                    // The reader dropped the stream: stop the query without waiting for its next batch.
+                    _ = batches.closed() => break,
+                };
+                let Some(batch) = batch else { break };
                 if batches.send(batch).await.is_err() {
-                    break; // the reader dropped the stream: stop the query
+                    break;
                 }
             }
         });
-        let schema = schema
+        let schema = tokio::time::timeout_at(bounds.deadline.into(), schema)
             .await
+            .map_err(|_| SqlError::Limit(limits::timeout_message(self.timeout)))?
             .map_err(|_| SqlError::Internal("the query task ended before it started".into()))??;
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             schema,
@@ -302,16 +316,26 @@ impl SqlEngine {
 /// How many result batches a query computes ahead of its reader.
 const RESULT_BATCHES_IN_FLIGHT: usize = 2;
 
-/// Plans `plan` physically and starts it under the memory limit and the deadline; call on the query
-/// runtime.
+/// The limits one query runs under.
+#[derive(Debug, Clone, Copy)]
+struct QueryLimits {
+    deadline: std::time::Instant,
+    timeout: Duration,
+    memory_limit_bytes: usize,
+}
+
+/// Plans `plan` physically and starts it under `bounds`; call on the query runtime.
 async fn start(
     state: datafusion::execution::SessionState,
     plan: LogicalPlan,
-    timeout: Duration,
-    memory_limit_bytes: usize,
+    bounds: QueryLimits,
 ) -> Result<SendableRecordBatchStream, SqlError> {
-    let deadline = std::time::Instant::now() + timeout;
-    let physical = tokio::time::timeout(timeout, state.create_physical_plan(&plan))
+    let QueryLimits {
+        deadline,
+        timeout,
+        memory_limit_bytes,
+    } = bounds;
+    let physical = tokio::time::timeout_at(deadline.into(), state.create_physical_plan(&plan))
         .await
         .map_err(|_| SqlError::Limit(limits::timeout_message(timeout)))?
         .map_err(SqlError::from_datafusion)?;
