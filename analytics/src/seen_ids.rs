@@ -1,10 +1,11 @@
 //! The dedupe set: 128-bit fingerprints of the event ids of months that are not final yet.
 //!
-//! A replay looks up every event's id in a set of millions, so each lookup is a cache miss in any
-//! general-purpose map; that miss was over a third of the engine thread's time. This set is laid out so a
-//! lookup touches one cache line (linear probing over the fingerprints' low halves, eight to a line) and
-//! so the engine can load the lines a micro-batch needs before it works through the batch
+//! A replay looks up every event's id in a set of millions, so a lookup is likely a cache miss. This set
+//! is laid out so a lookup touches one cache line (linear probing over the fingerprints' low halves, eight
+//! to a line) and so the engine can load the lines a micro-batch needs before it works through the batch
 //! ([`SeenIds::warm`]): independent loads in a short loop overlap, where one miss per event does not.
+//! Measured against the hashbrown map it replaced, the gain is modest (docs/BENCHMARKS.md): much of what
+//! looked like the map's misses was the engine's first read of each freshly decoded message.
 
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -138,13 +139,7 @@ impl SeenIds {
             if self.low[i] == 0 {
                 continue;
             }
-            let (fp, month) = (
-                Fingerprint {
-                    low: self.low[i],
-                    high: self.high[i],
-                },
-                self.months[i],
-            );
+            let (fp, month) = self.entry(i);
             self.low[i] = 0;
             let mut j = self.home(fp);
             while self.low[j] != 0 {
@@ -154,14 +149,19 @@ impl SeenIds {
         }
     }
 
+    /// The fingerprint and month in occupied slot `i`.
+    fn entry(&self, i: usize) -> (Fingerprint, i32) {
+        let fp = Fingerprint {
+            low: self.low[i],
+            high: self.high[i],
+        };
+        (fp, self.months[i])
+    }
+
     fn iter(&self) -> impl Iterator<Item = (Fingerprint, i32)> + '_ {
-        (0..self.low.len()).filter(|&i| self.low[i] != 0).map(|i| {
-            let fp = Fingerprint {
-                low: self.low[i],
-                high: self.high[i],
-            };
-            (fp, self.months[i])
-        })
+        (0..self.low.len())
+            .filter(|&i| self.low[i] != 0)
+            .map(|i| self.entry(i))
     }
 }
 

@@ -198,7 +198,7 @@ impl SqlEngine {
     }
 
     /// The runtime queries run on.
-    pub fn handle(&self) -> tokio::runtime::Handle {
+    fn handle(&self) -> tokio::runtime::Handle {
         self.runtime
             .as_ref()
             .expect("the runtime lives as long as the engine")

@@ -255,7 +255,7 @@ fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
 fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events_flow() {
     // One query at a time and two Postgres connections: the runaway query below takes one of each.
     let (mut server, port, _data) =
-        server_with_month(5, "max_concurrent_queries = 1\nmax_connections = 2\n");
+        server_with_month(8, "max_concurrent_queries = 1\nmax_connections = 2\n");
     for (statement, named) in [
         ("INSERT INTO events (event_id) VALUES ('x')", "INSERT"),
         ("DELETE FROM events", "DELETE"),
@@ -297,7 +297,7 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
     let (status, _) = post_sql(&server, "SELEC 1", "application/json");
     assert_eq!(status, 400);
 
-    // A cross join of the event archive with itself runs for ever; the 5 s limit stops it while a new
+    // A cross join of the event archive with itself runs for ever; the 8 s limit stops it while a new
     // batch of events reaches the leaderboard.
     let before = server.get("/api/v1/status")["counts"]["accepted"]
         .as_u64()
@@ -312,6 +312,24 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
         (result, started.elapsed())
     });
     std::thread::sleep(Duration::from_millis(500));
+    let mut scenario = tests::Scenario::new();
+    scenario.register("late-joiner", "b01", "2016-06-30T10:00:00+08:00");
+    scenario.quote("late-joiner", "b01", "2016-06-30T10:05:00+08:00", "phone");
+    let produced_at = Instant::now();
+    server.produce_async(&scenario.take_new());
+    eventually(
+        Duration::from_secs(10),
+        "events flow during the runaway query",
+        || {
+            let accepted = server.get("/api/v1/status")["counts"]["accepted"].as_u64()?;
+            (accepted == before + 2).then_some(())
+        },
+    );
+    let flowed_in = produced_at.elapsed();
+    assert!(
+        !runaway.is_finished(),
+        "the events must have flowed while the query ran"
+    );
     // While it runs, another query is refused at once with the limit's name, over HTTP and Postgres …
     let body = eventually(
         Duration::from_secs(3),
@@ -365,20 +383,6 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
             "{counted} missing from {metrics}"
         );
     }
-    let mut scenario = tests::Scenario::new();
-    scenario.register("late-joiner", "b01", "2016-06-30T10:00:00+08:00");
-    scenario.quote("late-joiner", "b01", "2016-06-30T10:05:00+08:00", "phone");
-    let produced_at = Instant::now();
-    server.produce_async(&scenario.take_new());
-    eventually(
-        Duration::from_secs(10),
-        "events flow during the runaway query",
-        || {
-            let accepted = server.get("/api/v1/status")["counts"]["accepted"].as_u64()?;
-            (accepted == before + 2).then_some(())
-        },
-    );
-    let flowed_in = produced_at.elapsed();
     let (result, took) = runaway.join().unwrap();
     let error = result.unwrap_err();
     assert!(error.contains("ran longer than the limit"), "{error}");
