@@ -367,12 +367,7 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
     );
     drop(held.stdin.take());
     held.wait().expect("psql ends when its input does");
-    let metrics = ureq::get(&server.serve.url("/metrics"))
-        .call()
-        .expect("GET /metrics")
-        .body_mut()
-        .read_to_string()
-        .expect("the metrics");
+    let metrics = server.serve.metrics();
     for counted in [
         "leaderboard_sql_queries_total{front_end=\"http\",outcome=\"busy\"} ",
         "leaderboard_sql_queries_total{front_end=\"postgres\",outcome=\"busy\"} ",
@@ -409,6 +404,20 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
     );
     // The server still answers afterwards.
     assert_eq!(psql(port, PASSWORD, "SELECT 1").unwrap().trim(), "1");
+    // Each Postgres query is counted once, with how it ended: the two stopped while their rows streamed
+    // count as "limit", not also as "ok"; only the last SELECT 1 succeeded over Postgres.
+    let metrics = server.serve.metrics();
+    let postgres_queries = |outcome: &str| {
+        let series = format!(
+            "leaderboard_sql_queries_total{{front_end=\"postgres\",outcome=\"{outcome}\"}} "
+        );
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&series))
+            .map(|count| count.trim().parse::<u64>().expect("a count"))
+    };
+    assert_eq!(postgres_queries("ok"), Some(1), "{metrics}");
+    assert_eq!(postgres_queries("limit"), Some(2), "{metrics}");
 }
 
 #[test]

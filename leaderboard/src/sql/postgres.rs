@@ -241,7 +241,9 @@ impl ReadOnly {
 
     async fn run(&self, plan: LogicalPlan, client: &dyn HookClient) -> PgWireResult<Response> {
         let stream = self.engine.execute_plan(plan).await.map_err(pg_error)?;
-        crate::metrics::record_sql("postgres", "ok");
+        // Counted once the rows are all out, have failed, or the client has left: a query that fails while
+        // its rows stream is counted with its error, not as "ok".
+        let mut tally = OutcomeTally::new("internal");
         let options = Arc::new(pgwire::types::format::FormatOptions::from_client_metadata(
             client.metadata(),
         ));
@@ -250,13 +252,16 @@ impl ReadOnly {
             &Format::UnifiedText,
             Some(options),
         )?);
+        tally.set("ok");
         let row_fields = fields.clone();
         let rows = stream
             .map(move |batch| {
                 let rows: Box<dyn Iterator<Item = PgWireResult<_>> + Send + Sync> = match batch {
                     Ok(batch) => encode_recordbatch(row_fields.clone(), batch),
                     Err(e) => {
-                        Box::new(std::iter::once(Err(pg_error(SqlError::from_datafusion(e)))))
+                        let e = SqlError::from_datafusion(e);
+                        tally.set(e.outcome());
+                        Box::new(std::iter::once(Err(to_pg_error(e))))
                     }
                 };
                 futures_util::stream::iter(rows)
@@ -312,9 +317,37 @@ impl QueryHook for ReadOnly {
     }
 }
 
-/// A Postgres error with the SQLSTATE of its kind.
+/// Records a query's outcome in `leaderboard_sql_queries_total` when dropped.
+struct OutcomeTally {
+    outcome: &'static str,
+}
+
+impl OutcomeTally {
+    fn new(outcome: &'static str) -> Self {
+        Self { outcome }
+    }
+
+    /// The outcome to record (a method, so a closure that calls it owns the whole tally).
+    fn set(&mut self, outcome: &'static str) {
+        self.outcome = outcome;
+    }
+}
+
+impl Drop for OutcomeTally {
+    fn drop(&mut self) {
+        crate::metrics::record_sql("postgres", self.outcome);
+    }
+}
+
+/// A Postgres error with the SQLSTATE of its kind, for a query that failed before its rows: counted in
+/// `leaderboard_sql_queries_total` here.
 fn pg_error(e: SqlError) -> PgWireError {
     crate::metrics::record_sql("postgres", e.outcome());
+    to_pg_error(e)
+}
+
+/// A Postgres error with the SQLSTATE of its kind.
+fn to_pg_error(e: SqlError) -> PgWireError {
     let code = match &e {
         SqlError::Forbidden(_) => "25006", // read_only_sql_transaction
         SqlError::Invalid(_) => "42000",   // syntax_error_or_access_rule_violation
