@@ -249,6 +249,103 @@ fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
     assert_eq!(read, 5);
     let (status, _) = post_sql(&server, "SELECT 1", "image/png");
     assert_eq!(status, 406);
+
+    // A client of the extended protocol (parameters, prepared statements, binary results) gets the same.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(extended_protocol_agrees(
+        port,
+        &quotes_by_branch(port),
+        branches,
+    ));
+}
+
+/// Quotes per branch in June by psql's simple protocol, with the values written into the statement.
+fn quotes_by_branch(port: u16) -> Vec<(String, i64)> {
+    let text = psql(
+        port,
+        PASSWORD,
+        "SELECT branch_id, count(*) FROM events WHERE event_type = 'quote_created' \
+         GROUP BY branch_id ORDER BY branch_id",
+    )
+    .unwrap();
+    rows(&text)
+        .into_iter()
+        .map(|row| (row[0].clone(), row[1].parse().unwrap()))
+        .collect()
+}
+
+/// tokio-postgres speaks the extended protocol and asks for every result in binary: parameters bound
+/// to a prepared statement, reused, typed results, and the guard, all as psql and REST see them.
+async fn extended_protocol_agrees(port: u16, quotes: &[(String, i64)], branches: &[Value]) {
+    let (client, connection) = tokio_postgres::Config::new()
+        .host("127.0.0.1")
+        .port(port)
+        .user("analyst")
+        .password(PASSWORD)
+        .dbname("leaderboard")
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("tokio-postgres connects");
+    let connection = tokio::spawn(connection);
+    let statement = client
+        .prepare(
+            "SELECT branch_id, count(*) AS n FROM events \
+             WHERE branch_id = $1 AND event_type = $2 GROUP BY branch_id",
+        )
+        .await
+        .expect("prepare a statement with parameters");
+    assert!(quotes.len() > 1, "{quotes:?}");
+    for (branch, expected) in quotes {
+        let rows = client
+            .query(&statement, &[branch, &"quote_created"])
+            .await
+            .unwrap_or_else(|e| panic!("{branch}: {e:?}"));
+        assert_eq!(rows.len(), 1, "{branch}");
+        assert_eq!(rows[0].get::<_, &str>("branch_id"), branch);
+        assert_eq!(rows[0].get::<_, i64>("n"), *expected, "{branch}");
+    }
+    let rows = client
+        .query(
+            "SELECT branch_id, rank, total FROM scorecard WHERE period = $1 ORDER BY branch_id",
+            &[&"2016-06"],
+        )
+        .await
+        .expect("scorecard by the extended protocol");
+    assert_eq!(rows.len(), branches.len());
+    for row in &rows {
+        let branch_id: &str = row.get("branch_id");
+        let rest = branches
+            .iter()
+            .find(|b| b["branch_id"] == branch_id)
+            .unwrap_or_else(|| panic!("no branch {branch_id} in REST"));
+        assert_eq!(
+            Some(row.get::<_, f64>("total")),
+            rest["total"].as_f64(),
+            "{branch_id}"
+        );
+        let rank = row
+            .try_get::<_, i64>("rank")
+            .or_else(|_| row.try_get::<_, i32>("rank").map(i64::from));
+        assert_eq!(rank.ok(), rest["rank"].as_i64(), "{branch_id}");
+    }
+    let error = client
+        .prepare("DELETE FROM events WHERE branch_id = $1")
+        .await
+        .map(|_| ())
+        .expect_err("DELETE is refused");
+    let error = error
+        .as_db_error()
+        .map(|e| e.message().to_owned())
+        .unwrap_or_else(|| error.to_string());
+    assert!(error.contains("DELETE"), "{error}");
+    drop(client);
+    connection
+        .await
+        .unwrap()
+        .expect("the connection ends cleanly");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! statement passes the read-only [`guard`](super::guard) first; queries run through
 //! [`SqlEngine`](super::SqlEngine) under its memory limit and timeout, on its threads. SET of client
 //! session settings, SHOW of server variables and transaction control are answered by datafusion-postgres's
-//! hooks. Results of the extended protocol are sent in text format.
+//! hooks. Results of the extended protocol come in the formats the client binds (text or binary).
 
 use super::guard::{self, Allowed};
 use super::{SqlEngine, SqlError, verify_read_only};
@@ -22,16 +22,21 @@ use datafusion_postgres::hooks::set_show::SetShowHook;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
 use datafusion_postgres::hooks::{HookClient, QueryHook};
 use datafusion_postgres::pgwire;
+use futures_util::Sink;
 use futures_util::StreamExt;
+use pgwire::api::ClientPortalStore;
 use pgwire::api::auth::md5pass::{Md5PasswordAuthStartupHandler, hash_md5_password};
 use pgwire::api::auth::{AuthSource, DefaultServerParameterProvider, LoginInfo, Password};
 use pgwire::api::cancel::DefaultCancelHandler;
-use pgwire::api::portal::Format;
+use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{QueryResponse, Response};
+use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ConnectionManager, PgWireServerHandlers};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::Message as _;
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::data::FORMAT_CODE_BINARY;
 use pgwire::messages::response::ErrorResponse;
 use schemas::{SqlConfig, SqlUser};
 use std::net::SocketAddr;
@@ -177,7 +182,7 @@ impl PgWireServerHandlers for FrontEnd {
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
-        self.service.clone()
+        Arc::new(ResultFormats(self.service.clone()))
     }
 
     fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
@@ -190,6 +195,70 @@ impl PgWireServerHandlers for FrontEnd {
 
     fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
         Arc::new(DefaultCancelHandler::new(self.connections.clone()))
+    }
+}
+
+/// datafusion-postgres's extended-protocol handler, telling [`ReadOnly`] the result formats the client
+/// bound (its hooks are not given the portal): clients such as tokio-postgres, asyncpg and Npgsql ask for
+/// binary results and cannot read text ones.
+struct ResultFormats(Arc<DfSessionService>);
+
+/// The client metadata key under which [`ResultFormats`] leaves the portal's result format codes.
+const RESULT_FORMATS_KEY: &str = "leaderboard.result_formats";
+
+#[async_trait]
+impl ExtendedQueryHandler for ResultFormats {
+    type Statement = <DfSessionService as ExtendedQueryHandler>::Statement;
+    type QueryParser = <DfSessionService as ExtendedQueryHandler>::QueryParser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.0.query_parser()
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+        max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        client.metadata_mut().insert(
+            RESULT_FORMATS_KEY.to_owned(),
+            format_codes(&portal.result_column_format),
+        );
+        ExtendedQueryHandler::do_query(self.0.as_ref(), client, portal, max_rows).await
+    }
+}
+
+/// A result format as the codes of a Bind message, comma-separated ("" for all text).
+fn format_codes(format: &Format) -> String {
+    match format {
+        Format::UnifiedText => String::new(),
+        Format::UnifiedBinary => FORMAT_CODE_BINARY.to_string(),
+        Format::Individual(codes) => codes
+            .iter()
+            .map(i16::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+/// The result format [`ResultFormats`] left in the client's metadata; text when there is none.
+fn bound_format(client: &dyn HookClient) -> Format {
+    let codes: Vec<i16> = client
+        .metadata()
+        .get(RESULT_FORMATS_KEY)
+        .map(|codes| codes.split(',').filter_map(|c| c.parse().ok()).collect())
+        .unwrap_or_default();
+    match codes.as_slice() {
+        [] => Format::UnifiedText,
+        [code] => Format::from(*code),
+        _ => Format::Individual(codes),
     }
 }
 
@@ -228,18 +297,25 @@ impl ReadOnly {
         statement: &Statement,
         plan: impl Future<Output = Result<LogicalPlan, SqlError>>,
         client: &dyn HookClient,
+        format: Format,
     ) -> Option<PgWireResult<Response>> {
         match guard::check(statement) {
             Err(message) => Some(Err(pg_error(SqlError::Forbidden(message)))),
             Ok(Allowed::Query) => Some(match plan.await {
-                Ok(plan) => self.run(plan, client).await,
+                Ok(plan) => self.run(plan, client, &format).await,
                 Err(e) => Err(pg_error(e)),
             }),
             Ok(Allowed::ShowVariable | Allowed::Session) => None,
         }
     }
 
-    async fn run(&self, plan: LogicalPlan, client: &dyn HookClient) -> PgWireResult<Response> {
+    /// Runs `plan` and streams its rows in `format`.
+    async fn run(
+        &self,
+        plan: LogicalPlan,
+        client: &dyn HookClient,
+        format: &Format,
+    ) -> PgWireResult<Response> {
         let stream = self.engine.execute_plan(plan).await.map_err(pg_error)?;
         // Counted once the rows are all out, have failed, or the client has left: a query that fails while
         // its rows stream is counted with its error, not as "ok".
@@ -249,7 +325,7 @@ impl ReadOnly {
         ));
         let fields = Arc::new(arrow_schema_to_pg_fields(
             stream.schema().as_ref(),
-            &Format::UnifiedText,
+            format,
             Some(options),
         )?);
         tally.set("ok");
@@ -282,7 +358,8 @@ impl QueryHook for ReadOnly {
         let plan = self
             .engine
             .plan(DFStatement::Statement(Box::new(statement.clone())));
-        self.answer(statement, plan, client).await
+        self.answer(statement, plan, client, Format::UnifiedText)
+            .await
     }
 
     async fn handle_extended_parse_query(
@@ -313,7 +390,8 @@ impl QueryHook for ReadOnly {
             verify_read_only(&plan)?;
             Ok(plan)
         };
-        self.answer(statement, bound, client).await
+        let format = bound_format(client);
+        self.answer(statement, bound, client, format).await
     }
 }
 
