@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Replay throughput and peak memory on 1M and 10M simulated events, and in the same run DuckDB computing
-# the per-branch monthly quote, mobile-quote and mobile-payment sums from the same NDJSON files.
+# the per-branch monthly quote, mobile-quote and mobile-payment sums from the same NDJSON files, once from
+# the five columns they need and once with every field typed and duplicates dropped (scripts/duckdb_bench.py).
 # Usage: scripts/bench.sh [sizes...]   (default: 1M 10M). Data is kept in bench-data/ between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,29 +36,7 @@ for size in ${sizes[*]}; do
   done
   read -r secs rss_kb < <(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)
   echo "leaderboard replay (median of 3: $(printf '%s ' "${runs[@]%% *}")s): ${secs}s, $(python3 -c "print(f'{$lines/$secs:,.0f}')") events/s, peak RSS $((rss_kb / 1024)) MiB; $(tail -1 "$data/replay-$size.err")"
-  python3 - "$events" <<'PY'
-import sys, time, duckdb
-path = sys.argv[1]
-con = duckdb.connect()
-con.execute("SET threads TO 2")
-query = f"""
-SELECT branch_id, left(occurred_at, 7) AS month,
-       count(*) FILTER (WHERE event_type = 'quote_created') AS quotes,
-       count(*) FILTER (WHERE event_type = 'quote_created' AND terminal IN ('pad','phone','wechat')) AS mobile_quotes,
-       sum(amount) FILTER (WHERE event_type = 'payment_completed' AND terminal IN ('pad','phone','wechat')) AS mobile_payment
-FROM read_json('{path}', format = 'newline_delimited',
-               columns = {{event_type: 'VARCHAR', occurred_at: 'VARCHAR', branch_id: 'VARCHAR', terminal: 'VARCHAR', amount: 'DOUBLE'}})
-GROUP BY ALL ORDER BY ALL"""
-runs = []
-for _ in range(3):
-    start = time.perf_counter()
-    rows = con.execute(query).fetchall()
-    runs.append(time.perf_counter() - start)
-secs = sorted(runs)[1]
-lines = sum(1 for _ in open(path, 'rb'))
-shown = " ".join(f"{r:.2f}" for r in runs)
-print(f"duckdb per-branch monthly sums (median of 3: {shown}s): {secs:.2f}s, {lines/secs:,.0f} events/s, {len(rows)} groups")
-PY
+  python3 scripts/duckdb_bench.py "$events"
 done
 
 # Issue 3: Kafka pipeline against raw consumption, and produce-to-state latency at 20,000 events/s, one run.
