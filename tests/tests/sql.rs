@@ -1,6 +1,7 @@
-//! Ad hoc SQL against a live server with the real `psql` client and over HTTP: the scorecard by SQL
-//! equals the REST scorecard, counts over `events` equal the replay's, forbidden statements fail with a
-//! clear message, and a runaway query is stopped by its limit while events keep flowing.
+//! Ad hoc SQL against a live server with the real `psql` client, tokio-postgres (the extended protocol with
+//! binary results) and over HTTP: the scorecard by SQL equals the REST scorecard, counts over `events` equal
+//! the replay's, forbidden statements fail with a clear message, and a runaway query is stopped by its limit
+//! while events keep flowing.
 
 use serde_json::Value;
 use std::path::Path;
@@ -262,7 +263,7 @@ fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
     ));
 }
 
-/// Quotes per branch in June by psql's simple protocol, with the values written into the statement.
+/// Quotes per branch by psql's simple protocol, with the values written into the statement.
 fn quotes_by_branch(port: u16) -> Vec<(String, i64)> {
     let text = psql(
         port,
