@@ -13,6 +13,10 @@ use tests::process::{replay_counts, run, simulate};
 
 const PASSWORD: &str = "analyst-secret-1";
 
+/// A query that runs until its time limit: a cross join of the event archive with itself, twice.
+const RUNAWAY: &str = "SELECT count(*) FROM events a CROSS JOIN events b CROSS JOIN events c \
+                       WHERE a.amount > b.amount + c.amount";
+
 /// The real `psql`; under CI a missing client fails the test.
 fn psql_binary() -> &'static str {
     let found = Command::new("psql").arg("--version").output().is_ok();
@@ -402,11 +406,7 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
         .unwrap();
     let runaway = std::thread::spawn(move || {
         let started = Instant::now();
-        let result = psql(
-            port,
-            PASSWORD,
-            "SELECT count(*) FROM events a CROSS JOIN events b CROSS JOIN events c WHERE a.amount > b.amount + c.amount",
-        );
+        let result = psql(port, PASSWORD, RUNAWAY);
         (result, started.elapsed())
     });
     std::thread::sleep(Duration::from_millis(500));
@@ -516,6 +516,58 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
     };
     assert_eq!(postgres_queries("ok"), Some(1), "{metrics}");
     assert_eq!(postgres_queries("limit"), Some(2), "{metrics}");
+
+    // Ctrl-C in psql stops a query at once, with a connection to spare and with every connection taken
+    // (psql sends the cancel request over a connection of its own).
+    for every_connection_taken in [false, true] {
+        // A cancelled cross join may hold its query slot until its deadline: wait for it.
+        eventually(Duration::from_secs(12), "a free query slot", || {
+            (post_sql(&server, "SELECT 1", "application/json").0 == 200).then_some(())
+        });
+        let mut held = every_connection_taken.then(|| {
+            psql_command(port, PASSWORD)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("run psql")
+        });
+        let runaway = psql_command(port, PASSWORD)
+            .args(["-c", RUNAWAY])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run psql");
+        std::thread::sleep(Duration::from_secs(2));
+        let interrupted = Instant::now();
+        let status = Command::new("kill")
+            .args(["-INT", &runaway.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let output = runaway.wait_with_output().expect("psql ends");
+        let took = interrupted.elapsed();
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            error.contains("canceling statement due to user request"),
+            "every connection taken: {every_connection_taken}: {error}"
+        );
+        assert!(
+            took < Duration::from_secs(4),
+            "cancelled after {took:?} (the limit is 8 s)"
+        );
+        if let Some(held) = held.as_mut() {
+            drop(held.stdin.take());
+            held.wait().expect("psql ends when its input does");
+        }
+    }
+    let metrics = server.serve.metrics();
+    assert!(
+        metrics.contains(
+            "leaderboard_sql_queries_total{front_end=\"postgres\",outcome=\"cancelled\"} 2"
+        ),
+        "{metrics}"
+    );
 }
 
 #[test]
