@@ -5,7 +5,7 @@
 //! [`SqlEngine`](super::SqlEngine) under its memory limit and timeout, on its threads. SET of client
 //! session settings, SHOW of server variables and transaction control are answered by datafusion-postgres's
 //! hooks. Results of the extended protocol come in the formats the client binds (text or binary). A cancel
-//! request stops the query whose rows are streaming ([`RunningQueries`]).
+//! request stops the query whose rows are streaming (`RunningQueries`).
 
 use super::guard::{self, Allowed};
 use super::{SqlEngine, SqlError, verify_read_only};
