@@ -5,7 +5,7 @@
 //! [`SqlEngine`](super::SqlEngine) under its memory limit and timeout, on its threads. SET of client
 //! session settings, SHOW of server variables and transaction control are answered by datafusion-postgres's
 //! hooks. Results of the extended protocol come in the formats the client binds (text or binary). A cancel
-//! request stops the query whose rows are streaming (`RunningQueries`).
+//! request stops the query whose rows are streaming (`until_cancelled`).
 
 use super::guard::{self, Allowed};
 use super::{SqlEngine, SqlError, verify_read_only};
@@ -30,25 +30,21 @@ use futures_util::StreamExt;
 use pgwire::api::ClientPortalStore;
 use pgwire::api::auth::md5pass::{Md5PasswordAuthStartupHandler, hash_md5_password};
 use pgwire::api::auth::{AuthSource, DefaultServerParameterProvider, LoginInfo, Password};
-use pgwire::api::cancel::CancelHandler;
+use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{QueryResponse, Response};
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ConnectionManager, PgWireServerHandlers};
+use pgwire::api::{ClientInfo, ConnectionHandle, ConnectionManager, PgWireServerHandlers};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::Message as _;
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::data::FORMAT_CODE_BINARY;
 use pgwire::messages::response::ErrorResponse;
 use pgwire::messages::startup::SecretKey;
 use schemas::{SqlConfig, SqlUser};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::PoisonError;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -94,7 +90,11 @@ pub async fn serve(
             let Ok(permit) = open.clone().try_acquire_owned() else {
                 crate::metrics::record_sql_connection_refused();
                 tracing::warn!(%peer, max_connections, "refused a postgres connection: sql.max_connections are open");
-                tokio::spawn(refuse(socket, max_connections, handlers.cancels.clone()));
+                tokio::spawn(refuse(
+                    socket,
+                    max_connections,
+                    handlers.connections.clone(),
+                ));
                 continue;
             };
             let handlers = handlers.clone();
@@ -121,7 +121,11 @@ const MAX_STARTUP_PACKET: usize = 10_000;
 /// declines encryption, reads the startup packet, answers with a FATAL error and closes. A cancel request
 /// is still passed on (psql's Ctrl-C opens a connection of its own to send it); a client that sends nothing
 /// for two seconds is just closed.
-async fn refuse(mut socket: TcpStream, max_connections: usize, cancels: Arc<Cancels>) {
+async fn refuse(
+    mut socket: TcpStream,
+    max_connections: usize,
+    connections: Arc<ConnectionManager>,
+) {
     let startup = async {
         let mut header = [0u8; 8];
         socket.read_exact(&mut header).await?;
@@ -144,11 +148,8 @@ async fn refuse(mut socket: TcpStream, max_connections: usize, cancels: Arc<Canc
     if code == CANCEL_REQUEST {
         // The process id and the secret key the connection was given at login.
         if let Some((pid, secret)) = rest.split_first_chunk::<4>() {
-            let request = CancelRequest::new(
-                i32::from_be_bytes(*pid),
-                SecretKey::Bytes(Bytes::copy_from_slice(secret)),
-            );
-            cancels.on_cancel_request(request).await;
+            let secret = SecretKey::Bytes(Bytes::copy_from_slice(secret));
+            connections.cancel(i32::from_be_bytes(*pid), &secret).await;
         }
         return;
     }
@@ -175,19 +176,13 @@ struct FrontEnd {
     accounts: Arc<Accounts>,
     parameters: Arc<DefaultServerParameterProvider>,
     connections: Arc<ConnectionManager>,
-    cancels: Arc<Cancels>,
 }
 
 impl FrontEnd {
     fn new(engine: Arc<SqlEngine>, users: Vec<SqlUser>) -> Self {
         let ctx = Arc::new(engine.context().clone());
-        let connections = Arc::new(ConnectionManager::new());
-        let running = Arc::new(RunningQueries::default());
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
-            Arc::new(ReadOnly {
-                engine,
-                running: running.clone(),
-            }),
+            Arc::new(ReadOnly { engine }),
             Arc::new(SetShowHook),
             Arc::new(TransactionStatementHook),
         ];
@@ -197,11 +192,7 @@ impl FrontEnd {
             service: Arc::new(DfSessionService::new_with_hooks(ctx, hooks)),
             accounts: Arc::new(Accounts(users)),
             parameters: Arc::new(parameters),
-            cancels: Arc::new(Cancels {
-                connections: connections.clone(),
-                running,
-            }),
-            connections,
+            connections: Arc::new(ConnectionManager::new()),
         }
     }
 }
@@ -223,80 +214,8 @@ impl PgWireServerHandlers for FrontEnd {
         )
     }
 
-    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
-        self.cancels.clone()
-    }
-}
-
-/// A connection's cancel key: the process id and secret key it was given at login.
-type CancelKey = (i32, Bytes);
-
-/// The query streaming its rows on each connection, by cancel key. pgwire's own cancel covers a query only
-/// until its response starts, and a query here runs while its rows stream, so without this a cancel
-/// request (psql's Ctrl-C) would leave the query running to its deadline.
-#[derive(Default)]
-struct RunningQueries {
-    by_key: std::sync::Mutex<HashMap<CancelKey, (u64, CancellationToken)>>,
-    next_id: AtomicU64,
-}
-
-impl RunningQueries {
-    fn queries(&self) -> std::sync::MutexGuard<'_, HashMap<CancelKey, (u64, CancellationToken)>> {
-        self.by_key.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Registers the query starting on the connection with `key`; it is forgotten when the result drops.
-    fn track(self: &Arc<Self>, key: CancelKey) -> TrackedQuery {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let cancelled = CancellationToken::new();
-        self.queries().insert(key.clone(), (id, cancelled.clone()));
-        TrackedQuery {
-            running: self.clone(),
-            key,
-            id,
-            cancelled,
-        }
-    }
-
-    /// Cancels the query running on the connection with `key`, if any.
-    fn cancel(&self, key: &CancelKey) {
-        if let Some((_, cancelled)) = self.queries().get(key) {
-            cancelled.cancel();
-        }
-    }
-}
-
-/// A query registered in [`RunningQueries`] until dropped.
-struct TrackedQuery {
-    running: Arc<RunningQueries>,
-    key: CancelKey,
-    id: u64,
-    cancelled: CancellationToken,
-}
-
-impl Drop for TrackedQuery {
-    fn drop(&mut self) {
-        let mut queries = self.running.queries();
-        if queries.get(&self.key).is_some_and(|(id, _)| *id == self.id) {
-            queries.remove(&self.key);
-        }
-    }
-}
-
-/// Cancel requests: the query streaming its rows on the connection, and whatever pgwire is waiting for.
-struct Cancels {
-    connections: Arc<ConnectionManager>,
-    running: Arc<RunningQueries>,
-}
-
-#[async_trait]
-impl CancelHandler for Cancels {
-    async fn on_cancel_request(&self, request: CancelRequest) {
-        self.running
-            .cancel(&(request.pid, request.secret_key.to_bytes()));
-        self.connections
-            .cancel(request.pid, &request.secret_key)
-            .await;
+    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        Arc::new(DefaultCancelHandler::new(self.connections.clone()))
     }
 }
 
@@ -306,20 +225,34 @@ enum Stopped {
     Cancelled,
 }
 
-/// The rows of `stream` until `query` is cancelled, which ends them with [`Stopped::Cancelled`] and drops
-/// the query (so it stops on the query threads).
+/// The rows of `stream` until a cancel request for `connection` arrives, which ends them with
+/// [`Stopped::Cancelled`] and drops the query (so it stops on the query threads).
+///
+/// pgwire listens for a connection's cancel requests only until the query handler returns its response,
+/// and a query here runs while its rows stream, so the stream takes over the connection's cancel signal on
+/// its first poll, when pgwire has stopped listening (the next query takes it back).
 fn until_cancelled(
     stream: SendableRecordBatchStream,
-    query: TrackedQuery,
+    connection: Option<Arc<ConnectionHandle>>,
 ) -> impl futures_util::Stream<Item = Result<RecordBatch, Stopped>> + Send {
-    futures_util::stream::unfold(Some((stream, query)), |state| async move {
-        let (mut stream, query) = state?;
+    let cancelled = Box::pin(async move {
+        let requested = match connection {
+            Some(connection) => connection.start_query().await.await.is_ok(),
+            None => false,
+        };
+        // A signal replaced or gone is no cancel request.
+        if !requested {
+            std::future::pending::<()>().await;
+        }
+    });
+    futures_util::stream::unfold(Some((stream, cancelled)), |state| async move {
+        let (mut stream, mut cancelled) = state?;
         tokio::select! {
             biased;
-            () = query.cancelled.cancelled() => Some((Err(Stopped::Cancelled), None)),
+            () = &mut cancelled => Some((Err(Stopped::Cancelled), None)),
             next = stream.next() => {
                 let item = next?.map_err(Stopped::Failed);
-                Some((item, Some((stream, query))))
+                Some((item, Some((stream, cancelled))))
             }
         }
     })
@@ -414,7 +347,6 @@ impl AuthSource for Accounts {
 /// The guard and the limits in front of datafusion-postgres.
 struct ReadOnly {
     engine: Arc<SqlEngine>,
-    running: Arc<RunningQueries>,
 }
 
 impl ReadOnly {
@@ -457,10 +389,12 @@ impl ReadOnly {
             Some(options),
         )?);
         tally.set("ok");
-        let (pid, secret) = client.pid_and_secret_key();
-        let query = self.running.track((pid, secret.to_bytes()));
+        let connection = client
+            .session_extensions()
+            .get::<Arc<ConnectionHandle>>()
+            .map(|handle| Arc::clone(&*handle));
         let row_fields = fields.clone();
-        let rows = until_cancelled(stream, query)
+        let rows = until_cancelled(stream, connection)
             .map(move |batch| {
                 let rows: Box<dyn Iterator<Item = PgWireResult<_>> + Send + Sync> = match batch {
                     Ok(batch) => encode_recordbatch(row_fields.clone(), batch),
@@ -471,13 +405,7 @@ impl ReadOnly {
                     }
                     Err(Stopped::Cancelled) => {
                         tally.set("cancelled");
-                        Box::new(std::iter::once(Err(PgWireError::UserError(Box::new(
-                            ErrorInfo::new(
-                                "ERROR".to_owned(),
-                                "57014".to_owned(), // query_canceled
-                                "canceling statement due to user request".to_owned(),
-                            ),
-                        )))))
+                        Box::new(std::iter::once(Err(PgWireError::QueryCanceled)))
                     }
                 };
                 futures_util::stream::iter(rows)
