@@ -41,7 +41,7 @@ pub const ARCHIVE_FILES: &str = "leaderboard_archive_files_total";
 /// Rows written to the event archive's files.
 pub const ARCHIVE_ROWS: &str = "leaderboard_archive_rows_total";
 /// SQL queries by front end (`postgres`, `http`) and outcome (`ok`, `forbidden`, `invalid`, `limit`,
-/// `busy`, `internal`).
+/// `busy`, `cancelled` (a Postgres cancel request), `internal`).
 pub const SQL_QUERIES: &str = "leaderboard_sql_queries_total";
 /// Postgres connections turned away because `sql.max_connections` were open.
 pub const SQL_CONNECTIONS_REFUSED: &str = "leaderboard_sql_connections_refused_total";
