@@ -130,7 +130,8 @@ impl ArrivalPass {
         }
     }
 
-    /// Forgets ids of months that are final everywhere: a copy arriving now would be late anyway.
+    /// Forgets ids of months that are final everywhere: a copy arriving now would be late anyway (or, for
+    /// a state change such as a registration, set the same state at the same instant again).
     fn prune(&mut self) {
         let Some(final_before) = self.final_before() else {
             return;

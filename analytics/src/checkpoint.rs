@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// The file's first bytes; the last byte is the format version.
-const MAGIC: &[u8; 8] = b"LBCKPT\x00\x01";
+const MAGIC: &[u8; 8] = b"LBCKPT\x00\x02";
 /// The checkpoint file name in the state directory.
 const FILE_NAME: &str = "checkpoint.bin";
 
@@ -376,17 +376,19 @@ mod tests {
             "{settings}"
         );
 
-        std::fs::write(store.path(), b"LBCKPT\x00\x01garbage").unwrap();
+        std::fs::write(store.path(), [MAGIC.as_slice(), b"garbage"].concat()).unwrap();
         let damaged = store
             .load("kafka:a", "grace_days=3")
             .unwrap_err()
             .to_string();
         assert!(damaged.contains("not a readable checkpoint"), "{damaged}");
-        std::fs::write(store.path(), b"{}").unwrap();
-        let foreign = store
-            .load("kafka:a", "grace_days=3")
-            .unwrap_err()
-            .to_string();
-        assert!(foreign.contains("unknown header"), "{foreign}");
+        for foreign in [&b"{}"[..], b"LBCKPT\x00\x01 an older format"] {
+            std::fs::write(store.path(), foreign).unwrap();
+            let refused = store
+                .load("kafka:a", "grace_days=3")
+                .unwrap_err()
+                .to_string();
+            assert!(refused.contains("unknown header"), "{refused}");
+        }
     }
 }

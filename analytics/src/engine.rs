@@ -216,8 +216,12 @@ impl Engine {
             return Disposition::Duplicate;
         }
         let target = self.state.entities.target_month(event);
-        let late = arrival.is_closed(message.partition, month)
-            || target.is_some_and(|m| arrival.is_closed(message.partition, m));
+        // A state change (registration, deregistration, WeChat binding) holds from its instant on, so one
+        // whose own month has closed still changes the open months; the change remembers which.
+        let own_month_late =
+            arrival.is_closed(message.partition, month) && !event.is_state_change();
+        let late =
+            own_month_late || target.is_some_and(|m| arrival.is_closed(message.partition, m));
         let open_from = arrival.open_from(message.partition);
         arrival.advance(message.partition, event.occurred_at);
         if late {

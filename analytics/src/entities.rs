@@ -20,6 +20,20 @@ pub struct MembershipChange {
     pub at: EpochMillis,
     /// The branch joined, or `None` for a deregistration.
     pub branch: Option<u32>,
+    /// The months it may change: those still open for its partition when it arrived. A change that arrives
+    /// after its own month closed still holds for the open months, and leaves closed ones as they were.
+    pub counts_from: OpenFrom,
+}
+
+/// A change of a user's WeChat binding at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindingChange {
+    /// When.
+    pub at: EpochMillis,
+    /// Bound (`wechat_bound`) or not (`wechat_unbound`).
+    pub bound: bool,
+    /// The months it may change, as for [`MembershipChange::counts_from`].
+    pub counts_from: OpenFrom,
 }
 
 /// What is known of one user.
@@ -35,27 +49,42 @@ pub struct UserRecord {
     pub is_specialist: bool,
     /// Membership changes sorted by time (ties keep arrival order).
     pub memberships: Vec<MembershipChange>,
-    /// WeChat binding changes `(at, bound)` sorted by time.
-    pub bindings: Vec<(EpochMillis, bool)>,
+    /// WeChat binding changes sorted by time (ties keep arrival order).
+    pub bindings: Vec<BindingChange>,
 }
 
 impl UserRecord {
-    /// The user's membership intervals `(branch, from, until)`; `until` is `None` while open.
-    pub fn intervals(&self) -> impl Iterator<Item = (u32, EpochMillis, Option<EpochMillis>)> + '_ {
-        self.memberships
+    /// The user's membership intervals `(branch, from, until)` as they hold for `month`, from the changes
+    /// that may change it; `until` is `None` while open.
+    pub fn intervals(
+        &self,
+        month: YearMonth,
+    ) -> impl Iterator<Item = (u32, EpochMillis, Option<EpochMillis>)> + '_ {
+        let mut changes = self
+            .memberships
             .iter()
-            .enumerate()
-            .filter_map(|(i, change)| {
-                let branch = change.branch?;
-                let until = self.memberships.get(i + 1).map(|next| next.at);
-                Some((branch, change.at, until))
-            })
+            .filter(move |c| c.counts_from.admits(month))
+            .peekable();
+        std::iter::from_fn(move || {
+            loop {
+                let change = changes.next()?;
+                let until = changes.peek().map(|next| next.at);
+                if let Some(branch) = change.branch {
+                    return Some((branch, change.at, until));
+                }
+            }
+        })
     }
 
-    /// Returns true if and only if the user was bound to WeChat at `at` (by the latest change at or before it).
-    pub fn bound_at(&self, at: EpochMillis) -> bool {
-        let i = self.bindings.partition_point(|(t, _)| *t <= at);
-        i > 0 && self.bindings[i - 1].1
+    /// Returns true if and only if the user was bound to WeChat at `at` (by the latest change at or before
+    /// it), as it holds for `month`.
+    pub fn bound_at(&self, at: EpochMillis, month: YearMonth) -> bool {
+        self.bindings
+            .iter()
+            .rev()
+            .filter(|b| b.counts_from.admits(month))
+            .find(|b| b.at <= at)
+            .is_some_and(|b| b.bound)
     }
 }
 
@@ -341,6 +370,7 @@ impl Entities {
                     MembershipChange {
                         at: t,
                         branch: Some(branch),
+                        counts_from: OpenFrom(at.open_from),
                     },
                     |c| c.at,
                 );
@@ -353,6 +383,7 @@ impl Entities {
                     MembershipChange {
                         at: t,
                         branch: None,
+                        counts_from: OpenFrom(at.open_from),
                     },
                     |c| c.at,
                 );
@@ -362,8 +393,12 @@ impl Entities {
                 let bound = matches!(event.payload, Payload::WechatBound);
                 insert_sorted(
                     &mut self.users[row_user as usize].bindings,
-                    (t, bound),
-                    |b| b.0,
+                    BindingChange {
+                        at: t,
+                        bound,
+                        counts_from: OpenFrom(at.open_from),
+                    },
+                    |b| b.at,
                 );
                 return;
             }

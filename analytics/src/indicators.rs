@@ -157,16 +157,16 @@ impl Membership {
     pub fn compute(state: &EngineState, calendar: &LocalCalendar, range: MonthRange) -> Self {
         let bounds: Vec<_> = range
             .months()
-            .map(|m| (m.ordinal(), calendar.month_start(m), calendar.month_end(m)))
+            .map(|m| (m, calendar.month_start(m), calendar.month_end(m)))
             .collect();
         let mut by_month_branch: HashMap<(i32, u32), Vec<u32>> = HashMap::new();
         for (user, record) in state.entities.users.iter().enumerate() {
-            for (branch, from, until) in record.intervals() {
-                for &(month, start, end) in &bounds {
+            for &(month, start, end) in &bounds {
+                for (branch, from, until) in record.intervals(month) {
                     // Registered before M ends and not deregistered (or moved) before M starts.
                     if from < end && until.is_none_or(|u| u >= start) {
                         by_month_branch
-                            .entry((month, branch))
+                            .entry((month.ordinal(), branch))
                             .or_default()
                             .push(user as u32);
                     }
@@ -241,7 +241,9 @@ impl FigureContext<'_> {
                 let last_users = membership.users(range.last, b);
                 let bound = last_users
                     .iter()
-                    .filter(|&&u| self.state.entities.users[u as usize].bound_at(period_end - 1))
+                    .filter(|&&u| {
+                        self.state.entities.users[u as usize].bound_at(period_end - 1, range.last)
+                    })
                     .count() as i64;
                 let (renewed, due) = renewals.get(&b).copied().unwrap_or_default();
                 let (executed, valid) = tasks.get(&b).copied().unwrap_or_default();

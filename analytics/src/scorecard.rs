@@ -128,6 +128,9 @@ pub struct UserRow {
     pub branch_id: String,
     /// Counted in the branch's users for the period.
     pub registered: bool,
+    /// This is the person's branch at the end of the period (their latest registration by then): the one
+    /// row of a person who moved that city-wide views show.
+    pub current: bool,
     /// Quotes.
     pub quotes: i64,
     /// Quotes from mobile terminals.
@@ -148,9 +151,9 @@ pub struct UserRow {
     pub tasks_executed: i64,
     /// Policies that earn the 5-yuan salesperson reward.
     pub reward_policies: i64,
-    /// Rank by mobile quotes within the branch and the city (in-scope branches).
+    /// Rank by mobile quotes within the branch, and the person's in the city (in-scope branches).
     pub mobile_quotes_rank: UserRank,
-    /// Rank by mobile payment within the branch and the city (in-scope branches).
+    /// Rank by mobile payment within the branch, and the person's in the city (in-scope branches).
     pub mobile_payment_rank: UserRank,
     /// For a month: login outlook and projections.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,9 +163,10 @@ pub struct UserRow {
 /// A person's rank in the branch and in the city.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct UserRank {
-    /// Within the branch.
+    /// Within the branch, by the person's counts in it.
     pub branch: Option<u32>,
-    /// Among all users of in-scope branches.
+    /// Among all people of in-scope branches, by the person's counts in all of them together (one rank
+    /// for a person who moved, on each of their in-scope rows); `None` on an out-of-scope row.
     pub city: Option<u32>,
 }
 
@@ -197,9 +201,19 @@ impl Engine {
         ))
     }
 
-    /// The month of the latest event-time watermark: the month a live screen shows.
+    /// The month of the latest event-time watermark.
     pub fn current_month(&self) -> Option<YearMonth> {
         self.latest_month().ok().map(|(_, month)| month)
+    }
+
+    /// The month live screens and the default scorecard show: the current month while the assessment
+    /// runs, its last month once it is over (so screens keep the final standings instead of going blank),
+    /// and `None` before it starts or before any event.
+    pub fn live_month(&self) -> Option<YearMonth> {
+        let assessment = crate::period::assessment_months(self.config());
+        self.current_month()
+            .filter(|month| *month >= assessment.first)
+            .map(|month| month.min(assessment.last))
     }
 
     /// Resolves `spec` against the assessment and the data so far.
@@ -501,13 +515,24 @@ impl Engine {
                 .cmp(&(branch_order[&b.0], state.entities.user_ids.name(b.1)))
         });
         let rank_by = |measure: Measure| -> HashMap<(u32, u32), UserRank> {
-            let city: Vec<Option<f64>> = keys
+            let mut people: HashMap<u32, i64> = HashMap::new();
+            for k in keys.iter().filter(|k| self.in_scope(k.0)) {
+                *people.entry(k.1).or_default() += totals[k].0.get(measure);
+            }
+            let people: Vec<(u32, i64)> = people.into_iter().collect();
+            let values: Vec<Option<f64>> = people.iter().map(|p| Some(p.1 as f64)).collect();
+            let city: HashMap<u32, Option<u32>> = people
                 .iter()
-                .map(|k| self.in_scope(k.0).then(|| totals[k].0.get(measure) as f64))
+                .map(|p| p.0)
+                .zip(competition_ranks(&values))
                 .collect();
-            let city_ranks = competition_ranks(&city);
             let mut out: HashMap<(u32, u32), UserRank> = HashMap::new();
-            for (k, city) in keys.iter().zip(city_ranks) {
+            for k in &keys {
+                let city = city
+                    .get(&k.1)
+                    .copied()
+                    .flatten()
+                    .filter(|_| self.in_scope(k.0));
                 out.insert(*k, UserRank { branch: None, city });
             }
             let mut by_branch: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
@@ -527,6 +552,14 @@ impl Engine {
         };
         let quote_ranks = rank_by(Measure::MobileQuotes);
         let payment_ranks = rank_by(Measure::MobilePaymentFen);
+        let period_end = self.calendar().month_end(range.last);
+        let current_branch = |u: u32| {
+            state.entities.users[u as usize]
+                .intervals(range.last)
+                .take_while(|(_, from, _)| *from < period_end)
+                .last()
+                .map(|(branch, _, _)| branch)
+        };
         keys.iter()
             .map(|&(b, u)| {
                 let (c, login_days) = totals[&(b, u)];
@@ -546,6 +579,7 @@ impl Engine {
                     display_name: record.display_name.clone(),
                     branch_id: state.entities.branches.name(b).to_string(),
                     registered,
+                    current: current_branch(u) == Some(b),
                     quotes: c.get(Measure::Quotes),
                     mobile_quotes: c.get(Measure::MobileQuotes),
                     proposals: c.get(Measure::Proposals),

@@ -38,8 +38,10 @@ struct Row {
     registered_at: String,
 }
 
-/// The `user_registered` event (JSON bytes) of every row, in file order. The event id is derived from the
-/// user and time, so importing the same file twice registers nobody twice.
+/// The `user_registered` event (JSON bytes) of every row, in time order (rows at the same instant in file
+/// order): produced in file order, a file sorted by anything else would make a registration older than
+/// the one before it arrive after its month had closed. The event id is derived from the user and time, so
+/// importing the same file twice registers nobody twice.
 pub fn registrations(input: impl Read) -> Result<Vec<Vec<u8>>, UsersCsvError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -64,13 +66,14 @@ pub fn registrations(input: impl Read) -> Result<Vec<Vec<u8>>, UsersCsvError> {
         }
         let bytes = serde_json::to_vec(&event).expect("a JSON value serialises");
         // Validate against the pipeline's rules (the future limit does not apply to an import).
-        decode_event(&bytes, i64::MAX / 2).map_err(|r| UsersCsvError::Invalid {
+        let decoded = decode_event(&bytes, i64::MAX / 2).map_err(|r| UsersCsvError::Invalid {
             line,
             reason: r.reason,
         })?;
-        events.push(bytes);
+        events.push((decoded.occurred_at, bytes));
     }
-    Ok(events)
+    events.sort_by_key(|(at, _)| *at);
+    Ok(events.into_iter().map(|(_, bytes)| bytes).collect())
 }
 
 #[cfg(test)]
@@ -78,7 +81,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rows_become_registrations_and_bad_rows_name_their_line_and_field() {
+    fn rows_become_registrations_in_time_order_and_bad_rows_name_their_line_and_field() {
         let csv = "user_id,branch_id,channel,display_name,registered_at\n\
                    u1,zd,direct,张三,2016-05-20T09:00:00+08:00\n\
                    u2,zc,rural_network,,2016-05-21T09:00:00+08:00\n";
@@ -90,6 +93,19 @@ mod tests {
         let second: serde_json::Value = serde_json::from_slice(&events[1]).unwrap();
         assert_eq!(second["channel"], "rural_network");
         assert!(second.get("display_name").is_none());
+
+        let unsorted = "user_id,branch_id,channel,display_name,registered_at\n\
+                        u1,zd,direct,,2016-05-20T09:00:00+08:00\n\
+                        u2,zd,direct,,2015-01-05T09:00:00+08:00\n\
+                        u3,zd,direct,,2016-05-20T01:00:00Z\n\
+                        u4,zd,direct,,2016-03-01T09:00:00+08:00\n";
+        let order: Vec<String> = registrations(unsorted.as_bytes())
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::from_slice::<serde_json::Value>(e).unwrap()["user_id"].to_string())
+            .collect();
+        // u1 and u3 are the same instant (09:00 +08:00 is 01:00 Z): file order between them.
+        assert_eq!(order, [r#""u2""#, r#""u4""#, r#""u1""#, r#""u3""#]);
 
         let bad = "user_id,branch_id,channel,display_name,registered_at\n\
                    u1,zd,direct,x,2016-05-20T09:00:00+08:00\n\

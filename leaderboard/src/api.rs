@@ -17,7 +17,8 @@ use serde_json::json;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScorecardQuery {
-    /// `YYYY-MM`, `YYYY-Qn` or `assessment`; the current month when absent.
+    /// `YYYY-MM`, `YYYY-Qn` or `assessment`; the live month (the current one, kept to the assessment) when
+    /// absent.
     period: Option<String>,
     /// Include per-user rows.
     #[serde(default)]
@@ -33,12 +34,12 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
-/// The period `text` names, or the current month.
+/// The period `text` names, or the live month ([`Engine::live_month`]).
 fn period_of(engine: &Engine, text: Option<&str>) -> Result<PeriodSpec, ApiError> {
     match text {
         Some(text) => text.parse::<PeriodSpec>().map_err(ApiError::bad_request),
         None => Ok(PeriodSpec::Month(
-            engine.current_month().ok_or(EngineError::NoData)?,
+            engine.live_month().ok_or(EngineError::NoData)?,
         )),
     }
 }
@@ -64,7 +65,7 @@ pub async fn scorecard(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BoardQuery {
-    /// As for the scorecard; the current month when absent.
+    /// As for the scorecard; the live month when absent.
     period: Option<String>,
     /// Only this branch's people (people boards).
     branch: Option<String>,
@@ -99,12 +100,11 @@ pub async fn periods(State(state): State<AppState>, _grant: Grant) -> Result<Res
         .engine
         .read()
         .await
-        .current_month()
+        .live_month()
         .ok_or(EngineError::NoData)?;
     let config = state.live.config();
     let first = YearMonth::of_date(config.assessment_start);
-    let last = current.min(YearMonth::of_date(config.assessment_end));
-    let months: Vec<YearMonth> = (0..=last.months_since(first).max(0))
+    let months: Vec<YearMonth> = (0..=current.months_since(first))
         .map(|i| first.plus(i))
         .collect();
     let mut quarters: Vec<String> = months

@@ -6,6 +6,7 @@
 use analytics::{BranchRow, Indicator, Scorecard, UserRank, UserRow};
 use schemas::{Config, Organisation, RankTier};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -278,24 +279,29 @@ fn user_rows(
             .map(|b| (b.branch_name.clone(), b.in_scope))
             .unwrap_or_else(|| (branch_id.to_string(), false))
     };
-    let mut rows: Vec<BoardRow> = card
-        .users
-        .iter()
-        .flatten()
-        .filter(|u| u.registered && branch.is_none_or(|b| u.branch_id == b))
-        .map(|u| {
-            let (value, ranks) = measure(u);
+    let shown: Vec<(&UserRow, f64, Option<u32>)> = match branch {
+        Some(branch) => card
+            .users
+            .iter()
+            .flatten()
+            .filter(|u| u.registered && u.branch_id == branch)
+            .map(|u| {
+                let (value, ranks) = measure(u);
+                (u, value, ranks.branch)
+            })
+            .collect(),
+        None => city_people(card.users.iter().flatten(), |b| names(b).1, &measure),
+    };
+    let mut rows: Vec<BoardRow> = shown
+        .into_iter()
+        .map(|(u, value, rank)| {
             let (branch_name, in_scope) = names(&u.branch_id);
             BoardRow {
                 key: u.user_id.clone(),
                 name: u.display_name.clone().unwrap_or_else(|| u.user_id.clone()),
                 branch_id: u.branch_id.clone(),
                 branch_name,
-                rank: if branch.is_some() {
-                    ranks.branch
-                } else {
-                    ranks.city
-                },
+                rank,
                 value: Some(value),
                 numerator: None,
                 denominator: None,
@@ -310,6 +316,42 @@ fn user_rows(
     });
     rows.truncate(USER_BOARD_ROWS);
     rows
+}
+
+/// The city-wide people: one row per registered person, with the value their city rank is of. A person
+/// who moved has a row per branch; they are shown on their current branch's row, with their counts in every
+/// in-scope branch together (or that row's own counts if none of their branches is in scope).
+fn city_people<'a>(
+    rows: impl Iterator<Item = &'a UserRow>,
+    in_scope: impl Fn(&str) -> bool,
+    measure: &impl Fn(&UserRow) -> (f64, UserRank),
+) -> Vec<(&'a UserRow, f64, Option<u32>)> {
+    #[derive(Default)]
+    struct Person<'a> {
+        shown: Option<&'a UserRow>,
+        in_scope_total: Option<f64>,
+        city_rank: Option<u32>,
+    }
+    let mut people: BTreeMap<&str, Person<'a>> = BTreeMap::new();
+    for row in rows {
+        let person = people.entry(&row.user_id).or_default();
+        if row.registered && (row.current || person.shown.is_none()) {
+            person.shown = Some(row);
+        }
+        if in_scope(&row.branch_id) {
+            let (value, ranks) = measure(row);
+            *person.in_scope_total.get_or_insert(0.0) += value;
+            person.city_rank = person.city_rank.or(ranks.city);
+        }
+    }
+    people
+        .into_values()
+        .filter_map(|p| {
+            let shown = p.shown?;
+            let value = p.in_scope_total.unwrap_or_else(|| measure(shown).0);
+            Some((shown, value, p.city_rank))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -105,10 +105,10 @@ impl Hub {
             .clone()
     }
 
-    /// The current month's scorecard, if any event has arrived.
+    /// The scorecard of the live month ([`analytics::Engine::live_month`]), if there is one.
     async fn current_scorecard(&self, with_users: bool) -> Option<Scorecard> {
         let engine = self.live.engine.read().await;
-        let month = engine.current_month()?;
+        let month = engine.live_month()?;
         match engine.scorecard(PeriodSpec::Month(month), with_users) {
             Ok(card) => Some(card),
             Err(EngineError::NoData) => None,

@@ -231,6 +231,19 @@ impl Event {
     pub fn is_mobile(&self) -> bool {
         self.terminal.is_some_and(Terminal::is_mobile)
     }
+
+    /// Returns true if and only if the event changes a user's state from its instant on (registration,
+    /// deregistration, WeChat binding) rather than counting in its own month: such an event still changes
+    /// the months that are open when it arrives after its own month has closed.
+    pub fn is_state_change(&self) -> bool {
+        matches!(
+            self.payload,
+            Payload::UserRegistered { .. }
+                | Payload::UserDeregistered
+                | Payload::WechatBound
+                | Payload::WechatUnbound
+        )
+    }
 }
 
 /// The fields particular to each event type.

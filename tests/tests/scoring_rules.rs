@@ -467,7 +467,6 @@ fn a_duplicate_event_id_with_different_content_is_dropped() {
 #[test]
 fn users_who_move_branch_count_in_both_that_month_and_leavers_drop_out() {
     let mut s = Scenario::new();
-    // In time order: an event arriving after its month has closed would be late and change nothing.
     s.register("u1", "a", "2016-05-01T09:00:00+08:00")
         .register("u2", "a", "2016-05-01T09:00:00+08:00")
         .register("u3", "a", "2016-05-01T09:00:00+08:00")
@@ -493,6 +492,74 @@ fn users_who_move_branch_count_in_both_that_month_and_leavers_drop_out() {
     assert_eq!((row(&june, "a").users, row(&june, "b").users), (3, 1)); // a: u1, u3, u4; b: u1
     let july = card(&e, "2016-07");
     assert_eq!((row(&july, "a").users, row(&july, "b").users), (1, 1)); // a: u4; b: u1
+}
+
+#[test]
+fn registrations_and_bindings_after_their_month_closed_change_only_the_open_months() {
+    let mut s = Scenario::new();
+    s.register("u1", "a", "2016-05-01T09:00:00+08:00")
+        .quote("u1", "a", "2016-06-05T10:00:00+08:00", "pc")
+        .tick("a", "2016-07-10T10:00:00+08:00"); // June closes for partition 0; July is open
+    let on_time = s.messages().len();
+    // Each of these arrives after its own month closed.
+    s.register("u2", "a", "2016-05-10T09:00:00+08:00") // joined in May
+        .register("u1", "b", "2016-06-15T09:00:00+08:00") // moved to b in June
+        .register("u3", "a", "2016-04-01T09:00:00+08:00") // joined in April …
+        .event(
+            "user_deregistered",
+            "2016-06-20T09:00:00+08:00",
+            "a",
+            Some("u3"),
+            json!({}),
+        ) // … and left in June
+        .event(
+            "wechat_bound",
+            "2016-06-25T09:00:00+08:00",
+            "b",
+            Some("u1"),
+            json!({}),
+        )
+        .quote("u2", "a", "2016-06-28T10:00:00+08:00", "pc"); // a June count: late, as before
+    s.tick("a", "2016-07-12T10:00:00+08:00");
+    let messages = s.messages();
+    let mut e = analytics::Engine::new(
+        std::sync::Arc::new(Config::default()),
+        std::sync::Arc::new(tests::org_file(ORG_A)),
+    );
+    block_on(e.process(&messages[..on_time])).unwrap();
+    let june_before = serde_json::to_value(card(&e, "2016-06")).unwrap();
+    let late = block_on(e.process(&messages[on_time..])).unwrap();
+    use Disposition::*;
+    assert_eq!(
+        late,
+        [
+            Accepted, Accepted, Accepted, Accepted, Accepted, Late, Accepted
+        ]
+    );
+    let june = card(&e, "2016-06");
+    // June is closed: exactly as it was, u1 alone in a, unbound, one quote.
+    let mut june_after = serde_json::to_value(&june).unwrap();
+    june_after["as_of"] = june_before["as_of"].clone();
+    assert_eq!(june_after, june_before);
+    assert_eq!((row(&june, "a").users, row(&june, "b").users), (1, 0));
+    assert_eq!(value(&june, "a", WechatBindingRate), Some(0.0));
+    // July is open: u2 (registered in May) counts in a; u1 counts in b, where the move put them, and is
+    // bound; u3 left before July began.
+    let july = card(&e, "2016-07");
+    assert_eq!((row(&july, "a").users, row(&july, "b").users), (1, 1));
+    assert_eq!(value(&july, "a", WechatBindingRate), Some(0.0));
+    assert_eq!(value(&july, "b", WechatBindingRate), Some(1.0));
+    let people: Vec<(&str, &str, bool)> = july
+        .users
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|u| (u.branch_id.as_str(), u.user_id.as_str(), u.registered))
+        .collect();
+    assert!(people.contains(&("a", "u2", true)), "{people:?}");
+    assert!(people.contains(&("b", "u1", true)), "{people:?}");
+    assert!(!people.iter().any(|p| p.1 == "u3" && p.2), "{people:?}");
+    assert_eq!(e.counts().late, 1);
 }
 
 #[test]
@@ -889,4 +956,132 @@ fn the_earliest_task_for_a_subject_wins_whatever_order_the_partitions_deliver() 
     };
     assert_eq!(run(true), (None, Some(1.0)));
     assert_eq!(run(false), (None, Some(1.0)));
+}
+
+#[test]
+fn the_live_month_is_the_current_one_kept_to_the_assessment() {
+    let org = "a:甲:true";
+    let mut s = Scenario::new();
+    s.register("u1", "a", "2016-05-01T09:00:00+08:00");
+    assert_eq!(
+        s.run(org, Config::default()).live_month(),
+        None,
+        "before June"
+    );
+    s.quote("u1", "a", "2016-12-30T10:00:00+08:00", "phone");
+    let running = s.run(org, Config::default());
+    assert_eq!(
+        running.live_month().map(|m| m.to_string()).as_deref(),
+        Some("2016-12")
+    );
+    // After the assessment the screens keep December, whose scorecard is still there to show.
+    s.tick("a", "2017-01-20T10:00:00+08:00");
+    let over = s.run(org, Config::default());
+    assert_eq!(
+        over.current_month().map(|m| m.to_string()).as_deref(),
+        Some("2017-01")
+    );
+    let shown = over
+        .live_month()
+        .expect("a live month after the assessment");
+    assert_eq!(shown.to_string(), "2016-12");
+    let december = over
+        .scorecard(analytics::PeriodSpec::Month(shown), false)
+        .expect("December's scorecard");
+    assert!(december.is_final, "December closed on 2017-01-03");
+    assert_eq!(value(&december, "a", MobileQuotesPerUser), Some(1.0));
+}
+
+#[test]
+fn a_person_who_moved_has_one_city_rank_and_one_row_on_the_city_board() {
+    use leaderboard::boards::{Board, BoardKey, rows};
+    let org = "a:甲:true,b:乙:true,x:续保拓展部:false";
+    let mut s = Scenario::new();
+    for (user, branch) in [("mover", "a"), ("p", "a"), ("q", "b"), ("r", "x")] {
+        s.register(user, branch, "2016-05-01T09:00:00+08:00");
+    }
+    s.register("mover", "b", "2016-06-15T09:00:00+08:00"); // moves from a to b mid-June
+    let mut quotes = |user: &str, branch: &str, n: usize| {
+        for day in 1..=n {
+            s.quote(
+                user,
+                branch,
+                &format!("2016-06-{day:02}T10:00:00+08:00"),
+                "phone",
+            );
+        }
+    };
+    quotes("mover", "a", 3); // in a before the move …
+    quotes("mover", "b", 2); // … and in b after: 5 in all
+    quotes("p", "a", 4);
+    quotes("q", "b", 4);
+    quotes("r", "x", 9); // an out-of-scope unit: shown, not ranked
+    let e = s.run(org, Config::default());
+    let june = card(&e, "2016-06");
+    let users = june.users.as_ref().unwrap();
+    let mover: Vec<_> = users.iter().filter(|u| u.user_id == "mover").collect();
+    assert_eq!(mover.len(), 2, "a row per branch");
+    // Branch ranks by the counts in each branch: 3 < p's 4 in a, 2 < q's 4 in b.
+    let by_branch: Vec<_> = mover
+        .iter()
+        .map(|u| {
+            (
+                u.branch_id.as_str(),
+                u.mobile_quotes,
+                u.mobile_quotes_rank.branch,
+                u.current,
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_branch,
+        [("a", 3, Some(2), false), ("b", 2, Some(2), true)]
+    );
+    // One city rank for 5 quotes: first, ahead of p and q with 4 each (who share rank 2).
+    assert!(mover.iter().all(|u| u.mobile_quotes_rank.city == Some(1)));
+    let rank_of = |user: &str| {
+        users
+            .iter()
+            .find(|u| u.user_id == user)
+            .unwrap()
+            .mobile_quotes_rank
+            .city
+    };
+    assert_eq!(
+        (rank_of("p"), rank_of("q"), rank_of("r")),
+        (Some(2), Some(2), None)
+    );
+
+    let config = Config::default();
+    let city = rows(
+        &BoardKey::new(Board::UserMobileQuotes, None, e.org()).unwrap(),
+        &june,
+        &config,
+    );
+    let shown: Vec<_> = city
+        .iter()
+        .map(|r| (r.key.as_str(), r.branch_id.as_str(), r.rank, r.value))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("mover", "b", Some(1), Some(5.0)),
+            ("p", "a", Some(2), Some(4.0)),
+            ("q", "b", Some(2), Some(4.0)),
+            ("r", "x", None, Some(9.0)),
+        ]
+    );
+    let in_a = rows(
+        &BoardKey::new(Board::UserMobileQuotes, Some("a".into()), e.org()).unwrap(),
+        &june,
+        &config,
+    );
+    let shown: Vec<_> = in_a
+        .iter()
+        .map(|r| (r.key.as_str(), r.rank, r.value))
+        .collect();
+    assert_eq!(
+        shown,
+        [("p", Some(1), Some(4.0)), ("mover", Some(2), Some(3.0))]
+    );
 }
