@@ -1,7 +1,7 @@
 //! The configuration file (TOML). Every section is optional, every default is SPEC's, and an unknown key
 //! is an error so a typo never silently falls back to a default.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 use std::path::Path;
@@ -375,6 +375,23 @@ impl Config {
                 self.assessment_end, self.assessment_start
             ));
         }
+        // Every period is made of whole months, so a date inside a month would be silently widened.
+        if self.assessment_start.day() != 1 {
+            return bad(format!(
+                "assessment_start must be the first day of a month (periods are whole months), got {}",
+                self.assessment_start
+            ));
+        }
+        if self
+            .assessment_end
+            .succ_opt()
+            .is_some_and(|next| next.day() != 1)
+        {
+            return bad(format!(
+                "assessment_end must be the last day of a month (periods are whole months), got {}",
+                self.assessment_end
+            ));
+        }
         for (key, value) in [
             ("targets.quotes_per_user", self.targets.quotes_per_user),
             (
@@ -494,6 +511,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("before assessment_start"), "{e}");
+        for (toml, expected) in [
+            ("assessment_start = 2016-06-15\n", "first day of a month"),
+            ("assessment_end = 2016-12-30\n", "last day of a month"),
+        ] {
+            let e = Config::from_toml(toml, "x.toml").unwrap_err().to_string();
+            assert!(e.contains(expected), "{e}");
+        }
+        let c = Config::from_toml(
+            "assessment_end = 2016-02-29\nassessment_start = 2016-01-01\n",
+            "x.toml",
+        );
+        assert_eq!(c.unwrap().assessment_end.to_string(), "2016-02-29");
     }
 
     #[test]
