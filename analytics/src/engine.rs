@@ -212,17 +212,22 @@ impl Engine {
         };
         let date = self.dates.local_date(event.occurred_at);
         let month = YearMonth::of_date(date);
-        if arrival.is_duplicate(id, month) {
+        // A state change (registration, deregistration, WeChat binding) holds from its instant on, so one
+        // whose own month has closed still changes the open months (the change remembers which), and its id
+        // is remembered with the first of them, as long as a copy could change something.
+        let state_change = event.is_state_change();
+        let open_from = arrival.open_from(message.partition);
+        let dedupe_month = match open_from {
+            Some(open_from) if state_change => month.max(open_from),
+            _ => month,
+        };
+        if arrival.is_duplicate(id, dedupe_month) {
             return Disposition::Duplicate;
         }
         let target = self.state.entities.target_month(event);
-        // A state change (registration, deregistration, WeChat binding) holds from its instant on, so one
-        // whose own month has closed still changes the open months; the change remembers which.
-        let own_month_late =
-            arrival.is_closed(message.partition, month) && !event.is_state_change();
+        let own_month_late = arrival.is_closed(message.partition, month) && !state_change;
         let late =
             own_month_late || target.is_some_and(|m| arrival.is_closed(message.partition, m));
-        let open_from = arrival.open_from(message.partition);
         arrival.advance(message.partition, event.occurred_at);
         if late {
             return Disposition::Late;

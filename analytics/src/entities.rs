@@ -13,27 +13,42 @@ pub fn to_fen(yuan: f64) -> i64 {
     (yuan * 100.0).round() as i64
 }
 
-/// A change of a user's membership at an instant: into a branch, or out of the company.
+/// A change of one of a user's states at an instant: what `user_registered`, `user_deregistered`,
+/// `wechat_bound` and `wechat_unbound` record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MembershipChange {
-    /// When.
-    pub at: EpochMillis,
-    /// The branch joined, or `None` for a deregistration.
-    pub branch: Option<u32>,
+pub struct StateChange<S> {
+    /// When, with the event id's fingerprint to order changes at the same instant: the order never
+    /// depends on arrival.
+    pub first: FirstEvent,
+    /// The new state.
+    pub state: S,
     /// The months it may change: those still open for its partition when it arrived. A change that arrives
     /// after its own month closed still holds for the open months, and leaves closed ones as they were.
     pub counts_from: OpenFrom,
 }
 
-/// A change of a user's WeChat binding at an instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BindingChange {
-    /// When.
-    pub at: EpochMillis,
-    /// Bound (`wechat_bound`) or not (`wechat_unbound`).
-    pub bound: bool,
-    /// The months it may change, as for [`MembershipChange::counts_from`].
-    pub counts_from: OpenFrom,
+/// A membership change: into a branch (`Some`), or out of the company (`None`).
+pub type MembershipChange = StateChange<Option<u32>>;
+
+/// A WeChat binding change: bound (`true`) or unbound.
+pub type BindingChange = StateChange<bool>;
+
+impl<S: PartialEq> StateChange<S> {
+    /// Adds `change` to `changes`, kept sorted by instant. A copy of a change already there (the same state
+    /// at the same instant, such as a users CSV imported twice) adds nothing: it only widens the months
+    /// that change may change, each of them open for the partition of one of the copies.
+    fn record(changes: &mut Vec<Self>, change: Self) {
+        let same = changes
+            .iter_mut()
+            .find(|c| c.first.at == change.first.at && c.state == change.state);
+        match same {
+            Some(same) => same.counts_from = same.counts_from.widest(change.counts_from),
+            None => {
+                let i = changes.partition_point(|c| c.first <= change.first);
+                changes.insert(i, change);
+            }
+        }
+    }
 }
 
 /// What is known of one user.
@@ -47,9 +62,9 @@ pub struct UserRecord {
     pub channel: Option<Channel>,
     /// From the latest registration.
     pub is_specialist: bool,
-    /// Membership changes sorted by time (ties keep arrival order).
+    /// Membership changes sorted by `(occurred_at, event id fingerprint)`.
     pub memberships: Vec<MembershipChange>,
-    /// WeChat binding changes sorted by time (ties keep arrival order).
+    /// WeChat binding changes sorted by `(occurred_at, event id fingerprint)`.
     pub bindings: Vec<BindingChange>,
 }
 
@@ -68,9 +83,9 @@ impl UserRecord {
         std::iter::from_fn(move || {
             loop {
                 let change = changes.next()?;
-                let until = changes.peek().map(|next| next.at);
-                if let Some(branch) = change.branch {
-                    return Some((branch, change.at, until));
+                let until = changes.peek().map(|next| next.first.at);
+                if let Some(branch) = change.state {
+                    return Some((branch, change.first.at, until));
                 }
             }
         })
@@ -83,8 +98,8 @@ impl UserRecord {
             .iter()
             .rev()
             .filter(|b| b.counts_from.admits(month))
-            .find(|b| b.at <= at)
-            .is_some_and(|b| b.bound)
+            .find(|b| b.first.at <= at)
+            .is_some_and(|b| b.state)
     }
 }
 
@@ -303,13 +318,6 @@ pub struct Entities {
     pub clearing: HashMap<(u32, i32), ClearingRecord>,
 }
 
-/// Inserts `item` into a vector sorted by `key`, after any equal keys (so ties keep arrival order).
-fn insert_sorted<T, K: Ord>(items: &mut Vec<T>, item: T, key: impl Fn(&T) -> K) {
-    let k = key(&item);
-    let i = items.partition_point(|x| key(x) <= k);
-    items.insert(i, item);
-}
-
 impl Entities {
     /// The key of `user_id`, with a record.
     fn user(&mut self, user_id: &str) -> u32 {
@@ -365,40 +373,35 @@ impl Entities {
                     record.display_name.clone_from(display_name);
                     record.is_specialist = *is_specialist;
                 }
-                insert_sorted(
+                StateChange::record(
                     &mut record.memberships,
-                    MembershipChange {
-                        at: t,
-                        branch: Some(branch),
+                    StateChange {
+                        first: this,
+                        state: Some(branch),
                         counts_from: OpenFrom(at.open_from),
                     },
-                    |c| c.at,
                 );
                 return;
             }
             Payload::UserDeregistered => {
-                let record = &mut self.users[row_user as usize];
-                insert_sorted(
-                    &mut record.memberships,
-                    MembershipChange {
-                        at: t,
-                        branch: None,
+                StateChange::record(
+                    &mut self.users[row_user as usize].memberships,
+                    StateChange {
+                        first: FirstEvent::of(event),
+                        state: None,
                         counts_from: OpenFrom(at.open_from),
                     },
-                    |c| c.at,
                 );
                 return;
             }
             Payload::WechatBound | Payload::WechatUnbound => {
-                let bound = matches!(event.payload, Payload::WechatBound);
-                insert_sorted(
+                StateChange::record(
                     &mut self.users[row_user as usize].bindings,
-                    BindingChange {
-                        at: t,
-                        bound,
+                    StateChange {
+                        first: FirstEvent::of(event),
+                        state: matches!(event.payload, Payload::WechatBound),
                         counts_from: OpenFrom(at.open_from),
                     },
-                    |b| b.at,
                 );
                 return;
             }

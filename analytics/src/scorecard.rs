@@ -168,6 +168,9 @@ pub struct UserRank {
     /// Among all people of in-scope branches, by the person's counts in all of them together (one rank
     /// for a person who moved, on each of their in-scope rows); `None` on an out-of-scope row.
     pub city: Option<u32>,
+    /// What the city rank is of: the person's count or amount (yuan) in all in-scope branches together;
+    /// `None` on an out-of-scope row.
+    pub city_total: Option<f64>,
 }
 
 /// A person's pace in a month.
@@ -207,13 +210,18 @@ impl Engine {
     }
 
     /// The month live screens and the default scorecard show: the current month while the assessment
-    /// runs, its last month once it is over (so screens keep the final standings instead of going blank),
-    /// and `None` before it starts or before any event.
-    pub fn live_month(&self) -> Option<YearMonth> {
+    /// runs, its last month once it is over (so screens keep the final standings instead of going blank).
+    /// Before any event, and before the assessment starts, there is none.
+    pub fn live_month(&self) -> Result<YearMonth, EngineError> {
         let assessment = crate::period::assessment_months(self.config());
-        self.current_month()
-            .filter(|month| *month >= assessment.first)
-            .map(|month| month.min(assessment.last))
+        let (_, latest) = self.latest_month()?;
+        if latest < assessment.first {
+            return Err(EngineError::NotStarted {
+                starts: assessment.first,
+                latest,
+            });
+        }
+        Ok(latest.min(assessment.last))
     }
 
     /// Resolves `spec` against the assessment and the data so far.
@@ -514,26 +522,30 @@ impl Engine {
             (branch_order[&a.0], state.entities.user_ids.name(a.1))
                 .cmp(&(branch_order[&b.0], state.entities.user_ids.name(b.1)))
         });
-        let rank_by = |measure: Measure| -> HashMap<(u32, u32), UserRank> {
+        // `value` turns a stored sum into what is shown (fen into yuan).
+        let rank_by = |measure: Measure, value: fn(i64) -> f64| -> HashMap<(u32, u32), UserRank> {
             let mut people: HashMap<u32, i64> = HashMap::new();
             for k in keys.iter().filter(|k| self.in_scope(k.0)) {
                 *people.entry(k.1).or_default() += totals[k].0.get(measure);
             }
             let people: Vec<(u32, i64)> = people.into_iter().collect();
             let values: Vec<Option<f64>> = people.iter().map(|p| Some(p.1 as f64)).collect();
-            let city: HashMap<u32, Option<u32>> = people
+            let city: HashMap<u32, (Option<u32>, i64)> = people
                 .iter()
-                .map(|p| p.0)
                 .zip(competition_ranks(&values))
+                .map(|(&(user, total), rank)| (user, (rank, total)))
                 .collect();
             let mut out: HashMap<(u32, u32), UserRank> = HashMap::new();
             for k in &keys {
-                let city = city
-                    .get(&k.1)
-                    .copied()
-                    .flatten()
-                    .filter(|_| self.in_scope(k.0));
-                out.insert(*k, UserRank { branch: None, city });
+                let person = city.get(&k.1).filter(|_| self.in_scope(k.0));
+                out.insert(
+                    *k,
+                    UserRank {
+                        branch: None,
+                        city: person.and_then(|p| p.0),
+                        city_total: person.map(|p| value(p.1)),
+                    },
+                );
             }
             let mut by_branch: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
             for k in &keys {
@@ -550,8 +562,8 @@ impl Engine {
             }
             out
         };
-        let quote_ranks = rank_by(Measure::MobileQuotes);
-        let payment_ranks = rank_by(Measure::MobilePaymentFen);
+        let quote_ranks = rank_by(Measure::MobileQuotes, |count| count as f64);
+        let payment_ranks = rank_by(Measure::MobilePaymentFen, fen_to_yuan);
         let period_end = self.calendar().month_end(range.last);
         let current_branch = |u: u32| {
             state.entities.users[u as usize]

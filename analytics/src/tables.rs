@@ -71,6 +71,7 @@ impl LiveTable {
                 text("display_name"),
                 text("branch_id"),
                 boolean("registered"),
+                boolean("current"),
             ]
             .into_iter()
             .chain(USER_COUNTS.iter().map(|(name, _)| int(name)))
@@ -240,6 +241,7 @@ fn user_monthly(month: &str, u: &crate::UserRow) -> Value {
     row.insert("display_name".into(), json!(u.display_name));
     row.insert("branch_id".into(), json!(u.branch_id));
     row.insert("registered".into(), json!(u.registered));
+    row.insert("current".into(), json!(u.current));
     for (name, count) in USER_COUNTS {
         row.insert(name.into(), json!(count(u)));
     }

@@ -3,7 +3,7 @@
 use crate::access::Grant;
 use crate::boards::{Board, BoardView};
 use crate::server::{ApiError, AppState};
-use analytics::{Engine, EngineError, PeriodSpec};
+use analytics::{Engine, PeriodSpec};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -38,9 +38,7 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
 fn period_of(engine: &Engine, text: Option<&str>) -> Result<PeriodSpec, ApiError> {
     match text {
         Some(text) => text.parse::<PeriodSpec>().map_err(ApiError::bad_request),
-        None => Ok(PeriodSpec::Month(
-            engine.live_month().ok_or(EngineError::NoData)?,
-        )),
+        None => Ok(PeriodSpec::Month(engine.live_month()?)),
     }
 }
 
@@ -95,13 +93,7 @@ pub async fn board(
 
 /// `GET /api/v1/periods`: the periods with data, for the manager view's selector.
 pub async fn periods(State(state): State<AppState>, _grant: Grant) -> Result<Response, ApiError> {
-    let current = state
-        .live
-        .engine
-        .read()
-        .await
-        .live_month()
-        .ok_or(EngineError::NoData)?;
+    let current = state.live.engine.read().await.live_month()?;
     let config = state.live.config();
     let first = YearMonth::of_date(config.assessment_start);
     let months: Vec<YearMonth> = (0..=current.months_since(first))

@@ -318,38 +318,30 @@ fn user_rows(
     rows
 }
 
-/// The city-wide people: one row per registered person, with the value their city rank is of. A person
-/// who moved has a row per branch; they are shown on their current branch's row, with their counts in every
-/// in-scope branch together (or that row's own counts if none of their branches is in scope).
+/// The city-wide people: one row per registered person. A person who moved has a row per branch; they are
+/// shown once, on their current branch's row when it is in scope (else on another in-scope row, else on the
+/// current one), with their city rank and the total it is of: their counts in every in-scope branch.
 fn city_people<'a>(
     rows: impl Iterator<Item = &'a UserRow>,
     in_scope: impl Fn(&str) -> bool,
     measure: &impl Fn(&UserRow) -> (f64, UserRank),
 ) -> Vec<(&'a UserRow, f64, Option<u32>)> {
-    #[derive(Default)]
-    struct Person<'a> {
-        shown: Option<&'a UserRow>,
-        in_scope_total: Option<f64>,
-        city_rank: Option<u32>,
-    }
-    let mut people: BTreeMap<&str, Person<'a>> = BTreeMap::new();
-    for row in rows {
-        let person = people.entry(&row.user_id).or_default();
-        if row.registered && (row.current || person.shown.is_none()) {
-            person.shown = Some(row);
-        }
-        if in_scope(&row.branch_id) {
-            let (value, ranks) = measure(row);
-            *person.in_scope_total.get_or_insert(0.0) += value;
-            person.city_rank = person.city_rank.or(ranks.city);
+    let mut shown: BTreeMap<&str, &UserRow> = BTreeMap::new();
+    let preference = |row: &UserRow| (in_scope(&row.branch_id), row.current);
+    for row in rows.filter(|row| row.registered) {
+        let best = shown.entry(&row.user_id).or_insert(row);
+        if preference(row) > preference(best) {
+            *best = row;
         }
     }
-    people
+    shown
         .into_values()
-        .filter_map(|p| {
-            let shown = p.shown?;
-            let value = p.in_scope_total.unwrap_or_else(|| measure(shown).0);
-            Some((shown, value, p.city_rank))
+        .map(|row| {
+            let (value, ranks) = measure(row);
+            match ranks.city_total {
+                Some(total) => (row, total, ranks.city),
+                None => (row, value, None),
+            }
         })
         .collect()
 }

@@ -108,10 +108,12 @@ impl Hub {
     /// The scorecard of the live month ([`analytics::Engine::live_month`]), if there is one.
     async fn current_scorecard(&self, with_users: bool) -> Option<Scorecard> {
         let engine = self.live.engine.read().await;
-        let month = engine.live_month()?;
-        match engine.scorecard(PeriodSpec::Month(month), with_users) {
+        match engine
+            .live_month()
+            .and_then(|month| engine.scorecard(PeriodSpec::Month(month), with_users))
+        {
             Ok(card) => Some(card),
-            Err(EngineError::NoData) => None,
+            Err(EngineError::NoData | EngineError::NotStarted { .. }) => None,
             Err(e) => {
                 tracing::error!(error = %e, "cannot compute the live scorecard");
                 None

@@ -87,7 +87,7 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         let status = match e {
             EngineError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            EngineError::NoData => StatusCode::SERVICE_UNAVAILABLE,
+            EngineError::NoData | EngineError::NotStarted { .. } => StatusCode::SERVICE_UNAVAILABLE,
             EngineError::DataFusion(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self(status, e.to_string())

@@ -46,10 +46,10 @@ pub struct Config {
     /// IANA time zone of the local calendar days and months (default `Asia/Shanghai`).
     #[serde(deserialize_with = "zone")]
     pub timezone: Tz,
-    /// First day of the assessment (default 2016-06-01).
+    /// First day of the assessment (default 2016-06-01): the first day of a month.
     #[serde(deserialize_with = "date")]
     pub assessment_start: NaiveDate,
-    /// Last day of the assessment, inclusive (default 2016-12-31).
+    /// Last day of the assessment, inclusive (default 2016-12-31): the last day of a month.
     #[serde(deserialize_with = "date")]
     pub assessment_end: NaiveDate,
     /// Days after a month's end before late events stop correcting it (default 3).

@@ -6,7 +6,7 @@
 use analytics::{Engine, PeriodSpec};
 use ingest::simulate::{SimulationSpec, organisation_csv, simulate};
 use proptest::prelude::*;
-use schemas::{Config, Message, Organisation, decode_event, encode_event};
+use schemas::{Config, Message, Organisation, YearMonth, decode_event, encode_event};
 use std::sync::Arc;
 use tests::{CLOCK, block_on};
 
@@ -27,8 +27,21 @@ fn history(seed: u64) -> Vec<String> {
     lines
 }
 
-/// Moves some events later (out of order, some of them late), duplicates some, and splits the stream
-/// into two partitions by branch. Returns each partition's lines in order.
+/// Returns true if and only if `line` is a registration, deregistration or WeChat binding change.
+fn is_state_change(line: &str) -> bool {
+    [
+        "user_registered",
+        "user_deregistered",
+        "wechat_bound",
+        "wechat_unbound",
+    ]
+    .iter()
+    .any(|t| line.contains(&format!("\"event_type\":\"{t}\"")))
+}
+
+/// Moves some events later (out of order, some of them late), sends every third state change at the end
+/// (after its month has closed), duplicates some, and splits the stream into two partitions by branch.
+/// Returns each partition's lines in order.
 fn perturb(
     mut lines: Vec<String>,
     moves: &[(usize, usize)],
@@ -40,6 +53,13 @@ fn perturb(
         let line = lines.remove(from);
         lines.insert(to, line);
     }
+    let mut state_changes = 0;
+    let (last, mut lines): (Vec<String>, Vec<String>) = lines.into_iter().partition(|line| {
+        let third = is_state_change(line) && state_changes % 3 == 2;
+        state_changes += usize::from(is_state_change(line));
+        third
+    });
+    lines.extend(last);
     let mut out = [Vec::new(), Vec::new()];
     for (i, line) in lines.into_iter().enumerate() {
         let partition = usize::from(line.contains("\"branch_id\":\"b02\""));
@@ -154,4 +174,21 @@ fn the_perturbation_really_produces_duplicates_and_late_events() {
     let counts = engine.counts();
     assert!(counts.duplicate > 50, "{counts:?}");
     assert!(counts.accepted > 1_000, "{counts:?}");
+    // State changes recorded after their own month had closed for their partition.
+    let calendar = *engine.calendar();
+    let users = &engine.state().entities.users;
+    let after_close = |at: i64, open_from: Option<YearMonth>| {
+        open_from.is_some_and(|open| YearMonth::of_date(calendar.local_date(at)) < open)
+    };
+    let memberships = users
+        .iter()
+        .flat_map(|u| &u.memberships)
+        .filter(|c| after_close(c.first.at, c.counts_from.0))
+        .count();
+    let bindings = users
+        .iter()
+        .flat_map(|u| &u.bindings)
+        .filter(|c| after_close(c.first.at, c.counts_from.0))
+        .count();
+    assert!(memberships > 5 && bindings > 0, "{memberships} {bindings}");
 }

@@ -521,6 +521,20 @@ fn registrations_and_bindings_after_their_month_closed_change_only_the_open_mont
         )
         .quote("u2", "a", "2016-06-28T10:00:00+08:00", "pc"); // a June count: late, as before
     s.tick("a", "2016-07-12T10:00:00+08:00");
+    let u2_id = "e4"; // the fourth event of the scenario (ids count from e1)
+    let u2_registration = s.lines().nth(on_time).unwrap().to_string();
+    assert!(u2_registration.contains(&format!("\"event_id\":\"{u2_id}\"")));
+    // The same registration again: a duplicate, though its own month (May) is long final …
+    s.event_with_id(
+        u2_id,
+        "user_registered",
+        "2016-05-10T09:00:00+08:00",
+        "a",
+        Some("u2"),
+        json!({"channel": "direct"}),
+    )
+    // … and the same state at the same instant under another id (a users CSV imported twice): nothing new.
+    .register("u2", "a", "2016-05-10T09:00:00+08:00");
     let messages = s.messages();
     let mut e = analytics::Engine::new(
         std::sync::Arc::new(Config::default()),
@@ -533,9 +547,11 @@ fn registrations_and_bindings_after_their_month_closed_change_only_the_open_mont
     assert_eq!(
         late,
         [
-            Accepted, Accepted, Accepted, Accepted, Accepted, Late, Accepted
+            Accepted, Accepted, Accepted, Accepted, Accepted, Late, Accepted, Duplicate, Accepted
         ]
     );
+    let u2 = e.state().entities.user_ids.get("u2").unwrap();
+    assert_eq!(e.state().entities.users[u2 as usize].memberships.len(), 1);
     let june = card(&e, "2016-06");
     // June is closed: exactly as it was, u1 alone in a, unbound, one quote.
     let mut june_after = serde_json::to_value(&june).unwrap();
@@ -963,17 +979,14 @@ fn the_live_month_is_the_current_one_kept_to_the_assessment() {
     let org = "a:甲:true";
     let mut s = Scenario::new();
     s.register("u1", "a", "2016-05-01T09:00:00+08:00");
+    let before = s.run(org, Config::default()).live_month().unwrap_err();
     assert_eq!(
-        s.run(org, Config::default()).live_month(),
-        None,
-        "before June"
+        before.to_string(),
+        "the assessment starts in 2016-06; the latest event is from 2016-05"
     );
     s.quote("u1", "a", "2016-12-30T10:00:00+08:00", "phone");
     let running = s.run(org, Config::default());
-    assert_eq!(
-        running.live_month().map(|m| m.to_string()).as_deref(),
-        Some("2016-12")
-    );
+    assert_eq!(running.live_month().unwrap().to_string(), "2016-12");
     // After the assessment the screens keep December, whose scorecard is still there to show.
     s.tick("a", "2017-01-20T10:00:00+08:00");
     let over = s.run(org, Config::default());
@@ -1001,21 +1014,18 @@ fn a_person_who_moved_has_one_city_rank_and_one_row_on_the_city_board() {
         s.register(user, branch, "2016-05-01T09:00:00+08:00");
     }
     s.register("mover", "b", "2016-06-15T09:00:00+08:00"); // moves from a to b mid-June
-    let mut quotes = |user: &str, branch: &str, n: usize| {
-        for day in 1..=n {
-            s.quote(
-                user,
-                branch,
-                &format!("2016-06-{day:02}T10:00:00+08:00"),
-                "phone",
-            );
+    let mut quotes = |user: &str, branch: &str, first_day: u32, n: u32| {
+        for day in first_day..first_day + n {
+            let at = format!("2016-06-{day:02}T10:00:00+08:00");
+            s.quote(user, branch, &at, "phone");
         }
     };
-    quotes("mover", "a", 3); // in a before the move …
-    quotes("mover", "b", 2); // … and in b after: 5 in all
-    quotes("p", "a", 4);
-    quotes("q", "b", 4);
-    quotes("r", "x", 9); // an out-of-scope unit: shown, not ranked
+    quotes("mover", "a", 1, 3); // in a before the move …
+    quotes("mover", "b", 16, 2); // … and in b after: 5 in all
+    quotes("p", "a", 1, 4);
+    quotes("q", "b", 1, 4);
+    quotes("r", "x", 1, 9); // an out-of-scope unit: shown, not ranked
+    s.register("p", "b", "2016-07-02T09:00:00+08:00"); // moves after June: still a's in June
     let e = s.run(org, Config::default());
     let june = card(&e, "2016-06");
     let users = june.users.as_ref().unwrap();
@@ -1039,17 +1049,30 @@ fn a_person_who_moved_has_one_city_rank_and_one_row_on_the_city_board() {
     );
     // One city rank for 5 quotes: first, ahead of p and q with 4 each (who share rank 2).
     assert!(mover.iter().all(|u| u.mobile_quotes_rank.city == Some(1)));
-    let rank_of = |user: &str| {
-        users
+    assert!(
+        mover
             .iter()
-            .find(|u| u.user_id == user)
-            .unwrap()
-            .mobile_quotes_rank
-            .city
-    };
+            .all(|u| u.mobile_quotes_rank.city_total == Some(5.0))
+    );
+    let person = |user: &str| users.iter().find(|u| u.user_id == user).unwrap();
+    let others: Vec<_> = ["p", "q", "r"]
+        .iter()
+        .map(|u| {
+            let row = person(u);
+            (
+                row.branch_id.as_str(),
+                row.current,
+                row.mobile_quotes_rank.city,
+            )
+        })
+        .collect();
     assert_eq!(
-        (rank_of("p"), rank_of("q"), rank_of("r")),
-        (Some(2), Some(2), None)
+        others,
+        [
+            ("a", true, Some(2)),
+            ("b", true, Some(2)),
+            ("x", true, None)
+        ]
     );
 
     let config = Config::default();
