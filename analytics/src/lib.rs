@@ -77,4 +77,4 @@ pub use schemas::Message;
 pub use scorecard::{
     BranchPace, BranchRow, ByIndicator, QuarterTotal, Scorecard, UserPace, UserRank, UserRow,
 };
-pub use tables::{LiveTable, TableError};
+pub use tables::{LiveTable, TableError, TablePart, TableRows};

@@ -1,6 +1,6 @@
 //! The live indicator tables of SQL: `branch_monthly`, `user_monthly`, `scorecard` and `rewards`, built
-//! from the engine's state at the instant of the query with the same code as the scorecard JSON, so SQL
-//! and REST can never disagree.
+//! from the engine's state when the query runs, one period at a time, with the same code as the scorecard
+//! JSON, so SQL and REST can never disagree.
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -116,34 +116,80 @@ impl LiveTable {
 
     /// The table's rows in `engine`'s state now (no rows before the first event).
     pub fn rows(self, engine: &Engine) -> Result<RecordBatch, TableError> {
-        let rows = match self {
-            LiveTable::BranchMonthly => months(engine)?
-                .iter()
-                .flat_map(|card| card.branches.iter().map(move |b| branch_monthly(card, b)))
+        let mut rows = TableRows::default();
+        for part in self.parts(engine)? {
+            part.add_rows(engine, &mut rows)?;
+        }
+        self.batch(rows)
+    }
+
+    /// The pieces the table is built from: one per period (the rewards in one piece). A server reads each
+    /// under its own short lock of the engine ([`TablePart::add_rows`]), so the pipeline waits for one
+    /// period's figures at a time, never for a whole table; each period's rows are consistent.
+    pub fn parts(self, engine: &Engine) -> Result<Vec<TablePart>, TableError> {
+        Ok(match self {
+            LiveTable::BranchMonthly => month_specs(engine)?
+                .into_iter()
+                .map(TablePart::BranchMonth)
                 .collect(),
-            LiveTable::UserMonthly => {
-                let mut rows = Vec::new();
-                for spec in month_specs(engine)? {
-                    let card = engine.scorecard(spec, true)?;
-                    for user in card.users.iter().flatten() {
-                        rows.push(user_monthly(&card.period, user));
-                    }
-                }
-                rows
-            }
-            LiveTable::Scorecard => {
-                let mut rows = Vec::new();
-                for (spec, kind) in all_specs(engine)? {
-                    let card = engine.scorecard(spec, false)?;
-                    rows.extend(card.branches.iter().map(|b| scorecard_row(&card, kind, b)));
-                }
-                rows
-            }
-            LiveTable::Rewards => rewards(engine)?,
-        };
-        Ok(to_batch(self.schema(), &rows)?)
+            LiveTable::UserMonthly => month_specs(engine)?
+                .into_iter()
+                .map(TablePart::UserMonth)
+                .collect(),
+            LiveTable::Scorecard => all_specs(engine)?
+                .into_iter()
+                .map(|(spec, kind)| TablePart::Scorecard(spec, kind))
+                .collect(),
+            LiveTable::Rewards => vec![TablePart::Rewards],
+        })
+    }
+
+    /// The table made of `rows` (no engine needed: this runs without the lock).
+    pub fn batch(self, rows: TableRows) -> Result<RecordBatch, TableError> {
+        Ok(to_batch(self.schema(), &rows.0)?)
     }
 }
+
+/// A piece of a live table: see [`LiveTable::parts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TablePart {
+    /// One month of `branch_monthly`.
+    BranchMonth(PeriodSpec),
+    /// One month of `user_monthly`.
+    UserMonth(PeriodSpec),
+    /// One period of `scorecard`, with its kind (`month`, `quarter`, `assessment`).
+    Scorecard(PeriodSpec, &'static str),
+    /// The `rewards` of the assessment to date.
+    Rewards,
+}
+
+impl TablePart {
+    /// Adds this piece's rows in `engine`'s state now to `rows`.
+    pub fn add_rows(self, engine: &Engine, rows: &mut TableRows) -> Result<(), TableError> {
+        let rows = &mut rows.0;
+        match self {
+            TablePart::BranchMonth(spec) => {
+                let card = engine.scorecard(spec, false)?;
+                rows.extend(card.branches.iter().map(|b| branch_monthly(&card, b)));
+            }
+            TablePart::UserMonth(spec) => {
+                let card = engine.scorecard(spec, true)?;
+                let users = card.users.iter().flatten();
+                rows.extend(users.map(|user| user_monthly(&card.period, user)));
+            }
+            TablePart::Scorecard(spec, kind) => {
+                let card = engine.scorecard(spec, false)?;
+                rows.extend(card.branches.iter().map(|b| scorecard_row(&card, kind, b)));
+            }
+            TablePart::Rewards => rows.extend(rewards(engine)?),
+        }
+        Ok(())
+    }
+}
+
+/// Rows gathered for a live table, not yet made into a record batch.
+#[derive(Debug, Default)]
+pub struct TableRows(Vec<Value>);
 
 /// A problem building a live table.
 #[derive(Debug, thiserror::Error)]
@@ -183,13 +229,6 @@ fn month_specs(engine: &Engine) -> Result<Vec<PeriodSpec>, EngineError> {
         Err(EngineError::NoData) => Ok(Vec::new()),
         Err(e) => Err(e),
     }
-}
-
-fn months(engine: &Engine) -> Result<Vec<Scorecard>, EngineError> {
-    month_specs(engine)?
-        .into_iter()
-        .map(|spec| engine.scorecard(spec, false))
-        .collect()
 }
 
 /// Every month, every quarter and the assessment, with the period kind.

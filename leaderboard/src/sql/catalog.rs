@@ -1,9 +1,9 @@
-//! The tables of the SQL catalog: the live indicator tables, read from the engine at the instant of the
-//! query, and the archived tables, whose committed Parquet files and waiting rows are taken together
+//! The tables of the SQL catalog: the live indicator tables, read from the engine when the query runs (a
+//! period at a time, each under its own short read of the engine), and the archived tables, whose committed Parquet files and waiting rows are taken together
 //! under one lock so a query never sees a row twice or misses one across a flush.
 
 use crate::live::Live;
-use analytics::{Archive, ArchiveTable, LiveTable};
+use analytics::{Archive, ArchiveTable, LiveTable, TableRows};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -76,12 +76,18 @@ impl TableProvider for LiveTableProvider {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let batch = {
-            let engine = self.live.engine.read().await;
-            self.table
-                .rows(&engine)
-                .map_err(|e| DataFusionError::External(Box::new(e)))?
-        };
+        let failed = |e: analytics::TableError| DataFusionError::External(Box::new(e));
+        let parts = self
+            .table
+            .parts(&*self.live.engine.read().await)
+            .map_err(failed)?;
+        let mut rows = TableRows::default();
+        for part in parts {
+            // One period under each read of the engine, so the pipeline never waits for a whole table.
+            part.add_rows(&*self.live.engine.read().await, &mut rows)
+                .map_err(failed)?;
+        }
+        let batch = self.table.batch(rows).map_err(failed)?;
         let exec =
             MemorySourceConfig::try_new_exec(&[vec![batch]], self.schema(), projection.cloned())?;
         Ok(exec)
