@@ -74,6 +74,11 @@ impl ArrivalPass {
         !self.seen.insert(id, month.ordinal())
     }
 
+    /// Returns true if and only if an event with this id has been seen (and its month is not yet final).
+    pub fn has_seen(&self, id: Fingerprint) -> bool {
+        self.seen.contains(id)
+    }
+
     /// Loads what deduplicating these ids will read into the cache (a hint: it changes no state).
     pub fn warm(&self, ids: impl IntoIterator<Item = Fingerprint>) {
         self.seen.warm(ids);

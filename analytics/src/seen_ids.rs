@@ -98,6 +98,19 @@ impl SeenIds {
         }
     }
 
+    /// Returns true if and only if `fp` is held.
+    pub(crate) fn contains(&self, fp: Fingerprint) -> bool {
+        let mask = self.mask();
+        let mut i = self.home(fp);
+        loop {
+            match self.low[i] {
+                0 => return false,
+                low if low == fp.low && self.high[i] == fp.high => return true,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
     fn put(&mut self, i: usize, fp: Fingerprint, month: i32) {
         self.low[i] = fp.low;
         self.high[i] = fp.high;
@@ -213,6 +226,7 @@ mod tests {
                     let low = if low % 2 == 0 { low * 1024 } else { low };
                     let fp = Fingerprint::from_halves(low, high);
                     let fresh = !model.contains_key(&(fp.low, fp.high));
+                    prop_assert_eq!(seen.contains(fp), !fresh);
                     if fresh {
                         model.insert((fp.low, fp.high), month);
                     }

@@ -147,6 +147,16 @@ pub async fn clearing_score(
         )));
     }
     let month: YearMonth = request.month.parse().map_err(ApiError::bad_request)?;
+    let config = state.live.config();
+    let (first, last) = (
+        YearMonth::of_date(config.assessment_start),
+        YearMonth::of_date(config.assessment_end),
+    );
+    if month < first || month > last {
+        return Err(ApiError::bad_request(format!(
+            "month {month} is outside the assessment ({first}..={last})"
+        )));
+    }
     let occurred_at = {
         let engine = state.live.engine.read().await;
         if engine.state().arrival.is_final(month) {
@@ -183,8 +193,28 @@ pub async fn clearing_score(
     });
     let payload = serde_json::to_vec(&event).expect("JSON values serialise");
     // The same validation every event gets: a bad score is refused here, not dead-lettered later.
-    if let Err(rejection) = schemas::decode_event(&payload, chrono::Utc::now().timestamp_millis()) {
-        return Err(ApiError::bad_request(rejection.reason));
+    let decoded = schemas::decode_event(&payload, chrono::Utc::now().timestamp_millis())
+        .map_err(|rejection| ApiError::bad_request(rejection.reason))?;
+    {
+        // What the pipeline would drop without a word: answered here instead of with a 202.
+        let engine = state.live.engine.read().await;
+        let arrival = &engine.state().arrival;
+        if arrival.has_seen(analytics::Fingerprint::of(&event_id)) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("event_id {event_id:?} is already used: the event would be a duplicate"),
+            ));
+        }
+        let at_month = YearMonth::of_date(engine.calendar().local_date(decoded.occurred_at));
+        if arrival.is_final(at_month) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "occurred_at {occurred_at} is in {at_month}, which is final: the event would be \
+                     late and change nothing"
+                ),
+            ));
+        }
     }
     state
         .publisher

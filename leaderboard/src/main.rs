@@ -283,7 +283,11 @@ fn disable_transparent_huge_pages() {
 
 fn main() -> Result<()> {
     disable_transparent_huge_pages();
-    tokio::runtime::Runtime::new()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // SQL statements are parsed and planned here (then run on the query threads): room for deep ones.
+        .thread_stack_size(leaderboard::sql::limits::QUERY_THREAD_STACK_BYTES)
+        .build()
         .context("cannot start the async runtime")?
         .block_on(run())
 }

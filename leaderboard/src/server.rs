@@ -53,6 +53,13 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(api::ready))
         .route("/metrics", get(api::metrics))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        // Axum still sets the Allow header; this gives the body every other error has.
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{method} is not allowed here (the Allow header lists what is)"),
+            )
+        })
         .with_state(state)
 }
 

@@ -221,13 +221,11 @@ impl SqlEngine {
         &self,
         plan: LogicalPlan,
     ) -> Result<SendableRecordBatchStream, SqlError> {
-        let permit = self.running.clone().try_acquire_owned().map_err(|_| {
-            SqlError::Busy(format!(
-                "as many queries as may run at once (sql.max_concurrent_queries = {}) are running: try \
-                 again when one has finished",
-                self.max_concurrent_queries
-            ))
-        })?;
+        let permit = self
+            .running
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| self.busy())?;
         let (started, schema) = tokio::sync::oneshot::channel();
         let (batches, received) = tokio::sync::mpsc::channel(RESULT_BATCHES_IN_FLIGHT);
         let state = self.ctx.state();
@@ -273,12 +271,33 @@ impl SqlEngine {
         )))
     }
 
+    /// The answer when every query slot is taken.
+    fn busy(&self) -> SqlError {
+        SqlError::Busy(format!(
+            "as many queries as may run at once (sql.max_concurrent_queries = {}) are running: try again \
+             when one has finished",
+            self.max_concurrent_queries
+        ))
+    }
+
     /// Plans one statement that [`guard::check_sql`] allowed as a query.
+    ///
+    /// Planning runs on a query thread, within the query's time limit: DataFusion's planning time grows
+    /// faster than the length of a chain like `a = 1 OR a = 2 OR …` (2,000 terms take seconds), so a long
+    /// one gets the time-limit error instead of holding one of the pipeline's threads.
     pub async fn plan(&self, statement: DFStatement) -> Result<LogicalPlan, SqlError> {
+        // Busy is said at once, not after waiting for a query thread to plan on.
+        if self.running.available_permits() == 0 {
+            return Err(self.busy());
+        }
         let state = self.ctx.state();
-        let plan = state
-            .statement_to_plan(statement)
+        let planning = self
+            .handle()
+            .spawn(async move { state.statement_to_plan(statement).await });
+        let plan = tokio::time::timeout(self.timeout, planning)
             .await
+            .map_err(|_| SqlError::Limit(limits::timeout_message(self.timeout)))?
+            .map_err(|e| SqlError::Internal(format!("planning the query failed: {e}")))?
             .map_err(SqlError::from_datafusion)?;
         verify_read_only(&plan)?;
         Ok(plan)

@@ -70,9 +70,15 @@ pub async fn upgrade(
     State(state): State<AppState>,
     grant: Grant,
     query: Result<Query<WsQuery>, axum::extract::rejection::QueryRejection>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let ws = ws.map_err(|e| {
+        ApiError::new(
+            e.status(),
+            format!("{}: /ws is a websocket endpoint", e.body_text()),
+        )
+    })?;
     let first = match &query.board {
         Some(board) => Some((
             board_key(&state, &grant, board, query.branch.clone())?,

@@ -71,6 +71,7 @@ fn request(method: &str, url: &str, token: Option<&str>, body: Option<Value>) ->
             }
             r.send(body.to_string())
         }
+        ("DELETE", None) => agent.delete(url).call(),
         _ => {
             let mut r = agent.get(url);
             if let Some(t) = token {
@@ -208,7 +209,7 @@ fn tokens_boards_clearing_scores_and_the_openapi_document() {
     let post = |token: Option<&str>, body: Value| {
         request("POST", &url("/api/v1/clearing-scores"), token, Some(body))
     };
-    let good = json!({"branch_id": "a", "month": "2016-06", "score": 8.5});
+    let good = json!({"branch_id": "a", "month": "2016-06", "score": 8.5, "event_id": "cs-a-june"});
     assert_eq!(post(None, good.clone()).0, 401);
     assert_eq!(post(Some(KIOSK), good.clone()).0, 403);
     for (bad, words) in [
@@ -225,6 +226,10 @@ fn tokens_boards_clearing_scores_and_the_openapi_document() {
             "June",
         ),
         (json!({"branch_id": "a", "score": 5}), "month"),
+        (
+            json!({"branch_id": "a", "month": "2017-01", "score": 5}),
+            "outside the assessment",
+        ),
     ] {
         let (status, body) = post(Some(ADMIN), bad.clone());
         assert_eq!(status, 400, "{bad}: {body}");
@@ -255,6 +260,33 @@ fn tokens_boards_clearing_scores_and_the_openapi_document() {
         .clone();
     assert_eq!(a["indicators"]["clearing_score"], 8.5, "{a}");
     assert_eq!(a["points"]["clearing_score"], 8.5, "{a}");
+    // What the pipeline would drop without a word is refused instead of answered 202: a reused event_id
+    // (a duplicate) and an event time in a final month (late).
+    for (conflict, words) in [
+        (
+            json!({"branch_id": "a", "month": "2016-06", "score": 3, "event_id": "cs-a-june"}),
+            "already used",
+        ),
+        (
+            json!({"branch_id": "a", "month": "2016-06", "score": 3,
+                   "occurred_at": "2010-06-01T10:00:00+08:00"}),
+            "late",
+        ),
+    ] {
+        let (status, body) = post(Some(ADMIN), conflict.clone());
+        assert_eq!(status, 409, "{conflict}: {body}");
+        assert!(body["error"].as_str().unwrap().contains(words), "{body}");
+    }
+    // Every error has a JSON body, a wrong method and a plain GET of the websocket endpoint included.
+    for (method, path, want) in [
+        ("DELETE", "/api/v1/scorecard", 405),
+        ("GET", "/api/v1/clearing-scores", 405),
+        ("GET", "/ws?board=branch_total_score", 400),
+    ] {
+        let (status, body) = request(method, &url(path), Some(ADMIN), None);
+        assert_eq!(status, want, "{method} {path}: {body}");
+        assert!(body["error"].is_string(), "{method} {path}: {body}");
+    }
 
     // The OpenAPI document lists every endpoint the server has, and each listed GET answers.
     let (_, doc) = request("GET", &url("/api/v1/openapi.json"), None, None);

@@ -49,7 +49,11 @@ pub async fn sql(args: &SqlArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| config.server.state_dir.clone());
     let engine = open_offline(config, &state_dir, args.org.clone())?;
-    let result = engine.query(&args.query, usize::MAX).await?;
+    // On a worker thread, whose stack has room for deep statements (the main thread's has not).
+    let query = args.query.clone();
+    let result = tokio::spawn(async move { engine.query(&query, usize::MAX).await })
+        .await
+        .context("the query task failed")??;
     let bytes = match args.format {
         SqlFormat::Table => {
             let mut text = arrow::util::pretty::pretty_format_batches(&result.batches)?.to_string();

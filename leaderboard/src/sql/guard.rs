@@ -80,9 +80,20 @@ fn check_set(set: &Set) -> Result<Allowed, String> {
     }
 }
 
+/// The longest statement accepted, in bytes. DataFusion walks expressions recursively, so a statement's
+/// length bounds how deep it can be: 256 KiB keeps the deepest (`1+1+1…`) well inside a query thread's stack
+/// ([`super::limits::QUERY_THREAD_STACK_BYTES`]), and is far more than any IN list a tool writes.
+pub const MAX_SQL_BYTES: usize = 256 * 1024;
+
 /// Parses `sql` (one statement, DataFusion's dialect extensions included) and checks it: an error that
 /// does not parse is [`SqlError::Invalid`], a refused statement [`SqlError::Forbidden`].
 pub fn check_sql(sql: &str) -> Result<(Allowed, DFStatement), SqlError> {
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(SqlError::Invalid(format!(
+            "the query is {} bytes, over the limit of {MAX_SQL_BYTES} bytes (256 KiB)",
+            sql.len()
+        )));
+    }
     let mut statements = DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})
         .map_err(|e| SqlError::Invalid(format!("cannot parse the query: {e}")))?;
     let statement = match (statements.pop_front(), statements.is_empty()) {

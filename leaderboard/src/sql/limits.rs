@@ -23,12 +23,19 @@ use std::time::{Duration, Instant};
 /// How much nicer than the pipeline the query threads are (Linux nice levels).
 const QUERY_NICENESS: libc::c_int = 10;
 
+/// The stack of each query thread. DataFusion walks a query's expressions recursively, and a long chain
+/// such as `a = 1 OR a = 2 OR …` (which BI tools write) is as deep as it is long: with the default 2 MiB,
+/// 2,000 terms overflowed the stack and aborted the whole process. The memory is reserved, not used,
+/// until a query needs it.
+pub const QUERY_THREAD_STACK_BYTES: usize = 256 * 1024 * 1024;
+
 /// The tokio runtime queries run on: `threads` workers (and DataFusion's blocking file reads) at a lower
 /// priority, so a heavy query takes only the CPU the pipeline leaves.
 pub fn query_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .max_blocking_threads(threads.max(2))
+        .thread_stack_size(QUERY_THREAD_STACK_BYTES)
         .thread_name("sql")
         .on_thread_start(|| {
             // SAFETY: setpriority has no memory effects; on Linux, PRIO_PROCESS with 0 is the calling
