@@ -70,7 +70,7 @@ pub use engine::{Counts, Disposition, Engine, EngineState};
 pub use error::EngineError;
 pub use indicators::{Fraction, Indicator};
 pub use pace::{ActiveOutlook, BEHIND_FROM, LoginStatus, MonthProgress, PaceStatus};
-pub use period::{MonthRange, Period, PeriodSpec};
+pub use period::{MonthRange, Period, PeriodSpec, assessment_months};
 pub use ranking::competition_ranks;
 pub use rewards::{BranchAward, BranchAwards, RewardReport, SalespersonPayout, SpecialistBonus};
 pub use schemas::Message;

@@ -95,7 +95,7 @@ pub async fn board(
 pub async fn periods(State(state): State<AppState>, _grant: Grant) -> Result<Response, ApiError> {
     let current = state.live.engine.read().await.live_month()?;
     let config = state.live.config();
-    let first = YearMonth::of_date(config.assessment_start);
+    let first = analytics::assessment_months(config).first;
     let months: Vec<YearMonth> = (0..=current.months_since(first))
         .map(|i| first.plus(i))
         .collect();
@@ -147,14 +147,11 @@ pub async fn clearing_score(
         )));
     }
     let month: YearMonth = request.month.parse().map_err(ApiError::bad_request)?;
-    let config = state.live.config();
-    let (first, last) = (
-        YearMonth::of_date(config.assessment_start),
-        YearMonth::of_date(config.assessment_end),
-    );
-    if month < first || month > last {
+    let assessment = analytics::assessment_months(state.live.config());
+    if !assessment.contains(month) {
         return Err(ApiError::bad_request(format!(
-            "month {month} is outside the assessment ({first}..={last})"
+            "month {month} is outside the assessment ({}..={})",
+            assessment.first, assessment.last
         )));
     }
     let occurred_at = {
