@@ -194,7 +194,9 @@ impl Engine {
             }
         }
         if !self.facts.is_empty() {
-            let deltas = self.aggregator.aggregate(self.facts.finish()).await?;
+            let facts = self.facts.finish();
+            let deltas = self.aggregator.aggregate(facts.clone()).await?;
+            self.facts.recycle(facts);
             for (key, delta) in &deltas {
                 self.state.counters.merge(*key, delta);
             }

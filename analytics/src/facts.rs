@@ -2,8 +2,10 @@
 //! record batch ready for DataFusion to aggregate. All amounts are integer fen so sums are exact and never
 //! depend on the order or grouping in which they are added.
 
-use arrow::array::{ArrayRef, Int32Array, Int64Array, UInt32Array};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::{ArrayRef, AsArray, Int32Array, Int64Array, UInt32Array};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Field, Int32Type, Int64Type, Schema, SchemaRef, UInt32Type,
+};
 use arrow::record_batch::RecordBatch;
 use std::sync::{Arc, LazyLock};
 
@@ -126,28 +128,128 @@ impl FactBuilder {
         self.month.is_empty()
     }
 
-    /// The rows as a record batch; the builder is empty afterwards, with room for as many rows again.
+    /// The rows as a record batch; the builder is empty afterwards. Hand the batch back with
+    /// [`FactBuilder::recycle`] once it has been aggregated, so the next rows reuse its memory.
     pub fn finish(&mut self) -> RecordBatch {
-        let rows = self.len();
         let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(Int32Array::from(take_with_room(&mut self.month, rows))),
-            Arc::new(UInt32Array::from(take_with_room(&mut self.branch, rows))),
-            Arc::new(UInt32Array::from(take_with_room(&mut self.user, rows))),
+            Arc::new(Int32Array::from(std::mem::take(&mut self.month))),
+            Arc::new(UInt32Array::from(std::mem::take(&mut self.branch))),
+            Arc::new(UInt32Array::from(std::mem::take(&mut self.user))),
         ];
         columns.extend(
             self.measures
                 .iter_mut()
-                .map(|column| Arc::new(Int64Array::from(take_with_room(column, rows))) as ArrayRef),
+                .map(|column| Arc::new(Int64Array::from(std::mem::take(column))) as ArrayRef),
         );
-        columns.push(Arc::new(Int64Array::from(take_with_room(
+        columns.push(Arc::new(Int64Array::from(std::mem::take(
             &mut self.login_days,
-            rows,
         ))));
         RecordBatch::try_new(fact_schema(), columns).expect("columns match the fact schema")
     }
+
+    /// Takes back the columns of a batch from [`FactBuilder::finish`] that nothing else holds any more, so
+    /// the next rows are written into memory already mapped and likely still cached rather than into fresh
+    /// pages. A column still shared elsewhere is left alone and a new one is allocated as the rows come.
+    pub fn recycle(&mut self, batch: RecordBatch) {
+        let rows = batch.num_rows();
+        let (_, columns, _) = batch.into_parts();
+        let mut columns = columns.into_iter();
+        reclaim::<Int32Type>(&mut self.month, columns.next(), rows);
+        reclaim::<UInt32Type>(&mut self.branch, columns.next(), rows);
+        reclaim::<UInt32Type>(&mut self.user, columns.next(), rows);
+        for column in &mut self.measures {
+            reclaim::<Int64Type>(column, columns.next(), rows);
+        }
+        reclaim::<Int64Type>(&mut self.login_days, columns.next(), rows);
+    }
 }
 
-/// The values of `column`, leaving it empty with room for `rows` values.
-fn take_with_room<T>(column: &mut Vec<T>, rows: usize) -> Vec<T> {
-    std::mem::replace(column, Vec::with_capacity(rows))
+/// Puts the buffer of `array` back into an empty `column`, if `array` held the only reference to it;
+/// otherwise gives `column` room for `rows` values.
+fn reclaim<T: ArrowPrimitiveType>(
+    column: &mut Vec<T::Native>,
+    array: Option<ArrayRef>,
+    rows: usize,
+) {
+    if !column.is_empty() {
+        return;
+    }
+    let values = array.map(|array| array.as_primitive::<T>().values().clone());
+    match values.map(|values| values.into_inner().into_vec::<T::Native>()) {
+        Some(Ok(mut vec)) => {
+            vec.clear();
+            *column = vec;
+        }
+        _ => column.reserve(rows),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(quotes: i64) -> Measures {
+        let mut m = Measures::default();
+        m.add(Measure::Quotes, quotes)
+            .add(Measure::PaymentFen, quotes * 100);
+        m.login_days = quotes;
+        m
+    }
+
+    fn quotes(batch: &RecordBatch) -> Vec<i64> {
+        batch
+            .column(3)
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec()
+    }
+
+    #[test]
+    fn a_recycled_batch_lends_its_memory_to_the_next_rows_and_a_shared_one_is_left_alone() {
+        let mut facts = FactBuilder::default();
+        for i in 0..1000 {
+            facts.push(7, 1, i as u32, &row(i));
+        }
+        let first = facts.finish();
+        assert!(facts.is_empty());
+        let first_quotes = first
+            .column(3)
+            .as_primitive::<Int64Type>()
+            .values()
+            .as_ptr();
+        facts.recycle(first);
+        for i in 0..10 {
+            facts.push(8, 2, 3, &row(-i));
+        }
+        let second = facts.finish();
+        assert_eq!(quotes(&second), (0..10).map(|i| -i).collect::<Vec<_>>());
+        assert_eq!(second.num_rows(), 10);
+        assert_eq!(
+            second
+                .column(3)
+                .as_primitive::<Int64Type>()
+                .values()
+                .as_ptr(),
+            first_quotes,
+            "the rows were written into the first batch's buffer"
+        );
+
+        // A batch somebody still holds keeps its values: the builder takes fresh memory instead.
+        let held = second.clone();
+        facts.recycle(second);
+        for i in 0..5 {
+            facts.push(9, 4, 5, &row(100 + i));
+        }
+        let third = facts.finish();
+        assert_eq!(quotes(&held), (0..10).map(|i| -i).collect::<Vec<_>>());
+        assert_eq!(quotes(&third), (100..105).collect::<Vec<_>>());
+        assert_eq!(
+            third
+                .column(0)
+                .as_primitive::<Int32Type>()
+                .values()
+                .to_vec(),
+            vec![9; 5]
+        );
+    }
 }

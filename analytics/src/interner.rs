@@ -1,15 +1,18 @@
 //! Interns ids (branches, users) as dense integers so keyed state and fact rows stay small and fast.
 
 use hashbrown::HashMap;
+use schemas::Id;
 use serde::{Deserialize, Serialize};
 
 /// A two-way map between string ids and dense `u32` keys, in first-seen order. Serialised as the list of
-/// names; the lookup index is rebuilt on deserialisation.
+/// names; the lookup index is rebuilt on deserialisation. The index holds its keys inline (ids of up to 24
+/// bytes), so a lookup, made for the branch and the user of every event, compares without following a
+/// pointer.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(from = "Vec<Box<str>>", into = "Vec<Box<str>>")]
 pub struct Interner {
     names: Vec<Box<str>>,
-    index: HashMap<Box<str>, u32>,
+    index: HashMap<Id, u32>,
 }
 
 impl From<Vec<Box<str>>> for Interner {
@@ -17,7 +20,7 @@ impl From<Vec<Box<str>>> for Interner {
         let index = names
             .iter()
             .enumerate()
-            .map(|(i, n)| (n.clone(), i as u32))
+            .map(|(i, n)| (Id::from(&**n), i as u32))
             .collect();
         Self { names, index }
     }
@@ -37,7 +40,7 @@ impl Interner {
         }
         let key = self.names.len() as u32;
         self.names.push(name.into());
-        self.index.insert(name.into(), key);
+        self.index.insert(Id::from(name), key);
         key
     }
 

@@ -117,12 +117,14 @@ impl SeenIds {
         self.months[i] = month;
     }
 
-    /// Loads the home slot of each fingerprint into the cache, so the inserts that follow hit it. The loads
-    /// are independent, so the processor overlaps their misses.
+    /// Loads the home slot of each fingerprint into the cache, in all three columns (an insert writes the
+    /// other two), so the inserts that follow hit it. The loads are independent, so the processor overlaps
+    /// their misses.
     pub(crate) fn warm(&self, fingerprints: impl IntoIterator<Item = Fingerprint>) {
-        let folded = fingerprints
-            .into_iter()
-            .fold(0u64, |acc, fp| acc ^ self.low[self.home(fp)]);
+        let folded = fingerprints.into_iter().fold(0u64, |acc, fp| {
+            let i = self.home(fp);
+            acc ^ self.low[i] ^ self.high[i] ^ self.months[i] as u64
+        });
         std::hint::black_box(folded);
     }
 

@@ -3,14 +3,43 @@
 
 use crate::source::RawMessage;
 use bytes::{Bytes, BytesMut};
+use memmap2::{Mmap, UncheckedAdvice};
 use schemas::PartitionId;
+use std::fs::File;
 use std::io::Read;
+use std::sync::Arc;
 
 /// How much is read from the file at a time.
 const CHUNK_BYTES: usize = 1 << 20;
 
+/// How far behind the read position a mapped file's pages are let go of, and in steps of how much: well
+/// beyond the batches that can be in flight at once (being decoded, queued and processed), so their lines
+/// are normally done with, and in few calls, since each one interrupts the other cores to flush their
+/// address translations.
+const RELEASE_BEHIND_BYTES: usize = 64 << 20;
+
+/// A file mapping as the owner of the [`Bytes`] its lines are slices of.
+struct SharedMap(Arc<Mmap>);
+
+impl AsRef<[u8]> for SharedMap {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A mapped file's pages that the reader lets go of as it moves on, so the process's resident memory
+/// stays near the batches in flight instead of growing to the file's size.
+struct Released {
+    map: Arc<Mmap>,
+    /// Everything before this offset has been let go of.
+    upto: usize,
+    /// How far behind the read position pages are let go of, at least that much at a time.
+    behind: usize,
+}
+
 /// Reads newline-delimited messages from any reader. Lines are read a megabyte at a time and handed out as
-/// slices of one shared buffer: no copy and no allocation per line.
+/// slices of one shared buffer: no copy and no allocation per line. A regular file can instead be mapped
+/// ([`NdjsonReader::mapped`]), which also saves copying it out of the page cache.
 pub struct NdjsonReader<R> {
     reader: R,
     partition: PartitionId,
@@ -23,6 +52,44 @@ pub struct NdjsonReader<R> {
     /// What each read fills.
     chunk: Box<[u8]>,
     at_end: bool,
+    /// For a mapped file: the mapping, and how much of it has been let go of.
+    released: Option<Released>,
+}
+
+impl NdjsonReader<File> {
+    /// A reader of a regular file that maps it into memory rather than reading it: its lines are slices of
+    /// the mapping, so nothing is copied. Anything that cannot be mapped (a pipe, a device) is read as
+    /// [`NdjsonReader::new`] reads it.
+    ///
+    /// The file must not be truncated while it is being read: the pages cut off would be gone from under
+    /// the lines that point into them (the process would be stopped by `SIGBUS`). Appending is harmless;
+    /// what is appended after the mapping was made is not read.
+    pub fn mapped(file: File, partition: PartitionId) -> Self {
+        Self::mapped_releasing(file, partition, RELEASE_BEHIND_BYTES)
+    }
+
+    /// [`NdjsonReader::mapped`], letting go of pages `behind` bytes behind the read position.
+    fn mapped_releasing(file: File, partition: PartitionId, behind: usize) -> Self {
+        let regular = file.metadata().is_ok_and(|m| m.is_file() && m.len() > 0);
+        // SAFETY: the mapping is read-only and only read; the one way it can fail under us, the file being
+        // truncated meanwhile, is ruled out above in the contract of this function.
+        let map = regular.then(|| unsafe { Mmap::map(&file) }.ok()).flatten();
+        let Some(map) = map else {
+            return Self::new(file, partition);
+        };
+        let _ = map.advise(memmap2::Advice::Sequential);
+        let map = Arc::new(map);
+        let mut reader = Self::new(file, partition);
+        reader.lines = Bytes::from_owner(SharedMap(map.clone()));
+        reader.at_end = true;
+        reader.chunk = Box::default();
+        reader.released = Some(Released {
+            map,
+            upto: 0,
+            behind,
+        });
+        reader
+    }
 }
 
 impl<R: Read> NdjsonReader<R> {
@@ -37,6 +104,7 @@ impl<R: Read> NdjsonReader<R> {
             partial: BytesMut::new(),
             chunk: vec![0; CHUNK_BYTES].into_boxed_slice(),
             at_end: false,
+            released: None,
         }
     }
 
@@ -71,7 +139,30 @@ impl<R: Read> NdjsonReader<R> {
                 produced_at: None,
             });
         }
+        self.release_behind();
         Ok(batch)
+    }
+
+    /// Lets go of a mapped file's pages far enough behind the read position (a hint to the kernel: a line
+    /// still using one of them reads it again from the page cache).
+    fn release_behind(&mut self) {
+        let Some(released) = &mut self.released else {
+            return;
+        };
+        let page = 4096;
+        let upto = (self.bytes_read as usize).saturating_sub(released.behind) / page * page;
+        if upto >= released.upto + released.behind {
+            // SAFETY: the mapping is a shared, read-only file mapping; after `DontNeed` its pages read the
+            // file's contents again from the page cache, so every line stays the same bytes.
+            let _ = unsafe {
+                released.map.unchecked_advise_range(
+                    UncheckedAdvice::DontNeed,
+                    released.upto,
+                    upto - released.upto,
+                )
+            };
+            released.upto = upto;
+        }
     }
 
     /// The next line with its newline, or what is left at the end of the input.
@@ -81,6 +172,11 @@ impl<R: Read> NdjsonReader<R> {
                 return Ok(Some(self.lines.split_to(newline + 1)));
             }
             if self.at_end {
+                // What is left after the last newline: of a mapped file, the end of the mapping; of a read
+                // one, the partial line.
+                if !self.lines.is_empty() {
+                    return Ok(Some(std::mem::take(&mut self.lines)));
+                }
                 return Ok((!self.partial.is_empty()).then(|| self.partial.split().freeze()));
             }
             self.read_chunk()?;
@@ -128,6 +224,58 @@ mod tests {
         assert_eq!(rest[0].offset, 3);
         assert!(r.next_batch(10).unwrap().is_empty());
         assert_eq!(r.bytes_read(), text.len() as u64);
+    }
+
+    /// Every line of `reader`, as `(offset, payload)`, read `per_batch` at a time.
+    fn all_lines<R: Read>(mut reader: NdjsonReader<R>, per_batch: usize) -> Vec<(u64, Bytes)> {
+        let mut got = Vec::new();
+        loop {
+            let batch = reader.next_batch(per_batch).unwrap();
+            if batch.is_empty() {
+                return got;
+            }
+            got.extend(batch.into_iter().map(|m| (m.offset, m.payload)));
+        }
+    }
+
+    #[test]
+    fn a_mapped_file_gives_the_lines_reading_gives_even_with_its_pages_let_go_of() {
+        let mut text = String::new();
+        for i in 0..20_000 {
+            text.push_str(&format!(
+                "{{\"line\":{i},\"pad\":\"{}\"}}\r\n",
+                "x".repeat(i % 50)
+            ));
+            if i % 997 == 0 {
+                text.push_str("  \n");
+            }
+        }
+        text.push_str("no newline at the end");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.ndjson");
+        std::fs::write(&path, &text).unwrap();
+        let read = all_lines(NdjsonReader::new(File::open(&path).unwrap(), 0), 333);
+        // Pages one page behind are let go of while every earlier line is still held: they must still read
+        // the same.
+        let mapped = NdjsonReader::mapped_releasing(File::open(&path).unwrap(), 0, 4096);
+        assert!(mapped.released.is_some(), "a regular file is mapped");
+        let mapped = all_lines(mapped, 333);
+        assert_eq!(mapped.len(), 20_000 + 1);
+        assert_eq!(mapped, read);
+        assert_eq!(
+            mapped.last().unwrap().1,
+            Bytes::from("no newline at the end")
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_read_not_mapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.ndjson");
+        std::fs::write(&path, "").unwrap();
+        let mut reader = NdjsonReader::mapped(File::open(&path).unwrap(), 0);
+        assert!(reader.released.is_none());
+        assert!(reader.next_batch(10).unwrap().is_empty());
     }
 
     /// Returns at most `step` bytes per read, so lines end up split across reads.

@@ -189,7 +189,7 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<(DecodedBatch, u64)>>(2);
     let batch_size = options.batch_size.max(1);
     let reader_thread = std::thread::spawn(move || {
-        let mut reader = NdjsonReader::new(file, 0);
+        let mut reader = NdjsonReader::mapped(file, 0);
         loop {
             let raw = match reader.next_batch(batch_size) {
                 Ok(raw) => raw,
