@@ -26,12 +26,6 @@ impl Proxy {
         Self::serve(listener, port, target_port)
     }
 
-    /// Starts forwarding `port` (already chosen, e.g. advertised by the broker) to `target_port`.
-    pub fn start_on(port: u16, target_port: u16) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the proxy");
-        Self::serve(listener, port, target_port)
-    }
-
     fn serve(listener: TcpListener, port: u16, target_port: u16) -> Self {
         let state = Arc::new(State {
             down: AtomicBool::new(false),

@@ -420,10 +420,11 @@ fn poison_messages_land_in_the_dead_letter_topic_while_good_events_flow() {
 
 #[test]
 fn a_broker_outage_of_ten_seconds_is_survived_without_a_restart() {
-    let proxy_port = free_port();
+    // The proxy takes a port of its own choosing (asking for a free port and binding it later raced with
+    // the other tests' connections, which could take it meanwhile), and the broker advertises it.
     let broker_port = free_port();
-    let proxy = Proxy::start_on(proxy_port, broker_port);
-    let broker = Broker::start_advertising(broker_port, proxy_port);
+    let proxy = Proxy::start(broker_port);
+    let broker = Broker::start_advertising(broker_port, proxy.port());
     assert_eq!(broker.port(), broker_port);
     let brokers = format!("127.0.0.1:{}", proxy.port());
     let data = dataset("2016-06-20", 16, 5, 8, 9);
