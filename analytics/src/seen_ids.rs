@@ -42,12 +42,14 @@ const MIN_SLOTS: usize = 1024;
 /// translations (measured: 3 % of a replay). Written first, each page takes one plain fault.
 fn written_zeros<T: Copy + Default>(len: usize) -> Vec<T> {
     let mut zeros = Vec::with_capacity(len);
-    zeros.resize(len, T::default());
+    // Hidden from the optimiser, which could otherwise turn writing zeros back into a zeroed allocation.
+    zeros.resize(len, std::hint::black_box(T::default()));
     zeros
 }
 
-/// Open addressing with linear probing. `low[i] == 0` marks slot `i` empty; `high` and `months` are read
-/// only when the low half matches (a duplicate, or a 1-in-2^64 coincidence) and when pruning.
+/// Open addressing with linear probing. `low[i] == 0` marks slot `i` empty; `high` and `months` are
+/// compared or kept only when the low half matches (a duplicate, or a 1-in-2^64 coincidence) and when
+/// pruning (warming loads them too, since an insert writes them).
 #[derive(Debug, Clone)]
 pub(crate) struct SeenIds {
     low: Vec<u64>,

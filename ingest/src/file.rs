@@ -12,6 +12,9 @@ use std::sync::Arc;
 /// How much is read from the file at a time.
 const CHUNK_BYTES: usize = 1 << 20;
 
+/// What the range of pages let go of is rounded to: a multiple of every page size in use.
+const RELEASE_ALIGN_BYTES: usize = 64 << 10;
+
 /// How far behind the read position a mapped file's pages are let go of, and in steps of how much: well
 /// beyond the batches that can be in flight at once (being decoded, queued and processed), so their lines
 /// are normally done with, and in few calls, since each one interrupts the other cores to flush their
@@ -58,21 +61,31 @@ pub struct NdjsonReader<R> {
 
 impl NdjsonReader<File> {
     /// A reader of a regular file that maps it into memory rather than reading it: its lines are slices of
-    /// the mapping, so nothing is copied. Anything that cannot be mapped (a pipe, a device) is read as
-    /// [`NdjsonReader::new`] reads it.
+    /// the mapping, so nothing is copied. The whole file is read from its start, wherever `file` stands.
+    /// Anything that cannot be mapped (a pipe, a device, an empty file) is read as [`NdjsonReader::new`]
+    /// reads it.
     ///
-    /// The file must not be truncated while it is being read: the pages cut off would be gone from under
-    /// the lines that point into them (the process would be stopped by `SIGBUS`). Appending is harmless;
-    /// what is appended after the mapping was made is not read.
-    pub fn mapped(file: File, partition: PartitionId) -> Self {
-        Self::mapped_releasing(file, partition, RELEASE_BEHIND_BYTES)
+    /// # Safety
+    ///
+    /// Nobody may write to or truncate the file while the reader or any line it handed out is alive. The
+    /// mapping is shared with the file: a write would change bytes already validated and parsed, and the
+    /// pages cut off by a truncation would be gone from under the lines that point into them (the process
+    /// would be stopped by `SIGBUS`). Appending is harmless: what is appended after the mapping was made is
+    /// not read.
+    pub unsafe fn mapped(file: File, partition: PartitionId) -> Self {
+        // SAFETY: passed on to our caller.
+        unsafe { Self::mapped_releasing(file, partition, RELEASE_BEHIND_BYTES) }
     }
 
     /// [`NdjsonReader::mapped`], letting go of pages `behind` bytes behind the read position.
-    fn mapped_releasing(file: File, partition: PartitionId, behind: usize) -> Self {
+    ///
+    /// # Safety
+    ///
+    /// As for [`NdjsonReader::mapped`].
+    unsafe fn mapped_releasing(file: File, partition: PartitionId, behind: usize) -> Self {
         let regular = file.metadata().is_ok_and(|m| m.is_file() && m.len() > 0);
-        // SAFETY: the mapping is read-only and only read; the one way it can fail under us, the file being
-        // truncated meanwhile, is ruled out above in the contract of this function.
+        // SAFETY: the mapping is read-only, and our caller guarantees that nobody writes to or truncates
+        // the file while it is mapped.
         let map = regular.then(|| unsafe { Mmap::map(&file) }.ok()).flatten();
         let Some(map) = map else {
             return Self::new(file, partition);
@@ -149,11 +162,12 @@ impl<R: Read> NdjsonReader<R> {
         let Some(released) = &mut self.released else {
             return;
         };
-        let page = 4096;
-        let upto = (self.bytes_read as usize).saturating_sub(released.behind) / page * page;
+        let upto = (self.bytes_read as usize).saturating_sub(released.behind) / RELEASE_ALIGN_BYTES
+            * RELEASE_ALIGN_BYTES;
         if upto >= released.upto + released.behind {
             // SAFETY: the mapping is a shared, read-only file mapping; after `DontNeed` its pages read the
-            // file's contents again from the page cache, so every line stays the same bytes.
+            // file's contents again from the page cache, so every line stays the same bytes (the file is
+            // not written meanwhile: the contract of `mapped`).
             let _ = unsafe {
                 released.map.unchecked_advise_range(
                     UncheckedAdvice::DontNeed,
@@ -255,9 +269,10 @@ mod tests {
         let path = dir.path().join("events.ndjson");
         std::fs::write(&path, &text).unwrap();
         let read = all_lines(NdjsonReader::new(File::open(&path).unwrap(), 0), 333);
-        // Pages one page behind are let go of while every earlier line is still held: they must still read
-        // the same.
-        let mapped = NdjsonReader::mapped_releasing(File::open(&path).unwrap(), 0, 4096);
+        // Pages are let go of a few kilobytes behind while every earlier line is still held: those lines
+        // must still read the same.
+        // SAFETY: nothing writes the test's file while it is read.
+        let mapped = unsafe { NdjsonReader::mapped_releasing(File::open(&path).unwrap(), 0, 4096) };
         assert!(mapped.released.is_some(), "a regular file is mapped");
         let mapped = all_lines(mapped, 333);
         assert_eq!(mapped.len(), 20_000 + 1);
@@ -273,7 +288,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("empty.ndjson");
         std::fs::write(&path, "").unwrap();
-        let mut reader = NdjsonReader::mapped(File::open(&path).unwrap(), 0);
+        // SAFETY: nothing writes the test's file while it is read.
+        let mut reader = unsafe { NdjsonReader::mapped(File::open(&path).unwrap(), 0) };
         assert!(reader.released.is_none());
         assert!(reader.next_batch(10).unwrap().is_empty());
     }

@@ -189,7 +189,9 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<(DecodedBatch, u64)>>(2);
     let batch_size = options.batch_size.max(1);
     let reader_thread = std::thread::spawn(move || {
-        let mut reader = NdjsonReader::mapped(file, 0);
+        // SAFETY: the event file is the operator's own input, which a replay documents must not be
+        // written to or truncated while it runs (README, `replay`); a pipe or other stream is read instead.
+        let mut reader = unsafe { NdjsonReader::mapped(file, 0) };
         loop {
             let raw = match reader.next_batch(batch_size) {
                 Ok(raw) => raw,

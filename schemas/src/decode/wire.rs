@@ -157,14 +157,14 @@ fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
 
 /// The index of the first quote, backslash or control character in `bytes`: sixteen bytes at a time with
 /// SSE2 (part of every x86-64 processor), the rest eight at a time.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn first_special(bytes: &[u8]) -> Option<usize> {
-    // SAFETY: SSE2 is part of the x86-64 baseline, so every processor this code runs on has it.
+    // SAFETY: this is compiled only for targets with SSE2 (the x86-64 baseline).
     unsafe { first_special_sse2(bytes) }
 }
 
 /// [`first_special`] with SSE2.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[target_feature(enable = "sse2")]
 fn first_special_sse2(bytes: &[u8]) -> Option<usize> {
     use std::arch::x86_64::{
@@ -194,7 +194,7 @@ fn first_special_sse2(bytes: &[u8]) -> Option<usize> {
 }
 
 /// [`first_special`] on other processors.
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 fn first_special(bytes: &[u8]) -> Option<usize> {
     first_special_by_words(bytes)
 }
