@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 /// A two-way map between string ids and dense `u32` keys, in first-seen order. Serialised as the list of
 /// names; the lookup index is rebuilt on deserialisation. The index holds its keys inline (ids of up to 24
-/// bytes on 64-bit targets), so a lookup, made for the branch and the user of every event, compares without following a
-/// pointer.
+/// bytes on 64-bit targets), so a lookup, made for the branch and the user of every event, compares
+/// without following a pointer.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(from = "Vec<Box<str>>", into = "Vec<Box<str>>")]
 pub struct Interner {

@@ -52,7 +52,7 @@ pub struct NdjsonReader<R> {
     lines: Bytes,
     /// The start of a line whose end has not been read yet.
     partial: BytesMut,
-    /// What each read fills.
+    /// What each read fills: allocated by the first read (a mapped file never reads).
     chunk: Box<[u8]>,
     at_end: bool,
     /// For a mapped file: the mapping, and how much of it has been let go of.
@@ -93,9 +93,13 @@ impl NdjsonReader<File> {
         let _ = map.advise(memmap2::Advice::Sequential);
         let map = Arc::new(map);
         let mut reader = Self::new(file, partition);
-        reader.lines = Bytes::from_owner(SharedMap(map.clone()));
+        // The mapping is everything a read would give: its whole lines, then the partial last line (copied,
+        // at most one line), exactly as reading leaves them at the end of the file.
+        let mut whole = Bytes::from_owner(SharedMap(map.clone()));
+        let tail = memchr::memrchr(b'\n', &whole).map_or(0, |last| last + 1);
+        reader.partial = BytesMut::from(&whole.split_off(tail)[..]);
+        reader.lines = whole;
         reader.at_end = true;
-        reader.chunk = Box::default();
         reader.released = Some(Released {
             map,
             upto: 0,
@@ -115,7 +119,7 @@ impl<R: Read> NdjsonReader<R> {
             bytes_read: 0,
             lines: Bytes::new(),
             partial: BytesMut::new(),
-            chunk: vec![0; CHUNK_BYTES].into_boxed_slice(),
+            chunk: Box::default(),
             at_end: false,
             released: None,
         }
@@ -186,11 +190,6 @@ impl<R: Read> NdjsonReader<R> {
                 return Ok(Some(self.lines.split_to(newline + 1)));
             }
             if self.at_end {
-                // What is left after the last newline: of a mapped file, the end of the mapping; of a read
-                // one, the partial line.
-                if !self.lines.is_empty() {
-                    return Ok(Some(std::mem::take(&mut self.lines)));
-                }
                 return Ok((!self.partial.is_empty()).then(|| self.partial.split().freeze()));
             }
             self.read_chunk()?;
@@ -199,6 +198,9 @@ impl<R: Read> NdjsonReader<R> {
 
     /// Reads up to a chunk more; the whole lines it completes become [`Self::lines`].
     fn read_chunk(&mut self) -> std::io::Result<()> {
+        if self.chunk.is_empty() {
+            self.chunk = vec![0; CHUNK_BYTES].into_boxed_slice();
+        }
         let read = loop {
             match self.reader.read(&mut self.chunk) {
                 Ok(read) => break read,

@@ -4,9 +4,11 @@
 //! (a property test checks it).
 
 use crate::time::EpochMillis;
+use chrono::NaiveDate;
 
 /// The instant of `text` in milliseconds since the epoch, for `YYYY-MM-DDTHH:MM:SS`, an optional fraction
-/// of 1 to 9 digits, and `Z` or `±HH:MM`, with every field in range; `None` for anything else.
+/// of 1 to 9 digits, and `Z` or `±HH:MM`, with every field in range; `None` for anything else. The date
+/// and time are checked and counted by chrono's calendar, only the text is read here.
 pub(super) fn fast_rfc3339_millis(text: &str) -> Option<EpochMillis> {
     let b = text.as_bytes();
     if b.len() < 20
@@ -18,21 +20,9 @@ pub(super) fn fast_rfc3339_millis(text: &str) -> Option<EpochMillis> {
     {
         return None;
     }
-    let year = digits(&b[0..4])?;
-    let month = digits(&b[5..7])?;
-    let day = digits(&b[8..10])?;
-    let hour = digits(&b[11..13])?;
-    let minute = digits(&b[14..16])?;
-    let second = digits(&b[17..19])?;
-    if !(1..=12).contains(&month)
-        || day == 0
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
+    let field = |range: std::ops::Range<usize>| digits(&b[range]).map(|v| v as u32);
+    let local = NaiveDate::from_ymd_opt(digits(&b[0..4])? as i32, field(5..7)?, field(8..10)?)?
+        .and_hms_opt(field(11..13)?, field(14..16)?, field(17..19)?)?;
     let mut at = 19;
     let mut millis = 0;
     if b[at] == b'.' {
@@ -43,9 +33,8 @@ pub(super) fn fast_rfc3339_millis(text: &str) -> Option<EpochMillis> {
         if !(1..=9).contains(&fraction) {
             return None;
         }
-        for (i, c) in b[at + 1..at + 1 + fraction.min(3)].iter().enumerate() {
-            millis += i64::from(c - b'0') * [100, 10, 1][i];
-        }
+        let kept = fraction.min(3);
+        millis = digits(&b[at + 1..at + 1 + kept])? * 10i64.pow(3 - kept as u32);
         at += 1 + fraction;
     }
     let offset_minutes = match &b[at..] {
@@ -60,9 +49,7 @@ pub(super) fn fast_rfc3339_millis(text: &str) -> Option<EpochMillis> {
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-    Some(seconds * 1000 + millis)
+    Some((local.and_utc().timestamp() - offset_minutes * 60) * 1000 + millis)
 }
 
 /// The value of a run of ASCII digits.
@@ -70,26 +57,6 @@ fn digits(b: &[u8]) -> Option<i64> {
     b.iter().try_fold(0, |value, c| {
         c.is_ascii_digit().then(|| value * 10 + i64::from(c - b'0'))
     })
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
