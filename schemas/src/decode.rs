@@ -78,14 +78,18 @@ impl fmt::Display for Rejection {
 impl std::error::Error for Rejection {}
 
 impl Rejection {
-    fn new(kind: RejectKind, field: Option<String>, reason: String) -> Self {
-        Self {
+    /// A rejection, boxed: decoding passes results along at every field, and a small error keeps them small.
+    fn new(kind: RejectKind, field: Option<String>, reason: String) -> Box<Self> {
+        Box::new(Self {
             kind,
             field,
             reason,
-        }
+        })
     }
 }
+
+/// The result of checking a field (or a message), with the rejection boxed.
+type Checked<T> = Result<T, Box<Rejection>>;
 
 /// Reads the fields of one message, naming each field in errors as `scope.field`.
 struct Fields<'w, 'a> {
@@ -114,7 +118,7 @@ impl<'a> Fields<'_, 'a> {
         }
     }
 
-    fn missing(&self, field: &str) -> Rejection {
+    fn missing(&self, field: &str) -> Box<Rejection> {
         let name = self.name(field);
         Rejection::new(
             RejectKind::MissingField,
@@ -123,7 +127,7 @@ impl<'a> Fields<'_, 'a> {
         )
     }
 
-    fn invalid(&self, field: &str, expected: impl fmt::Display, raw: &str) -> Rejection {
+    fn invalid(&self, field: &str, expected: impl fmt::Display, raw: &str) -> Box<Rejection> {
         let name = self.name(field);
         Rejection::new(
             RejectKind::InvalidField,
@@ -132,11 +136,13 @@ impl<'a> Fields<'_, 'a> {
         )
     }
 
-    fn required<T>(&self, field: &str, value: Option<T>) -> Result<T, Rejection> {
+    #[inline(always)]
+    fn required<T>(&self, field: &str, value: Option<T>) -> Checked<T> {
         value.ok_or_else(|| self.missing(field))
     }
 
-    fn opt_str(&self, field: &str, raw: Field<'a>) -> Result<Option<Cow<'a, str>>, Rejection> {
+    #[inline(always)]
+    fn opt_str(&self, field: &str, raw: Field<'a>) -> Checked<Option<Cow<'a, str>>> {
         let Some(raw) = raw else { return Ok(None) };
         // A string without escapes is its text between the quotes; serde_json unescapes the others.
         if let Some(inner) = raw
@@ -152,7 +158,8 @@ impl<'a> Fields<'_, 'a> {
     }
 
     /// A non-empty string identifier.
-    fn opt_id(&self, field: &str, raw: Field<'a>) -> Result<Option<Id>, Rejection> {
+    #[inline(always)]
+    fn opt_id(&self, field: &str, raw: Field<'a>) -> Checked<Option<Id>> {
         match self.opt_str(field, raw)? {
             Some(text) if text.is_empty() => {
                 Err(self.invalid(field, "a non-empty string", raw.expect("present")))
@@ -161,7 +168,8 @@ impl<'a> Fields<'_, 'a> {
         }
     }
 
-    fn id(&self, field: &str, raw: Field<'a>) -> Result<Id, Rejection> {
+    #[inline(always)]
+    fn id(&self, field: &str, raw: Field<'a>) -> Checked<Id> {
         let value = self.opt_id(field, raw)?;
         self.required(field, value)
     }
@@ -172,7 +180,7 @@ impl<'a> Fields<'_, 'a> {
         raw: Field<'a>,
         lookup: fn(&str) -> Option<T>,
         names: fn() -> Vec<&'static str>,
-    ) -> Result<Option<T>, Rejection> {
+    ) -> Checked<Option<T>> {
         let Some(text) = self.opt_str(field, raw)? else {
             return Ok(None);
         };
@@ -191,12 +199,12 @@ impl<'a> Fields<'_, 'a> {
         raw: Field<'a>,
         lookup: fn(&str) -> Option<T>,
         names: fn() -> Vec<&'static str>,
-    ) -> Result<T, Rejection> {
+    ) -> Checked<T> {
         let value = self.opt_enum(field, raw, lookup, names)?;
         self.required(field, value)
     }
 
-    fn opt_bool(&self, field: &str, raw: Field<'a>) -> Result<Option<bool>, Rejection> {
+    fn opt_bool(&self, field: &str, raw: Field<'a>) -> Checked<Option<bool>> {
         match raw {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
@@ -205,7 +213,7 @@ impl<'a> Fields<'_, 'a> {
         }
     }
 
-    fn boolean(&self, field: &str, raw: Field<'a>) -> Result<bool, Rejection> {
+    fn boolean(&self, field: &str, raw: Field<'a>) -> Checked<bool> {
         let value = self.opt_bool(field, raw)?;
         self.required(field, value)
     }
@@ -217,7 +225,7 @@ impl<'a> Fields<'_, 'a> {
         raw: Field<'a>,
         rule: &str,
         ok: fn(f64) -> bool,
-    ) -> Result<Option<f64>, Rejection> {
+    ) -> Checked<Option<f64>> {
         let Some(raw) = raw else { return Ok(None) };
         // The raw text is valid JSON, so one starting like a number is one; Rust parses it exactly as
         // serde_json does (correctly rounded), and out-of-range values become infinite.
@@ -234,18 +242,12 @@ impl<'a> Fields<'_, 'a> {
         Ok(Some(value))
     }
 
-    fn number(
-        &self,
-        field: &str,
-        raw: Field<'a>,
-        rule: &str,
-        ok: fn(f64) -> bool,
-    ) -> Result<f64, Rejection> {
+    fn number(&self, field: &str, raw: Field<'a>, rule: &str, ok: fn(f64) -> bool) -> Checked<f64> {
         let value = self.opt_number(field, raw, rule, ok)?;
         self.required(field, value)
     }
 
-    fn date(&self, field: &str, raw: Field<'a>) -> Result<NaiveDate, Rejection> {
+    fn date(&self, field: &str, raw: Field<'a>) -> Checked<NaiveDate> {
         let text = self.opt_str(field, raw)?;
         let text = self.required(field, text)?;
         let raw = raw.expect("present");
@@ -256,14 +258,14 @@ impl<'a> Fields<'_, 'a> {
             .map_err(|_| self.invalid(field, "a real date as YYYY-MM-DD", raw))
     }
 
-    fn month(&self, field: &str, raw: Field<'a>) -> Result<YearMonth, Rejection> {
+    fn month(&self, field: &str, raw: Field<'a>) -> Checked<YearMonth> {
         let text = self.opt_str(field, raw)?;
         let text = self.required(field, text)?;
         text.parse()
             .map_err(|_| self.invalid(field, "a month as YYYY-MM", raw.expect("present")))
     }
 
-    fn timestamp(&self, field: &str, raw: Field<'a>) -> Result<EpochMillis, Rejection> {
+    fn timestamp(&self, field: &str, raw: Field<'a>) -> Checked<EpochMillis> {
         let text = self.opt_str(field, raw)?;
         let text = self.required(field, text)?;
         if let Some(millis) = timestamp::fast_rfc3339_millis(&text) {
@@ -285,6 +287,11 @@ impl<'a> Fields<'_, 'a> {
 ///
 /// `now` is the pipeline clock; an `occurred_at` more than 24 hours after it is rejected.
 pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Result<Event, Rejection> {
+    decode(bytes, now).map_err(|rejection| *rejection)
+}
+
+/// [`decode_event`] with the rejection boxed.
+fn decode(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(Rejection::new(
             RejectKind::TooLarge,

@@ -85,6 +85,7 @@ wire_fields!(
 
 impl<'a> Wire<'a> {
     /// Reads `text` as a JSON object; the error is serde_json's.
+    #[inline(always)]
     pub(super) fn parse(text: &'a str) -> Result<Self, serde_json::Error> {
         match Self::scan(text) {
             Some(wire) => Ok(wire),
@@ -94,6 +95,7 @@ impl<'a> Wire<'a> {
 
     /// The single-pass reading of a flat object of plain strings, numbers, booleans and nulls; `None`
     /// when the text is anything else, for serde_json to read.
+    #[inline(always)]
     fn scan(text: &'a str) -> Option<Self> {
         let bytes = text.as_bytes();
         let mut wire = Wire::default();
