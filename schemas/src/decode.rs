@@ -157,21 +157,28 @@ impl<'a> Fields<'_, 'a> {
         Ok(Some(text))
     }
 
-    /// A non-empty string identifier.
+    /// The text of a non-empty string identifier, if present.
     #[inline(always)]
-    fn opt_id(&self, field: &str, raw: Field<'a>) -> Checked<Option<Id>> {
+    fn opt_id_text(&self, field: &str, raw: Field<'a>) -> Checked<Option<Cow<'a, str>>> {
         match self.opt_str(field, raw)? {
             Some(text) if text.is_empty() => {
                 Err(self.invalid(field, "a non-empty string", raw.expect("present")))
             }
-            other => Ok(other.map(Id::from)),
+            other => Ok(other),
         }
     }
 
+    /// A non-empty string identifier, if present.
     #[inline(always)]
-    fn id(&self, field: &str, raw: Field<'a>) -> Checked<Id> {
-        let value = self.opt_id(field, raw)?;
-        self.required(field, value)
+    fn opt_id(&self, field: &str, raw: Field<'a>) -> Checked<Option<Id>> {
+        Ok(self.opt_id_text(field, raw)?.map(Id::from))
+    }
+
+    /// The text of a non-empty string identifier.
+    #[inline(always)]
+    fn id_text(&self, field: &str, raw: Field<'a>) -> Checked<Cow<'a, str>> {
+        let text = self.opt_id_text(field, raw)?;
+        self.required(field, text)
     }
 
     fn opt_enum<T>(
@@ -339,7 +346,7 @@ fn decode(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
         )
     })?;
 
-    let event_id = common.id("event_id", common.wire.event_id)?;
+    let event_id = common.id_text("event_id", common.wire.event_id)?;
     // A string is never longer in characters than in bytes, so most ids need no count.
     if event_id.len() > MAX_EVENT_ID_CHARS && event_id.chars().count() > MAX_EVENT_ID_CHARS {
         return Err(common.invalid(
@@ -359,13 +366,13 @@ fn decode(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
             ),
         ));
     }
-    let branch_id = common.id("branch_id", common.wire.branch_id)?;
+    let branch_id = common.id_text("branch_id", common.wire.branch_id)?;
 
     let f = Fields {
         scope: event_type.as_str(),
         wire: common.wire,
     };
-    let user_id = f.opt_id("user_id", f.wire.user_id)?;
+    let user_id = f.opt_id_text("user_id", f.wire.user_id)?;
     if user_id.is_none() && !event_type.user_optional() {
         return Err(f.missing("user_id"));
     }
@@ -397,7 +404,7 @@ fn decode(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
         EventType::UserDeregistered => Payload::UserDeregistered,
         EventType::Login => Payload::Login,
         EventType::QuoteCreated => Payload::QuoteCreated {
-            quote_id: f.id("quote_id", w.quote_id)?,
+            quote_id: Id::from(f.id_text("quote_id", w.quote_id)?),
             quoted_premium: f.opt_number(
                 "quoted_premium",
                 w.quoted_premium,
@@ -406,7 +413,7 @@ fn decode(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
             )?,
         },
         EventType::ProposalCreated => Payload::ProposalCreated {
-            proposal_id: f.id("proposal_id", w.proposal_id)?,
+            proposal_id: Id::from(f.id_text("proposal_id", w.proposal_id)?),
             quote_id: f.opt_id("quote_id", w.quote_id)?,
             kind: f.enumerated(
                 "kind",
@@ -416,7 +423,7 @@ fn decode(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
             )?,
         },
         EventType::PolicyIssued => Payload::PolicyIssued {
-            policy_id: f.id("policy_id", w.policy_id)?,
+            policy_id: Id::from(f.id_text("policy_id", w.policy_id)?),
             premium: f.number("premium", w.premium, ">= 0 and <= 1e10", |v| {
                 (0.0..=MAX_AMOUNT_YUAN).contains(&v)
             })?,
@@ -430,10 +437,10 @@ fn decode(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
             proposal_id: f.opt_id("proposal_id", w.proposal_id)?,
         },
         EventType::PolicyCancelled => Payload::PolicyCancelled {
-            policy_id: f.id("policy_id", w.policy_id)?,
+            policy_id: Id::from(f.id_text("policy_id", w.policy_id)?),
         },
         EventType::PaymentCompleted => Payload::PaymentCompleted {
-            payment_id: f.id("payment_id", w.payment_id)?,
+            payment_id: Id::from(f.id_text("payment_id", w.payment_id)?),
             amount: f.number("amount", w.amount, "> 0 and <= 1e10", |v| {
                 v > 0.0 && v <= MAX_AMOUNT_YUAN
             })?,
@@ -450,14 +457,14 @@ fn decode(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
                 ));
             }
             Payload::TaskCreated {
-                task_id: f.id("task_id", w.task_id)?,
-                subject_id: f.id("subject_id", w.subject_id)?,
+                task_id: Id::from(f.id_text("task_id", w.task_id)?),
+                subject_id: Id::from(f.id_text("subject_id", w.subject_id)?),
                 valid_from,
                 valid_until,
             }
         }
         EventType::TaskAction => Payload::TaskAction {
-            task_id: f.id("task_id", w.task_id)?,
+            task_id: Id::from(f.id_text("task_id", w.task_id)?),
             action: f.enumerated(
                 "action",
                 w.action,
@@ -466,21 +473,21 @@ fn decode(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
             )?,
         },
         EventType::TaskCancelled => Payload::TaskCancelled {
-            task_id: f.id("task_id", w.task_id)?,
+            task_id: Id::from(f.id_text("task_id", w.task_id)?),
         },
         EventType::RenewalDue => Payload::RenewalDue {
-            policy_id: f.id("policy_id", w.policy_id)?,
+            policy_id: Id::from(f.id_text("policy_id", w.policy_id)?),
             due_month: f.month("due_month", w.due_month)?,
-            vehicle_use: f.id("vehicle_use", w.vehicle_use)?,
+            vehicle_use: Id::from(f.id_text("vehicle_use", w.vehicle_use)?),
             ecommerce_direct: f.boolean("ecommerce_direct", w.ecommerce_direct)?,
         },
         EventType::RenewalAssigned => Payload::RenewalAssigned {
-            policy_id: f.id("policy_id", w.policy_id)?,
+            policy_id: Id::from(f.id_text("policy_id", w.policy_id)?),
         },
         EventType::WechatBound => Payload::WechatBound,
         EventType::WechatUnbound => Payload::WechatUnbound,
         EventType::ReportSubmitted => Payload::ReportSubmitted {
-            report_id: f.id("report_id", w.report_id)?,
+            report_id: Id::from(f.id_text("report_id", w.report_id)?),
             report_type: f.enumerated(
                 "report_type",
                 w.report_type,
@@ -496,11 +503,12 @@ fn decode(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
             })?,
         },
     };
+    // The common ids are made last, straight into the event.
     Ok(Event {
-        event_id,
+        event_id: Id::from(event_id),
         occurred_at,
-        branch_id,
-        user_id,
+        branch_id: Id::from(branch_id),
+        user_id: user_id.map(Id::from),
         terminal,
         payload,
     })
