@@ -76,8 +76,11 @@ struct ReplayArgs {
     /// Keep the state and the event archive here, for `leaderboard sql` (an empty or new directory).
     #[arg(long)]
     state_dir: Option<PathBuf>,
-    /// Messages per micro-batch (results never depend on it).
-    #[arg(long, default_value_t = 65_536, hide = true)]
+    /// Messages per micro-batch (results never depend on it). Small enough that a batch's decoded messages
+    /// (about 3 MiB) are still cached when the engine reads them, and that the first batch's decoding and
+    /// the last one's processing, which nothing overlaps, are short; large enough that DataFusion's
+    /// per-batch planning stays a small share (docs/BENCHMARKS.md: 16,384 against 4,096 to 131,072).
+    #[arg(long, default_value_t = 16_384, hide = true)]
     batch_size: usize,
 }
 
