@@ -103,8 +103,11 @@ pub fn grant(access: &AccessConfig, token: Option<&str>) -> Result<Grant, ApiErr
 /// The token of a request: the bearer header first, then the `token` query parameter.
 fn token_of(parts: &Parts) -> Option<String> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let text = value.to_str().ok()?;
-        return text.strip_prefix("Bearer ").map(|t| t.trim().to_string());
+        // The scheme's name is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
+        let (scheme, token) = value.to_str().ok()?.trim_start().split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("Bearer")
+            .then(|| token.trim().to_string());
     }
     #[derive(serde::Deserialize)]
     struct TokenParam {
@@ -169,5 +172,22 @@ mod tests {
             .body(())
             .unwrap();
         assert_eq!(token_of(&request.into_parts().0).as_deref(), Some("abc"));
+        for (header, token) in [
+            ("bearer abc", Some("abc")),
+            ("BEARER  abc ", Some("abc")),
+            ("Basic abc", None),
+            ("Bearerabc", None),
+            ("Bearer", None),
+        ] {
+            let request = axum::http::Request::get("/api?token=from-the-query")
+                .header("authorization", header)
+                .body(())
+                .unwrap();
+            assert_eq!(
+                token_of(&request.into_parts().0).as_deref(),
+                token,
+                "{header}"
+            );
+        }
     }
 }
