@@ -233,7 +233,10 @@ impl Connection {
                 message = self.socket.recv() => match message {
                     Some(Ok(Message::Text(text))) => self.on_message(text.as_str()).await,
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return End::ClientLeft,
-                    Some(Ok(_)) => Ok(()), // pings are answered by the library; binary is ignored
+                    Some(Ok(Message::Binary(_))) => {
+                        self.send(&Frame::error("binary messages are not understood: send JSON as text")).await
+                    }
+                    Some(Ok(_)) => Ok(()), // pings are answered by the library
                 },
                 Some((key, item)) = self.feeds.next() => self.on_feed(key, item).await,
                 Some(item) = celebrations.next() => match item {

@@ -186,6 +186,14 @@ impl WsClient {
             .map_err(|e| e.to_string())
     }
 
+    /// Sends a binary message (which the server does not understand).
+    pub async fn send_binary(&mut self, bytes: &'static [u8]) -> Result<(), String> {
+        self.stream
+            .send(Message::binary(bytes))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// Asks to follow `board` (with `branch` for the people boards).
     pub async fn subscribe(&mut self, board: &str, branch: Option<&str>) -> Result<(), String> {
         self.send(json!({ "type": "subscribe", "board": board, "branch": branch }))

@@ -190,6 +190,16 @@ fn snapshot_then_numbered_patches_and_resume_from_epoch_and_seq() {
                 .contains("unknown branch"),
             "{error}"
         );
+        a.send_binary(b"\x01\x02").await.unwrap();
+        let frames = a
+            .read_until(Duration::from_secs(5), |f| f["type"] == "error")
+            .await
+            .unwrap();
+        let error = &frames.last().unwrap().0;
+        assert!(
+            error["message"].as_str().unwrap().contains("binary"),
+            "{error}"
+        );
         a.send(json!({"type": "subscribe", "board": "user_mobile_quotes", "branch": "a"}))
             .await
             .unwrap();
