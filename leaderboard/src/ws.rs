@@ -26,7 +26,8 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 /// Most boards one connection follows.
 pub const MAX_SUBSCRIPTIONS: usize = 8;
 
-/// Largest message a client may send (they send only small subscribe requests).
+/// Largest message a client may send (they send only small subscribe requests); the close reason for a
+/// larger one names it.
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
 /// Query of `/ws`: an optional first subscription (what a wall screen needs), with a resume position.
@@ -175,6 +176,8 @@ struct Connection {
 #[derive(Debug)]
 enum End {
     ClientLeft,
+    /// The client sent a message over [`MAX_CLIENT_MESSAGE`].
+    MessageTooBig,
     SendTimeout,
     SendFailed,
     ServerStopping,
@@ -184,11 +187,34 @@ impl End {
     fn reason(&self) -> &'static str {
         match self {
             End::ClientLeft => "client_left",
+            End::MessageTooBig => "message_too_big",
             End::SendTimeout => "send_timeout",
             End::SendFailed => "send_failed",
             End::ServerStopping => "server_stopping",
         }
     }
+
+    /// The close frame the server sends the client, when it still can and the client should know why.
+    fn close_frame(&self) -> Option<CloseFrame> {
+        use axum::extract::ws::close_code;
+        let (code, reason) = match self {
+            End::ServerStopping => (close_code::AWAY, "server stopping"),
+            End::MessageTooBig => (close_code::SIZE, "a message may be at most 16 KiB"),
+            End::ClientLeft | End::SendTimeout | End::SendFailed => return None,
+        };
+        Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        })
+    }
+}
+
+/// Returns true if and only if reading failed because the client's message was over the size limit.
+fn is_too_big(error: &axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite;
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
 }
 
 impl Connection {
@@ -199,11 +225,7 @@ impl Connection {
     ) {
         let _gauge = metrics::WsConnection::open();
         let end = self.serve(first, &shutdown).await;
-        if let End::ServerStopping = end {
-            let close = CloseFrame {
-                code: axum::extract::ws::close_code::AWAY,
-                reason: Utf8Bytes::from_static("server stopping"),
-            };
+        if let Some(close) = end.close_frame() {
             let _ = tokio::time::timeout(
                 self.send_timeout,
                 self.socket.send(Message::Close(Some(close))),
@@ -232,6 +254,7 @@ impl Connection {
                 _ = shutdown.cancelled() => return End::ServerStopping,
                 message = self.socket.recv() => match message {
                     Some(Ok(Message::Text(text))) => self.on_message(text.as_str()).await,
+                    Some(Err(e)) if is_too_big(&e) => return End::MessageTooBig,
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return End::ClientLeft,
                     Some(Ok(Message::Binary(_))) => {
                         self.send(&Frame::error("binary messages are not understood: send JSON as text")).await

@@ -212,6 +212,20 @@ fn snapshot_then_numbered_patches_and_resume_from_epoch_and_seq() {
         let rows = frames.last().unwrap().0["rows"].as_array().unwrap().clone();
         assert!(rows.iter().all(|r| r["branch_id"] == "a"), "{rows:?}");
         assert_eq!(rows.len(), 2);
+
+        // A message over the limit closes the connection with 1009 and the reason, not a dropped socket.
+        let mut big = WsClient::connect(&url).await.unwrap();
+        big.send(json!({"type": "subscribe", "board": "x".repeat(20 * 1024)}))
+            .await
+            .unwrap();
+        let end = loop {
+            match big.next_text(Duration::from_secs(5)).await {
+                Ok(Some(_)) => continue, // the heartbeat and the first board's frames
+                Ok(None) => panic!("the connection stayed open"),
+                Err(end) => break end,
+            }
+        };
+        assert!(end.contains("Size") && end.contains("16 KiB"), "{end}");
     });
 }
 
