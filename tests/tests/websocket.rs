@@ -45,6 +45,18 @@ fn more_quotes(s: &mut Scenario, branch: &str, n: usize, day: u32) {
     }
 }
 
+/// The message of the next error frame `client` receives.
+async fn next_error(client: &mut WsClient) -> String {
+    let frames = client
+        .read_until(Duration::from_secs(5), |f| f["type"] == "error")
+        .await
+        .unwrap();
+    frames.last().unwrap().0["message"]
+        .as_str()
+        .expect("an error frame has a message")
+        .to_string()
+}
+
 fn rest_board(server: &LiveServer, path: &str) -> Vec<(String, Value, Value)> {
     ranking_of(&server.get(&format!("/api/v1/boards/{path}")))
 }
@@ -178,28 +190,11 @@ fn snapshot_then_numbered_patches_and_resume_from_epoch_and_seq() {
         a.send(json!({"type": "subscribe", "board": "user_mobile_quotes", "branch": "zz"}))
             .await
             .unwrap();
-        let frames = a
-            .read_until(Duration::from_secs(5), |f| f["type"] == "error")
-            .await
-            .unwrap();
-        let error = &frames.last().unwrap().0;
-        assert!(
-            error["message"]
-                .as_str()
-                .unwrap()
-                .contains("unknown branch"),
-            "{error}"
-        );
+        let message = next_error(&mut a).await;
+        assert!(message.contains("unknown branch"), "{message}");
         a.send_binary(b"\x01\x02").await.unwrap();
-        let frames = a
-            .read_until(Duration::from_secs(5), |f| f["type"] == "error")
-            .await
-            .unwrap();
-        let error = &frames.last().unwrap().0;
-        assert!(
-            error["message"].as_str().unwrap().contains("binary"),
-            "{error}"
-        );
+        let message = next_error(&mut a).await;
+        assert!(message.contains("binary"), "{message}");
         a.send(json!({"type": "subscribe", "board": "user_mobile_quotes", "branch": "a"}))
             .await
             .unwrap();
