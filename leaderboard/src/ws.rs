@@ -11,7 +11,7 @@ use crate::boards::{Board, BoardKey};
 use crate::hub::{Feed, Frame, FrameKind, Hub};
 use crate::metrics;
 use crate::server::{ApiError, AppState};
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
@@ -26,8 +26,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 /// Most boards one connection follows.
 pub const MAX_SUBSCRIPTIONS: usize = 8;
 
-/// Largest message a client may send (they send only small subscribe requests); the close reason for a
-/// larger one names it.
+/// Largest message a client may send (they send only small subscribe requests).
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
 /// Query of `/ws`: an optional first subscription (what a wall screen needs), with a resume position.
@@ -198,13 +197,16 @@ impl End {
     fn close_frame(&self) -> Option<CloseFrame> {
         use axum::extract::ws::close_code;
         let (code, reason) = match self {
-            End::ServerStopping => (close_code::AWAY, "server stopping"),
-            End::MessageTooBig => (close_code::SIZE, "a message may be at most 16 KiB"),
+            End::MessageTooBig => (
+                close_code::SIZE,
+                format!("a message may be at most {} KiB", MAX_CLIENT_MESSAGE / 1024),
+            ),
+            End::ServerStopping => (close_code::AWAY, "server stopping".to_string()),
             End::ClientLeft | End::SendTimeout | End::SendFailed => return None,
         };
         Some(CloseFrame {
             code,
-            reason: Utf8Bytes::from_static(reason),
+            reason: reason.into(),
         })
     }
 }
@@ -390,6 +392,7 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::extract::ws::Utf8Bytes;
 
     fn frame(kind: FrameKind, epoch: u64, base: u64, seq: u64) -> Frame {
         Frame {

@@ -39,7 +39,7 @@ pub use config::{
     RateTier, Rewards, ServerConfig, SqlConfig, SqlUser, Targets, Tiers, Weights,
 };
 pub use decode::{
-    MAX_AMOUNT_YUAN, MAX_EVENT_ID_CHARS, MAX_FUTURE_MILLIS, MAX_MESSAGE_BYTES, RejectKind,
+    Checked, MAX_AMOUNT_YUAN, MAX_EVENT_ID_CHARS, MAX_FUTURE_MILLIS, MAX_MESSAGE_BYTES, RejectKind,
     Rejection, decode_event,
 };
 pub use encode::encode_event;

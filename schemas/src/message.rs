@@ -14,5 +14,5 @@ pub struct Message {
     /// The offset within the partition (a file's 0-based line number).
     pub offset: u64,
     /// The event, or why the bytes are not one.
-    pub decoded: Result<Event, Rejection>,
+    pub decoded: Result<Event, Box<Rejection>>,
 }

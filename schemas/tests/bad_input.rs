@@ -91,7 +91,7 @@ fn type_specific_rules_name_their_fields() {
         }
         decode_event(e.to_string().as_bytes(), NOW)
     };
-    let reason = |r: Result<schemas::Event, schemas::Rejection>| r.expect_err("rejected").reason;
+    let reason = |r: schemas::Checked<schemas::Event>| r.expect_err("rejected").reason;
     assert!(
         reason(base(
             "clearing_scored",

@@ -20,7 +20,7 @@ fn variants(schema: &Value) -> &Vec<Value> {
     schema["oneOf"].as_array().expect("oneOf")
 }
 
-fn decode(v: &Value) -> Result<schemas::Event, schemas::Rejection> {
+fn decode(v: &Value) -> schemas::Checked<schemas::Event> {
     decode_event(v.to_string().as_bytes(), NOW)
 }
 
