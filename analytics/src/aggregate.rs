@@ -1,19 +1,54 @@
 //! DataFusion aggregates each micro-batch of fact rows into one delta per `(month, branch, user)` key:
-//! one grouped aggregate per batch, never a recomputation over history.
+//! one grouped aggregate per batch, never a recomputation over history. The aggregate is planned once and
+//! run again for each batch, so a batch costs its execution only, not a planning of the same query.
 
 use crate::error::EngineError;
-use crate::facts::{LOGIN_DAYS, MEASURES, Measures};
+use crate::facts::{LOGIN_DAYS, MEASURES, Measures, fact_schema};
 use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::{Int32Type, Int64Type, UInt32Type};
+use arrow::datatypes::{Int32Type, Int64Type, SchemaRef, UInt32Type};
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::functions_aggregate::expr_fn::{bit_or, sum};
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::{SessionConfig, SessionContext, col};
+use std::sync::{Arc, Mutex};
 
 /// The key of a counter: `(month ordinal, branch, user)`.
 pub type CounterKey = (i32, u32, u32);
 
+/// The aggregate's input: the fact batch of the run about to start, handed to the plan when it runs.
+#[derive(Debug)]
+struct NextFacts {
+    schema: SchemaRef,
+    batch: Mutex<Option<RecordBatch>>,
+}
+
+impl PartitionStream for NextFacts {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let batch = self.batch.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let stream = MemoryStream::try_new(batch.into_iter().collect(), self.schema.clone(), None)
+            .expect("no projection to check");
+        Box::pin(stream)
+    }
+}
+
+/// The planned aggregate and the slot its input is read from.
+struct Planned {
+    plan: Arc<dyn ExecutionPlan>,
+    input: Arc<NextFacts>,
+}
+
 /// Runs the per-batch grouped aggregate.
 pub struct DeltaAggregator {
     ctx: SessionContext,
+    /// Planned on the first batch (planning is asynchronous), then run for every batch.
+    planned: Option<Planned>,
 }
 
 impl Default for DeltaAggregator {
@@ -30,25 +65,48 @@ impl DeltaAggregator {
             .with_batch_size(64 * 1024);
         Self {
             ctx: SessionContext::new_with_config(config),
+            planned: None,
         }
+    }
+
+    /// Plans `SELECT month, branch, user, sum(..) .., bit_or(login_days) GROUP BY month, branch, user` over
+    /// an input that yields whatever batch was last handed to it.
+    async fn plan(&self) -> Result<Planned, EngineError> {
+        let schema = fact_schema();
+        let input = Arc::new(NextFacts {
+            schema: schema.clone(),
+            batch: Mutex::new(None),
+        });
+        let table = StreamingTable::try_new(schema, vec![input.clone()])?;
+        let mut aggregates: Vec<_> = MEASURES.iter().map(|m| sum(col(*m)).alias(*m)).collect();
+        aggregates.push(bit_or(col(LOGIN_DAYS)).alias(LOGIN_DAYS));
+        let plan = self
+            .ctx
+            .read_table(Arc::new(table))?
+            .aggregate(vec![col("month"), col("branch"), col("user")], aggregates)?
+            .create_physical_plan()
+            .await?;
+        Ok(Planned { plan, input })
     }
 
     /// Sums the measures and ors the login days of `facts` per key.
     pub async fn aggregate(
-        &self,
+        &mut self,
         facts: RecordBatch,
     ) -> Result<Vec<(CounterKey, Measures)>, EngineError> {
         if facts.num_rows() == 0 {
             return Ok(Vec::new());
         }
-        let mut aggregates: Vec<_> = MEASURES.iter().map(|m| sum(col(*m)).alias(*m)).collect();
-        aggregates.push(bit_or(col(LOGIN_DAYS)).alias(LOGIN_DAYS));
-        let batches = self
-            .ctx
-            .read_batch(facts)?
-            .aggregate(vec![col("month"), col("branch"), col("user")], aggregates)?
-            .collect()
-            .await?;
+        let planned = match &self.planned {
+            Some(planned) => planned,
+            None => self.planned.insert(self.plan().await?),
+        };
+        *planned
+            .input
+            .batch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(facts);
+        let batches = collect(planned.plan.clone(), self.ctx.task_ctx()).await?;
         let mut deltas = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
         for batch in &batches {
             let month = batch.column(0).as_primitive::<Int32Type>();
