@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// The file's first bytes; the last byte is the format version.
-const MAGIC: &[u8; 8] = b"LBCKPT\x00\x02";
+const MAGIC: &[u8; 8] = b"LBCKPT\x00\x03";
 /// The checkpoint file name in the state directory.
 const FILE_NAME: &str = "checkpoint.bin";
 
@@ -382,7 +382,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(damaged.contains("not a readable checkpoint"), "{damaged}");
-        for foreign in [&b"{}"[..], b"LBCKPT\x00\x01 an older format"] {
+        for foreign in [
+            &b"{}"[..],
+            b"LBCKPT\x00\x01 an older format",
+            b"LBCKPT\x00\x02 policies with their deltas stored",
+        ] {
             std::fs::write(store.path(), foreign).unwrap();
             let refused = store
                 .load("kafka:a", "grace_days=3")

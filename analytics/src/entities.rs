@@ -103,7 +103,8 @@ impl UserRecord {
     }
 }
 
-/// A policy issued in the system.
+/// A policy issued in the system. Kept small (a replay holds one per policy): what the issue added to the
+/// figures is derived from it ([`IssuedPolicy::counted`]) rather than stored.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct IssuedPolicy {
     /// The issue month.
@@ -112,8 +113,26 @@ pub struct IssuedPolicy {
     pub branch: u32,
     /// Issuing user.
     pub user: u32,
-    /// The deltas the issue added (taken back on cancellation).
-    pub counted: Measures,
+    /// The premium in fen.
+    pub premium_fen: i64,
+    /// The deal type counts (task or system quote).
+    pub counts: bool,
+    /// It also has a quote and a proposal, as the salesperson reward asks.
+    pub quoted_and_proposed: bool,
+}
+
+impl IssuedPolicy {
+    /// The deltas the issue added (taken back on cancellation): nothing unless the deal type counts.
+    pub fn counted(&self) -> Measures {
+        let mut counted = Measures::default();
+        if self.counts {
+            counted
+                .add(Measure::Deals, 1)
+                .add(Measure::DealPremiumFen, self.premium_fen)
+                .add(Measure::RewardPolicies, self.quoted_and_proposed as i64);
+        }
+        counted
+    }
 }
 
 /// A policy's lifecycle.
@@ -431,22 +450,15 @@ impl Entities {
                 if record.issued.is_some() {
                     return; // a second issue of the same policy changes nothing
                 }
-                let mut counted = Measures::default();
-                if deal_type.counts() {
-                    counted
-                        .add(Measure::Deals, 1)
-                        .add(Measure::DealPremiumFen, to_fen(*premium));
-                    counted.add(
-                        Measure::RewardPolicies,
-                        (quote_id.is_some() && proposal_id.is_some()) as i64,
-                    );
-                }
-                record.issued = Some(IssuedPolicy {
+                let issued = IssuedPolicy {
                     month: at.month,
                     branch,
                     user: row_user,
-                    counted,
-                });
+                    premium_fen: to_fen(*premium),
+                    counts: deal_type.counts(),
+                    quoted_and_proposed: quote_id.is_some() && proposal_id.is_some(),
+                };
+                record.issued = Some(issued);
                 if record
                     .early_cancel
                     .is_some_and(|open| open.admits(at.month))
@@ -454,7 +466,7 @@ impl Entities {
                     record.cancelled = true;
                     return; // cancelled before its issue arrived: never counts
                 }
-                m = counted;
+                m = issued.counted();
             }
             Payload::PolicyCancelled { policy_id } => {
                 let record = self.policies.entry_ref(policy_id.as_str()).or_default();
@@ -469,7 +481,7 @@ impl Entities {
                 };
                 record.cancelled = true;
                 let mut undo = Measures::default();
-                for (slot, value) in undo.sums.iter_mut().zip(issued.counted.sums) {
+                for (slot, value) in undo.sums.iter_mut().zip(issued.counted().sums) {
                     *slot = -value;
                 }
                 facts.push(issued.month.ordinal(), issued.branch, issued.user, &undo);
