@@ -128,3 +128,53 @@ impl DeltaAggregator {
         Ok(deltas)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{FactBuilder, Measure};
+    use std::collections::BTreeMap;
+
+    /// The fact batch of `rows` (`(month, branch, user, quotes, login days)`), and what aggregating it must
+    /// give: per key, the sums of the measures and the login days or-ed.
+    fn facts_of(
+        rows: &[(i32, u32, u32, i64, i64)],
+    ) -> (RecordBatch, BTreeMap<CounterKey, Measures>) {
+        let mut builder = FactBuilder::default();
+        let mut expected = BTreeMap::<CounterKey, Measures>::new();
+        for &(month, branch, user, quotes, login_days) in rows {
+            let mut m = Measures::default();
+            m.add(Measure::Quotes, quotes)
+                .add(Measure::PaymentFen, quotes * 7);
+            m.login_days = login_days;
+            builder.push(month, branch, user, &m);
+            expected.entry((month, branch, user)).or_default().merge(&m);
+        }
+        (builder.finish(), expected)
+    }
+
+    #[tokio::test]
+    async fn each_run_of_the_planned_aggregate_sums_its_own_batch_only() {
+        let mut aggregator = DeltaAggregator::new();
+        let first = [
+            (100, 1, 1, 2, 0b01),
+            (100, 1, 1, 3, 0b10),
+            (100, 2, 5, 1, 0),
+            (101, 1, 1, 4, 0b100),
+        ];
+        let second = [(100, 1, 1, 10, 0b1000), (102, 3, 9, 1, 1)];
+        // The plan made for the first batch runs for the others: nothing of one run may leak into the next.
+        for rows in [&first[..], &second[..], &first[..]] {
+            let (facts, expected) = facts_of(rows);
+            let got: BTreeMap<_, _> = aggregator
+                .aggregate(facts)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+            assert_eq!(got, expected, "rows {rows:?}");
+        }
+        let (empty, _) = facts_of(&[]);
+        assert!(aggregator.aggregate(empty).await.unwrap().is_empty());
+    }
+}
