@@ -13,7 +13,12 @@ pub struct Broker {
     _workdir: tempfile::TempDir,
 }
 
-/// A free loopback port (bound and released; the small race is harmless on a test machine).
+/// How many ports a broker tries before giving up: another process may take a port between its choice
+/// and tansu binding it.
+const BROKER_PORT_ATTEMPTS: usize = 5;
+
+/// A free loopback port (bound and released: something else may take it before it is bound again, which
+/// [`Broker::start`] detects and survives).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -59,16 +64,30 @@ pub fn wait_for_port(port: u16, timeout: Duration) {
 }
 
 impl Broker {
-    /// Starts a broker that advertises itself at its own port.
+    /// Starts a broker that advertises itself at its own port, on another port if the one chosen was
+    /// taken before tansu could bind it.
     pub fn start() -> Self {
-        let port = free_port();
-        Self::start_advertising(port, port)
+        let mut failures = Vec::new();
+        for _ in 0..BROKER_PORT_ATTEMPTS {
+            let port = free_port();
+            match Self::try_start(port, port) {
+                Ok(broker) => return broker,
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!("the tansu broker did not start: {}", failures.join("; "));
     }
 
     /// Starts a broker listening on `port` that tells clients to connect to `advertised` (a proxy's port).
     pub fn start_advertising(port: u16, advertised: u16) -> Self {
+        Self::try_start(port, advertised).unwrap_or_else(|failure| panic!("{failure}"))
+    }
+
+    /// Starts a broker on `port`; the error says why it is not running (so a port something else took is
+    /// never mistaken for the broker's).
+    fn try_start(port: u16, advertised: u16) -> Result<Self, String> {
         let workdir = tempfile::tempdir().expect("a temporary directory");
-        let child = Command::new(tansu_binary())
+        let mut child = Command::new(tansu_binary())
             .arg("broker")
             .arg("--listener-url")
             .arg(format!("tcp://127.0.0.1:{port}"))
@@ -86,12 +105,33 @@ impl Broker {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the tansu broker");
-        wait_for_port(port, Duration::from_secs(20));
-        Self {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().expect("the broker's status") {
+                return Err(format!("tansu on port {port} exited with {status}"));
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                return Err(format!("tansu does not listen on port {port} after 20 s"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Something accepts connections on the port; if tansu could not bind it, it exits within this
+        // (about 150 ms after starting, measured).
+        std::thread::sleep(Duration::from_millis(500));
+        if let Some(status) = child.try_wait().expect("the broker's status") {
+            return Err(format!(
+                "tansu on port {port} exited with {status}: something else took the port"
+            ));
+        }
+        Ok(Self {
             child,
             port,
             _workdir: workdir,
-        }
+        })
     }
 
     /// The port the broker listens on.
@@ -109,5 +149,23 @@ impl Drop for Broker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_something_else_took_is_not_mistaken_for_the_broker() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = taken.local_addr().expect("its address").port();
+        let failure = Broker::try_start(port, port)
+            .err()
+            .expect("tansu cannot listen on a port that is taken");
+        assert!(failure.contains("exited"), "{failure}");
+        let broker = Broker::start();
+        assert_ne!(broker.port(), port);
+        assert!(TcpStream::connect(broker.address()).is_ok());
     }
 }

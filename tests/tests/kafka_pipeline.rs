@@ -422,7 +422,8 @@ fn poison_messages_land_in_the_dead_letter_topic_while_good_events_flow() {
 fn a_broker_outage_of_ten_seconds_is_survived_without_a_restart() {
     // The proxy takes a port of its own choosing (asking for a free port and binding it later raced with
     // the other tests' connections, which could take it meanwhile), and the broker advertises it. The
-    // broker's own port is still chosen before tansu binds it, as for every broker of these tests.
+    // broker's own port is chosen before tansu binds it and cannot be chosen again (the proxy forwards
+    // to it): should something take it meanwhile, starting the broker fails and says so.
     let broker_port = free_port();
     let proxy = Proxy::start(broker_port);
     let broker = Broker::start_advertising(broker_port, proxy.port());
