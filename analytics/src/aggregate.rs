@@ -9,6 +9,7 @@ use arrow::datatypes::{Int32Type, Int64Type, SchemaRef, UInt32Type};
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::functions_aggregate::expr_fn::{bit_or, sum};
+use datafusion::physical_plan::execution_plan::reset_plan_states;
 use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::physical_plan::{ExecutionPlan, collect};
@@ -101,12 +102,16 @@ impl DeltaAggregator {
             Some(planned) => planned,
             None => self.planned.insert(self.plan().await?),
         };
+        debug_assert_eq!(facts.schema(), planned.input.schema, "a fact batch");
         *planned
             .input
             .batch
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = Some(facts);
-        let batches = collect(planned.plan.clone(), self.ctx.task_ctx()).await?;
+        // Each run registers its metrics with the nodes it runs: a copy of the plan with fresh ones runs, so
+        // the planned nodes do not collect metrics for ever (the live pipeline runs one per batch).
+        let plan = reset_plan_states(Arc::clone(&planned.plan))?;
+        let batches = collect(plan, self.ctx.task_ctx()).await?;
         let mut deltas = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
         for batch in &batches {
             let month = batch.column(0).as_primitive::<Int32Type>();
@@ -163,7 +168,9 @@ mod tests {
             (101, 1, 1, 4, 0b100),
         ];
         let second = [(100, 1, 1, 10, 0b1000), (102, 3, 9, 1, 1)];
-        // The plan made for the first batch runs for the others: nothing of one run may leak into the next.
+        // The plan made for the first batch runs for the others: nothing of one run may leak into the next,
+        // neither figures nor metrics.
+        let mut metrics = Vec::new();
         for rows in [&first[..], &second[..], &first[..]] {
             let (facts, expected) = facts_of(rows);
             let got: BTreeMap<_, _> = aggregator
@@ -173,7 +180,18 @@ mod tests {
                 .into_iter()
                 .collect();
             assert_eq!(got, expected, "rows {rows:?}");
+            let planned = aggregator
+                .planned
+                .as_ref()
+                .expect("planned by the first batch");
+            metrics.push(planned.plan.metrics().map_or(0, |m| m.iter().count()));
+            assert!(
+                planned.input.batch.lock().unwrap().is_none(),
+                "the run took its batch, so its columns can be recycled"
+            );
         }
+        assert!(metrics.windows(2).all(|w| w[0] == w[1]), "{metrics:?}");
+        // An empty batch is answered without running the plan.
         let (empty, _) = facts_of(&[]);
         assert!(aggregator.aggregate(empty).await.unwrap().is_empty());
     }

@@ -17,8 +17,11 @@ pub struct Broker {
 /// and tansu binding it.
 const BROKER_PORT_ATTEMPTS: usize = 5;
 
-/// A free loopback port (bound and released: something else may take it before it is bound again, which
-/// [`Broker::start`] detects and survives).
+/// How long a broker may take to listen.
+const BROKER_START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A free loopback port (bound and released: something else may take it before it is bound again).
+/// [`Broker::start`] notices and tries another port; the servers the tests start are still exposed to it.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -67,9 +70,13 @@ impl Broker {
     /// Starts a broker that advertises itself at its own port, on another port if the one chosen was
     /// taken before tansu could bind it.
     pub fn start() -> Self {
+        Self::start_on((0..BROKER_PORT_ATTEMPTS).map(|_| free_port()))
+    }
+
+    /// Starts a broker on the first of `ports` it can listen on.
+    fn start_on(ports: impl IntoIterator<Item = u16>) -> Self {
         let mut failures = Vec::new();
-        for _ in 0..BROKER_PORT_ATTEMPTS {
-            let port = free_port();
+        for port in ports {
             match Self::try_start(port, port) {
                 Ok(broker) => return broker,
                 Err(failure) => failures.push(failure),
@@ -83,8 +90,8 @@ impl Broker {
         Self::try_start(port, advertised).unwrap_or_else(|failure| panic!("{failure}"))
     }
 
-    /// Starts a broker on `port`; the error says why it is not running (so a port something else took is
-    /// never mistaken for the broker's).
+    /// Starts a broker on `port` and waits until it listens there; the error says why it does not (a port
+    /// something else took is never mistaken for the broker's: the listening socket must be tansu's own).
     fn try_start(port: u16, advertised: u16) -> Result<Self, String> {
         let workdir = tempfile::tempdir().expect("a temporary directory");
         let mut child = Command::new(tansu_binary())
@@ -105,27 +112,22 @@ impl Broker {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the tansu broker");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().expect("the broker's status") {
-                return Err(format!("tansu on port {port} exited with {status}"));
-            }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                return Err(format!("tansu does not listen on port {port} after 20 s"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // Something accepts connections on the port; if tansu could not bind it, it exits within this
-        // (about 150 ms after starting, measured).
-        std::thread::sleep(Duration::from_millis(500));
-        if let Some(status) = child.try_wait().expect("the broker's status") {
-            return Err(format!(
-                "tansu on port {port} exited with {status}: something else took the port"
-            ));
+        let deadline = Instant::now() + BROKER_START_TIMEOUT;
+        while !listens_on(child.id(), port) {
+            let failure = match child.try_wait() {
+                Ok(Some(status)) => format!("tansu on port {port} exited with {status}"),
+                Err(e) => format!("cannot watch tansu on port {port}: {e}"),
+                Ok(None) if Instant::now() >= deadline => {
+                    format!("tansu does not listen on port {port} after {BROKER_START_TIMEOUT:?}")
+                }
+                Ok(None) => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            };
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(failure);
         }
         Ok(Self {
             child,
@@ -145,6 +147,34 @@ impl Broker {
     }
 }
 
+/// Returns true if and only if process `pid` holds the socket listening on `127.0.0.1:port` (from
+/// `/proc/net/tcp` and the process's open files).
+fn listens_on(pid: u32, port: u16) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    // Columns: slot, local address (hex, little-endian IPv4), remote address, state (0A: listening), …,
+    // inode (the tenth).
+    let local = format!("0100007F:{port:04X}");
+    let sockets: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|row| {
+            let columns: Vec<&str> = row.split_whitespace().collect();
+            (columns.get(1) == Some(&local.as_str()) && columns.get(3) == Some(&"0A"))
+                .then(|| columns.get(9).map(|inode| format!("socket:[{inode}]")))
+                .flatten()
+        })
+        .collect();
+    let Ok(files) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    files.flatten().any(|file| {
+        std::fs::read_link(file.path())
+            .is_ok_and(|target| sockets.iter().any(|s| target.as_os_str() == s.as_str()))
+    })
+}
+
 impl Drop for Broker {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -160,12 +190,14 @@ mod tests {
     fn a_port_something_else_took_is_not_mistaken_for_the_broker() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         let port = taken.local_addr().expect("its address").port();
+        assert!(listens_on(std::process::id(), port));
         let failure = Broker::try_start(port, port)
             .err()
             .expect("tansu cannot listen on a port that is taken");
         assert!(failure.contains("exited"), "{failure}");
-        let broker = Broker::start();
-        assert_ne!(broker.port(), port);
-        assert!(TcpStream::connect(broker.address()).is_ok());
+        let other = free_port();
+        let broker = Broker::start_on([port, other]);
+        assert_eq!(broker.port(), other, "the next port is tried");
+        assert!(listens_on(broker.child.id(), other));
     }
 }
