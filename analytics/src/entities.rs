@@ -5,7 +5,7 @@
 use crate::facts::{FactBuilder, Measure, Measures, NO_USER};
 use crate::interner::Interner;
 use hashbrown::{HashMap, HashSet};
-use schemas::{Channel, EpochMillis, Event, Id, Payload, YearMonth};
+use schemas::{Channel, DealType, EpochMillis, Event, Id, Payload, YearMonth};
 use serde::{Deserialize, Serialize};
 
 /// Converts yuan to integer fen, the unit of every stored amount.
@@ -115,8 +115,8 @@ pub struct IssuedPolicy {
     pub user: u32,
     /// The premium in fen.
     pub premium_fen: i64,
-    /// The deal type counts (task or system quote).
-    pub counts: bool,
+    /// How it was closed: whether it counts at all ([`DealType::counts`]).
+    pub deal_type: DealType,
     /// It also has a quote and a proposal, as the salesperson reward asks.
     pub quoted_and_proposed: bool,
 }
@@ -125,7 +125,7 @@ impl IssuedPolicy {
     /// The deltas the issue added (taken back on cancellation): nothing unless the deal type counts.
     pub fn counted(&self) -> Measures {
         let mut counted = Measures::default();
-        if self.counts {
+        if self.deal_type.counts() {
             counted
                 .add(Measure::Deals, 1)
                 .add(Measure::DealPremiumFen, self.premium_fen)
@@ -455,7 +455,7 @@ impl Entities {
                     branch,
                     user: row_user,
                     premium_fen: to_fen(*premium),
-                    counts: deal_type.counts(),
+                    deal_type: *deal_type,
                     quoted_and_proposed: quote_id.is_some() && proposal_id.is_some(),
                 };
                 record.issued = Some(issued);

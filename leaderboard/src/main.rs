@@ -78,8 +78,9 @@ struct ReplayArgs {
     state_dir: Option<PathBuf>,
     /// Messages per micro-batch (results never depend on it). Small enough that a batch's decoded messages
     /// (about 3 MiB) are still cached when the engine reads them, and that the first batch's decoding and
-    /// the last one's processing, which nothing overlaps, are short; large enough that DataFusion's
-    /// per-batch planning stays a small share (docs/BENCHMARKS.md: 16,384 against 4,096 to 131,072).
+    /// the last one's processing, which nothing overlaps, are short; large enough that the per-batch work
+    /// (running the aggregate, handing batches between threads) stays a small share (docs/BENCHMARKS.md:
+    /// 16,384 against 4,096 to 131,072).
     #[arg(long, default_value_t = 16_384, hide = true)]
     batch_size: usize,
 }
