@@ -1,7 +1,6 @@
 //! A real Kafka-protocol broker for the tests: a tansu process on a loopback port (installed by
 //! `scripts/test.sh`). A missing broker binary is a test failure, never a skip.
 
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,7 +20,7 @@ const BROKER_PORT_ATTEMPTS: usize = 5;
 const BROKER_START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A free loopback port (bound and released: something else may take it before it is bound again).
-/// [`Broker::start`] notices and tries another port; the servers the tests start are still exposed to it.
+/// [`wait_until_listening`] notices when that happens, and [`Broker::start`] then tries another port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -54,16 +53,29 @@ pub fn tansu_binary() -> PathBuf {
     );
 }
 
-/// Waits until something accepts connections on `port`.
-pub fn wait_for_port(port: u16, timeout: Duration) {
+/// Waits until `child` itself listens on `127.0.0.1:port`; the error says why it does not. Only the
+/// child's own socket counts, so a port something else took after [`free_port`] chose it is never mistaken
+/// for the child's, and a child that exits (it could not bind the port, or failed to start) is reported at
+/// once with its status. A child that fails is killed and reaped.
+pub fn wait_until_listening(child: &mut Child, port: u16, timeout: Duration) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nothing listens on port {port} after {timeout:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
+    while !listens_on(child.id(), port) {
+        let failure = match child.try_wait() {
+            Ok(Some(status)) => format!("the process meant for port {port} exited with {status}"),
+            Err(e) => format!("cannot watch the process meant for port {port}: {e}"),
+            Ok(None) if Instant::now() >= deadline => {
+                format!("nothing of ours listens on port {port} after {timeout:?}")
+            }
+            Ok(None) => {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(failure);
     }
+    Ok(())
 }
 
 impl Broker {
@@ -112,23 +124,8 @@ impl Broker {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the tansu broker");
-        let deadline = Instant::now() + BROKER_START_TIMEOUT;
-        while !listens_on(child.id(), port) {
-            let failure = match child.try_wait() {
-                Ok(Some(status)) => format!("tansu on port {port} exited with {status}"),
-                Err(e) => format!("cannot watch tansu on port {port}: {e}"),
-                Ok(None) if Instant::now() >= deadline => {
-                    format!("tansu does not listen on port {port} after {BROKER_START_TIMEOUT:?}")
-                }
-                Ok(None) => {
-                    std::thread::sleep(Duration::from_millis(50));
-                    continue;
-                }
-            };
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(failure);
-        }
+        wait_until_listening(&mut child, port, BROKER_START_TIMEOUT)
+            .map_err(|failure| format!("tansu: {failure}"))?;
         Ok(Self {
             child,
             port,

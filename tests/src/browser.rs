@@ -2,7 +2,7 @@
 //! `chromium-driver`, installed by `scripts/test.sh`) and fantoccini sessions. A missing browser is a test
 //! failure, never a skip.
 
-use crate::broker::{free_port, wait_for_port};
+use crate::broker::{free_port, wait_until_listening};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -33,13 +33,14 @@ impl ChromeDriver {
     pub fn start() -> Self {
         let driver = binary("CHROMEDRIVER", "/usr/bin/chromedriver", "chromium-driver");
         let port = free_port();
-        let child = Command::new(driver)
+        let mut child = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
-        wait_for_port(port, Duration::from_secs(30));
+        wait_until_listening(&mut child, port, Duration::from_secs(30))
+            .unwrap_or_else(|failure| panic!("chromedriver: {failure}"));
         Self {
             child,
             port,

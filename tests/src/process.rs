@@ -1,7 +1,7 @@
 //! The `leaderboard` binary as the tests run it: one-shot commands and a `serve` process that can be
 //! killed with SIGKILL and started again on the same state directory.
 
-use crate::broker::{free_port, wait_for_port};
+use crate::broker::{free_port, wait_until_listening};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -180,8 +180,9 @@ impl Serve {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start leaderboard serve");
-        self.child = Some(child);
-        wait_for_port(self.port, Duration::from_secs(30));
+        let child = self.child.insert(child);
+        wait_until_listening(child, self.port, Duration::from_secs(30))
+            .unwrap_or_else(|failure| panic!("leaderboard serve: {failure}"));
     }
 
     /// `http://127.0.0.1:<port>`.

@@ -4,7 +4,7 @@ use serde_json::Value;
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tests::broker::{free_port, wait_for_port};
+use tests::broker::{free_port, wait_until_listening};
 use tests::process::{get_json as get, leaderboard_binary};
 
 #[test]
@@ -24,7 +24,8 @@ fn the_demo_serves_live_scorecards_without_a_broker_and_stops_cleanly() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for_port(port, Duration::from_secs(30));
+    wait_until_listening(&mut demo, port, Duration::from_secs(30))
+        .unwrap_or_else(|failure| panic!("leaderboard demo: {failure}"));
     let base = format!("http://127.0.0.1:{port}");
 
     // Events flow in by themselves: the current month's scorecard appears and keeps changing.

@@ -7,7 +7,7 @@
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use tests::broker::{free_port, wait_for_port};
+use tests::broker::{free_port, wait_until_listening};
 use tests::process::{get_json, leaderboard_binary};
 use tests::ws_client::WsClient;
 
@@ -89,7 +89,8 @@ fn main() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start leaderboard demo");
-    wait_for_port(port, Duration::from_secs(30));
+    wait_until_listening(&mut server, port, Duration::from_secs(30))
+        .unwrap_or_else(|failure| panic!("leaderboard demo: {failure}"));
     std::thread::sleep(Duration::from_secs(5));
     let base_rss = rss_kib(server.id());
     let rt = tokio::runtime::Builder::new_multi_thread()
