@@ -313,7 +313,8 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
             ),
         )
     })?;
-    let wire = Wire::parse(text).map_err(|e| {
+    let mut wire = Wire::default();
+    Wire::parse_into(text, &mut wire).map_err(|e| {
         let reason = if e.is_data() {
             format!("message must be a JSON object with each field once: {e}")
         } else {

@@ -32,16 +32,20 @@ macro_rules! wire_fields {
             }
         }
 
+        /// The known field names, in the order of [`Wire`]'s fields.
+        const NAMES: &[&str] = &[$(stringify!($field)),+];
+
         impl<'a> Wire<'a> {
-            /// The slot of the field named `key` and its bit in a set of seen fields, if the key is known.
-            #[allow(unused_assignments)] // the last field's shift
-            fn slot(&mut self, key: &str) -> Option<(&mut Option<&'a str>, u64)> {
-                let mut bit = 1u64;
+            /// The slot of field number `index` (in [`NAMES`]' order).
+            #[allow(unused_assignments)] // the last field's number
+            #[inline(always)]
+            fn slot_at(&mut self, index: usize) -> Option<&mut Option<&'a str>> {
+                let mut number = 0;
                 $(
-                    if key == stringify!($field) {
-                        return Some((&mut self.$field, bit));
+                    if index == number {
+                        return Some(&mut self.$field);
                     }
-                    bit <<= 1;
+                    number += 1;
                 )+
                 None
             }
@@ -84,21 +88,21 @@ wire_fields!(
 );
 
 impl<'a> Wire<'a> {
-    /// Reads `text` as a JSON object; the error is serde_json's.
+    /// Reads `text` as a JSON object into `wire`, which starts empty; the error is serde_json's. The
+    /// table is filled in place: returned by value, its few hundred bytes would be copied on the way.
     #[inline(always)]
-    pub(super) fn parse(text: &'a str) -> Result<Self, serde_json::Error> {
-        match Self::scan(text) {
-            Some(wire) => Ok(wire),
-            None => serde_json::from_str::<SerdeWire>(text).map(Wire::from),
+    pub(super) fn parse_into(text: &'a str, wire: &mut Self) -> Result<(), serde_json::Error> {
+        if Self::scan_into(text, wire).is_none() {
+            *wire = serde_json::from_str::<SerdeWire>(text).map(Wire::from)?;
         }
+        Ok(())
     }
 
-    /// The single-pass reading of a flat object of plain strings, numbers, booleans and nulls; `None`
-    /// when the text is anything else, for serde_json to read.
+    /// The single-pass reading into `wire` (empty) of a flat object of plain strings, numbers, booleans and
+    /// nulls; `None` when the text is anything else, for serde_json to read (`wire` is then partly filled).
     #[inline(always)]
-    fn scan(text: &'a str) -> Option<Self> {
+    fn scan_into(text: &'a str, wire: &mut Self) -> Option<()> {
         let bytes = text.as_bytes();
-        let mut wire = Wire::default();
         let mut seen = 0u64;
         let mut at = skip_whitespace(bytes, 0);
         if bytes.get(at) != Some(&b'{') {
@@ -118,7 +122,10 @@ impl<'a> Wire<'a> {
                 let value_start = skip_whitespace(bytes, at + 1);
                 let value_end = value_end(bytes, value_start)?;
                 let value = &text[value_start..value_end];
-                if let Some((slot, bit)) = wire.slot(key) {
+                if let Some(index) = field_number(key)
+                    && let Some(slot) = wire.slot_at(index)
+                {
+                    let bit = 1u64 << index;
                     if seen & bit != 0 {
                         return None; // serde_json names the duplicate field
                     }
@@ -137,8 +144,48 @@ impl<'a> Wire<'a> {
             }
         }
         wire.plain_strings = true;
-        (skip_whitespace(bytes, at) == bytes.len()).then_some(wire)
+        (skip_whitespace(bytes, at) == bytes.len()).then_some(())
     }
+}
+
+/// The bucket of a key in [`FIELD_BY_BUCKET`]: its length and first and last bytes, mixed so that no two
+/// known names share a bucket (checked when the table is built, at compile time).
+const fn bucket(key: &[u8]) -> usize {
+    let (first, last) = (key[0] as usize, key[key.len() - 1] as usize);
+    (key.len() * 12 + first + last * 61) % BUCKETS
+}
+
+/// The size of [`FIELD_BY_BUCKET`].
+const BUCKETS: usize = 64;
+
+/// Marks a bucket no known name falls in.
+const NO_FIELD: u8 = u8::MAX;
+
+/// The number of the known field in each bucket: a key is then looked up with one hash and one compare,
+/// instead of a compare with every name.
+const FIELD_BY_BUCKET: [u8; BUCKETS] = {
+    let mut table = [NO_FIELD; BUCKETS];
+    let mut index = 0;
+    while index < NAMES.len() {
+        let b = bucket(NAMES[index].as_bytes());
+        assert!(
+            table[b] == NO_FIELD,
+            "two field names share a bucket: change `bucket`"
+        );
+        table[b] = index as u8;
+        index += 1;
+    }
+    table
+};
+
+/// The number of the known field named `key`, if it is one.
+#[inline(always)]
+fn field_number(key: &str) -> Option<usize> {
+    if key.is_empty() {
+        return None;
+    }
+    let index = FIELD_BY_BUCKET[bucket(key.as_bytes())];
+    (index != NO_FIELD && NAMES[index as usize] == key).then_some(index as usize)
 }
 
 fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
@@ -280,10 +327,49 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The single pass's reading of `text`, if it reads it.
+    fn scan(text: &str) -> Option<Wire<'_>> {
+        let mut wire = Wire::default();
+        Wire::scan_into(text, &mut wire).map(|()| wire)
+    }
+
+    #[test]
+    fn every_known_name_and_only_those_has_a_field_number() {
+        for (index, name) in NAMES.iter().enumerate() {
+            assert_eq!(field_number(name), Some(index), "{name}");
+            let mut wire = Wire::default();
+            *wire.slot_at(index).expect("a slot") = Some("1");
+            let text = format!("{{\"{name}\":1}}");
+            assert_eq!(
+                format!("{:?}", scan(&text).expect("read")),
+                format!(
+                    "{:?}",
+                    Wire {
+                        plain_strings: true,
+                        ..wire
+                    }
+                )
+            );
+        }
+        for key in [
+            "",
+            "e",
+            "event",
+            "event_ide",
+            "Event_id",
+            "score_",
+            "kind ",
+            "amount\u{0}",
+        ] {
+            assert_eq!(field_number(key), None, "{key:?}");
+        }
+        assert!(Wire::default().slot_at(NAMES.len()).is_none());
+    }
+
     /// Both readings of `text`: the single pass (if it reads it) and serde_json's.
     fn both(text: &str) -> (Option<Wire<'_>>, Result<Wire<'_>, String>) {
         (
-            Wire::scan(text),
+            scan(text),
             serde_json::from_str::<SerdeWire>(text)
                 .map(Wire::from)
                 .map_err(|e| e.to_string()),
@@ -303,13 +389,13 @@ mod tests {
     #[test]
     fn reads_a_flat_object_in_one_pass() {
         let text = r#" { "event_id" : "e1","amount":-12.5e+2, "accepted":true,"kind":null,"extra":false } "#;
-        let wire = Wire::scan(text).expect("plain object");
+        let wire = scan(text).expect("plain object");
         assert_eq!(wire.event_id, Some(r#""e1""#));
         assert_eq!(wire.amount, Some("-12.5e+2"));
         assert_eq!(wire.accepted, Some("true"));
         assert_eq!(wire.kind, None);
         assert_same(text);
-        assert!(Wire::scan("{}").is_some());
+        assert!(scan("{}").is_some());
     }
 
     #[test]
@@ -333,14 +419,14 @@ mod tests {
             r#"{"a" 1}"#,
             "",
         ] {
-            assert!(Wire::scan(text).is_none(), "{text}");
+            assert!(scan(text).is_none(), "{text}");
         }
     }
 
     #[test]
     fn unknown_keys_may_repeat_as_in_serde_json() {
         let text = r#"{"x":1,"x":2,"event_id":"e"}"#;
-        assert_eq!(Wire::scan(text).expect("read").event_id, Some(r#""e""#));
+        assert_eq!(scan(text).expect("read").event_id, Some(r#""e""#));
         assert_same(text);
     }
 
