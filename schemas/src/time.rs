@@ -183,6 +183,9 @@ pub struct LocalDates {
     calendar: LocalCalendar,
     bucket: i64,
     offset_ms: i64,
+    /// The last local day asked for, as days since 1970-01-01, and its date.
+    day: i64,
+    date: NaiveDate,
 }
 
 const QUARTER_HOUR_MS: i64 = 15 * 60 * 1000;
@@ -195,6 +198,8 @@ impl LocalDates {
             calendar,
             bucket: i64::MIN,
             offset_ms: 0,
+            day: i64::MIN,
+            date: NaiveDate::default(),
         }
     }
 
@@ -208,7 +213,13 @@ impl LocalDates {
             self.bucket = bucket;
         }
         let days = (at + self.offset_ms).div_euclid(DAY_MS);
-        NaiveDate::from_num_days_from_ce_opt((days + 719_163) as i32).unwrap_or_default()
+        if days != self.day {
+            // Events come roughly in time order: most fall on the day of the one before.
+            self.day = days;
+            self.date =
+                NaiveDate::from_num_days_from_ce_opt((days + 719_163) as i32).unwrap_or_default();
+        }
+        self.date
     }
 }
 
@@ -245,5 +256,25 @@ mod tests {
             cal.rfc3339(cal.month_end(june)),
             "2016-07-01T00:00:00+08:00"
         );
+    }
+
+    proptest::proptest! {
+        /// The cache gives the calendar's date for every instant, in order or not, across a zone's offset
+        /// changes and across midnight.
+        #[test]
+        fn cached_local_dates_are_the_calendars(
+            steps in proptest::collection::vec(-3 * DAY_MS..3 * DAY_MS, 1..200),
+        ) {
+            for zone in [chrono_tz::Asia::Shanghai, chrono_tz::Europe::Berlin, chrono_tz::America::St_Johns] {
+                let calendar = LocalCalendar::new(zone);
+                let mut dates = LocalDates::new(calendar);
+                // Around the end of Berlin's summer time in 2016 (30 October, 01:00 UTC).
+                let mut at = 1_477_789_200_000;
+                for step in &steps {
+                    at += step / 7;
+                    proptest::prop_assert_eq!(dates.local_date(at), calendar.local_date(at), "{} at {}", zone, at);
+                }
+            }
+        }
     }
 }

@@ -185,7 +185,25 @@ fn field_number(key: &str) -> Option<usize> {
         return None;
     }
     let index = FIELD_BY_BUCKET[bucket(key.as_bytes())];
-    (index != NO_FIELD && NAMES[index as usize] == key).then_some(index as usize)
+    (index != NO_FIELD && same_short_text(key.as_bytes(), NAMES[index as usize].as_bytes()))
+        .then_some(index as usize)
+}
+
+/// `a == b` for texts of at most 16 bytes, as two overlapping word compares (a call to `memcmp` costs
+/// more than the compare itself at these lengths); longer texts are compared as usual.
+#[inline(always)]
+fn same_short_text(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |text: &[u8], at: usize| u64::from_le_bytes(text[at..at + 8].try_into().expect("8"));
+    let half = |text: &[u8], at: usize| u32::from_le_bytes(text[at..at + 4].try_into().expect("4"));
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
 }
 
 fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
@@ -431,6 +449,16 @@ mod tests {
     }
 
     proptest! {
+        /// The word compare of short texts agrees with `==`.
+        #[test]
+        fn compares_short_texts_as_equality_does(
+            a in proptest::collection::vec(b'a'..=b'c', 0..20),
+            b in proptest::collection::vec(b'a'..=b'c', 0..20),
+        ) {
+            prop_assert_eq!(same_short_text(&a, &b), a == b);
+            prop_assert!(same_short_text(&a, &a));
+        }
+
         /// The word-at-a-time search finds what a byte-at-a-time one does.
         #[test]
         fn finds_the_first_special_byte(bytes in proptest::collection::vec(
