@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use std::fmt;
 use wire::Wire;
 
+mod quotes;
 mod timestamp;
 mod wire;
 

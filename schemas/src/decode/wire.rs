@@ -5,6 +5,7 @@
 //! that is not JSON) goes to serde_json, whose result and error messages are the contract: the fast path
 //! only ever accepts messages serde_json reads the same way, so both paths give the same [`Wire`].
 
+use super::quotes::QuoteIndex;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -102,6 +103,17 @@ impl<'a> Wire<'a> {
     /// nulls; `None` when the text is anything else, for serde_json to read (`wire` is then partly filled).
     #[inline(always)]
     fn scan_into(text: &'a str, wire: &mut Self) -> Option<()> {
+        let mut index = QuoteIndex::empty();
+        if QuoteIndex::fill(&mut index, text.as_bytes()) {
+            Self::scan_with(text, wire, &index)
+        } else {
+            Self::scan_with(text, wire, &Searched)
+        }
+    }
+
+    /// [`Wire::scan_into`], finding the end of each string with `strings`.
+    #[inline(always)]
+    fn scan_with(text: &'a str, wire: &mut Self, strings: &impl StringEnds) -> Option<()> {
         let bytes = text.as_bytes();
         let mut seen = 0u64;
         let mut at = skip_whitespace(bytes, 0);
@@ -113,14 +125,14 @@ impl<'a> Wire<'a> {
             at += 1;
         } else {
             loop {
-                let key_end = string_end(bytes, at)?;
+                let key_end = strings.end(bytes, at)?;
                 let key = &text[at + 1..key_end - 1];
                 at = skip_whitespace(bytes, key_end);
                 if bytes.get(at) != Some(&b':') {
                     return None;
                 }
                 let value_start = skip_whitespace(bytes, at + 1);
-                let value_end = value_end(bytes, value_start)?;
+                let value_end = value_end(bytes, value_start, strings)?;
                 let value = &text[value_start..value_end];
                 if let Some(index) = field_number(key)
                     && let Some(slot) = wire.slot_at(index)
@@ -213,6 +225,35 @@ fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
+/// Finds the end of a string without escapes or control characters.
+trait StringEnds {
+    /// The end (after the closing quote) of the string starting at `at`; `None` if no string starts there,
+    /// or it has an escape or a control character.
+    fn end(&self, bytes: &[u8], at: usize) -> Option<usize>;
+}
+
+/// Each string searched for its end on its own ([`string_end`]).
+struct Searched;
+
+impl StringEnds for Searched {
+    #[inline(always)]
+    fn end(&self, bytes: &[u8], at: usize) -> Option<usize> {
+        string_end(bytes, at)
+    }
+}
+
+/// A message without a backslash or control character anywhere: a string's closing quote is the next
+/// quote.
+impl StringEnds for QuoteIndex {
+    #[inline(always)]
+    fn end(&self, bytes: &[u8], at: usize) -> Option<usize> {
+        if bytes.get(at) != Some(&b'"') {
+            return None;
+        }
+        self.string_end(at)
+    }
+}
+
 /// The end (after the closing quote) of a string starting at `at` with no escapes or control characters.
 fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
     if bytes.get(at) != Some(&b'"') {
@@ -292,9 +333,10 @@ fn first_special_by_words(bytes: &[u8]) -> Option<usize> {
 }
 
 /// The end of a plain string, number, `true`, `false` or `null` starting at `at`.
-fn value_end(bytes: &[u8], at: usize) -> Option<usize> {
+#[inline(always)]
+fn value_end(bytes: &[u8], at: usize, strings: &impl StringEnds) -> Option<usize> {
     match *bytes.get(at)? {
-        b'"' => string_end(bytes, at),
+        b'"' => strings.end(bytes, at),
         b'-' | b'0'..=b'9' => number_end(bytes, at),
         _ => [&b"true"[..], b"false", b"null"]
             .into_iter()
@@ -394,8 +436,19 @@ mod tests {
         )
     }
 
+    /// The reading of `text` with every string searched on its own, whether or not it could be indexed.
+    fn searched(text: &str) -> Option<Wire<'_>> {
+        let mut wire = Wire::default();
+        Wire::scan_with(text, &mut wire, &Searched).map(|()| wire)
+    }
+
     fn assert_same(text: &str) {
         let (scanned, serde) = both(text);
+        assert_eq!(
+            format!("{scanned:?}"),
+            format!("{:?}", searched(text)),
+            "indexed and searched readings of {text:?}"
+        );
         if let Some(mut scanned) = scanned {
             let serde = serde.unwrap_or_else(|e| panic!("scan read {text:?}, serde_json: {e}"));
             assert!(scanned.plain_strings && !serde.plain_strings);
