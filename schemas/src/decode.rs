@@ -4,6 +4,7 @@
 use crate::event::*;
 use crate::time::{EpochMillis, YearMonth};
 use chrono::{DateTime, NaiveDate};
+use quotes::QuoteIndex;
 use std::borrow::Cow;
 use std::fmt;
 use wire::Wire;
@@ -304,18 +305,25 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
             ),
         ));
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        Rejection::new(
-            RejectKind::NotUtf8,
-            None,
-            format!(
-                "message is not UTF-8: invalid byte at offset {}",
-                e.valid_up_to()
-            ),
-        )
-    })?;
+    let mut index = QuoteIndex::empty();
+    let indexed = QuoteIndex::fill(&mut index, bytes);
+    let text = if indexed && index.ascii {
+        // SAFETY: every byte is ASCII, and ASCII is valid UTF-8.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    } else {
+        std::str::from_utf8(bytes).map_err(|e| {
+            Rejection::new(
+                RejectKind::NotUtf8,
+                None,
+                format!(
+                    "message is not UTF-8: invalid byte at offset {}",
+                    e.valid_up_to()
+                ),
+            )
+        })?
+    };
     let mut wire = Wire::default();
-    Wire::parse_into(text, &mut wire).map_err(|e| {
+    Wire::parse_into(text, &mut wire, indexed.then_some(&index)).map_err(|e| {
         let reason = if e.is_data() {
             format!("message must be a JSON object with each field once: {e}")
         } else {

@@ -15,6 +15,8 @@ const WORD_BYTES: usize = 64;
 /// One bit per byte of a message, set where the byte is a quote.
 pub(super) struct QuoteIndex {
     words: [u64; INDEXED_MAX_BYTES / WORD_BYTES],
+    /// Every byte is ASCII (so the message is valid UTF-8 without a check of its own).
+    pub(super) ascii: bool,
 }
 
 impl QuoteIndex {
@@ -27,22 +29,25 @@ impl QuoteIndex {
         if !(BLOCK_BYTES..=INDEXED_MAX_BYTES).contains(&len) {
             return false;
         }
-        let mut special = 0u32;
+        let (mut special, mut high) = (0u32, 0u32);
         let whole = len / BLOCK_BYTES;
         for block in 0..whole {
-            let (quotes, others) = classify(bytes, block * BLOCK_BYTES);
+            let (quotes, others, non_ascii) = classify(bytes, block * BLOCK_BYTES);
             index.words[block / 4] |= u64::from(quotes) << (block % 4 * BLOCK_BYTES);
             special |= others;
+            high |= non_ascii;
         }
         let rest = len % BLOCK_BYTES;
         if rest != 0 {
             // The last sixteen bytes, overlapping the block before: keep the bits of the bytes after it.
-            let (quotes, others) = classify(bytes, len - BLOCK_BYTES);
+            let (quotes, others, non_ascii) = classify(bytes, len - BLOCK_BYTES);
             let shift = BLOCK_BYTES - rest;
             let block = whole;
             index.words[block / 4] |= u64::from(quotes >> shift) << (block % 4 * BLOCK_BYTES);
             special |= others;
+            high |= non_ascii;
         }
+        index.ascii = high == 0;
         special == 0
     }
 
@@ -51,6 +56,7 @@ impl QuoteIndex {
     pub(super) fn empty() -> Self {
         Self {
             words: [0; INDEXED_MAX_BYTES / WORD_BYTES],
+            ascii: false,
         }
     }
 
@@ -71,11 +77,11 @@ impl QuoteIndex {
 /// Bytes classified at a time.
 const BLOCK_BYTES: usize = 16;
 
-/// The quotes of the sixteen bytes of `bytes` from `at`, and its backslashes and control characters, one
-/// bit per byte.
+/// The quotes of the sixteen bytes of `bytes` from `at`, its backslashes and control characters, and its
+/// bytes that are not ASCII, one bit per byte.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
-fn classify(bytes: &[u8], at: usize) -> (u32, u32) {
+fn classify(bytes: &[u8], at: usize) -> (u32, u32, u32) {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8,
@@ -92,6 +98,8 @@ fn classify(bytes: &[u8], at: usize) -> (u32, u32) {
         (
             _mm_movemask_epi8(quotes) as u32,
             _mm_movemask_epi8(others) as u32,
+            // The high bit of each byte.
+            _mm_movemask_epi8(v) as u32,
         )
     }
 }
@@ -99,13 +107,14 @@ fn classify(bytes: &[u8], at: usize) -> (u32, u32) {
 /// [`classify`] on other processors.
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
-fn classify(bytes: &[u8], at: usize) -> (u32, u32) {
-    let (mut quotes, mut special) = (0u32, 0u32);
+fn classify(bytes: &[u8], at: usize) -> (u32, u32, u32) {
+    let (mut quotes, mut special, mut high) = (0u32, 0u32, 0u32);
     for (i, &b) in bytes[at..at + BLOCK_BYTES].iter().enumerate() {
         quotes |= u32::from(b == b'"') << i;
         special |= u32::from(b == b'\\' || b < 0x20) << i;
+        high |= u32::from(!b.is_ascii()) << i;
     }
-    (quotes, special)
+    (quotes, special, high)
 }
 
 #[cfg(test)]
@@ -130,6 +139,7 @@ mod tests {
             if !filled {
                 return Ok(());
             }
+            prop_assert_eq!(index.ascii, bytes.is_ascii());
             for at in 0..bytes.len() + 70 {
                 let expected = bytes
                     .get(at + 1..)

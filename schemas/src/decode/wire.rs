@@ -91,27 +91,27 @@ wire_fields!(
 impl<'a> Wire<'a> {
     /// Reads `text` as a JSON object into `wire`, which starts empty; the error is serde_json's. The
     /// table is filled in place: returned by value, its few hundred bytes would be copied on the way.
+    ///
+    /// `index` is that of `text`'s quotes, if it has one (see [`QuoteIndex::fill`]).
     #[inline(always)]
-    pub(super) fn parse_into(text: &'a str, wire: &mut Self) -> Result<(), serde_json::Error> {
-        if Self::scan_into(text, wire).is_none() {
+    pub(super) fn parse_into(
+        text: &'a str,
+        wire: &mut Self,
+        index: Option<&QuoteIndex>,
+    ) -> Result<(), serde_json::Error> {
+        let scanned = match index {
+            Some(index) => Self::scan_with(text, wire, index),
+            None => Self::scan_with(text, wire, &Searched),
+        };
+        if scanned.is_none() {
             *wire = serde_json::from_str::<SerdeWire>(text).map(Wire::from)?;
         }
         Ok(())
     }
 
     /// The single-pass reading into `wire` (empty) of a flat object of plain strings, numbers, booleans and
-    /// nulls; `None` when the text is anything else, for serde_json to read (`wire` is then partly filled).
-    #[inline(always)]
-    fn scan_into(text: &'a str, wire: &mut Self) -> Option<()> {
-        let mut index = QuoteIndex::empty();
-        if QuoteIndex::fill(&mut index, text.as_bytes()) {
-            Self::scan_with(text, wire, &index)
-        } else {
-            Self::scan_with(text, wire, &Searched)
-        }
-    }
-
-    /// [`Wire::scan_into`], finding the end of each string with `strings`.
+    /// nulls, finding the end of each string with `strings`; `None` when the text is anything else, for
+    /// serde_json to read (`wire` is then partly filled).
     #[inline(always)]
     fn scan_with(text: &'a str, wire: &mut Self, strings: &impl StringEnds) -> Option<()> {
         let bytes = text.as_bytes();
@@ -126,14 +126,17 @@ impl<'a> Wire<'a> {
         } else {
             loop {
                 let key_end = strings.end(bytes, at)?;
-                let key = &text[at + 1..key_end - 1];
+                // SAFETY (here and for the value): `text` is a `str`, and each bound is at or right after an
+                // ASCII byte (a quote, or the first or last byte of a number or literal), so on a character
+                // boundary.
+                let key = unsafe { text.get_unchecked(at + 1..key_end - 1) };
                 at = skip_whitespace(bytes, key_end);
                 if bytes.get(at) != Some(&b':') {
                     return None;
                 }
                 let value_start = skip_whitespace(bytes, at + 1);
                 let value_end = value_end(bytes, value_start, strings)?;
-                let value = &text[value_start..value_end];
+                let value = unsafe { text.get_unchecked(value_start..value_end) };
                 if let Some(index) = field_number(key)
                     && let Some(slot) = wire.slot_at(index)
                 {
@@ -387,10 +390,16 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The single pass's reading of `text`, if it reads it.
+    /// The single pass's reading of `text`, if it reads it, with the index of its quotes if it has one.
     fn scan(text: &str) -> Option<Wire<'_>> {
         let mut wire = Wire::default();
-        Wire::scan_into(text, &mut wire).map(|()| wire)
+        let mut index = QuoteIndex::empty();
+        if QuoteIndex::fill(&mut index, text.as_bytes()) {
+            Wire::scan_with(text, &mut wire, &index)
+        } else {
+            Wire::scan_with(text, &mut wire, &Searched)
+        }
+        .map(|()| wire)
     }
 
     #[test]
