@@ -86,11 +86,12 @@ fn classify(bytes: &[u8], at: usize) -> (u32, u32, u32) {
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8,
     };
-    let block: &[u8; BLOCK_BYTES] = bytes[at..at + BLOCK_BYTES].try_into().expect("16 bytes");
-    // SAFETY: SSE2 is part of every x86-64 processor (this is compiled only for targets with it), and
-    // `block` is sixteen readable bytes; the load has no alignment requirement.
+    assert!(at + BLOCK_BYTES <= bytes.len(), "a whole block");
+    // SAFETY: SSE2 is part of every x86-64 processor (this is compiled only for targets with it), and the
+    // sixteen bytes from `at` are readable (just checked; the callers' bounds let the check be optimised
+    // away); the load has no alignment requirement.
     unsafe {
-        let v = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+        let v = _mm_loadu_si128(bytes.as_ptr().add(at).cast::<__m128i>());
         // A byte is a control character when the smaller of it and 0x1f is itself.
         let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
         let others = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)), control);
