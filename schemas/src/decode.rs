@@ -305,9 +305,9 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
             ),
         ));
     }
-    let mut index = QuoteIndex::empty();
-    let indexed = QuoteIndex::fill(&mut index, bytes);
-    let text = if indexed && index.ascii {
+    let mut empty = QuoteIndex::empty();
+    let index = empty.fill(bytes);
+    let text = if index.is_some_and(|index| index.ascii) {
         // SAFETY: every byte is ASCII, and ASCII is valid UTF-8.
         unsafe { std::str::from_utf8_unchecked(bytes) }
     } else {
@@ -323,7 +323,7 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
         })?
     };
     let mut wire = Wire::default();
-    Wire::parse_into(text, &mut wire, indexed.then_some(&index)).map_err(|e| {
+    Wire::parse_into(text, &mut wire, index).map_err(|e| {
         let reason = if e.is_data() {
             format!("message must be a JSON object with each field once: {e}")
         } else {

@@ -20,20 +20,20 @@ pub(super) struct QuoteIndex {
 }
 
 impl QuoteIndex {
-    /// Fills `index` with the quotes of `bytes`; returns false (the index is then meaningless) when a byte
-    /// is a backslash or a control character, or the message is shorter than 16 or longer than
-    /// [`INDEXED_MAX_BYTES`] bytes.
+    /// Fills this index (empty, from [`QuoteIndex::empty`]) with the quotes of `bytes`, and returns it;
+    /// `None` (the index is then meaningless) when a byte is a backslash or a control character, or the
+    /// message is shorter than 16 or longer than [`INDEXED_MAX_BYTES`] bytes.
     #[inline(always)]
-    pub(super) fn fill(index: &mut Self, bytes: &[u8]) -> bool {
+    pub(super) fn fill(&mut self, bytes: &[u8]) -> Option<&Self> {
         let len = bytes.len();
         if !(BLOCK_BYTES..=INDEXED_MAX_BYTES).contains(&len) {
-            return false;
+            return None;
         }
         let (mut special, mut high) = (0u32, 0u32);
         let whole = len / BLOCK_BYTES;
         for block in 0..whole {
             let (quotes, others, non_ascii) = classify(bytes, block * BLOCK_BYTES);
-            index.words[block / 4] |= u64::from(quotes) << (block % 4 * BLOCK_BYTES);
+            self.words[block / 4] |= u64::from(quotes) << (block % 4 * BLOCK_BYTES);
             special |= others;
             high |= non_ascii;
         }
@@ -43,15 +43,15 @@ impl QuoteIndex {
             let (quotes, others, non_ascii) = classify(bytes, len - BLOCK_BYTES);
             let shift = BLOCK_BYTES - rest;
             let block = whole;
-            index.words[block / 4] |= u64::from(quotes >> shift) << (block % 4 * BLOCK_BYTES);
+            self.words[block / 4] |= u64::from(quotes >> shift) << (block % 4 * BLOCK_BYTES);
             special |= others;
             high |= non_ascii;
         }
-        index.ascii = high == 0;
-        special == 0
+        self.ascii = high == 0;
+        (special == 0).then_some(self)
     }
 
-    /// An empty index, to [`QuoteIndex::fill`].
+    /// An empty index, for [`QuoteIndex::fill`].
     #[inline(always)]
     pub(super) fn empty() -> Self {
         Self {
@@ -75,13 +75,13 @@ impl QuoteIndex {
 }
 
 /// Bytes classified at a time.
-const BLOCK_BYTES: usize = 16;
+pub(super) const BLOCK_BYTES: usize = 16;
 
 /// The quotes of the sixteen bytes of `bytes` from `at`, its backslashes and control characters, and its
 /// bytes that are not ASCII, one bit per byte.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
-fn classify(bytes: &[u8], at: usize) -> (u32, u32, u32) {
+pub(super) fn classify(bytes: &[u8], at: usize) -> (u32, u32, u32) {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8,
@@ -108,7 +108,7 @@ fn classify(bytes: &[u8], at: usize) -> (u32, u32, u32) {
 /// [`classify`] on other processors.
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
-fn classify(bytes: &[u8], at: usize) -> (u32, u32, u32) {
+pub(super) fn classify(bytes: &[u8], at: usize) -> (u32, u32, u32) {
     let (mut quotes, mut special, mut high) = (0u32, 0u32, 0u32);
     for (i, &b) in bytes[at..at + BLOCK_BYTES].iter().enumerate() {
         quotes |= u32::from(b == b'"') << i;
@@ -134,12 +134,12 @@ mod tests {
             0..600,
         )) {
             let plain = !bytes.iter().any(|&b| b == b'\\' || b < 0x20);
-            let mut index = QuoteIndex::empty();
-            let filled = QuoteIndex::fill(&mut index, &bytes);
-            prop_assert_eq!(filled, plain && (16..=INDEXED_MAX_BYTES).contains(&bytes.len()));
-            if !filled {
+            let mut empty = QuoteIndex::empty();
+            let index = empty.fill(&bytes);
+            prop_assert_eq!(index.is_some(), plain && (16..=INDEXED_MAX_BYTES).contains(&bytes.len()));
+            let Some(index) = index else {
                 return Ok(());
-            }
+            };
             prop_assert_eq!(index.ascii, bytes.is_ascii());
             for at in 0..bytes.len() + 70 {
                 let expected = bytes

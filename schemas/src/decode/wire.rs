@@ -1,11 +1,11 @@
 //! Splits one message into the raw JSON text of each known field, in one pass and without copying.
 //!
-//! Messages are flat objects of strings, numbers and booleans. [`Wire::scan`] reads exactly those in a
-//! single pass. Anything else (escapes, control characters in strings, nested values, duplicate keys, text
+//! Messages are flat objects of strings, numbers and booleans. [`Wire::scan_with`] reads exactly those in
+//! a single pass. Anything else (escapes, control characters in strings, nested values, duplicate keys, text
 //! that is not JSON) goes to serde_json, whose result and error messages are the contract: the fast path
 //! only ever accepts messages serde_json reads the same way, so both paths give the same [`Wire`].
 
-use super::quotes::QuoteIndex;
+use super::quotes::{BLOCK_BYTES, QuoteIndex, classify};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -99,14 +99,20 @@ impl<'a> Wire<'a> {
         wire: &mut Self,
         index: Option<&QuoteIndex>,
     ) -> Result<(), serde_json::Error> {
-        let scanned = match index {
-            Some(index) => Self::scan_with(text, wire, index),
-            None => Self::scan_with(text, wire, &Searched),
-        };
-        if scanned.is_none() {
+        if Self::scan_into(text, wire, index).is_none() {
             *wire = serde_json::from_str::<SerdeWire>(text).map(Wire::from)?;
         }
         Ok(())
+    }
+
+    /// [`Wire::scan_with`], with `index` to find the ends of strings if `text` has one, else each string
+    /// searched on its own.
+    #[inline(always)]
+    fn scan_into(text: &'a str, wire: &mut Self, index: Option<&QuoteIndex>) -> Option<()> {
+        match index {
+            Some(index) => Self::scan_with(text, wire, index),
+            None => Self::scan_with(text, wire, &Searched),
+        }
     }
 
     /// The single-pass reading into `wire` (empty) of a flat object of plain strings, numbers, booleans and
@@ -271,48 +277,18 @@ fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
     (bytes[stop] == b'"').then_some(stop + 1)
 }
 
-/// The index of the first quote, backslash or control character in `bytes`: sixteen bytes at a time with
-/// SSE2 (part of every x86-64 processor), the rest eight at a time.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+/// The index of the first quote, backslash or control character in `bytes`: sixteen bytes at a time as the
+/// quote index classifies them ([`classify`]), the rest eight at a time.
 fn first_special(bytes: &[u8]) -> Option<usize> {
-    // SAFETY: this is compiled only for targets with SSE2 (the x86-64 baseline).
-    unsafe { first_special_sse2(bytes) }
-}
-
-/// [`first_special`] with SSE2.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-#[target_feature(enable = "sse2")]
-fn first_special_sse2(bytes: &[u8]) -> Option<usize> {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
-    };
-    let quote = _mm_set1_epi8(b'"' as i8);
-    let backslash = _mm_set1_epi8(b'\\' as i8);
-    let last_control = _mm_set1_epi8(0x1f);
-    let mut blocks = bytes.chunks_exact(16);
-    for (i, block) in blocks.by_ref().enumerate() {
-        // SAFETY: `block` is sixteen readable bytes; the load has no alignment requirement.
-        let v = unsafe { _mm_loadu_si128(block.as_ptr().cast::<__m128i>()) };
-        // A byte is a control character when the smaller of it and 0x1f is itself.
-        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, last_control), v);
-        let special = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-            control,
-        );
-        let mask = _mm_movemask_epi8(special) as u32;
-        if mask != 0 {
-            return Some(i * 16 + mask.trailing_zeros() as usize);
+    let whole = bytes.len() / BLOCK_BYTES * BLOCK_BYTES;
+    for at in (0..whole).step_by(BLOCK_BYTES) {
+        let (quotes, others, _) = classify(bytes, at);
+        let special = quotes | others;
+        if special != 0 {
+            return Some(at + special.trailing_zeros() as usize);
         }
     }
-    let tail = blocks.remainder();
-    first_special_by_words(tail).map(|j| bytes.len() - tail.len() + j)
-}
-
-/// [`first_special`] on other processors.
-#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-fn first_special(bytes: &[u8]) -> Option<usize> {
-    first_special_by_words(bytes)
+    first_special_by_words(&bytes[whole..]).map(|j| whole + j)
 }
 
 /// The index of the first quote, backslash or control character in `bytes`, eight bytes at a time.
@@ -398,13 +374,9 @@ mod tests {
     /// The single pass's reading of `text`, if it reads it, with the index of its quotes if it has one.
     fn scan(text: &str) -> Option<Wire<'_>> {
         let mut wire = Wire::default();
-        let mut index = QuoteIndex::empty();
-        if QuoteIndex::fill(&mut index, text.as_bytes()) {
-            Wire::scan_with(text, &mut wire, &index)
-        } else {
-            Wire::scan_with(text, &mut wire, &Searched)
-        }
-        .map(|()| wire)
+        let mut empty = QuoteIndex::empty();
+        let index = empty.fill(text.as_bytes());
+        Wire::scan_into(text, &mut wire, index).map(|()| wire)
     }
 
     #[test]
@@ -453,7 +425,7 @@ mod tests {
     /// The reading of `text` with every string searched on its own, whether or not it could be indexed.
     fn searched(text: &str) -> Option<Wire<'_>> {
         let mut wire = Wire::default();
-        Wire::scan_with(text, &mut wire, &Searched).map(|()| wire)
+        Wire::scan_into(text, &mut wire, None).map(|()| wire)
     }
 
     fn assert_same(text: &str) {
