@@ -1,31 +1,32 @@
-//! The dedupe set: 128-bit fingerprints of the event ids of months that are not final yet.
+//! The dedupe set: 96-bit fingerprints of the event ids of months that are not final yet.
 //!
 //! A replay looks up every event's id in a set of millions, so a lookup is likely a cache miss. This set
-//! is laid out so a lookup touches one cache line (linear probing over the fingerprints' low halves, eight
-//! to a line) and so the engine can load the lines a micro-batch needs before it works through the batch
-//! ([`SeenIds::warm`]): independent loads in a short loop overlap, where one miss per event does not.
-//! Measured against the hashbrown map it replaced, the gain is modest (docs/BENCHMARKS.md): much of what
-//! looked like the map's misses was the engine's first read of each freshly decoded message.
+//! is laid out so a lookup touches one cache line (linear probing over 16-byte slots that hold the whole
+//! fingerprint and its month, four to a line) and so the engine can load the lines a micro-batch needs
+//! before it works through the batch ([`SeenIds::warm`]): independent loads in a short loop overlap, where
+//! one miss per event does not. Measured against the hashbrown map it replaced, and against keeping the
+//! fingerprint halves and the months in three arrays (three lines per lookup), in docs/BENCHMARKS.md.
 
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The 128-bit fingerprint of an `event_id` (collisions are negligible at billions of events). Its low
-/// half is never 0, which marks an empty slot.
+/// The 96-bit fingerprint of an `event_id`: a pair of different ids in the set shares one with
+/// probability 2^-96, so even a billion ids held at once (5·10^17 pairs) collide with probability under
+/// 10^-11. Its low half is never 0, which marks an empty slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fingerprint {
     low: u64,
-    high: u64,
+    high: u32,
 }
 
 impl Fingerprint {
     /// The fingerprint of `event_id`.
     pub fn of(event_id: &str) -> Self {
         let h = xxhash_rust::xxh3::xxh3_128(event_id.as_bytes());
-        Self::from_halves(h as u64, (h >> 64) as u64)
+        Self::from_halves(h as u64, (h >> 64) as u32)
     }
 
-    fn from_halves(low: u64, high: u64) -> Self {
+    fn from_halves(low: u64, high: u32) -> Self {
         Self {
             low: low.max(1),
             high,
@@ -33,28 +34,41 @@ impl Fingerprint {
     }
 }
 
+/// One slot of the set: a fingerprint and the month of its event, or empty (`low == 0`).
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(16))]
+struct Slot {
+    low: u64,
+    high: u32,
+    /// A [`schemas::YearMonth`] ordinal.
+    month: i32,
+}
+
+impl Slot {
+    fn holds(&self, fp: Fingerprint) -> bool {
+        self.low == fp.low && self.high == fp.high
+    }
+}
+
 /// Fewest slots a set has; a power of two.
 const MIN_SLOTS: usize = 1024;
 
-/// `len` zeros, written out now. Zeroed memory from the allocator is mapped lazily: [`SeenIds::warm`] reads
-/// slots before inserts write them, so a slot first read would map the kernel's shared zero page, and the
-/// write after it would cost a copy-on-write fault that interrupts every core to flush its address
-/// translations (measured: 3 % of a replay). Written first, each page takes one plain fault.
-fn written_zeros<T: Copy + Default>(len: usize) -> Vec<T> {
-    let mut zeros = Vec::with_capacity(len);
+/// `len` empty slots, written out now. Zeroed memory from the allocator is mapped lazily:
+/// [`SeenIds::warm`] reads slots before inserts write them, so a slot first read would map the kernel's
+/// shared zero page, and the write after it would cost a copy-on-write fault that interrupts every core to
+/// flush its address translations (measured: 3 % of a replay). Written first, each page takes one plain
+/// fault.
+fn written_empty_slots(len: usize) -> Vec<Slot> {
+    let mut slots = Vec::with_capacity(len);
     // Hidden from the optimiser, which could otherwise turn writing zeros back into a zeroed allocation.
-    zeros.resize(len, std::hint::black_box(T::default()));
-    zeros
+    slots.resize(len, std::hint::black_box(Slot::default()));
+    slots
 }
 
-/// Open addressing with linear probing. `low[i] == 0` marks slot `i` empty; `high` and `months` are
-/// compared or kept only when the low half matches (a duplicate, or a 1-in-2^64 coincidence) and when
-/// pruning (warming loads them too, since an insert writes them).
+/// Open addressing with linear probing over [`Slot`]s.
 #[derive(Debug, Clone)]
 pub(crate) struct SeenIds {
-    low: Vec<u64>,
-    high: Vec<u64>,
-    months: Vec<i32>,
+    slots: Vec<Slot>,
     len: usize,
 }
 
@@ -67,9 +81,7 @@ impl Default for SeenIds {
 impl SeenIds {
     fn with_slots(slots: usize) -> Self {
         Self {
-            low: written_zeros(slots),
-            high: written_zeros(slots),
-            months: written_zeros(slots),
+            slots: written_empty_slots(slots),
             len: 0,
         }
     }
@@ -80,7 +92,7 @@ impl SeenIds {
     }
 
     fn mask(&self) -> usize {
-        self.low.len() - 1
+        self.slots.len() - 1
     }
 
     fn home(&self, fp: Fingerprint) -> usize {
@@ -92,21 +104,26 @@ impl SeenIds {
     /// only if it was already there.
     pub(crate) fn insert(&mut self, fp: Fingerprint, month: i32) -> bool {
         // At most 70 % full, so an absent fingerprint is found absent within a line or two.
-        if (self.len + 1) * 10 > self.low.len() * 7 {
+        if (self.len + 1) * 10 > self.slots.len() * 7 {
             self.grow();
         }
         let mask = self.mask();
         let mut i = self.home(fp);
         loop {
-            match self.low[i] {
-                0 => {
-                    self.put(i, fp, month);
-                    self.len += 1;
-                    return true;
-                }
-                low if low == fp.low && self.high[i] == fp.high => return false,
-                _ => i = (i + 1) & mask,
+            let slot = &mut self.slots[i];
+            if slot.low == 0 {
+                *slot = Slot {
+                    low: fp.low,
+                    high: fp.high,
+                    month,
+                };
+                self.len += 1;
+                return true;
             }
+            if slot.holds(fp) {
+                return false;
+            }
+            i = (i + 1) & mask;
         }
     }
 
@@ -115,90 +132,83 @@ impl SeenIds {
         let mask = self.mask();
         let mut i = self.home(fp);
         loop {
-            match self.low[i] {
-                0 => return false,
-                low if low == fp.low && self.high[i] == fp.high => return true,
-                _ => i = (i + 1) & mask,
+            let slot = &self.slots[i];
+            if slot.low == 0 {
+                return false;
             }
+            if slot.holds(fp) {
+                return true;
+            }
+            i = (i + 1) & mask;
         }
     }
 
-    fn put(&mut self, i: usize, fp: Fingerprint, month: i32) {
-        self.low[i] = fp.low;
-        self.high[i] = fp.high;
-        self.months[i] = month;
-    }
-
-    /// Loads the home slot of each fingerprint into the cache, in all three columns (an insert writes the
-    /// other two), so the inserts that follow hit it. The loads are independent, so the processor overlaps
-    /// their misses.
+    /// Loads the home slot of each fingerprint into the cache, so the inserts that follow hit it. The
+    /// loads are independent, so the processor overlaps their misses.
     pub(crate) fn warm(&self, fingerprints: impl IntoIterator<Item = Fingerprint>) {
-        let folded = fingerprints.into_iter().fold(0u64, |acc, fp| {
-            let i = self.home(fp);
-            acc ^ self.low[i] ^ self.high[i] ^ self.months[i] as u64
-        });
+        let folded = fingerprints
+            .into_iter()
+            .fold(0u64, |acc, fp| acc ^ self.slots[self.home(fp)].low);
         std::hint::black_box(folded);
     }
 
     fn grow(&mut self) {
-        let old = std::mem::replace(self, Self::with_slots(self.low.len() * 2));
-        for (fp, month) in old.iter() {
-            self.insert(fp, month);
+        let old = std::mem::replace(self, Self::with_slots(self.slots.len() * 2));
+        for slot in old.occupied() {
+            self.place(*slot);
         }
+        self.len = old.len;
+    }
+
+    /// Puts an occupied slot that is not held yet in the first empty slot of its chain.
+    fn place(&mut self, slot: Slot) {
+        let mask = self.mask();
+        let mut j = slot.low as usize & mask;
+        while self.slots[j].low != 0 {
+            j = (j + 1) & mask;
+        }
+        self.slots[j] = slot;
     }
 
     /// Forgets every fingerprint of a month before `keep_from`, in place.
     pub(crate) fn retain_from(&mut self, keep_from: i32) {
-        for i in 0..self.low.len() {
-            if self.low[i] != 0 && self.months[i] < keep_from {
-                self.low[i] = 0;
+        for slot in &mut self.slots {
+            if slot.low != 0 && slot.month < keep_from {
+                slot.low = 0;
                 self.len -= 1;
             }
         }
         // Emptied slots may now cut probe chains: re-place every survivor, starting after an empty slot so
         // each chain is walked from its beginning (the entries before one in its chain are already final).
-        let Some(start) = self.low.iter().position(|&low| low == 0) else {
+        let Some(start) = self.slots.iter().position(|slot| slot.low == 0) else {
             return;
         };
         let mask = self.mask();
-        for step in 1..=self.low.len() {
+        for step in 1..=self.slots.len() {
             let i = (start + step) & mask;
-            if self.low[i] == 0 {
+            let slot = self.slots[i];
+            if slot.low == 0 {
                 continue;
             }
-            let (fp, month) = self.entry(i);
-            self.low[i] = 0;
-            let mut j = self.home(fp);
-            while self.low[j] != 0 {
-                j = (j + 1) & mask;
-            }
-            self.put(j, fp, month);
+            self.slots[i].low = 0;
+            self.place(slot);
         }
     }
 
-    /// The fingerprint and month in occupied slot `i`.
-    fn entry(&self, i: usize) -> (Fingerprint, i32) {
-        let fp = Fingerprint {
-            low: self.low[i],
-            high: self.high[i],
-        };
-        (fp, self.months[i])
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (Fingerprint, i32)> + '_ {
-        (0..self.low.len())
-            .filter(|&i| self.low[i] != 0)
-            .map(|i| self.entry(i))
+    fn occupied(&self) -> impl Iterator<Item = &Slot> + '_ {
+        self.slots.iter().filter(|slot| slot.low != 0)
     }
 }
 
-/// Checkpoints hold the set as `(low, high, month)` rows.
+/// Checkpoints hold the set as `(low, high, month)` rows. `high` is a `u64`, as it was when fingerprints
+/// had 128 bits: a checkpoint written then reads back as the same ids' 96-bit fingerprints, since
+/// [`Fingerprint::of`] keeps the low 32 bits of the high half.
 impl Serialize for SeenIds {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         // Postcard needs the length up front, which a filtered iterator does not give `collect_seq`.
         let mut rows = s.serialize_seq(Some(self.len))?;
-        for (fp, month) in self.iter() {
-            rows.serialize_element(&(fp.low, fp.high, month))?;
+        for slot in self.occupied() {
+            rows.serialize_element(&(slot.low, u64::from(slot.high), slot.month))?;
         }
         rows.end()
     }
@@ -210,7 +220,7 @@ impl<'de> Deserialize<'de> for SeenIds {
         let mut seen =
             Self::with_slots((rows.len() * 10 / 7 + 1).next_power_of_two().max(MIN_SLOTS));
         for (low, high, month) in rows {
-            seen.insert(Fingerprint::from_halves(low, high), month);
+            seen.insert(Fingerprint::from_halves(low, high as u32), month);
         }
         Ok(seen)
     }
@@ -226,10 +236,10 @@ mod tests {
         /// Inserting and pruning agree with a plain map, whatever the collisions in the low bits.
         #[test]
         fn behaves_like_a_map(
-            ops in prop::collection::vec((0u64..4000, 0u64..3, 0i32..6, 0u8..40), 1..3000),
+            ops in prop::collection::vec((0u64..4000, 0u32..3, 0i32..6, 0u8..40), 1..3000),
         ) {
             let mut seen = SeenIds::default();
-            let mut model: HashMap<(u64, u64), i32> = HashMap::new();
+            let mut model: HashMap<(u64, u32), i32> = HashMap::new();
             for (low, high, month, prune) in ops {
                 if prune == 0 {
                     seen.retain_from(month);
@@ -248,7 +258,7 @@ mod tests {
                 }
                 prop_assert_eq!(seen.len(), model.len());
             }
-            let mut held: Vec<_> = seen.iter().map(|(fp, m)| ((fp.low, fp.high), m)).collect();
+            let mut held: Vec<_> = seen.occupied().map(|s| ((s.low, s.high), s.month)).collect();
             let mut expected: Vec<_> = model.into_iter().collect();
             held.sort_unstable();
             expected.sort_unstable();
@@ -262,7 +272,7 @@ mod tests {
         for n in 0..5000 {
             assert!(seen.insert(Fingerprint::of(&format!("e{n}")), n % 3));
         }
-        assert!(seen.low.len() >= 5000 * 10 / 7);
+        assert!(seen.slots.len() >= 5000 * 10 / 7);
         let restored: SeenIds =
             serde_json::from_str(&serde_json::to_string(&seen).unwrap()).unwrap();
         assert_eq!(restored.len(), 5000);
