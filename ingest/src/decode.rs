@@ -3,7 +3,7 @@
 use crate::source::RawMessage;
 use bytes::Bytes;
 use rayon::prelude::*;
-use schemas::{EpochMillis, Message, decode_event};
+use schemas::{EpochMillis, Message, PartitionId, decode_event};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A decoded batch: every message in order, and the original bytes of the rejected ones (for the
@@ -16,23 +16,63 @@ pub struct DecodedBatch {
     pub rejected_payloads: Vec<(usize, Bytes)>,
 }
 
+/// Messages as a source read them, before decoding: what [`decode_batch`] needs of them.
+pub trait RawBatch: Sync {
+    /// How many messages.
+    fn len(&self) -> usize;
+
+    /// Returns true if and only if there are no messages.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The partition and offset of message `i`.
+    fn position(&self, i: usize) -> (PartitionId, u64);
+
+    /// The bytes of message `i`.
+    fn payload(&self, i: usize) -> &[u8];
+
+    /// The bytes of message `i` as a handle of their own, for a rejected message's dead letter.
+    fn owned_payload(&self, i: usize) -> Bytes;
+}
+
+impl RawBatch for Vec<RawMessage> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn position(&self, i: usize) -> (PartitionId, u64) {
+        (self[i].partition, self[i].offset)
+    }
+
+    fn payload(&self, i: usize) -> &[u8] {
+        &self[i].payload
+    }
+
+    fn owned_payload(&self, i: usize) -> Bytes {
+        self[i].payload.clone()
+    }
+}
+
 /// Decodes `raw` in parallel with the pipeline clock `now`.
 ///
 /// Each decoded message is written straight into its place in the batch (no intermediate pairs to move
 /// around), and the raw bytes are kept only for the rejected messages.
-pub fn decode_batch(raw: Vec<RawMessage>, now: EpochMillis) -> DecodedBatch {
+pub fn decode_batch(raw: impl RawBatch, now: EpochMillis) -> DecodedBatch {
     let mut messages = Vec::with_capacity(raw.len());
     let any_rejected = AtomicBool::new(false);
-    raw.par_iter()
+    (0..raw.len())
+        .into_par_iter()
         .with_min_len(1024)
-        .map(|m| {
-            let decoded = decode_event(&m.payload, now);
+        .map(|i| {
+            let (partition, offset) = raw.position(i);
+            let decoded = decode_event(raw.payload(i), now);
             if decoded.is_err() {
                 any_rejected.store(true, Ordering::Relaxed);
             }
             Message {
-                partition: m.partition,
-                offset: m.offset,
+                partition,
+                offset,
                 decoded,
             }
         })
@@ -41,9 +81,9 @@ pub fn decode_batch(raw: Vec<RawMessage>, now: EpochMillis) -> DecodedBatch {
     let rejected_payloads = if any_rejected.into_inner() {
         messages
             .iter()
-            .zip(raw)
             .enumerate()
-            .filter_map(|(i, (message, raw))| message.decoded.is_err().then_some((i, raw.payload)))
+            .filter(|(_, message)| message.decoded.is_err())
+            .map(|(i, _)| (i, raw.owned_payload(i)))
             .collect()
     } else {
         Vec::new()

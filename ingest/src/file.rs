@@ -1,12 +1,13 @@
 //! An NDJSON file as a source: one partition, offset = 0-based line number, read as a stream in batches
 //! (never loaded whole).
 
-use crate::source::RawMessage;
+use crate::decode::RawBatch;
 use bytes::{Bytes, BytesMut};
 use memmap2::{Mmap, UncheckedAdvice};
 use schemas::PartitionId;
 use std::fs::File;
 use std::io::Read;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// How much is read from the file at a time.
@@ -40,14 +41,107 @@ struct Released {
     behind: usize,
 }
 
+/// A batch of a file's lines: the buffers they lie in, and where each line is. A line is a range of its
+/// buffer rather than a [`Bytes`] of its own, so reading and decoding a line touches no reference count;
+/// only a rejected line's bytes get a handle of their own ([`RawBatch::owned_payload`]).
+#[derive(Debug, Default)]
+pub struct LineBatch {
+    partition: PartitionId,
+    /// Whole lines, back to back: for a mapped file one slice of the mapping, for a read one a slice per
+    /// buffer read (and one per line that spans two reads).
+    buffers: Vec<Bytes>,
+    lines: Vec<Line>,
+}
+
+/// Where one line of a [`LineBatch`] is.
+#[derive(Debug, Clone)]
+struct Line {
+    /// The 0-based line number.
+    offset: u64,
+    /// Index into [`LineBatch::buffers`].
+    buffer: u32,
+    /// The line's bytes in its buffer, without the line ending.
+    range: Range<usize>,
+}
+
+impl LineBatch {
+    /// Each line's number and bytes (without its line ending), in order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        self.lines
+            .iter()
+            .map(|line| (line.offset, self.bytes_of(line)))
+    }
+
+    fn bytes_of(&self, line: &Line) -> &[u8] {
+        &self.buffers[line.buffer as usize][line.range.clone()]
+    }
+
+    /// Adds the lines of `buffer` (whole lines; with `last`, the last one may lack its newline), up to
+    /// `max` lines in the batch; returns how many bytes of `buffer` they took.
+    fn scan(&mut self, buffer: &[u8], last: bool, max: usize, counter: &mut LineCounter) -> usize {
+        let index = self.buffers.len() as u32;
+        let mut start = 0;
+        while self.lines.len() < max && start < buffer.len() {
+            let end = match memchr::memchr(b'\n', &buffer[start..]) {
+                Some(newline) => start + newline + 1,
+                None if last => buffer.len(),
+                None => break,
+            };
+            let line = &buffer[start..end];
+            let offset = counter.next_line;
+            counter.next_line += 1;
+            counter.bytes_read += line.len() as u64;
+            let content = line
+                .iter()
+                .rposition(|b| !matches!(b, b'\n' | b'\r'))
+                .map_or(0, |last| last + 1);
+            // Blank lines carry nothing and are skipped (their line numbers still count).
+            if !line[..content].iter().all(u8::is_ascii_whitespace) {
+                self.lines.push(Line {
+                    offset,
+                    buffer: index,
+                    range: start..start + content,
+                });
+            }
+            start = end;
+        }
+        start
+    }
+}
+
+impl RawBatch for LineBatch {
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn position(&self, i: usize) -> (PartitionId, u64) {
+        (self.partition, self.lines[i].offset)
+    }
+
+    fn payload(&self, i: usize) -> &[u8] {
+        self.bytes_of(&self.lines[i])
+    }
+
+    fn owned_payload(&self, i: usize) -> Bytes {
+        let line = &self.lines[i];
+        self.buffers[line.buffer as usize].slice(line.range.clone())
+    }
+}
+
+/// How far a reader has got: the next line's number, and the bytes consumed.
+#[derive(Debug, Default)]
+struct LineCounter {
+    next_line: u64,
+    bytes_read: u64,
+}
+
 /// Reads newline-delimited messages from any reader. Lines are read a megabyte at a time and handed out as
 /// slices of one shared buffer: no copy and no allocation per line. A regular file can instead be mapped
 /// ([`NdjsonReader::mapped`]), which also saves copying it out of the page cache.
 pub struct NdjsonReader<R> {
     reader: R,
     partition: PartitionId,
-    next_line: u64,
-    bytes_read: u64,
+    counter: LineCounter,
     /// Whole lines read and not handed out yet.
     lines: Bytes,
     /// The start of a line whose end has not been read yet.
@@ -115,8 +209,7 @@ impl<R: Read> NdjsonReader<R> {
         Self {
             reader,
             partition,
-            next_line: 0,
-            bytes_read: 0,
+            counter: LineCounter::default(),
             lines: Bytes::new(),
             partial: BytesMut::new(),
             chunk: Box::default(),
@@ -127,34 +220,38 @@ impl<R: Read> NdjsonReader<R> {
 
     /// Bytes consumed so far (for progress).
     pub fn bytes_read(&self) -> u64 {
-        self.bytes_read
+        self.counter.bytes_read
     }
 
-    /// Up to `max` more messages; an empty vector at the end. Blank lines carry nothing and are skipped
-    /// (their line numbers still count).
-    pub fn next_batch(&mut self, max: usize) -> std::io::Result<Vec<RawMessage>> {
-        let mut batch = Vec::with_capacity(max.min(1 << 16));
-        while batch.len() < max {
-            let Some(mut line) = self.next_line()? else {
+    /// Up to `max` more lines; an empty batch at the end. Blank lines carry nothing and are skipped (their
+    /// line numbers still count).
+    pub fn next_batch(&mut self, max: usize) -> std::io::Result<LineBatch> {
+        let mut batch = LineBatch {
+            partition: self.partition,
+            buffers: Vec::new(),
+            lines: Vec::with_capacity(max.min(1 << 16)),
+        };
+        while batch.lines.len() < max {
+            if self.lines.is_empty() {
+                if !self.at_end {
+                    self.read_chunk()?;
+                    continue;
+                }
+                if self.partial.is_empty() {
+                    break;
+                }
+                // What is left at the end of the input: the last line, without a newline.
+                self.lines = self.partial.split().freeze();
+                let taken = batch.scan(&self.lines, true, max, &mut self.counter);
+                batch.buffers.push(self.lines.split_to(taken));
                 break;
-            };
-            self.bytes_read += line.len() as u64;
-            let offset = self.next_line;
-            self.next_line += 1;
-            let content = line
-                .iter()
-                .rposition(|b| !matches!(b, b'\n' | b'\r'))
-                .map_or(0, |last| last + 1);
-            line.truncate(content);
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
             }
-            batch.push(RawMessage {
-                partition: self.partition,
-                offset,
-                payload: line,
-                produced_at: None,
-            });
+            let taken = batch.scan(&self.lines, false, max, &mut self.counter);
+            debug_assert!(
+                taken > 0,
+                "the buffer holds whole lines and the batch has room"
+            );
+            batch.buffers.push(self.lines.split_to(taken));
         }
         self.release_behind();
         Ok(batch)
@@ -166,7 +263,8 @@ impl<R: Read> NdjsonReader<R> {
         let Some(released) = &mut self.released else {
             return;
         };
-        let upto = (self.bytes_read as usize).saturating_sub(released.behind) / RELEASE_ALIGN_BYTES
+        let upto = (self.counter.bytes_read as usize).saturating_sub(released.behind)
+            / RELEASE_ALIGN_BYTES
             * RELEASE_ALIGN_BYTES;
         if upto >= released.upto + released.behind {
             // SAFETY: the mapping is a shared, read-only file mapping; after `DontNeed` its pages read the
@@ -180,19 +278,6 @@ impl<R: Read> NdjsonReader<R> {
                 )
             };
             released.upto = upto;
-        }
-    }
-
-    /// The next line with its newline, or what is left at the end of the input.
-    fn next_line(&mut self) -> std::io::Result<Option<Bytes>> {
-        loop {
-            if let Some(newline) = memchr::memchr(b'\n', &self.lines) {
-                return Ok(Some(self.lines.split_to(newline + 1)));
-            }
-            if self.at_end {
-                return Ok((!self.partial.is_empty()).then(|| self.partial.split().freeze()));
-            }
-            self.read_chunk()?;
         }
     }
 
@@ -231,26 +316,36 @@ mod tests {
         assert_eq!(
             first
                 .iter()
-                .map(|m| (m.offset, m.payload.to_vec()))
+                .map(|(offset, line)| (offset, line.to_vec()))
                 .collect::<Vec<_>>(),
             vec![(0, b"a".to_vec()), (2, b"b".to_vec())]
         );
         let rest = r.next_batch(10).unwrap();
         assert_eq!(rest.len(), 1);
-        assert_eq!(rest[0].offset, 3);
+        assert_eq!(rest.position(0), (0, 3));
         assert!(r.next_batch(10).unwrap().is_empty());
         assert_eq!(r.bytes_read(), text.len() as u64);
     }
 
-    /// Every line of `reader`, as `(offset, payload)`, read `per_batch` at a time.
-    fn all_lines<R: Read>(mut reader: NdjsonReader<R>, per_batch: usize) -> Vec<(u64, Bytes)> {
+    /// Every line of `reader`, as `(partition, offset, payload)`, read `per_batch` at a time; each payload
+    /// is checked to be the same bytes as its own handle's.
+    fn all_lines<R: Read>(
+        reader: &mut NdjsonReader<R>,
+        per_batch: usize,
+    ) -> Vec<(PartitionId, u64, Bytes)> {
         let mut got = Vec::new();
         loop {
             let batch = reader.next_batch(per_batch).unwrap();
             if batch.is_empty() {
                 return got;
             }
-            got.extend(batch.into_iter().map(|m| (m.offset, m.payload)));
+            assert!(batch.len() <= per_batch);
+            for i in 0..batch.len() {
+                let (partition, offset) = batch.position(i);
+                let owned = batch.owned_payload(i);
+                assert_eq!(batch.payload(i), &owned[..]);
+                got.push((partition, offset, owned));
+            }
         }
     }
 
@@ -270,17 +365,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.ndjson");
         std::fs::write(&path, &text).unwrap();
-        let read = all_lines(NdjsonReader::new(File::open(&path).unwrap(), 0), 333);
+        let read = all_lines(&mut NdjsonReader::new(File::open(&path).unwrap(), 0), 333);
         // Pages are let go of a few kilobytes behind while every earlier line is still held: those lines
         // must still read the same.
         // SAFETY: nothing writes the test's file while it is read.
-        let mapped = unsafe { NdjsonReader::mapped_releasing(File::open(&path).unwrap(), 0, 4096) };
+        let mut mapped =
+            unsafe { NdjsonReader::mapped_releasing(File::open(&path).unwrap(), 0, 4096) };
         assert!(mapped.released.is_some(), "a regular file is mapped");
-        let mapped = all_lines(mapped, 333);
+        let mapped = all_lines(&mut mapped, 333);
         assert_eq!(mapped.len(), 20_000 + 1);
         assert_eq!(mapped, read);
         assert_eq!(
-            mapped.last().unwrap().1,
+            mapped.last().unwrap().2,
             Bytes::from("no newline at the end")
         );
     }
@@ -323,18 +419,7 @@ mod tests {
                 },
                 3,
             );
-            let mut got = Vec::new();
-            loop {
-                let batch = r.next_batch(2).unwrap();
-                if batch.is_empty() {
-                    break;
-                }
-                got.extend(
-                    batch
-                        .into_iter()
-                        .map(|m| (m.partition, m.offset, m.payload)),
-                );
-            }
+            let got = all_lines(&mut r, 2);
             let expected = vec![
                 (3, 0, Bytes::from("first")),
                 (3, 1, Bytes::from(long.clone())),

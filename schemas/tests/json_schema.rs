@@ -11,7 +11,11 @@ use std::collections::BTreeSet;
 const NOW: i64 = i64::MAX / 2;
 
 fn schema() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/event.schema.json");
+    // Where the tests run, not where they were compiled: a shared target directory reuses test binaries
+    // built from another checkout.
+    let manifest_dir =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
+    let path = std::path::Path::new(&manifest_dir).join("../docs/event.schema.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("docs/event.schema.json exists"))
         .expect("valid JSON")
 }

@@ -166,6 +166,19 @@ impl Scenario {
     }
 }
 
+/// The workspace's root directory, as it is where the tests run. Read when the tests run rather than baked
+/// in when they were compiled: a shared `CARGO_TARGET_DIR` reuses test binaries built from a checkout
+/// somewhere else, and their compile-time `CARGO_MANIFEST_DIR` would point there.
+pub fn workspace_dir() -> std::path::PathBuf {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    manifest_dir
+        .parent()
+        .expect("the tests crate is inside the workspace")
+        .to_path_buf()
+}
+
 /// An organisation from `id:name:in_scope` triples separated by commas, e.g. `a:甲:true,b:乙:false`.
 pub fn org_file(spec: &str) -> Organisation {
     let mut csv = String::from("branch_id,branch_name,in_scope\n");

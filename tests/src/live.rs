@@ -132,9 +132,7 @@ pub fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> O
 /// A directory under the workspace's own `target/` (created), whatever `CARGO_TARGET_DIR` says: where
 /// tests leave artefacts for people, such as screenshots.
 pub fn target_dir(sub: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target")
-        .join(sub);
+    let dir = crate::workspace_dir().join("target").join(sub);
     std::fs::create_dir_all(&dir).expect("create the artefact directory");
     dir
 }

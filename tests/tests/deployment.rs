@@ -2,14 +2,11 @@
 //! would run matches the binary: services, ports, topics, and every flag of every command.
 
 use serde_yaml::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tests::process::run;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    tests::workspace_dir()
 }
 
 fn compose() -> Value {

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 use ingest::kafka::{EventProducer, ensure_topics};
-use ingest::{NdjsonReader, SimulationSpec};
+use ingest::{NdjsonReader, RawBatch, SimulationSpec};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -54,8 +54,8 @@ pub async fn produce(args: &ProduceArgs) -> Result<u64> {
                 if batch.is_empty() {
                     break;
                 }
-                for message in &batch {
-                    producer.send(&message.payload).await?;
+                for (_, line) in batch.iter() {
+                    producer.send(line).await?;
                 }
             }
         }
