@@ -15,9 +15,19 @@ use schemas::{Config, LocalCalendar, LocalDates, Message, Organisation, YearMont
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Messages whose dedupe lookups are loaded into the cache together before they are classified: enough
-/// misses to overlap, few enough lines to stay in the core's cache.
+/// Messages whose lookups (their users' keys, and the dedupe set's lines loaded into the cache) are made
+/// together before they are classified: enough misses to overlap, few enough lines to stay in the core's
+/// cache.
 const WARM_AHEAD: usize = 256;
+
+/// What the engine looks up for a decoded message before it applies any message of the chunk.
+#[derive(Debug, Clone, Copy)]
+struct Lookup {
+    /// The fingerprint of the event's id.
+    id: Fingerprint,
+    /// The key of the event's user, if it had one when the chunk was looked up.
+    user: Option<u32>,
+}
 
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -177,18 +187,25 @@ impl Engine {
     /// The figures after any sequence of batches equal those of feeding the same messages one at a time.
     pub async fn process(&mut self, messages: &[Message]) -> Result<Vec<Disposition>, EngineError> {
         let mut dispositions = Vec::with_capacity(messages.len());
-        let mut ids = Vec::with_capacity(WARM_AHEAD);
+        let mut lookups = Vec::with_capacity(WARM_AHEAD);
         for chunk in messages.chunks(WARM_AHEAD) {
-            ids.clear();
-            ids.extend(chunk.iter().map(|m| {
-                m.decoded
-                    .as_ref()
-                    .ok()
-                    .map(|event| Fingerprint::of(&event.event_id))
+            // What can be looked up before any of the chunk is applied, for all of it at once: the
+            // lookups are independent, so their cache misses overlap.
+            lookups.clear();
+            lookups.extend(chunk.iter().map(|m| {
+                m.decoded.as_ref().ok().map(|event| Lookup {
+                    id: Fingerprint::of(&event.event_id),
+                    user: event
+                        .user_id
+                        .as_deref()
+                        .and_then(|u| self.state.entities.known_user(u)),
+                })
             }));
-            self.state.arrival.warm(ids.iter().flatten().copied());
-            for (message, id) in chunk.iter().zip(&ids) {
-                let d = self.classify_and_apply(message, *id);
+            self.state
+                .arrival
+                .warm(lookups.iter().flatten().map(|lookup| lookup.id));
+            for (message, lookup) in chunk.iter().zip(&lookups) {
+                let d = self.classify_and_apply(message, *lookup);
                 self.state.counts.record(d);
                 dispositions.push(d);
             }
@@ -205,11 +222,11 @@ impl Engine {
     }
 
     /// The arrival-order decision for one message, and its effect on entity state and fact rows.
-    /// `id` is the fingerprint of the event's id (`None` for a rejected message).
-    fn classify_and_apply(&mut self, message: &Message, id: Option<Fingerprint>) -> Disposition {
+    /// `lookup` is what was looked up for it ahead (`None` for a rejected message).
+    fn classify_and_apply(&mut self, message: &Message, lookup: Option<Lookup>) -> Disposition {
         let arrival = &mut self.state.arrival;
         arrival.saw_offset(message.partition, message.offset);
-        let (Ok(event), Some(id)) = (&message.decoded, id) else {
+        let (Ok(event), Some(Lookup { id, user })) = (&message.decoded, lookup) else {
             return Disposition::Rejected;
         };
         let date = self.dates.local_date(event.occurred_at);
@@ -239,6 +256,7 @@ impl Engine {
             day: date.day(),
             open_from,
             base_month: self.base_month,
+            user,
         };
         self.state.entities.apply(event, placement, &mut self.facts);
         Disposition::Accepted

@@ -170,8 +170,8 @@ static PAYLOAD_LAYOUT: LazyLock<PayloadLayout> = LazyLock::new(|| {
 });
 
 /// Converts events, each with its source partition and offset, to one record batch of [`event_schema`];
-/// `dates` gives their local days and months. The type-specific fields come from [`payload_fields`], the
-/// mapping the JSON encoding uses too.
+/// `dates` gives their local days and months. The type-specific fields come from the one mapping of
+/// payloads to wire fields that the JSON encoding uses too.
 pub fn events_to_batch<'a>(
     events: impl IntoIterator<Item = (&'a Event, PartitionId, u64)>,
     dates: &mut LocalDates,
