@@ -344,6 +344,11 @@ impl Entities {
     /// The key of `user_id`, with a record.
     fn user(&mut self, user_id: &str) -> u32 {
         let key = self.user_ids.intern(user_id);
+        self.with_record(key)
+    }
+
+    /// `key`, after making sure it has a record (a restored state may hold fewer records than keys).
+    fn with_record(&mut self, key: u32) -> u32 {
         if key as usize >= self.users.len() {
             self.users
                 .resize_with(key as usize + 1, UserRecord::default);
@@ -380,9 +385,14 @@ impl Entities {
     /// Applies an accepted event, pushing the counter deltas it causes onto `facts`.
     pub fn apply(&mut self, event: &Event, at: Placement, facts: &mut FactBuilder) {
         let branch = self.branches.intern(&event.branch_id);
-        let user = match (at.user, event.user_id.as_deref()) {
-            (Some(known), _) => Some(known),
-            (None, user_id) => user_id.map(|u| self.user(u)),
+        debug_assert!(
+            at.user.is_none()
+                || at.user == event.user_id.as_deref().and_then(|u| self.known_user(u)),
+            "a user key looked up ahead is the event's user's"
+        );
+        let user = match at.user {
+            Some(known) => Some(self.with_record(known)),
+            None => event.user_id.as_deref().map(|u| self.user(u)),
         };
         let t = event.occurred_at;
         let month = at.month.ordinal();

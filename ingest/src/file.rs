@@ -47,8 +47,9 @@ struct Released {
 #[derive(Debug, Default)]
 pub struct LineBatch {
     partition: PartitionId,
-    /// Whole lines, back to back: for a mapped file one slice of the mapping, for a read one a slice per
-    /// buffer read (and one per line that spans two reads).
+    /// Whole lines, back to back: slices of the mapping for a mapped file, slices of the buffers read
+    /// otherwise (a line that spans two reads is at the start of the second one's buffer). The input's
+    /// last line, when no newline ends it, has a buffer of its own.
     buffers: Vec<Bytes>,
     lines: Vec<Line>,
 }
@@ -59,12 +60,22 @@ struct Line {
     /// The 0-based line number.
     offset: u64,
     /// Index into [`LineBatch::buffers`].
-    buffer: u32,
+    buffer: usize,
     /// The line's bytes in its buffer, without the line ending.
     range: Range<usize>,
 }
 
 impl LineBatch {
+    /// How many lines (blank lines are not in a batch).
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Returns true if and only if the batch has no lines: at the end of the input.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
     /// Each line's number and bytes (without its line ending), in order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
         self.lines
@@ -73,13 +84,13 @@ impl LineBatch {
     }
 
     fn bytes_of(&self, line: &Line) -> &[u8] {
-        &self.buffers[line.buffer as usize][line.range.clone()]
+        &self.buffers[line.buffer][line.range.clone()]
     }
 
     /// Adds the lines of `buffer` (whole lines; with `last`, the last one may lack its newline), up to
     /// `max` lines in the batch; returns how many bytes of `buffer` they took.
     fn scan(&mut self, buffer: &[u8], last: bool, max: usize, counter: &mut LineCounter) -> usize {
-        let index = self.buffers.len() as u32;
+        let index = self.buffers.len();
         let mut start = 0;
         while self.lines.len() < max && start < buffer.len() {
             let end = match memchr::memchr(b'\n', &buffer[start..]) {
@@ -111,7 +122,7 @@ impl LineBatch {
 
 impl RawBatch for LineBatch {
     fn len(&self) -> usize {
-        self.lines.len()
+        LineBatch::len(self)
     }
 
     fn position(&self, i: usize) -> (PartitionId, u64) {
@@ -124,7 +135,7 @@ impl RawBatch for LineBatch {
 
     fn owned_payload(&self, i: usize) -> Bytes {
         let line = &self.lines[i];
-        self.buffers[line.buffer as usize].slice(line.range.clone())
+        self.buffers[line.buffer].slice(line.range.clone())
     }
 }
 
@@ -135,9 +146,10 @@ struct LineCounter {
     bytes_read: u64,
 }
 
-/// Reads newline-delimited messages from any reader. Lines are read a megabyte at a time and handed out as
-/// slices of one shared buffer: no copy and no allocation per line. A regular file can instead be mapped
-/// ([`NdjsonReader::mapped`]), which also saves copying it out of the page cache.
+/// Reads newline-delimited messages from any reader, a megabyte at a time, and hands them out in
+/// [`LineBatch`]es: each line is a range of the buffer it was read into, with no copy and no allocation of
+/// its own. A regular file can instead be mapped ([`NdjsonReader::mapped`]), which also saves copying it
+/// out of the page cache.
 pub struct NdjsonReader<R> {
     reader: R,
     partition: PartitionId,

@@ -3,7 +3,7 @@
 
 use analytics::{Archive, ArchiveRows, Counts, Disposition, Engine};
 use anyhow::{Context, Result};
-use ingest::{DecodedBatch, NdjsonReader, RawBatch, decode_batch};
+use ingest::{DecodedBatch, NdjsonReader, decode_batch};
 use schemas::{Config, Organisation};
 use std::collections::BTreeMap;
 use std::fs::File;

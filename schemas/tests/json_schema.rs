@@ -13,9 +13,10 @@ const NOW: i64 = i64::MAX / 2;
 fn schema() -> Value {
     // Where the tests run, not where they were compiled: a shared target directory reuses test binaries
     // built from another checkout.
-    let manifest_dir =
-        std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
-    let path = std::path::Path::new(&manifest_dir).join("../docs/event.schema.json");
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    let path = manifest_dir.join("../docs/event.schema.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("docs/event.schema.json exists"))
         .expect("valid JSON")
 }

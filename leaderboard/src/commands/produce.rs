@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 use ingest::kafka::{EventProducer, ensure_topics};
-use ingest::{NdjsonReader, RawBatch, SimulationSpec};
+use ingest::{NdjsonReader, SimulationSpec};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
