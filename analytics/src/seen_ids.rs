@@ -45,8 +45,12 @@ struct Slot {
 }
 
 impl Slot {
-    fn holds(&self, fp: Fingerprint) -> bool {
-        self.low == fp.low && self.high == fp.high
+    /// The fingerprint held (meaningless for an empty slot).
+    fn fingerprint(&self) -> Fingerprint {
+        Fingerprint {
+            low: self.low,
+            high: self.high,
+        }
     }
 }
 
@@ -107,37 +111,36 @@ impl SeenIds {
         if (self.len + 1) * 10 > self.slots.len() * 7 {
             self.grow();
         }
-        let mask = self.mask();
-        let mut i = self.home(fp);
-        loop {
-            let slot = &mut self.slots[i];
-            if slot.low == 0 {
-                *slot = Slot {
-                    low: fp.low,
-                    high: fp.high,
-                    month,
-                };
-                self.len += 1;
-                return true;
-            }
-            if slot.holds(fp) {
-                return false;
-            }
-            i = (i + 1) & mask;
-        }
+        let Err(empty) = self.probe(fp) else {
+            return false;
+        };
+        self.slots[empty] = Slot {
+            low: fp.low,
+            high: fp.high,
+            month,
+        };
+        self.len += 1;
+        true
     }
 
     /// Returns true if and only if `fp` is held.
     pub(crate) fn contains(&self, fp: Fingerprint) -> bool {
+        self.probe(fp).is_ok()
+    }
+
+    /// Walks `fp`'s probe chain: `Ok` with the slot that holds it, or `Err` with the empty slot that ends
+    /// the chain.
+    #[inline(always)]
+    fn probe(&self, fp: Fingerprint) -> Result<usize, usize> {
         let mask = self.mask();
         let mut i = self.home(fp);
         loop {
             let slot = &self.slots[i];
             if slot.low == 0 {
-                return false;
+                return Err(i);
             }
-            if slot.holds(fp) {
-                return true;
+            if slot.fingerprint() == fp {
+                return Ok(i);
             }
             i = (i + 1) & mask;
         }
@@ -160,14 +163,12 @@ impl SeenIds {
         self.len = old.len;
     }
 
-    /// Puts an occupied slot that is not held yet in the first empty slot of its chain.
+    /// Puts an occupied slot that is not held yet (the set never holds a fingerprint twice) in the empty
+    /// slot that ends its chain.
     fn place(&mut self, slot: Slot) {
-        let mask = self.mask();
-        let mut j = slot.low as usize & mask;
-        while self.slots[j].low != 0 {
-            j = (j + 1) & mask;
+        if let Err(empty) = self.probe(slot.fingerprint()) {
+            self.slots[empty] = slot;
         }
-        self.slots[j] = slot;
     }
 
     /// Forgets every fingerprint of a month before `keep_from`, in place.

@@ -87,9 +87,16 @@ impl LineBatch {
         &self.buffers[line.buffer][line.range.clone()]
     }
 
-    /// Adds the lines of `buffer` (whole lines; with `last`, the last one may lack its newline), up to
-    /// `max` lines in the batch; returns how many bytes of `buffer` they took.
-    fn scan(&mut self, buffer: &[u8], last: bool, max: usize, counter: &mut LineCounter) -> usize {
+    /// Takes the lines at the start of `buffer` (whole lines; with `last`, the last one may lack its
+    /// newline), up to `max` lines in the batch, and the part of `buffer` they are in; returns how many
+    /// bytes that part is.
+    fn take(
+        &mut self,
+        buffer: &mut Bytes,
+        last: bool,
+        max: usize,
+        counter: &mut LineCounter,
+    ) -> usize {
         let index = self.buffers.len();
         let mut start = 0;
         while self.lines.len() < max && start < buffer.len() {
@@ -116,6 +123,7 @@ impl LineBatch {
             }
             start = end;
         }
+        self.buffers.push(buffer.split_to(start));
         start
     }
 }
@@ -253,17 +261,14 @@ impl<R: Read> NdjsonReader<R> {
                     break;
                 }
                 // What is left at the end of the input: the last line, without a newline.
-                self.lines = self.partial.split().freeze();
-                let taken = batch.scan(&self.lines, true, max, &mut self.counter);
-                batch.buffers.push(self.lines.split_to(taken));
+                let mut last = self.partial.split().freeze();
+                batch.take(&mut last, true, max, &mut self.counter);
                 break;
             }
-            let taken = batch.scan(&self.lines, false, max, &mut self.counter);
-            debug_assert!(
-                taken > 0,
-                "the buffer holds whole lines and the batch has room"
-            );
-            batch.buffers.push(self.lines.split_to(taken));
+            let taken = batch.take(&mut self.lines, false, max, &mut self.counter);
+            // Not reached, as the buffer holds whole lines and the batch has room; checked all the same,
+            // since taking nothing here would go round for ever.
+            assert!(taken > 0, "a buffer of whole lines yields a line");
         }
         self.release_behind();
         Ok(batch)

@@ -241,18 +241,29 @@ fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
 
 /// Finds the end of a string without escapes or control characters.
 trait StringEnds {
+    /// The end (after the closing quote) of the string whose opening quote is at `open`; `None` if it has
+    /// an escape or a control character.
+    fn close(&self, bytes: &[u8], open: usize) -> Option<usize>;
+
     /// The end (after the closing quote) of the string starting at `at`; `None` if no string starts there,
     /// or it has an escape or a control character.
-    fn end(&self, bytes: &[u8], at: usize) -> Option<usize>;
+    #[inline(always)]
+    fn end(&self, bytes: &[u8], at: usize) -> Option<usize> {
+        if bytes.get(at) != Some(&b'"') {
+            return None;
+        }
+        self.close(bytes, at)
+    }
 }
 
-/// Each string searched for its end on its own ([`string_end`]).
+/// Each string searched for its end on its own.
 struct Searched;
 
 impl StringEnds for Searched {
     #[inline(always)]
-    fn end(&self, bytes: &[u8], at: usize) -> Option<usize> {
-        string_end(bytes, at)
+    fn close(&self, bytes: &[u8], open: usize) -> Option<usize> {
+        let stop = open + 1 + first_special(&bytes[open + 1..])?;
+        (bytes[stop] == b'"').then_some(stop + 1)
     }
 }
 
@@ -260,21 +271,9 @@ impl StringEnds for Searched {
 /// quote.
 impl StringEnds for QuoteIndex {
     #[inline(always)]
-    fn end(&self, bytes: &[u8], at: usize) -> Option<usize> {
-        if bytes.get(at) != Some(&b'"') {
-            return None;
-        }
-        self.string_end(at)
+    fn close(&self, _bytes: &[u8], open: usize) -> Option<usize> {
+        self.string_end(open)
     }
-}
-
-/// The end (after the closing quote) of a string starting at `at` with no escapes or control characters.
-fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
-    if bytes.get(at) != Some(&b'"') {
-        return None;
-    }
-    let stop = at + 1 + first_special(&bytes[at + 1..])?;
-    (bytes[stop] == b'"').then_some(stop + 1)
 }
 
 /// The index of the first quote, backslash or control character in `bytes`: sixteen bytes at a time as the
@@ -320,7 +319,7 @@ fn first_special_by_words(bytes: &[u8]) -> Option<usize> {
 #[inline(always)]
 fn value_end(bytes: &[u8], at: usize, strings: &impl StringEnds) -> Option<usize> {
     match *bytes.get(at)? {
-        b'"' => strings.end(bytes, at),
+        b'"' => strings.close(bytes, at),
         b'-' | b'0'..=b'9' => number_end(bytes, at),
         _ => [&b"true"[..], b"false", b"null"]
             .into_iter()
