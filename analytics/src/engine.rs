@@ -15,7 +15,7 @@ use schemas::{Config, LocalCalendar, LocalDates, Message, Organisation, YearMont
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Messages whose lookups (their users' keys, and the dedupe set's lines loaded into the cache) are made
+/// Messages whose lookups (their users' and branches' keys, and the dedupe set's lines loaded into the cache) are made
 /// together before they are classified: enough misses to overlap, few enough lines to stay in the core's
 /// cache.
 const WARM_AHEAD: usize = 256;
@@ -27,6 +27,8 @@ struct Lookup {
     id: Fingerprint,
     /// The key of the event's user, if it had one when the chunk was looked up.
     user: Option<u32>,
+    /// The key of the event's branch, likewise.
+    branch: Option<u32>,
 }
 
 /// What became of a message.
@@ -193,12 +195,16 @@ impl Engine {
             // lookups are independent, so their cache misses overlap.
             lookups.clear();
             lookups.extend(chunk.iter().map(|m| {
-                m.decoded.as_ref().ok().map(|event| Lookup {
-                    id: Fingerprint::of(&event.event_id),
-                    user: event
-                        .user_id
-                        .as_deref()
-                        .and_then(|u| self.state.entities.known_user(u)),
+                m.decoded.as_ref().ok().map(|event| {
+                    let entities = &self.state.entities;
+                    Lookup {
+                        id: Fingerprint::of(&event.event_id),
+                        user: event
+                            .user_id
+                            .as_deref()
+                            .and_then(|u| entities.known_user(u)),
+                        branch: entities.known_branch(&event.branch_id),
+                    }
                 })
             }));
             self.state
@@ -226,7 +232,7 @@ impl Engine {
     fn classify_and_apply(&mut self, message: &Message, lookup: Option<Lookup>) -> Disposition {
         let arrival = &mut self.state.arrival;
         arrival.saw_offset(message.partition, message.offset);
-        let (Ok(event), Some(Lookup { id, user })) = (&message.decoded, lookup) else {
+        let (Ok(event), Some(Lookup { id, user, branch })) = (&message.decoded, lookup) else {
             return Disposition::Rejected;
         };
         let date = self.dates.local_date(event.occurred_at);
@@ -257,6 +263,7 @@ impl Engine {
             open_from,
             base_month: self.base_month,
             user,
+            branch,
         };
         self.state.entities.apply(event, placement, &mut self.facts);
         Disposition::Accepted

@@ -314,6 +314,9 @@ pub struct Placement {
     /// The key of the event's user, if the caller has looked it up already ([`Entities::known_user`]);
     /// `None` leaves it to [`Entities::apply`], which also adds a user not seen before.
     pub user: Option<u32>,
+    /// The key of the event's branch, if the caller has looked it up already ([`Entities::known_branch`]);
+    /// `None` leaves it to [`Entities::apply`], which also adds a branch not seen before.
+    pub branch: Option<u32>,
 }
 
 /// All entity state.
@@ -363,6 +366,11 @@ impl Entities {
         self.user_ids.get(user_id)
     }
 
+    /// The key of `branch_id` if it has one already: looked up ahead like [`Entities::known_user`].
+    pub fn known_branch(&self, branch_id: &str) -> Option<u32> {
+        self.branches.get(branch_id)
+    }
+
     /// The months other than its own whose figures `event` would change; a closed one makes it late.
     pub fn target_month(&self, event: &Event) -> Option<YearMonth> {
         match &event.payload {
@@ -384,12 +392,18 @@ impl Entities {
 
     /// Applies an accepted event, pushing the counter deltas it causes onto `facts`.
     pub fn apply(&mut self, event: &Event, at: Placement, facts: &mut FactBuilder) {
-        let branch = self.branches.intern(&event.branch_id);
         debug_assert!(
             at.user.is_none()
                 || at.user == event.user_id.as_deref().and_then(|u| self.known_user(u)),
             "a user key looked up ahead is the event's user's"
         );
+        debug_assert!(
+            at.branch.is_none() || at.branch == self.known_branch(&event.branch_id),
+            "a branch key looked up ahead is the event's branch's"
+        );
+        let branch = at
+            .branch
+            .unwrap_or_else(|| self.branches.intern(&event.branch_id));
         let user = match at.user {
             Some(known) => Some(self.with_record(known)),
             None => event.user_id.as_deref().map(|u| self.user(u)),

@@ -126,6 +126,12 @@ fn parse_period(s: &str) -> Result<PeriodSpec, String> {
     s.parse()
 }
 
+/// What a replay says when its events cannot be scored (none accepted, or a period outside the
+/// assessment), before the engine's reason.
+fn scoring_failed(args: &ReplayArgs) -> String {
+    format!("cannot score the events of {}", args.events.display())
+}
+
 async fn replay(args: &ReplayArgs) -> Result<analytics::Engine> {
     let mut engine = load_engine(args.config.as_deref(), &args.org)?;
     let kept = match &args.state_dir {
@@ -307,12 +313,17 @@ async fn run() -> Result<()> {
     match Cli::parse().command {
         Command::Replay(args) => {
             let engine = replay(&args).await?;
-            let card = engine.scorecard(args.period, args.users)?;
+            let card = engine
+                .scorecard(args.period, args.users)
+                .with_context(|| scoring_failed(&args))?;
             print_scorecard(&card, args.format)
         }
         Command::Rewards(args) => {
             let engine = replay(&args).await?;
-            print_json(&engine.rewards(args.period)?)
+            let rewards = engine
+                .rewards(args.period)
+                .with_context(|| scoring_failed(&args))?;
+            print_json(&rewards)
         }
         Command::Simulate(args) => simulate(&args).await,
         Command::Serve(args) => serve(&args).await,

@@ -228,8 +228,9 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
         for disposition in &dispositions {
             counts.record(*disposition);
         }
-        if let Some(archiver) = &archiver {
-            archiver.send(batch, dispositions)?;
+        match &archiver {
+            Some(archiver) => archiver.send(batch, dispositions)?,
+            None => batch.release(),
         }
         progress.update(bytes);
     }

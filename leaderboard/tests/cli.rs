@@ -213,6 +213,23 @@ fn bad_arguments_get_clear_errors() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A file with no event to score says so, naming the file, after its (zero) summary line.
+    let empty = dir.path().join("empty.ndjson");
+    std::fs::write(&empty, "").unwrap();
+    for command in ["replay", "rewards"] {
+        let out = score(command, &empty, &org, "assessment", &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot score the events of {}", empty.display()))
+                && stderr.contains("no events have been processed yet"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            stderr.contains("accepted=0 duplicate=0 late=0 rejected=0"),
+            "{command}: {stderr}"
+        );
+    }
     let out = score(
         "replay",
         &events,
