@@ -6,7 +6,7 @@
 
 use crate::aggregate::{CounterKey, DeltaAggregator};
 use crate::arrival::{ArrivalPass, Fingerprint};
-use crate::entities::{Entities, Placement};
+use crate::entities::{Entities, KnownKeys, Placement};
 use crate::error::EngineError;
 use crate::facts::{FactBuilder, Measures};
 use chrono::Datelike;
@@ -15,9 +15,9 @@ use schemas::{Config, LocalCalendar, LocalDates, Message, Organisation, YearMont
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Messages whose lookups (their users' and branches' keys, and the dedupe set's lines loaded into the cache) are made
-/// together before they are classified: enough misses to overlap, few enough lines to stay in the core's
-/// cache.
+/// Messages whose lookups (their branches' and users' keys, and the dedupe set's lines loaded into the
+/// cache) are made together before they are classified: enough misses to overlap, few enough lines to stay
+/// in the core's cache.
 const WARM_AHEAD: usize = 256;
 
 /// What the engine looks up for a decoded message before it applies any message of the chunk.
@@ -25,10 +25,8 @@ const WARM_AHEAD: usize = 256;
 struct Lookup {
     /// The fingerprint of the event's id.
     id: Fingerprint,
-    /// The key of the event's user, if it had one when the chunk was looked up.
-    user: Option<u32>,
-    /// The key of the event's branch, likewise.
-    branch: Option<u32>,
+    /// The keys its branch and user had when the chunk was looked up.
+    known: KnownKeys,
 }
 
 /// What became of a message.
@@ -195,16 +193,9 @@ impl Engine {
             // lookups are independent, so their cache misses overlap.
             lookups.clear();
             lookups.extend(chunk.iter().map(|m| {
-                m.decoded.as_ref().ok().map(|event| {
-                    let entities = &self.state.entities;
-                    Lookup {
-                        id: Fingerprint::of(&event.event_id),
-                        user: event
-                            .user_id
-                            .as_deref()
-                            .and_then(|u| entities.known_user(u)),
-                        branch: entities.known_branch(&event.branch_id),
-                    }
+                m.decoded.as_ref().ok().map(|event| Lookup {
+                    id: Fingerprint::of(&event.event_id),
+                    known: self.state.entities.known_keys(event),
                 })
             }));
             self.state
@@ -232,7 +223,7 @@ impl Engine {
     fn classify_and_apply(&mut self, message: &Message, lookup: Option<Lookup>) -> Disposition {
         let arrival = &mut self.state.arrival;
         arrival.saw_offset(message.partition, message.offset);
-        let (Ok(event), Some(Lookup { id, user, branch })) = (&message.decoded, lookup) else {
+        let (Ok(event), Some(Lookup { id, known })) = (&message.decoded, lookup) else {
             return Disposition::Rejected;
         };
         let date = self.dates.local_date(event.occurred_at);
@@ -262,8 +253,7 @@ impl Engine {
             day: date.day(),
             open_from,
             base_month: self.base_month,
-            user,
-            branch,
+            known,
         };
         self.state.entities.apply(event, placement, &mut self.facts);
         Disposition::Accepted

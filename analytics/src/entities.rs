@@ -311,12 +311,16 @@ pub struct Placement {
     pub open_from: Option<YearMonth>,
     /// The assessment's first month (base of task month bits).
     pub base_month: YearMonth,
-    /// The key of the event's user, if the caller has looked it up already ([`Entities::known_user`]);
-    /// `None` leaves it to [`Entities::apply`], which also adds a user not seen before.
-    pub user: Option<u32>,
-    /// The key of the event's branch, if the caller has looked it up already ([`Entities::known_branch`]);
-    /// `None` leaves it to [`Entities::apply`], which also adds a branch not seen before.
-    pub branch: Option<u32>,
+    /// The keys of the event's branch and user that the caller looked up before applying it.
+    pub known: KnownKeys,
+}
+
+/// The keys an event's branch and user have already, looked up before the event is applied
+/// ([`Entities::known_keys`]); [`Entities::apply`] adds a branch or user that had none.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KnownKeys {
+    branch: Option<u32>,
+    user: Option<u32>,
 }
 
 /// All entity state.
@@ -359,16 +363,15 @@ impl Entities {
         key
     }
 
-    /// The key of `user_id` if it has one already. The engine looks up a whole micro-batch's users this way
-    /// before applying any of its events: the lookups do not depend on each other, so the processor
-    /// overlaps their cache misses, where one lookup per applied event waits for each miss in turn.
-    pub fn known_user(&self, user_id: &str) -> Option<u32> {
-        self.user_ids.get(user_id)
-    }
-
-    /// The key of `branch_id` if it has one already: looked up ahead like [`Entities::known_user`].
-    pub fn known_branch(&self, branch_id: &str) -> Option<u32> {
-        self.branches.get(branch_id)
+    /// The keys `event`'s branch and user have already. The engine looks up a whole chunk of a micro-batch
+    /// this way before applying any of it: the lookups do not depend on each other, so the processor
+    /// overlaps their cache misses, where one lookup per applied event waits for each miss in turn. Keys
+    /// are never removed, so a key found ahead is still the event's when it is applied.
+    pub fn known_keys(&self, event: &Event) -> KnownKeys {
+        KnownKeys {
+            branch: self.branches.get(&event.branch_id),
+            user: event.user_id.as_deref().and_then(|u| self.user_ids.get(u)),
+        }
     }
 
     /// The months other than its own whose figures `event` would change; a closed one makes it late.
@@ -393,18 +396,18 @@ impl Entities {
     /// Applies an accepted event, pushing the counter deltas it causes onto `facts`.
     pub fn apply(&mut self, event: &Event, at: Placement, facts: &mut FactBuilder) {
         debug_assert!(
-            at.user.is_none()
-                || at.user == event.user_id.as_deref().and_then(|u| self.known_user(u)),
-            "a user key looked up ahead is the event's user's"
-        );
-        debug_assert!(
-            at.branch.is_none() || at.branch == self.known_branch(&event.branch_id),
-            "a branch key looked up ahead is the event's branch's"
+            {
+                let now = self.known_keys(event);
+                let agrees = |ahead: Option<u32>, now: Option<u32>| ahead.is_none() || ahead == now;
+                agrees(at.known.branch, now.branch) && agrees(at.known.user, now.user)
+            },
+            "the keys looked up ahead are the event's own"
         );
         let branch = at
+            .known
             .branch
             .unwrap_or_else(|| self.branches.intern(&event.branch_id));
-        let user = match at.user {
+        let user = match at.known.user {
             Some(known) => Some(self.with_record(known)),
             None => event.user_id.as_deref().map(|u| self.user(u)),
         };
