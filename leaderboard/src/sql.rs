@@ -4,6 +4,7 @@
 //! Front ends: the Postgres wire protocol ([`postgres`]), `POST /api/v1/sql` ([`http`]) and the offline
 //! `leaderboard sql` command, which all go through [`SqlEngine`].
 
+pub mod bounded;
 pub mod catalog;
 pub mod encode;
 pub mod guard;
@@ -23,9 +24,10 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{SendableRecordBatchStream, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use guard::Allowed;
 use schemas::SqlConfig;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -178,13 +180,20 @@ impl SqlEngine {
             datafusion_postgres::auth::AuthManager::new(),
         )
         .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
+        let memory_limit_bytes = usize::try_from(config.memory_limit_mb)
+            .unwrap_or(usize::MAX / (1 << 20))
+            .saturating_mul(1 << 20);
+        bounded::register(
+            &ctx,
+            memory_limit_bytes,
+            &format!("sql.memory_limit_mb = {}", config.memory_limit_mb),
+        )
+        .context("cannot bound the functions that make large values")?;
         let runtime = limits::query_runtime(config.threads)?;
         Ok(Self {
             ctx,
             runtime: Some(runtime),
-            memory_limit_bytes: usize::try_from(config.memory_limit_mb)
-                .unwrap_or(usize::MAX / (1 << 20))
-                * (1 << 20),
+            memory_limit_bytes,
             timeout: Duration::from_secs(config.timeout_secs),
             max_http_rows: config.max_http_rows,
             running: Arc::new(Semaphore::new(config.max_concurrent_queries)),
@@ -237,7 +246,12 @@ impl SqlEngine {
         };
         self.handle().spawn(async move {
             let _running = permit; // held until the query has ended or its reader has gone
-            let mut stream = match start(state, plan, bounds).await {
+            // A panic inside DataFusion ends the query with an error, never as a result cut short.
+            let begun = AssertUnwindSafe(start(state, plan, bounds))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(SqlError::Internal(panicked(panic))));
+            let mut stream = match begun {
                 Ok(stream) => {
                     if started.send(Ok(stream.schema())).is_err() {
                         return; // the caller gave up waiting
@@ -251,11 +265,21 @@ impl SqlEngine {
             };
             loop {
                 let batch = tokio::select! {
-                    batch = stream.next() => batch,
+                    batch = AssertUnwindSafe(stream.next()).catch_unwind() => batch,
                     // The reader dropped the stream: stop the query without waiting for its next batch.
                     _ = batches.closed() => break,
                 };
-                let Some(batch) = batch else { break };
+                let batch = match batch {
+                    Ok(Some(batch)) => batch,
+                    Ok(None) => break,
+                    Err(panic) => {
+                        // The plan is unusable after a panic: say so and poll it no more.
+                        let _ = batches
+                            .send(Err(DataFusionError::External(panicked(panic).into())))
+                            .await;
+                        break;
+                    }
+                };
                 if batches.send(batch).await.is_err() {
                     break;
                 }
@@ -332,6 +356,16 @@ impl SqlEngine {
     }
 }
 
+/// The message for a query that panicked with `panic`.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> String {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    format!("the query failed inside the SQL engine (a bug; please report the query): {message}")
+}
+
 /// How many result batches a query computes ahead of its reader.
 const RESULT_BATCHES_IN_FLIGHT: usize = 2;
 
@@ -374,5 +408,97 @@ impl Drop for SqlEngine {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::DataType;
+    use datafusion::logical_expr::{
+        ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    };
+
+    /// `boom(n)`: panics on the first batch that holds a value over 10,000.
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct Boom(Signature);
+
+    impl ScalarUDFImpl for Boom {
+        fn name(&self) -> &str {
+            "boom"
+        }
+
+        fn signature(&self) -> &Signature {
+            &self.0
+        }
+
+        fn return_type(&self, _: &[DataType]) -> datafusion::error::Result<DataType> {
+            Ok(DataType::Int64)
+        }
+
+        fn invoke_with_args(
+            &self,
+            args: ScalarFunctionArgs,
+        ) -> datafusion::error::Result<ColumnarValue> {
+            let values = args.args[0].to_array(args.number_rows)?;
+            let max = arrow::compute::max(arrow::array::AsArray::as_primitive::<
+                arrow::datatypes::Int64Type,
+            >(&values));
+            assert!(max <= Some(10_000), "boom at {max:?}");
+            Ok(ColumnarValue::Array(values))
+        }
+    }
+
+    fn engine(dir: &std::path::Path) -> SqlEngine {
+        let config = Arc::new(schemas::Config::default());
+        let org =
+            schemas::Organisation::from_csv(&b"branch_id,branch_name,in_scope\nb01,One,true\n"[..])
+                .unwrap();
+        let live = Arc::new(Live::new(analytics::Engine::new(
+            Arc::clone(&config),
+            Arc::new(org),
+        )));
+        let archive = Arc::new(Archive::open(dir, &Default::default()).unwrap());
+        let engine = SqlEngine::new(&config.sql, &live, &archive).unwrap();
+        engine
+            .context()
+            .register_udf(ScalarUDF::new_from_impl(Boom(Signature::exact(
+                vec![DataType::Int64],
+                Volatility::Volatile,
+            ))));
+        engine
+    }
+
+    /// Of 20,000 rows in batches of 8,192, the first batch is fine and the second panics: the caller must get
+    /// an error, not the first batch as if it were the whole result.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_inside_a_query_is_an_error_not_a_result_cut_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
+        let ok = engine
+            .query(
+                "SELECT count(boom(value)) AS n FROM generate_series(1, 10000)",
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(ok.batches[0].num_rows(), 1);
+        for sql in [
+            "SELECT boom(value) FROM generate_series(1, 20000)",
+            "SELECT sum(boom(value)) FROM generate_series(1, 20000)",
+        ] {
+            let error = engine.query(sql, usize::MAX).await.expect_err(sql);
+            assert!(matches!(error, SqlError::Internal(_)), "{sql}: {error:?}");
+            assert!(
+                error
+                    .to_string()
+                    .contains("the query failed inside the SQL engine")
+                    && error.to_string().contains("boom at"),
+                "{sql}: {error}"
+            );
+        }
+        // The engine goes on answering.
+        let after = engine.query("SELECT 1 AS one", 10).await.unwrap();
+        assert_eq!(after.batches[0].num_rows(), 1);
     }
 }

@@ -503,10 +503,31 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
         error.contains("query stopped") || error.contains("Resources exhausted"),
         "{error}"
     );
+    // So is a function asked for a value larger than that, before it allocates: over Postgres, over HTTP
+    // (422), and over a column of the archive, where each row is small but the batch is not.
+    let error = psql(port, PASSWORD, "SELECT length(repeat('x', 2000000000))").unwrap_err();
+    assert!(
+        error.contains("repeat() would make up to 1.9 GiB")
+            && error.contains("(sql.memory_limit_mb = 64)"),
+        "{error}"
+    );
+    let (status, body) = post_sql(
+        &server,
+        "SELECT max(length(lpad(event_id, 100000))) FROM events",
+        "application/json",
+    );
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        status == 422 && body.contains("lpad() would make up to"),
+        "{status} {body}"
+    );
+    let small = psql(port, PASSWORD, "SELECT length(repeat('ab', 1000000))").unwrap();
+    assert_eq!(small.trim(), "2000000");
     // The server still answers afterwards.
     assert_eq!(psql(port, PASSWORD, "SELECT 1").unwrap().trim(), "1");
     // Each Postgres query is counted once, with how it ended: the two stopped while their rows streamed
-    // count as "limit", not also as "ok"; only the last SELECT 1 succeeded over Postgres.
+    // and the refused repeat() count as "limit", not also as "ok"; only the short repeat() and the last
+    // SELECT 1 succeeded over Postgres.
     let metrics = server.serve.metrics();
     let postgres_queries = |outcome: &str| {
         let series = format!(
@@ -517,8 +538,8 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
             .find_map(|line| line.strip_prefix(&series))
             .map(|count| count.trim().parse::<u64>().expect("a count"))
     };
-    assert_eq!(postgres_queries("ok"), Some(1), "{metrics}");
-    assert_eq!(postgres_queries("limit"), Some(2), "{metrics}");
+    assert_eq!(postgres_queries("ok"), Some(2), "{metrics}");
+    assert_eq!(postgres_queries("limit"), Some(3), "{metrics}");
 
     // Ctrl-C in psql stops a query at once, with a connection to spare and with every connection taken
     // (psql sends the cancel request over a connection of its own).

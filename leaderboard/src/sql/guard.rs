@@ -4,7 +4,7 @@
 
 use super::SqlError;
 use datafusion::sql::parser::{DFParser, Statement as DFStatement};
-use datafusion::sql::sqlparser::ast::{Set, Statement};
+use datafusion::sql::sqlparser::ast::{Set, SetExpr, Statement};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 
 /// What an allowed statement is.
@@ -43,8 +43,12 @@ fn refused(what: &str) -> String {
 /// Checks one parsed statement.
 pub fn check(statement: &Statement) -> Result<Allowed, String> {
     match statement {
-        Statement::Query(_)
-        | Statement::ExplainTable { .. }
+        // `WITH … DELETE` and the like parse as queries whose body writes.
+        Statement::Query(query) => match writes(&query.body) {
+            Some(write) => Err(refused(&leading_words(&write.to_string()))),
+            None => Ok(Allowed::Query),
+        },
+        Statement::ExplainTable { .. }
         | Statement::ShowTables { .. }
         | Statement::ShowColumns { .. } => Ok(Allowed::Query),
         Statement::Explain {
@@ -59,6 +63,19 @@ pub fn check(statement: &Statement) -> Result<Allowed, String> {
         | Statement::Rollback { .. } => Ok(Allowed::Session),
         Statement::Set(set) => check_set(set),
         other => Err(refused(&leading_words(&other.to_string()))),
+    }
+}
+
+/// The statement in `body` that writes (the INSERT, UPDATE, DELETE or MERGE of `WITH … DELETE …`), if any.
+fn writes(body: &SetExpr) -> Option<&Statement> {
+    match body {
+        SetExpr::Insert(write)
+        | SetExpr::Update(write)
+        | SetExpr::Delete(write)
+        | SetExpr::Merge(write) => Some(write),
+        SetExpr::Query(query) => writes(&query.body),
+        SetExpr::SetOperation { left, right, .. } => writes(left).or_else(|| writes(right)),
+        _ => None,
     }
 }
 
@@ -164,6 +181,16 @@ mod tests {
             ),
             ("COPY events TO '/tmp/out.csv'", "COPY"),
             ("EXPLAIN DELETE FROM events", "EXPLAIN"),
+            ("WITH t AS (SELECT 1) DELETE FROM events", "DELETE"),
+            (
+                "WITH t AS (SELECT 1) INSERT INTO events SELECT * FROM t",
+                "INSERT",
+            ),
+            (
+                "WITH t AS (SELECT 1) UPDATE events SET amount = 0",
+                "UPDATE",
+            ),
+            ("EXPLAIN WITH t AS (SELECT 1) DELETE FROM events", "DELETE"),
         ] {
             let err = check_sql(bad).unwrap_err().to_string();
             assert!(
