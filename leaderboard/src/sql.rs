@@ -321,7 +321,10 @@ impl SqlEngine {
         let plan = tokio::time::timeout(self.timeout, planning)
             .await
             .map_err(|_| SqlError::Limit(limits::timeout_message(self.timeout)))?
-            .map_err(|e| SqlError::Internal(format!("planning the query failed: {e}")))?
+            .map_err(|e| match e.try_into_panic() {
+                Ok(panic) => SqlError::Internal(panicked(panic)),
+                Err(e) => SqlError::Internal(format!("planning the query failed: {e}")),
+            })?
             .map_err(SqlError::from_datafusion)?;
         verify_read_only(&plan)?;
         Ok(plan)

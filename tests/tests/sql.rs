@@ -507,7 +507,7 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
     // (422), and over a column of the archive, where each row is small but the batch is not.
     let error = psql(port, PASSWORD, "SELECT length(repeat('x', 2000000000))").unwrap_err();
     assert!(
-        error.contains("repeat() would make up to 1.9 GiB")
+        error.contains("repeat() would make up to 1.86 GiB")
             && error.contains("(sql.memory_limit_mb = 64)"),
         "{error}"
     );
