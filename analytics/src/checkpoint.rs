@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// The file's first bytes; the last byte is the format version.
-const MAGIC: &[u8; 8] = b"LBCKPT\x00\x03";
+const MAGIC: &[u8; 8] = b"LBCKPT\x00\x04";
 /// The checkpoint file name in the state directory.
 const FILE_NAME: &str = "checkpoint.bin";
 
@@ -386,6 +386,7 @@ mod tests {
             &b"{}"[..],
             b"LBCKPT\x00\x01 an older format",
             b"LBCKPT\x00\x02 policies with their deltas stored",
+            b"LBCKPT\x00\x03 the first issue of a policy standing",
         ] {
             std::fs::write(store.path(), foreign).unwrap();
             let refused = store

@@ -107,6 +107,8 @@ impl UserRecord {
 /// figures is derived from it ([`IssuedPolicy::counted`]) rather than stored.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct IssuedPolicy {
+    /// The `policy_issued` event this issue is: of two issues of one policy, the earlier stands.
+    pub first: FirstEvent,
     /// The issue month.
     pub month: YearMonth,
     /// Issuing branch.
@@ -135,17 +137,30 @@ impl IssuedPolicy {
     }
 }
 
-/// A policy's lifecycle.
+/// A policy's lifecycle. Which issue stands and whether a cancellation takes it out are both worked out from
+/// what has arrived, never from the order it arrived in, so two partitions delivering an issue and a
+/// cancellation (or two issues) of one policy give the same figures however they interleave.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PolicyRecord {
-    /// Set by the first `policy_issued`.
+    /// The standing issue: the earliest `policy_issued` (by `(occurred_at, event id fingerprint)`) that was
+    /// not late.
     pub issued: Option<IssuedPolicy>,
-    /// Set once a cancellation has taken the policy out of the figures.
-    pub cancelled: bool,
-    /// A cancellation that arrived before the issue, with the first month its partition still had open:
-    /// it takes the policy out only if the issue month is not before that month, exactly as if the issue had
-    /// arrived first (then the cancellation would have been late).
-    pub early_cancel: Option<OpenFrom>,
+    /// The months the cancellations that arrived may change (the widest of their marks): each one takes the
+    /// policy out of an issue month its partition still had open, exactly as if every issue had arrived
+    /// before it (then a cancellation whose issue month had closed would have been late).
+    pub cancelled_from: Option<OpenFrom>,
+}
+
+impl PolicyRecord {
+    /// The standing issue and the deltas it adds to the figures now: nothing once a cancellation takes it out
+    /// (and nothing to add unless its deal type counts).
+    fn counted(&self) -> Option<(IssuedPolicy, Measures)> {
+        let issued = self.issued?;
+        let cancelled = self
+            .cancelled_from
+            .is_some_and(|open| open.admits(issued.month));
+        (!cancelled).then(|| (issued, issued.counted()))
+    }
 }
 
 /// The first month a partition still had open when an event arrived (`None`: nothing closed yet).
@@ -222,14 +237,25 @@ pub struct RenewalRecord {
     pub branch: u32,
     /// The renewal's first event.
     pub first: FirstEvent,
-    /// The due month, and whether the renewal counts (family private car, not e-commerce direct).
+    /// The due month, and whether the renewal counts (family private car, not e-commerce direct), as the
+    /// earliest `renewal_due` for the policy (by `(occurred_at, event id fingerprint)`) says: which of two
+    /// differing ones stands never depends on arrival order.
     pub due: Option<(YearMonth, bool)>,
+    /// The `renewal_due` event that gave [`RenewalRecord::due`].
+    pub due_first: FirstEvent,
     /// Assignments of a service manager: when, and which months their partition still had open (an
     /// assignment counts only for a due month that was open, as if the due event had arrived first).
     pub assignments: Vec<(EpochMillis, OpenFrom)>,
 }
 
 impl RenewalRecord {
+    /// The due month `event` (a `renewal_due` for this policy) would move the renewal out of: the standing
+    /// one, if `event` is earlier than the event that set it.
+    fn due_replaced_by(&self, event: &Event) -> Option<YearMonth> {
+        let (month, _) = self.due?;
+        (FirstEvent::of(event) < self.due_first).then_some(month)
+    }
+
     /// The earliest assignment that may count for the due month, if any.
     pub fn assigned_at(&self) -> Option<EpochMillis> {
         let (due_month, _) = self.due?;
@@ -378,7 +404,18 @@ impl Entities {
     pub fn target_month(&self, event: &Event) -> Option<YearMonth> {
         match &event.payload {
             Payload::ClearingScored { month, .. } => Some(*month),
-            Payload::RenewalDue { due_month, .. } => Some(*due_month),
+            // Both the new due month and the one a renewal would move out of must be open: the earlier.
+            Payload::RenewalDue {
+                policy_id,
+                due_month,
+                ..
+            } => {
+                let replaced = self
+                    .renewals
+                    .get(policy_id.as_str())
+                    .and_then(|r| r.due_replaced_by(event));
+                Some(replaced.map_or(*due_month, |m| m.min(*due_month)))
+            }
             Payload::RenewalAssigned { policy_id } => self
                 .renewals
                 .get(policy_id.as_str())
@@ -486,45 +523,53 @@ impl Entities {
                 quote_id,
                 proposal_id,
             } => {
+                let this = FirstEvent::of(event);
                 let record = self.policies.entry_ref(policy_id.as_str()).or_default();
-                if record.issued.is_some() {
-                    return; // a second issue of the same policy changes nothing
+                if record.issued.is_some_and(|standing| standing.first <= this) {
+                    return; // an issue of the same policy at least as early stands: this changes nothing
                 }
-                let issued = IssuedPolicy {
+                // This issue is the earliest so far: it replaces the one that stood, whose month is not before
+                // this one's and so still open for this event's partition.
+                let replaced = record.counted();
+                record.issued = Some(IssuedPolicy {
+                    first: this,
                     month: at.month,
                     branch,
                     user: row_user,
                     premium_fen: to_fen(*premium),
                     deal_type: *deal_type,
                     quoted_and_proposed: quote_id.is_some() && proposal_id.is_some(),
-                };
-                record.issued = Some(issued);
-                if record
-                    .early_cancel
-                    .is_some_and(|open| open.admits(at.month))
-                {
-                    record.cancelled = true;
-                    return; // cancelled before its issue arrived: never counts
+                });
+                let standing = record.counted();
+                if let Some((replaced, counted)) = replaced {
+                    facts.push(
+                        replaced.month.ordinal(),
+                        replaced.branch,
+                        replaced.user,
+                        &counted.negated(),
+                    );
                 }
-                m = issued.counted();
+                let Some((_, counted)) = standing else {
+                    return; // cancelled before this issue arrived: never counts
+                };
+                m = counted;
             }
             Payload::PolicyCancelled { policy_id } => {
                 let record = self.policies.entry_ref(policy_id.as_str()).or_default();
-                if record.cancelled {
-                    return;
+                let counted = record.counted();
+                let mark = OpenFrom(at.open_from);
+                record.cancelled_from =
+                    Some(record.cancelled_from.map_or(mark, |m| m.widest(mark)));
+                if let Some((issued, counted)) = counted
+                    && record.counted().is_none()
+                {
+                    facts.push(
+                        issued.month.ordinal(),
+                        issued.branch,
+                        issued.user,
+                        &counted.negated(),
+                    );
                 }
-                let Some(issued) = record.issued else {
-                    let mark = OpenFrom(at.open_from);
-                    record.early_cancel =
-                        Some(record.early_cancel.map_or(mark, |m| m.widest(mark)));
-                    return;
-                };
-                record.cancelled = true;
-                let mut undo = Measures::default();
-                for (slot, value) in undo.sums.iter_mut().zip(issued.counted().sums) {
-                    *slot = -value;
-                }
-                facts.push(issued.month.ordinal(), issued.branch, issued.user, &undo);
                 return;
             }
             Payload::TaskCreated {
@@ -594,11 +639,13 @@ impl Entities {
                 ecommerce_direct,
             } => {
                 let record = owned(&mut self.renewals, policy_id, branch, event);
-                if record.due.is_none() {
+                let this = FirstEvent::of(event);
+                if record.due.is_none() || this < record.due_first {
                     record.due = Some((
                         *due_month,
                         vehicle_use == "family_private" && !ecommerce_direct,
                     ));
+                    record.due_first = this;
                 }
                 return;
             }

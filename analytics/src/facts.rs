@@ -86,6 +86,14 @@ impl Measures {
         self.sums[measure as usize]
     }
 
+    /// The changes that take these sums back (login days are a set that only grows, so none are taken back).
+    pub fn negated(&self) -> Measures {
+        Measures {
+            sums: self.sums.map(|sum| -sum),
+            login_days: 0,
+        }
+    }
+
     /// Folds another set of changes into this one.
     pub fn merge(&mut self, other: &Measures) {
         for (a, b) in self.sums.iter_mut().zip(other.sums) {

@@ -1108,3 +1108,233 @@ fn a_person_who_moved_has_one_city_rank_and_one_row_on_the_city_board() {
         [("p", Some(1), Some(4.0)), ("mover", Some(2), Some(3.0))]
     );
 }
+
+/// One event of a partition's stream: `(event_id, event_type, occurred_at, branch, user, fields)`.
+type StreamEvent = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    serde_json::Value,
+);
+
+/// Every way of interleaving streams of these lengths, each keeping its own order: the partition of each
+/// next message.
+fn interleavings(lengths: &[usize]) -> Vec<Vec<u32>> {
+    if lengths.iter().all(|&n| n == 0) {
+        return vec![Vec::new()];
+    }
+    let mut all = Vec::new();
+    for (p, &n) in lengths.iter().enumerate() {
+        if n == 0 {
+            continue;
+        }
+        let mut rest = lengths.to_vec();
+        rest[p] -= 1;
+        for mut tail in interleavings(&rest) {
+            tail.insert(0, p as u32);
+            all.push(tail);
+        }
+    }
+    all
+}
+
+/// Runs `streams` (one per partition) through a fresh engine in every interleaving; returns what `observe`
+/// makes of each engine, with the interleaving that gave it.
+fn in_every_interleaving<T>(
+    streams: &[Vec<StreamEvent>],
+    observe: impl Fn(&analytics::Engine) -> T,
+) -> Vec<(Vec<u32>, T)> {
+    let lengths: Vec<usize> = streams.iter().map(Vec::len).collect();
+    interleavings(&lengths)
+        .into_iter()
+        .map(|order| {
+            let mut s = Scenario::new();
+            let mut next = vec![0; streams.len()];
+            for &p in &order {
+                let (id, event_type, at, branch, user, fields) =
+                    &streams[p as usize][next[p as usize]];
+                next[p as usize] += 1;
+                s.on(p)
+                    .event_with_id(id, event_type, at, branch, *user, fields.clone());
+            }
+            let engine = s.run(ORG_A, Config::default());
+            (order, observe(&engine))
+        })
+        .collect()
+}
+
+#[test]
+fn the_earliest_issue_of_a_policy_stands_and_cancellations_hold_whatever_order_partitions_deliver()
+{
+    // Regression: the first issue of a policy to arrive stood, so two partitions delivering differing issues
+    // of one policy gave figures that depended on their interleaving.
+    let register = |id, user, branch| -> StreamEvent {
+        (
+            id,
+            "user_registered",
+            "2016-05-01T09:00:00+08:00",
+            branch,
+            Some(user),
+            json!({"channel": "direct"}),
+        )
+    };
+    let issue = |id, at, branch, user, premium: f64| -> StreamEvent {
+        (
+            id,
+            "policy_issued",
+            at,
+            branch,
+            Some(user),
+            json!({"policy_id": "P9", "premium": premium, "deal_type": "system_quote"}),
+        )
+    };
+    let streams = vec![
+        // Partition 0: ua issues P9 on July 2 (the later issue).
+        vec![
+            register("r-a", "ua", "a"),
+            issue("i-a", "2016-07-02T10:00:00+08:00", "a", "ua", 1000.0),
+        ],
+        // Partition 1: ub issues P9 on June 28 (the earlier issue: it stands).
+        vec![
+            register("r-b", "ub", "b"),
+            issue("i-b", "2016-06-28T10:00:00+08:00", "b", "ub", 3000.0),
+        ],
+        // Partition 2: closes June (July 4 00:05 passed), then cancels P9 on July 15: a cancellation that may
+        // change July and later, not June.
+        vec![
+            (
+                "t-c",
+                "login",
+                "2016-07-10T10:00:00+08:00",
+                "a",
+                Some("clock"),
+                json!({"terminal": "pc"}),
+            ),
+            (
+                "c-c",
+                "policy_cancelled",
+                "2016-07-15T10:00:00+08:00",
+                "a",
+                Some("ua"),
+                json!({"policy_id": "P9"}),
+            ),
+        ],
+    ];
+    let deal_premium = |e: &analytics::Engine| {
+        let (june, july) = (card(e, "2016-06"), card(e, "2016-07"));
+        [
+            value(&june, "a", DealPremiumPerUser),
+            value(&june, "b", DealPremiumPerUser),
+            value(&july, "a", DealPremiumPerUser),
+            value(&july, "b", DealPremiumPerUser),
+        ]
+    };
+    // Without the cancellation: June 28's issue stands, in branch b (one user).
+    let expected = [Some(0.0), Some(3000.0), Some(0.0), Some(0.0)];
+    let runs = in_every_interleaving(&streams[..2], deal_premium);
+    assert_eq!(runs.len(), 6);
+    for (order, got) in runs {
+        assert_eq!(got, expected, "interleaving {order:?}");
+    }
+    // With it: the cancellation would take out an issue in July, but the standing issue is June's, which
+    // was closed for the cancellation's partition. Where it arrives before June's issue it is applied, and
+    // later found not to reach June's; where it arrives after, it is late. Either way June's issue counts.
+    let runs = in_every_interleaving(&streams, deal_premium);
+    assert_eq!(runs.len(), 90);
+    for (order, got) in runs {
+        assert_eq!(got, expected, "interleaving {order:?}");
+    }
+    // A cancellation whose partition still has June open takes June's issue out, in every interleaving.
+    let mut open_june = streams.clone();
+    open_june[2].remove(0);
+    for (order, got) in in_every_interleaving(&open_june, deal_premium) {
+        assert_eq!(
+            got,
+            [Some(0.0), Some(0.0), Some(0.0), Some(0.0)],
+            "interleaving {order:?}"
+        );
+    }
+}
+
+#[test]
+fn the_earliest_renewal_due_of_a_policy_stands_whatever_order_partitions_deliver() {
+    let due = |id, at, due_month| -> StreamEvent {
+        (
+            id,
+            "renewal_due",
+            at,
+            "a",
+            None,
+            json!({"policy_id": "R1", "due_month": due_month, "vehicle_use": "family_private", "ecommerce_direct": false}),
+        )
+    };
+    let streams = vec![
+        vec![
+            due("d-0", "2016-06-20T10:00:00+08:00", "2016-07"),
+            (
+                "a-0",
+                "renewal_assigned",
+                "2016-06-25T10:00:00+08:00",
+                "a",
+                Some("m1"),
+                json!({"policy_id": "R1"}),
+            ),
+        ],
+        // The earlier due event: R1 is due in August. Then a heartbeat in August, for its scorecard.
+        vec![
+            due("d-1", "2016-06-10T10:00:00+08:00", "2016-08"),
+            (
+                "t-1",
+                "login",
+                "2016-08-05T10:00:00+08:00",
+                "a",
+                Some("clock"),
+                json!({"terminal": "pc"}),
+            ),
+        ],
+    ];
+    let renewal_index = |e: &analytics::Engine| {
+        (
+            value(&card(e, "2016-07"), "a", RenewalIndex),
+            value(&card(e, "2016-08"), "a", RenewalIndex),
+        )
+    };
+    let runs = in_every_interleaving(&streams, renewal_index);
+    assert_eq!(runs.len(), 6);
+    for (order, got) in runs {
+        assert_eq!(got, (None, Some(1.0)), "interleaving {order:?}");
+    }
+}
+
+#[test]
+fn an_earlier_renewal_due_that_would_move_a_renewal_out_of_a_closed_month_is_late() {
+    let due = |due_month: &str| json!({"policy_id": "R3", "due_month": due_month, "vehicle_use": "family_private", "ecommerce_direct": false});
+    let mut s = Scenario::new();
+    s.on(0).event(
+        "renewal_due",
+        "2016-07-12T10:00:00+08:00",
+        "a",
+        None,
+        due("2016-06"),
+    );
+    // Partition 1 closes June (July 4 00:05 passed); its renewal_due for R3 is earlier than partition 0's, so
+    // it would move R3 from June to August, changing June's figures: it is late, and R3 stays due in June.
+    // (Had partition 1's arrived first, it would have stood: this is the one case where arrival order still
+    // decides, as for a cancellation whose issue month has closed.)
+    s.on(1)
+        .tick("a", "2016-07-10T10:00:00+08:00")
+        .event(
+            "renewal_due",
+            "2016-07-11T10:00:00+08:00",
+            "a",
+            None,
+            due("2016-08"),
+        )
+        .tick("a", "2016-08-05T10:00:00+08:00");
+    let e = s.run(ORG_A, Config::default());
+    assert_eq!(e.counts().late, 1);
+    assert_eq!(value(&card(&e, "2016-06"), "a", RenewalIndex), Some(0.0));
+    assert_eq!(value(&card(&e, "2016-08"), "a", RenewalIndex), None);
+}
