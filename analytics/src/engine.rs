@@ -79,13 +79,33 @@ pub struct Counters {
 
 impl Counters {
     fn merge(&mut self, key: CounterKey, delta: &Measures) {
-        self.by_user.entry(key).or_default().merge(delta);
+        merge_into(&mut self.by_user, key, delta);
         let mut branch_delta = *delta;
         branch_delta.login_days = 0; // login days only mean something per user
-        self.by_branch
-            .entry((key.0, key.1))
-            .or_default()
-            .merge(&branch_delta);
+        merge_into(&mut self.by_branch, (key.0, key.1), &branch_delta);
+    }
+}
+
+/// Adds `delta` to the counter of `key`. A counter that comes to nothing is removed (an issue taken back by
+/// its cancellation or by an earlier issue of the same policy), so a key is held, and a person shown in a
+/// branch's rows, exactly when there is something to count, whatever the order the deltas came in.
+fn merge_into<K: std::hash::Hash + Eq>(
+    counters: &mut HashMap<K, Measures>,
+    key: K,
+    delta: &Measures,
+) {
+    match counters.entry(key) {
+        hashbrown::hash_map::Entry::Occupied(mut counter) => {
+            counter.get_mut().merge(delta);
+            if counter.get().is_zero() {
+                counter.remove();
+            }
+        }
+        hashbrown::hash_map::Entry::Vacant(slot) => {
+            if !delta.is_zero() {
+                slot.insert(*delta);
+            }
+        }
     }
 }
 

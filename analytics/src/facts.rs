@@ -86,6 +86,11 @@ impl Measures {
         self.sums[measure as usize]
     }
 
+    /// Returns true if and only if these changes change nothing.
+    pub fn is_zero(&self) -> bool {
+        *self == Measures::default()
+    }
+
     /// The changes that take these sums back (login days are a set that only grows, so none are taken back).
     pub fn negated(&self) -> Measures {
         Measures {

@@ -39,14 +39,43 @@ fn is_state_change(line: &str) -> bool {
     .any(|t| line.contains(&format!("\"event_type\":\"{t}\"")))
 }
 
+/// A second issue of the policy of `line` (a `policy_issued`): another event id, a second earlier or later
+/// (`earlier`), and in another branch, so it goes to the other partition.
+fn second_issue(line: &str, earlier: bool) -> String {
+    let mut event: serde_json::Value = serde_json::from_str(line).expect("a simulated line");
+    let id = format!("{}-again", event["event_id"].as_str().unwrap());
+    let at = chrono::DateTime::parse_from_rfc3339(event["occurred_at"].as_str().unwrap()).unwrap();
+    let at = at + chrono::Duration::seconds(if earlier { -1 } else { 1 });
+    let branch = if event["branch_id"] == "b02" {
+        "b01"
+    } else {
+        "b02"
+    };
+    event["event_id"] = id.into();
+    event["occurred_at"] = at.to_rfc3339().into();
+    event["branch_id"] = branch.into();
+    event["premium"] = 1234.5.into();
+    event.to_string()
+}
+
 /// Moves some events later (out of order, some of them late), sends every third state change at the end
-/// (after its month has closed), duplicates some, and splits the stream into two partitions by branch.
-/// Returns each partition's lines in order.
+/// (after its month has closed), duplicates some, adds a second issue in the other partition for some
+/// policies, and splits the stream into two partitions by branch. Returns each partition's lines in order.
 fn perturb(
-    mut lines: Vec<String>,
+    lines: Vec<String>,
     moves: &[(usize, usize)],
     duplicate_every: usize,
 ) -> [Vec<String>; 2] {
+    let mut issues = 0;
+    let mut lines: Vec<String> = lines
+        .into_iter()
+        .flat_map(|line| {
+            let issue = line.contains("\"event_type\":\"policy_issued\"");
+            issues += usize::from(issue);
+            let again = (issue && issues % 7 == 0).then(|| second_issue(&line, issues % 14 == 0));
+            std::iter::once(line).chain(again)
+        })
+        .collect();
     for &(from, distance) in moves {
         let from = from % lines.len();
         let to = (from + distance).min(lines.len() - 1);
@@ -173,6 +202,12 @@ fn the_perturbation_really_produces_duplicates_and_late_events() {
     block_on(engine.process(&messages)).unwrap();
     let counts = engine.counts();
     assert!(counts.duplicate > 50, "{counts:?}");
+    let second_issues = partitions
+        .iter()
+        .flatten()
+        .filter(|line| line.contains("-again\""))
+        .count();
+    assert!(second_issues > 20, "{second_issues} second issues");
     assert!(counts.accepted > 1_000, "{counts:?}");
     // State changes recorded after their own month had closed for their partition.
     let calendar = *engine.calendar();
