@@ -87,8 +87,9 @@ impl Counters {
 }
 
 /// Adds `delta` to the counter of `key`. A counter that comes to nothing is removed (an issue taken back by
-/// its cancellation or by an earlier issue of the same policy), so a key is held, and a person shown in a
-/// branch's rows, exactly when there is something to count, whatever the order the deltas came in.
+/// its cancellation or by an earlier issue of the same policy), so a key is held exactly when there is
+/// something to count, whatever the order the deltas came in: a person who is not a member of a branch gets
+/// a row there only then.
 fn merge_into<K: std::hash::Hash + Eq>(
     counters: &mut HashMap<K, Measures>,
     key: K,

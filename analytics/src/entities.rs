@@ -416,9 +416,13 @@ impl Entities {
                     .and_then(|r| r.due_replaced_by(event));
                 Some(replaced.map_or(*due_month, |m| m.min(*due_month)))
             }
+            // An assignment counts only for a due month its partition had open (its mark), so it needs no
+            // check of the due month, which an earlier `renewal_due` may still move; unless it would make
+            // the renewal its branch's, which changes the figures of the standing due month.
             Payload::RenewalAssigned { policy_id } => self
                 .renewals
                 .get(policy_id.as_str())
+                .filter(|r| FirstEvent::of(event) < r.first)
                 .and_then(|r| r.due)
                 .map(|(m, _)| m),
             Payload::PolicyCancelled { policy_id } => self

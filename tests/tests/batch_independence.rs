@@ -39,13 +39,14 @@ fn is_state_change(line: &str) -> bool {
     .any(|t| line.contains(&format!("\"event_type\":\"{t}\"")))
 }
 
-/// A second issue of the policy of `line` (a `policy_issued`): another event id, a second earlier or later
-/// (`earlier`), and in another branch, so it goes to the other partition.
+/// A second issue of the policy of `line` (a `policy_issued`): another event id, three days earlier or later
+/// (`earlier`; so some of them fall in another month than the first), and in another branch, so it goes to
+/// the other partition.
 fn second_issue(line: &str, earlier: bool) -> String {
     let mut event: serde_json::Value = serde_json::from_str(line).expect("a simulated line");
     let id = format!("{}-again", event["event_id"].as_str().unwrap());
     let at = chrono::DateTime::parse_from_rfc3339(event["occurred_at"].as_str().unwrap()).unwrap();
-    let at = at + chrono::Duration::seconds(if earlier { -1 } else { 1 });
+    let at = at + chrono::Duration::days(if earlier { -3 } else { 3 });
     let branch = if event["branch_id"] == "b02" {
         "b01"
     } else {

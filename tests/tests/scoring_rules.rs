@@ -1322,7 +1322,7 @@ fn an_earlier_renewal_due_that_would_move_a_renewal_out_of_a_closed_month_is_lat
     // Partition 1 closes June (July 4 00:05 passed); its renewal_due for R3 is earlier than partition 0's, so
     // it would move R3 from June to August, changing June's figures: it is late, and R3 stays due in June.
     // (Had partition 1's arrived first, it would have stood: this is the one case where arrival order still
-    // decides, as for a cancellation whose issue month has closed.)
+    // decides which figures change.)
     s.on(1)
         .tick("a", "2016-07-10T10:00:00+08:00")
         .event(
@@ -1337,4 +1337,56 @@ fn an_earlier_renewal_due_that_would_move_a_renewal_out_of_a_closed_month_is_lat
     assert_eq!(e.counts().late, 1);
     assert_eq!(value(&card(&e, "2016-06"), "a", RenewalIndex), Some(0.0));
     assert_eq!(value(&card(&e, "2016-08"), "a", RenewalIndex), None);
+}
+
+#[test]
+fn an_assignment_counts_for_the_due_month_that_stands_whatever_order_partitions_deliver() {
+    // Found in review: an assignment was late when the due month standing at its arrival had closed for its
+    // partition, though an earlier renewal_due arriving later moves the renewal to a month still open.
+    let due = |id, at, due_month| -> StreamEvent {
+        (
+            id,
+            "renewal_due",
+            at,
+            "a",
+            None,
+            json!({"policy_id": "R9", "due_month": due_month, "vehicle_use": "family_private", "ecommerce_direct": false}),
+        )
+    };
+    let streams = vec![
+        // Partition 0: R9 due in June, then June closes (July 4 00:05 passed), then an assignment on July 1,
+        // by the end of July's first day.
+        vec![
+            due("d-0", "2016-06-06T10:00:00+08:00", "2016-06"),
+            (
+                "t-0",
+                "login",
+                "2016-07-10T10:00:00+08:00",
+                "a",
+                Some("clock"),
+                json!({"terminal": "pc"}),
+            ),
+            (
+                "a-0",
+                "renewal_assigned",
+                "2016-07-01T10:00:00+08:00",
+                "a",
+                Some("m1"),
+                json!({"policy_id": "R9"}),
+            ),
+        ],
+        // Partition 1: the earlier renewal_due: R9 is due in July.
+        vec![due("d-1", "2016-06-05T10:00:00+08:00", "2016-07")],
+    ];
+    let renewal_index = |e: &analytics::Engine| {
+        (
+            value(&card(e, "2016-06"), "a", RenewalIndex),
+            value(&card(e, "2016-07"), "a", RenewalIndex),
+        )
+    };
+    let runs = in_every_interleaving(&streams, renewal_index);
+    assert_eq!(runs.len(), 4);
+    for (order, got) in runs {
+        assert_eq!(got, (None, Some(1.0)), "interleaving {order:?}");
+    }
 }
