@@ -68,24 +68,27 @@ impl RawBatch for Vec<RawMessage> {
 /// Each decoded message is written straight into its place in the batch (no intermediate pairs to move
 /// around), and the raw bytes are kept only for the rejected messages.
 pub fn decode_batch(raw: impl RawBatch, now: EpochMillis) -> DecodedBatch {
-    let mut messages = Vec::with_capacity(raw.len());
+    let len = raw.len();
+    let mut messages: Vec<Message> = Vec::with_capacity(len);
     let any_rejected = AtomicBool::new(false);
-    (0..raw.len())
-        .into_par_iter()
+    messages.spare_capacity_mut()[..len]
+        .par_iter_mut()
+        .enumerate()
         .with_min_len(1024)
-        .map(|i| {
+        .for_each(|(i, slot)| {
             let (partition, offset) = raw.position(i);
             let decoded = decode_event(raw.payload(i), now);
             if decoded.is_err() {
                 any_rejected.store(true, Ordering::Relaxed);
             }
-            Message {
+            slot.write(Message {
                 partition,
                 offset,
                 decoded,
-            }
-        })
-        .collect_into_vec(&mut messages);
+            });
+        });
+    // SAFETY: the loop above wrote every one of the first `len` slots (a panic in it never gets here).
+    unsafe { messages.set_len(len) };
     // Most batches have no rejected message: they are not read through again to find none.
     let rejected_payloads = if any_rejected.into_inner() {
         messages
