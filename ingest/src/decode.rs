@@ -68,27 +68,24 @@ impl RawBatch for Vec<RawMessage> {
 /// Each decoded message is written straight into its place in the batch (no intermediate pairs to move
 /// around), and the raw bytes are kept only for the rejected messages.
 pub fn decode_batch(raw: impl RawBatch, now: EpochMillis) -> DecodedBatch {
-    let len = raw.len();
-    let mut messages: Vec<Message> = Vec::with_capacity(len);
+    let mut messages = Vec::with_capacity(raw.len());
     let any_rejected = AtomicBool::new(false);
-    messages.spare_capacity_mut()[..len]
-        .par_iter_mut()
-        .enumerate()
+    (0..raw.len())
+        .into_par_iter()
         .with_min_len(1024)
-        .for_each(|(i, slot)| {
+        .map(|i| {
             let (partition, offset) = raw.position(i);
             let decoded = decode_event(raw.payload(i), now);
             if decoded.is_err() {
                 any_rejected.store(true, Ordering::Relaxed);
             }
-            slot.write(Message {
+            Message {
                 partition,
                 offset,
                 decoded,
-            });
-        });
-    // SAFETY: the loop above wrote every one of the first `len` slots (a panic in it never gets here).
-    unsafe { messages.set_len(len) };
+            }
+        })
+        .collect_into_vec(&mut messages);
     // Most batches have no rejected message: they are not read through again to find none.
     let rejected_payloads = if any_rejected.into_inner() {
         messages
