@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Replay throughput and peak memory on 1M and 10M simulated events, and in the same run DuckDB computing
 # the per-branch monthly quote, mobile-quote and mobile-payment sums from the same NDJSON files, once from
-# the five columns they need and once with every field typed and duplicates dropped (scripts/duckdb_bench.py).
+# the five columns they need and once with every field typed and duplicates dropped (scripts/duckdb_bench.py);
+# and the replay's reading and decoding alone, without the engine (leaderboard/examples/replay_floor.rs).
 # Usage: scripts/bench.sh [sizes...]   (default: 1M 10M). Data is kept in bench-data/ between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,17 @@ for size in ${sizes[*]}; do
   done
   read -r secs rss_kb < <(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)
   echo "leaderboard replay (median of 3: $(printf '%s ' "${runs[@]%% *}")s): ${secs}s, $(python3 -c "print(f'{$lines/$secs:,.0f}')") events/s, peak RSS $((rss_kb / 1024)) MiB; $(tail -1 "$data/replay-$size.err")"
+  # The least the replay's reading and decoding cost, without the engine (decode) and with only its
+  # arrival pass (arrival): leaderboard/examples/replay_floor.rs.
+  for mode in decode arrival; do
+    runs=()
+    for run in 1 2 3; do
+      /usr/bin/time -f '%e %U %S' -o "$data/time.txt" "$CARGO_TARGET_DIR/release/examples/replay_floor" "$events" "$mode" 2> /dev/null
+      runs+=("$(cat "$data/time.txt")")
+    done
+    read -r secs user sys < <(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)
+    echo "replay floor, $mode only (median of 3: $(printf '%s ' "${runs[@]%% *}")s): ${secs}s, $(python3 -c "print(f'{$user + $sys:.2f}')") CPU-seconds"
+  done
   python3 scripts/duckdb_bench.py "$events"
 done
 
