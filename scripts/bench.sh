@@ -42,7 +42,7 @@ for size in ${sizes[*]}; do
   for mode in decode arrival; do
     runs=()
     for run in 1 2 3; do
-      /usr/bin/time -f '%e %U %S' -o "$data/time.txt" "$CARGO_TARGET_DIR/release/examples/replay_floor" "$events" "$mode" 2> /dev/null
+      /usr/bin/time -f '%e %U %S' -o "$data/time.txt" "$CARGO_TARGET_DIR/release/examples/replay_floor" "$events" "$mode" 2> "$data/floor-$size-$mode.err"
       runs+=("$(cat "$data/time.txt")")
     done
     read -r secs user sys < <(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)

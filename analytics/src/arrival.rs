@@ -3,7 +3,7 @@
 //! Lateness is decided here from each partition's own history only (SPEC §5), so results never depend on
 //! how partitions interleave. Dedupe memory is bounded to months that are not yet final everywhere.
 
-use schemas::{EpochMillis, LocalCalendar, YearMonth};
+use schemas::{Config, EpochMillis, LocalCalendar, YearMonth};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -53,6 +53,16 @@ impl ArrivalPass {
             seen: SeenIds::default(),
             pruned_before: None,
         }
+    }
+
+    /// The pass `config` asks for (its watermark delay and grace period) in `calendar`, the calendar of
+    /// `config`'s zone.
+    pub fn for_config(config: &Config, calendar: LocalCalendar) -> Self {
+        Self::new(
+            calendar,
+            config.watermark_delay_secs as i64 * 1000,
+            i64::from(config.grace_days) * 86_400_000,
+        )
     }
 
     /// Puts back the calendar a deserialised pass does not carry.

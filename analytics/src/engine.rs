@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// Messages whose lookups (their branches' and users' keys, and the dedupe set's lines loaded into the
 /// cache) are made together before they are classified: enough misses to overlap, few enough lines to stay
 /// in the core's cache.
-const WARM_AHEAD: usize = 256;
+pub const WARM_AHEAD: usize = 256;
 
 /// What the engine looks up for a decoded message before it applies any message of the chunk.
 #[derive(Debug, Clone, Copy)]
@@ -140,11 +140,7 @@ impl Engine {
     /// An empty engine for `config` and `org`; the organisation's branches are known from the start.
     pub fn new(config: Arc<Config>, org: Arc<Organisation>) -> Self {
         let calendar = LocalCalendar::new(config.timezone);
-        let arrival = ArrivalPass::new(
-            calendar,
-            config.watermark_delay_secs as i64 * 1000,
-            i64::from(config.grace_days) * 86_400_000,
-        );
+        let arrival = ArrivalPass::for_config(&config, calendar);
         let base_month = crate::period::assessment_months(&config).first;
         let mut entities = Entities::default();
         for branch in &org.branches {

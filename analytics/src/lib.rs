@@ -66,7 +66,7 @@ pub use arrival::{ArrivalPass, Fingerprint, PartitionClock};
 pub use checkpoint::{
     Checkpoint, CheckpointBytes, CheckpointError, CheckpointStore, read_checkpoint, state_settings,
 };
-pub use engine::{Counts, Disposition, Engine, EngineState};
+pub use engine::{Counts, Disposition, Engine, EngineState, WARM_AHEAD};
 pub use error::EngineError;
 pub use indicators::{Fraction, Indicator};
 pub use pace::{ActiveOutlook, BEHIND_FROM, LoginStatus, MonthProgress, PaceStatus};

@@ -7,7 +7,9 @@ use leaderboard::commands::demo::{DemoArgs, demo};
 use leaderboard::commands::produce::{LiveTraffic, ProduceArgs, produce, simulate_into_kafka};
 use leaderboard::commands::serve::{ServeArgs, serve};
 use leaderboard::commands::sql::{SqlArgs, sql};
-use leaderboard::replay::{ReplayOptions, load_engine, replay_file, summary_line};
+use leaderboard::replay::{
+    DEFAULT_BATCH_SIZE, ReplayOptions, load_engine, replay_file, summary_line,
+};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
@@ -81,7 +83,7 @@ struct ReplayArgs {
     /// the last one's processing, which nothing overlaps, are short; large enough that the per-batch work
     /// (running the aggregate, handing batches between threads) stays a small share (docs/BENCHMARKS.md:
     /// 16,384 against 4,096 to 131,072).
-    #[arg(long, default_value_t = 16_384, hide = true)]
+    #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, hide = true)]
     batch_size: usize,
 }
 

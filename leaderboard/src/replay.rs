@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Messages per micro-batch unless `--batch-size` says otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 16_384;
+
 /// How a replay runs.
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {
@@ -173,6 +176,57 @@ impl Progress {
     }
 }
 
+/// The front end of a replay: the event file read in batches on a thread of its own, each batch decoded on
+/// the decoding pool as it is read, handed over in file order with the bytes read so far.
+pub struct DecodedFile {
+    /// The decoded batches, in file order, with the bytes read when each was; an error ends them.
+    pub batches: tokio::sync::mpsc::Receiver<std::io::Result<(DecodedBatch, u64)>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl DecodedFile {
+    /// Starts reading `file` in batches of `batch_size` lines (at least one). The file is mapped, so nobody
+    /// may write to or truncate it while the batches are read (README, `replay`).
+    pub fn start(file: File, batch_size: usize) -> Self {
+        let (tx, batches) = tokio::sync::mpsc::channel(2);
+        let batch_size = batch_size.max(1);
+        let thread = std::thread::spawn(move || {
+            // SAFETY: the event file is the operator's own input, which a replay documents must not be
+            // written to or truncated while it runs (README, `replay`); a pipe or other stream is read
+            // instead.
+            let mut reader = unsafe { NdjsonReader::mapped(file, 0) };
+            loop {
+                let raw = match reader.next_batch(batch_size) {
+                    Ok(raw) => raw,
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                };
+                if raw.is_empty() {
+                    return;
+                }
+                let now = chrono::Utc::now().timestamp_millis();
+                if tx
+                    .blocking_send(Ok((decode_batch(raw, now), reader.bytes_read())))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Self { batches, thread }
+    }
+
+    /// Waits for the reading thread once the batches are taken (or given up on).
+    pub fn finish(self) -> Result<()> {
+        drop(self.batches);
+        self.thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the file reader thread panicked"))
+    }
+}
+
 /// Feeds the file through `engine`; returns the counts of this replay.
 pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result<Counts> {
     let file = File::open(&options.events)
@@ -186,39 +240,14 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
         }),
         None => None,
     };
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<(DecodedBatch, u64)>>(2);
-    let batch_size = options.batch_size.max(1);
-    let reader_thread = std::thread::spawn(move || {
-        // SAFETY: the event file is the operator's own input, which a replay documents must not be
-        // written to or truncated while it runs (README, `replay`); a pipe or other stream is read instead.
-        let mut reader = unsafe { NdjsonReader::mapped(file, 0) };
-        loop {
-            let raw = match reader.next_batch(batch_size) {
-                Ok(raw) => raw,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            };
-            if raw.is_empty() {
-                return;
-            }
-            let now = chrono::Utc::now().timestamp_millis();
-            if tx
-                .blocking_send(Ok((decode_batch(raw, now), reader.bytes_read())))
-                .is_err()
-            {
-                return;
-            }
-        }
-    });
+    let mut decoded = DecodedFile::start(file, options.batch_size);
     let archiver = options
         .archive
         .clone()
         .map(|archive| ReplayArchiver::start(archive, *engine.calendar()));
     let mut counts = Counts::default();
     let mut progress = Progress::new(options.progress, total_bytes);
-    while let Some(next) = rx.recv().await {
+    while let Some(next) = decoded.batches.recv().await {
         let (batch, bytes) =
             next.with_context(|| format!("reading {}", options.events.display()))?;
         if let Some(rejects) = &mut rejects {
@@ -238,9 +267,7 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
         archiver.finish()?;
     }
     progress.finish();
-    reader_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("the file reader thread panicked"))?;
+    decoded.finish()?;
     if let Some(mut rejects) = rejects {
         rejects.out.flush()?;
     }
