@@ -6,8 +6,11 @@
 //! checkpoint the pipeline calls [`Archive::flush`] with the positions the checkpoint is about to record:
 //! each waiting group becomes one file named after the offset range `[last flush, positions)` (written to
 //! a temporary name, fsynced and renamed), and only then is the checkpoint written. After a crash,
-//! [`Archive::open`] keeps exactly the files the last checkpoint covers ([`files::committed`]) and deletes
-//! the rest: their rows are delivered again from the checkpoint's offsets and archived again.
+//! [`Archive::open`] keeps exactly the files the last checkpoint covers ([`files::committed`]). The files
+//! past it (all of them when there is no checkpoint) are moved to `aside/` under the archive, never deleted:
+//! their rows are delivered again from the checkpoint's offsets and archived again, and each file set aside
+//! is removed only once the pipeline has archived its offset range again. If the source no longer holds
+//! those rows, they stay in `aside/`.
 //!
 //! Many small files are merged into one per group once there are [`MERGE_AT`] of them; the merged file's
 //! range covers the originals', which are deleted at the first flush after
@@ -40,6 +43,9 @@ pub const MERGE_AT: usize = 24;
 
 /// Files of this size or more are not merged any more.
 const MERGE_MAX_BYTES: u64 = 64 << 20;
+
+/// The folder under the archive root where files a checkpoint does not cover wait.
+pub const ASIDE_DIR: &str = "aside";
 
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 1 << 20;
@@ -96,6 +102,8 @@ pub struct FlushReport {
     pub files: usize,
     /// Rows written.
     pub rows: usize,
+    /// Files still set aside, waiting for the source to give their rows back.
+    pub aside: usize,
 }
 
 #[derive(Debug, Default)]
@@ -105,6 +113,8 @@ struct Inner {
     flushed_to: BTreeMap<PartitionId, u64>,
     /// Files merged away and when, deleted by a flush once they are old enough.
     obsolete: Vec<(PathBuf, Instant)>,
+    /// Files set aside, until the pipeline has archived their offset ranges again.
+    aside: Vec<ArchiveFile>,
 }
 
 /// The archive under one directory.
@@ -118,16 +128,60 @@ pub struct Archive {
 
 impl Archive {
     /// Opens the archive under `root` for the pipeline that resumes at `positions` (the checkpoint's next
-    /// offsets; empty without a checkpoint): files the checkpoint does not cover are deleted.
+    /// offsets; empty without a checkpoint): files past the checkpoint are set aside, merge leftovers
+    /// (whose rows a kept file holds) and temporary files are deleted.
     pub fn open(root: &Path, positions: &BTreeMap<PartitionId, u64>) -> Result<Self, ArchiveError> {
         fs::create_dir_all(root).map_err(|e| ArchiveError::io("cannot create", root, e))?;
         let listing = files::list(root)?;
         let (kept, dropped) = files::committed(listing.files, positions);
-        for path in dropped.iter().map(|f| &f.path).chain(listing.debris.iter()) {
-            tracing::info!(file = %path.display(), "removing an archive file the checkpoint does not cover");
+        let (past, leftovers): (Vec<_>, Vec<_>) = dropped
+            .into_iter()
+            .partition(|f| f.to > positions.get(&f.partition).copied().unwrap_or(0));
+        for path in leftovers
+            .iter()
+            .map(|f| &f.path)
+            .chain(listing.debris.iter())
+        {
+            tracing::info!(file = %path.display(), "removing a merge leftover or temporary archive file");
             remove_file(path)?;
         }
-        Ok(Self::with(root, true, kept, positions.clone()))
+        let aside_root = root.join(ASIDE_DIR);
+        if !past.is_empty() {
+            tracing::warn!(
+                files = past.len(),
+                aside = %aside_root.display(),
+                "archive files past the checkpoint are set aside until the source gives their rows back"
+            );
+        }
+        for file in &past {
+            let relative = file.path.strip_prefix(root).unwrap_or(&file.path);
+            let target = aside_root.join(relative);
+            if let Some(dir) = target.parent() {
+                create_dir_durably(dir)?;
+            }
+            fs::rename(&file.path, &target)
+                .map_err(|e| ArchiveError::io("cannot set aside", &file.path, e))?;
+        }
+        let archive = Self::with(root, true, kept, positions.clone());
+        archive.lock().aside = files::list(&aside_root)?.files;
+        archive.remove_aside_archived_again()?;
+        Ok(archive)
+    }
+
+    /// Removes the files set aside whose offset ranges have been archived again; returns how many remain.
+    fn remove_aside_archived_again(&self) -> Result<usize, ArchiveError> {
+        let mut inner = self.lock();
+        let flushed_to = inner.flushed_to.clone();
+        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut inner.aside)
+            .into_iter()
+            .partition(|f| f.to <= flushed_to.get(&f.partition).copied().unwrap_or(0));
+        inner.aside = waiting;
+        drop(inner);
+        for file in &done {
+            tracing::info!(file = %file.path.display(), "removing a file set aside: its rows are archived again");
+            remove_file(&file.path)?;
+        }
+        Ok(self.lock().aside.len())
     }
 
     /// The archive under `root` as a checkpoint at `positions` left it, for reading only (another process
@@ -261,6 +315,7 @@ impl Archive {
             }
         }
         report.files += self.merge_small_files()?;
+        report.aside = self.remove_aside_archived_again()?;
         Ok(report)
     }
 
@@ -474,7 +529,14 @@ mod tests {
         );
         let checkpointed = BTreeMap::from([(0, 3)]);
         let report = archive.flush(&checkpointed).unwrap();
-        assert_eq!(report, FlushReport { files: 1, rows: 3 });
+        assert_eq!(
+            report,
+            FlushReport {
+                files: 1,
+                rows: 3,
+                aside: 0
+            }
+        );
         assert_eq!(
             archived_offsets(&archive),
             [0, 1, 2],
@@ -487,9 +549,13 @@ mod tests {
 
         let restarted = Archive::open(&root, &checkpointed).unwrap();
         assert_eq!(archived_offsets(&restarted), [0, 1, 2]);
+        let aside = files::list(&root.join(ASIDE_DIR)).unwrap().files;
+        assert_eq!(aside.len(), 1, "the file past the checkpoint is set aside");
         // The source delivers 3 and 4 again from the checkpoint's offsets.
         restarted.append(rows(3..5));
-        restarted.flush(&BTreeMap::from([(0, 5)])).unwrap();
+        let report = restarted.flush(&BTreeMap::from([(0, 5)])).unwrap();
+        assert_eq!(report.aside, 0, "archived again, so no longer kept aside");
+        assert!(!aside[0].path.exists());
         assert_eq!(archived_offsets(&restarted), [0, 1, 2, 3, 4]);
         let reader = Archive::read_only(&root, &BTreeMap::from([(0, 5)])).unwrap();
         assert_eq!(archived_offsets(&reader), [0, 1, 2, 3, 4]);
@@ -498,6 +564,38 @@ mod tests {
             files[1].ends_with("events/month=2016-06/p0-000000000003-000000000005.parquet"),
             "{files:?}"
         );
+    }
+
+    #[test]
+    fn without_a_checkpoint_the_archive_is_set_aside_until_the_source_gives_every_row_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("archive");
+        let archive = Archive::open(&root, &BTreeMap::new()).unwrap();
+        for range in [0..3, 3..6] {
+            let end = range.end;
+            archive.append(rows(range));
+            archive.flush(&BTreeMap::from([(0, end)])).unwrap();
+        }
+        drop(archive);
+
+        // The checkpoint is lost: nothing is deleted, everything waits aside.
+        let fresh = Archive::open(&root, &BTreeMap::new()).unwrap();
+        assert!(archived_offsets(&fresh).is_empty());
+        let aside_root = root.join(ASIDE_DIR);
+        assert_eq!(files::list(&aside_root).unwrap().files.len(), 2);
+        fresh.append(rows(0..4));
+        let report = fresh.flush(&BTreeMap::from([(0, 4)])).unwrap();
+        assert_eq!(report.aside, 1, "offsets 4 and 5 have not come back yet");
+        drop(fresh);
+
+        // A second restart without a checkpoint keeps both the new files and the old one aside.
+        let again = Archive::open(&root, &BTreeMap::new()).unwrap();
+        assert_eq!(files::list(&aside_root).unwrap().files.len(), 2);
+        again.append(rows(0..6));
+        let report = again.flush(&BTreeMap::from([(0, 6)])).unwrap();
+        assert_eq!(report.aside, 0);
+        assert!(files::list(&aside_root).unwrap().files.is_empty());
+        assert_eq!(archived_offsets(&again), [0, 1, 2, 3, 4, 5]);
     }
 
     #[test]

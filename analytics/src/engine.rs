@@ -5,7 +5,7 @@
 //! The live pipeline and `leaderboard replay` both feed this same engine; only the source differs.
 
 use crate::aggregate::{CounterKey, DeltaAggregator};
-use crate::arrival::{ArrivalPass, Fingerprint};
+use crate::arrival::{ArrivalPass, Fingerprint, WatermarkRule};
 use crate::entities::{Entities, KnownKeys, Placement};
 use crate::error::EngineError;
 use crate::facts::{FactBuilder, Measures};
@@ -166,7 +166,9 @@ impl Engine {
     /// An engine that continues from `state` (a checkpoint's).
     pub fn restore(config: Arc<Config>, org: Arc<Organisation>, mut state: EngineState) -> Self {
         let mut engine = Self::new(config, org);
-        state.arrival.set_calendar(engine.calendar);
+        state
+            .arrival
+            .configure(engine.calendar, WatermarkRule::for_config(&engine.config));
         for branch in &engine.org.branches {
             state.entities.branches.intern(&branch.branch_id);
         }

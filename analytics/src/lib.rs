@@ -62,7 +62,7 @@ pub use archive::{
     Archive, ArchiveError, ArchiveFile, ArchiveRows, ArchiveTable, FlushReport, MERGE_AT,
     TableSnapshot,
 };
-pub use arrival::{ArrivalPass, Fingerprint, PartitionClock};
+pub use arrival::{ArrivalPass, Fingerprint, PartitionClock, WatermarkRule};
 pub use checkpoint::{
     Checkpoint, CheckpointBytes, CheckpointError, CheckpointStore, read_checkpoint, state_settings,
 };

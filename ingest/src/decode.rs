@@ -3,7 +3,7 @@
 use crate::source::RawMessage;
 use bytes::Bytes;
 use rayon::prelude::*;
-use schemas::{EpochMillis, Message, PartitionId, decode_event};
+use schemas::{Message, PartitionId, TimeBounds, decode_event};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A decoded batch: every message in order, and the original bytes of the rejected ones (for the
@@ -63,11 +63,12 @@ impl RawBatch for Vec<RawMessage> {
     }
 }
 
-/// Decodes `raw` in parallel with the pipeline clock `now`.
+/// Decodes `raw` in parallel, accepting `occurred_at` within `bounds`.
 ///
 /// Each decoded message is written straight into its place in the batch (no intermediate pairs to move
 /// around), and the raw bytes are kept only for the rejected messages.
-pub fn decode_batch(raw: impl RawBatch, now: EpochMillis) -> DecodedBatch {
+pub fn decode_batch(raw: impl RawBatch, bounds: impl Into<TimeBounds>) -> DecodedBatch {
+    let bounds = bounds.into();
     let mut messages = Vec::with_capacity(raw.len());
     let any_rejected = AtomicBool::new(false);
     (0..raw.len())
@@ -75,7 +76,7 @@ pub fn decode_batch(raw: impl RawBatch, now: EpochMillis) -> DecodedBatch {
         .with_min_len(1024)
         .map(|i| {
             let (partition, offset) = raw.position(i);
-            let decoded = decode_event(raw.payload(i), now);
+            let decoded = decode_event(raw.payload(i), bounds);
             if decoded.is_err() {
                 any_rejected.store(true, Ordering::Relaxed);
             }

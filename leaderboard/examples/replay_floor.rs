@@ -23,8 +23,8 @@ fn main() -> Result<()> {
         other => bail!("the mode is decode or arrival, not {other}"),
     };
     let file = File::open(&path).with_context(|| format!("cannot open {path}"))?;
-    let mut decoded = DecodedFile::start(file, DEFAULT_BATCH_SIZE);
     let config = Config::default();
+    let mut decoded = DecodedFile::start(file, DEFAULT_BATCH_SIZE, &config);
     let calendar = LocalCalendar::new(config.timezone);
     let mut dates = LocalDates::new(calendar);
     let mut arrival = ArrivalPass::for_config(&config, calendar);

@@ -190,7 +190,11 @@ pub async fn clearing_score(
     });
     let payload = serde_json::to_vec(&event).expect("JSON values serialise");
     // The same validation every event gets: a bad score is refused here, not dead-lettered later.
-    let decoded = schemas::decode_event(&payload, chrono::Utc::now().timestamp_millis())
+    let bounds = state
+        .live
+        .config()
+        .time_bounds(chrono::Utc::now().timestamp_millis());
+    let decoded = schemas::decode_event(&payload, bounds)
         .map_err(|rejection| ApiError::bad_request(rejection.reason))?;
     {
         // What the pipeline would drop without a word: answered here instead of with a 202.
@@ -231,13 +235,19 @@ pub async fn status(State(state): State<AppState>, _grant: Grant) -> Response {
         .partitions()
         .iter()
         .map(|(p, clock)| {
-            let watermark = clock
-                .watermark
-                .and_then(chrono::DateTime::from_timestamp_millis)
-                .map(|t| t.to_rfc3339());
+            let time = |millis: Option<i64>| {
+                millis
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| t.to_rfc3339())
+            };
             (
                 p.to_string(),
-                json!({ "next_offset": clock.next_offset, "watermark": watermark }),
+                json!({
+                    "next_offset": clock.next_offset,
+                    "watermark": time(clock.watermark),
+                    "watermark_outliers": clock.outliers,
+                    "last_outlier_at": time(clock.last_outlier),
+                }),
             )
         })
         .collect();

@@ -22,6 +22,8 @@ pub const PRODUCE_TO_STATE_SECONDS: &str = "leaderboard_produce_to_state_seconds
 pub const CONSUMER_LAG: &str = "leaderboard_consumer_lag";
 /// Each partition's event-time watermark (Unix seconds).
 pub const WATERMARK_SECONDS: &str = "leaderboard_watermark_seconds";
+/// Per partition: events whose clocks were too far ahead to move its watermark (`max_watermark_jump_secs`).
+pub const WATERMARK_OUTLIERS: &str = "leaderboard_watermark_outliers";
 /// Seconds since the last checkpoint was written.
 pub const CHECKPOINT_AGE_SECONDS: &str = "leaderboard_checkpoint_age_seconds";
 /// 1 when the source reaches its broker, else 0.
@@ -38,6 +40,8 @@ pub const BOARD_FRAMES: &str = "leaderboard_board_frames_total";
 pub const PUSH_SECONDS: &str = "leaderboard_push_seconds";
 /// Parquet files written to the event archive (merges included).
 pub const ARCHIVE_FILES: &str = "leaderboard_archive_files_total";
+/// Archive files set aside (past the checkpoint) until the source gives their rows back.
+pub const ARCHIVE_ASIDE_FILES: &str = "leaderboard_archive_aside_files";
 /// Rows written to the event archive's files.
 pub const ARCHIVE_ROWS: &str = "leaderboard_archive_rows_total";
 /// SQL queries by front end (`postgres`, `http`) and outcome (`ok`, `forbidden`, `invalid`, `limit`,
@@ -93,6 +97,7 @@ pub fn record_batch(
             gauge!(WATERMARK_SECONDS, "partition" => partition.to_string())
                 .set(watermark as f64 / 1000.0);
         }
+        gauge!(WATERMARK_OUTLIERS, "partition" => partition.to_string()).set(clock.outliers as f64);
     }
 }
 
@@ -114,6 +119,7 @@ pub fn record_dead_letters(letters: &[DeadLetter<'_>]) {
 pub fn record_archive_flush(report: &analytics::FlushReport) {
     counter!(ARCHIVE_FILES).increment(report.files as u64);
     counter!(ARCHIVE_ROWS).increment(report.rows as u64);
+    gauge!(ARCHIVE_ASIDE_FILES).set(report.aside as f64);
 }
 
 /// Records one SQL query's outcome.

@@ -152,7 +152,8 @@ impl<S: Source> Pipeline<S> {
         }
         let produced_at: Vec<i64> = raw.iter().filter_map(|m| m.produced_at).collect();
         let now = chrono::Utc::now().timestamp_millis();
-        let decoded = tokio::task::spawn_blocking(move || decode_batch(raw, now))
+        let bounds = self.live.config().time_bounds(now);
+        let decoded = tokio::task::spawn_blocking(move || decode_batch(raw, bounds))
             .await
             .context("the decoder thread failed")?;
         if !self.dead_letter(&decoded).await? {

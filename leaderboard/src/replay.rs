@@ -185,9 +185,11 @@ pub struct DecodedFile {
 }
 
 impl DecodedFile {
-    /// Starts reading `file` in batches of `batch_size` lines (at least one). The file is mapped, so nobody
-    /// may write to or truncate it while the batches are read (README, `replay`).
-    pub fn start(file: File, batch_size: usize) -> Self {
+    /// Starts reading `file` in batches of `batch_size` lines (at least one), accepting the `occurred_at`
+    /// that `config` finds plausible. The file is mapped, so nobody may write to or truncate it while the
+    /// batches are read (README, `replay`).
+    pub fn start(file: File, batch_size: usize, config: &Config) -> Self {
+        let config = config.clone();
         let (tx, batches) = tokio::sync::mpsc::channel(2);
         let batch_size = batch_size.max(1);
         let thread = std::thread::spawn(move || {
@@ -206,9 +208,9 @@ impl DecodedFile {
                 if raw.is_empty() {
                     return;
                 }
-                let now = chrono::Utc::now().timestamp_millis();
+                let bounds = config.time_bounds(chrono::Utc::now().timestamp_millis());
                 if tx
-                    .blocking_send(Ok((decode_batch(raw, now), reader.bytes_read())))
+                    .blocking_send(Ok((decode_batch(raw, bounds), reader.bytes_read())))
                     .is_err()
                 {
                     return;
@@ -240,7 +242,7 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
         }),
         None => None,
     };
-    let mut decoded = DecodedFile::start(file, options.batch_size);
+    let mut decoded = DecodedFile::start(file, options.batch_size, engine.config());
     let archiver = options
         .archive
         .clone()

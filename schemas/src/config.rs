@@ -58,6 +58,13 @@ pub struct Config {
     pub active_login_days: u32,
     /// How far a partition's watermark trails its greatest `occurred_at`, in seconds (default 300).
     pub watermark_delay_secs: u64,
+    /// How far one event may move its partition's watermark ahead on its own, in seconds (default 21600,
+    /// six hours). An event further ahead is counted but moves the watermark only once
+    /// `watermark_confirmations` events in a row on its partition are that far ahead too.
+    pub max_watermark_jump_secs: u64,
+    /// Events in a row, each beyond `max_watermark_jump_secs` ahead of their partition's watermark, that
+    /// confirm a new time for it (default 3).
+    pub watermark_confirmations: u32,
     /// Monthly per-user targets of the proportional indicators.
     pub targets: Targets,
     /// Points of the proportional and capped indicators.
@@ -155,6 +162,8 @@ impl Default for Config {
             grace_days: 3,
             active_login_days: 20,
             watermark_delay_secs: 300,
+            max_watermark_jump_secs: 6 * 3600,
+            watermark_confirmations: 3,
             targets: Targets::default(),
             weights: Weights::default(),
             tiers: Tiers::default(),
@@ -342,6 +351,12 @@ fn date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
 }
 
 impl Config {
+    /// The `occurred_at` bounds of this assessment with the pipeline clock at `now`.
+    pub fn time_bounds(&self, now: crate::EpochMillis) -> crate::TimeBounds {
+        let calendar = crate::LocalCalendar::new(self.timezone);
+        crate::TimeBounds::new(calendar.start_of(self.assessment_start), now)
+    }
+
     /// Parses TOML text; `origin` names the source in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
@@ -406,6 +421,9 @@ impl Config {
             if !(value.is_finite() && value > 0.0) {
                 return bad(format!("{key} must be a positive number, got {value}"));
             }
+        }
+        if self.watermark_confirmations == 0 {
+            return bad("watermark_confirmations must be at least 1".into());
         }
         if self.active_login_days == 0 || self.active_login_days > 31 {
             return bad(format!(

@@ -26,6 +26,41 @@ pub const MAX_AMOUNT_YUAN: f64 = 1e10;
 /// How far ahead of the pipeline clock `occurred_at` may be, in milliseconds (24 hours).
 pub const MAX_FUTURE_MILLIS: i64 = 24 * 3600 * 1000;
 
+/// How long before the assessment starts an `occurred_at` may be, in days: earlier is a wrong clock.
+pub const MAX_DAYS_BEFORE_ASSESSMENT: i64 = 366;
+
+/// The `occurred_at` a message may carry: outside these bounds a timestamp is implausible (a wrong device
+/// clock) and the message is rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeBounds {
+    /// The earliest instant accepted.
+    pub earliest: EpochMillis,
+    /// The pipeline clock: at most [`MAX_FUTURE_MILLIS`] after it is accepted.
+    pub now: EpochMillis,
+}
+
+impl TimeBounds {
+    /// The bounds of an assessment that starts at `assessment_start` (local midnight, in milliseconds),
+    /// with the pipeline clock at `now`: from [`MAX_DAYS_BEFORE_ASSESSMENT`] days before it.
+    pub fn new(assessment_start: EpochMillis, now: EpochMillis) -> Self {
+        Self {
+            earliest: assessment_start.saturating_sub(MAX_DAYS_BEFORE_ASSESSMENT * 86_400_000),
+            now,
+        }
+    }
+}
+
+impl From<EpochMillis> for TimeBounds {
+    /// Only the pipeline clock `now`, without a lower bound (tools and tests that decode outside a
+    /// pipeline).
+    fn from(now: EpochMillis) -> Self {
+        Self {
+            earliest: EpochMillis::MIN,
+            now,
+        }
+    }
+}
+
 /// Why a message was rejected, as a small fixed set for metrics and dead-letter headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RejectKind {
@@ -43,6 +78,8 @@ pub enum RejectKind {
     UnknownEventType,
     /// `occurred_at` is too far ahead of the pipeline clock.
     InFuture,
+    /// `occurred_at` is long before the assessment: a wrong clock.
+    Implausible,
 }
 
 impl RejectKind {
@@ -56,6 +93,7 @@ impl RejectKind {
             RejectKind::InvalidField => "invalid_field",
             RejectKind::UnknownEventType => "unknown_event_type",
             RejectKind::InFuture => "in_future",
+            RejectKind::Implausible => "implausible_time",
         }
     }
 }
@@ -101,6 +139,16 @@ struct Fields<'w, 'a> {
 
 /// A field's raw JSON text, if present.
 type Field<'a> = Option<&'a str>;
+
+/// Returns true if and only if `text` holds a control character (C0, DEL or C1).
+#[inline(always)]
+fn has_control_characters(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        text.chars().any(char::is_control)
+    }
+}
 
 /// Shortens a raw JSON value for an error message.
 fn shown(text: &str) -> String {
@@ -159,10 +207,27 @@ impl<'a> Fields<'_, 'a> {
         Ok(Some(text))
     }
 
+    /// A string without control characters (an id or a name, shown on screens and compared as keys), if
+    /// present.
+    #[inline(always)]
+    fn opt_text(&self, field: &str, raw: Field<'a>) -> Checked<Option<Cow<'a, str>>> {
+        let text = self.opt_str(field, raw)?;
+        if let Some(text) = &text
+            && has_control_characters(text)
+        {
+            return Err(self.invalid(
+                field,
+                "a string without control characters",
+                raw.expect("present"),
+            ));
+        }
+        Ok(text)
+    }
+
     /// The text of a non-empty string identifier, if present.
     #[inline(always)]
     fn opt_id_text(&self, field: &str, raw: Field<'a>) -> Checked<Option<Cow<'a, str>>> {
-        match self.opt_str(field, raw)? {
+        match self.opt_text(field, raw)? {
             Some(text) if text.is_empty() => {
                 Err(self.invalid(field, "a non-empty string", raw.expect("present")))
             }
@@ -290,11 +355,13 @@ impl<'a> Fields<'_, 'a> {
 
 /// Decodes and validates one message.
 ///
-/// `now` is the pipeline clock; an `occurred_at` more than 24 hours after it is rejected.
+/// An `occurred_at` outside `bounds` is rejected: more than 24 hours after the pipeline clock, or before
+/// the earliest plausible instant.
 ///
 /// The rejection is boxed, as every check's is: the result is then hardly larger than the event, and is
 /// passed on without converting (which would copy the whole event).
-pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
+pub fn decode_event(bytes: &[u8], bounds: impl Into<TimeBounds>) -> Checked<Event> {
+    let TimeBounds { earliest, now } = bounds.into();
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(Rejection::new(
             RejectKind::TooLarge,
@@ -370,6 +437,17 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
             ),
         ));
     }
+    if occurred_at < earliest {
+        return Err(Rejection::new(
+            RejectKind::Implausible,
+            Some("occurred_at".into()),
+            format!(
+                "occurred_at {} is more than {MAX_DAYS_BEFORE_ASSESSMENT} days before the assessment \
+                 starts: a wrong clock",
+                shown(common.wire.occurred_at.unwrap_or_default())
+            ),
+        ));
+    }
     let branch_id = common.id_text("branch_id", common.wire.branch_id)?;
 
     let f = Fields {
@@ -399,7 +477,7 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
                 Channel::wire_names,
             )?,
             display_name: f
-                .opt_str("display_name", w.display_name)?
+                .opt_text("display_name", w.display_name)?
                 .map(Cow::into_owned),
             is_specialist: f
                 .opt_bool("is_specialist", w.is_specialist)?

@@ -39,8 +39,8 @@ pub use config::{
     RateTier, Rewards, ServerConfig, SqlConfig, SqlUser, Targets, Tiers, Weights,
 };
 pub use decode::{
-    Checked, MAX_AMOUNT_YUAN, MAX_EVENT_ID_CHARS, MAX_FUTURE_MILLIS, MAX_MESSAGE_BYTES, RejectKind,
-    Rejection, decode_event,
+    Checked, MAX_AMOUNT_YUAN, MAX_DAYS_BEFORE_ASSESSMENT, MAX_EVENT_ID_CHARS, MAX_FUTURE_MILLIS,
+    MAX_MESSAGE_BYTES, RejectKind, Rejection, TimeBounds, decode_event,
 };
 pub use encode::encode_event;
 pub use event::{

@@ -1,7 +1,7 @@
 //! One case per bad-input rule of SPEC §3: nothing panics, and each reason names the field (or, for
 //! message-level faults, the message) and says what was expected.
 
-use schemas::{RejectKind, decode_event};
+use schemas::{Config, RejectKind, decode_event};
 use serde_json::{Value, json};
 
 const NOW: i64 = 1_467_331_200_000; // 2016-07-01T00:00:00Z
@@ -70,9 +70,21 @@ fn every_bad_input_rule_is_rejected_with_a_reason_naming_the_fault() {
         ("empty event_id", with("event_id", json!("")), RejectKind::InvalidField, "event_id must be a non-empty string"),
         ("event_id over 128 characters", with("event_id", json!("e".repeat(129))), RejectKind::InvalidField, "event_id must be at most 128 characters"),
         ("duplicate key", br#"{"event_id":"a","event_id":"b"}"#.to_vec(), RejectKind::NotJson, "duplicate field `event_id`"),
+        ("a clock in 1970", with("occurred_at", json!("1970-01-01T08:00:00+08:00")), RejectKind::Implausible, "occurred_at \"1970-01-01T08:00:00+08:00\" is more than 366 days before the assessment starts"),
+        ("NUL inside user_id", with("user_id", json!("u\u{0}1")), RejectKind::InvalidField, "payment_completed.user_id must be a string without control characters"),
+        ("newline inside branch_id", with("branch_id", json!("zd\n")), RejectKind::InvalidField, "branch_id must be a string without control characters"),
+        ("C1 control inside event_id", with("event_id", json!("e\u{85}1")), RejectKind::InvalidField, "event_id must be a string without control characters"),
+        (
+            "bell inside display_name",
+            json!({"event_id": "r", "event_type": "user_registered", "occurred_at": "2016-06-01T10:00:00+08:00", "branch_id": "zd",
+                   "user_id": "u1", "channel": "direct", "display_name": "王\u{7}"}).to_string().into_bytes(),
+            RejectKind::InvalidField,
+            "user_registered.display_name must be a string without control characters",
+        ),
     ];
+    let bounds = Config::default().time_bounds(NOW);
     for (name, bytes, kind, reason) in cases {
-        let rejection = decode_event(&bytes, NOW).expect_err(name);
+        let rejection = decode_event(&bytes, bounds).expect_err(name);
         assert_eq!(rejection.kind, kind, "{name}: {rejection}");
         assert!(
             rejection.reason.contains(reason),
@@ -80,6 +92,16 @@ fn every_bad_input_rule_is_rejected_with_a_reason_naming_the_fault() {
             rejection.reason
         );
     }
+}
+
+#[test]
+fn the_earliest_plausible_time_is_a_year_before_the_assessment() {
+    let bounds = Config::default().time_bounds(NOW);
+    let at = |t: &str| with("occurred_at", json!(t));
+    decode_event(&at("2015-06-01T00:00:00+08:00"), bounds).expect("366 days before 2016-06-01");
+    let early = decode_event(&at("2015-05-31T23:59:59+08:00"), bounds).expect_err("before that");
+    assert_eq!(early.kind, RejectKind::Implausible);
+    assert_eq!(early.field.as_deref(), Some("occurred_at"));
 }
 
 #[test]

@@ -113,15 +113,19 @@ impl Scenario {
         )
     }
 
-    /// A heartbeat event in `branch` that moves the partition's watermark to `at`.
+    /// Heartbeat events in `branch` that move the partition's watermark to `at`: as many logins at `at` as
+    /// the default watermark rule needs to confirm a jump of any size.
     pub fn tick(&mut self, branch: &str, at: &str) -> &mut Self {
-        self.event(
-            "login",
-            at,
-            branch,
-            Some("clock"),
-            json!({"terminal": "pc"}),
-        )
+        for _ in 0..Config::default().watermark_confirmations {
+            self.event(
+                "login",
+                at,
+                branch,
+                Some("clock"),
+                json!({"terminal": "pc"}),
+            );
+        }
+        self
     }
 
     /// The messages, decoded.

@@ -59,13 +59,25 @@ fn second_issue(line: &str, earlier: bool) -> String {
     event.to_string()
 }
 
+/// A copy of `line` with another event id, stamped `days` later: a device whose clock is wrong.
+fn wrong_clock(line: &str, days: i64) -> String {
+    let mut event: serde_json::Value = serde_json::from_str(line).expect("a simulated line");
+    let id = format!("{}-clock", event["event_id"].as_str().unwrap());
+    let at = chrono::DateTime::parse_from_rfc3339(event["occurred_at"].as_str().unwrap()).unwrap();
+    event["event_id"] = id.into();
+    event["occurred_at"] = (at + chrono::Duration::days(days)).to_rfc3339().into();
+    event.to_string()
+}
+
 /// Moves some events later (out of order, some of them late), sends every third state change at the end
 /// (after its month has closed), duplicates some, adds a second issue in the other partition for some
-/// policies, and splits the stream into two partitions by branch. Returns each partition's lines in order.
+/// policies, inserts copies stamped by wrong clocks (`wrong_clocks`: where, and how many days ahead), and
+/// splits the stream into two partitions by branch. Returns each partition's lines in order.
 fn perturb(
     lines: Vec<String>,
     moves: &[(usize, usize)],
     duplicate_every: usize,
+    wrong_clocks: &[(usize, i64)],
 ) -> [Vec<String>; 2] {
     let mut issues = 0;
     let mut lines: Vec<String> = lines
@@ -77,6 +89,11 @@ fn perturb(
             std::iter::once(line).chain(again)
         })
         .collect();
+    for &(at, days) in wrong_clocks {
+        let at = at % lines.len();
+        let copy = wrong_clock(&lines[at], days);
+        lines.insert(at + 1, copy);
+    }
     for &(from, distance) in moves {
         let from = from % lines.len();
         let to = (from + distance).min(lines.len() - 1);
@@ -178,8 +195,9 @@ proptest! {
         moves in prop::collection::vec((0usize..100_000, 1usize..3_000), 0..60),
         duplicate_every in 15usize..120,
         pattern in prop::collection::vec(1usize..500, 1..6),
+        wrong_clocks in prop::collection::vec((0usize..100_000, 1i64..200), 0..8),
     ) {
-        let partitions = perturb(history(seed), &moves, duplicate_every);
+        let partitions = perturb(history(seed), &moves, duplicate_every, &wrong_clocks);
         let messages = interleave(&partitions, &[1]);
         let reference = outputs(&messages, messages.len());
         prop_assert!(reference.contains("accepted: "), "the outputs include the counts");
@@ -196,7 +214,12 @@ proptest! {
 #[test]
 fn the_perturbation_really_produces_duplicates_and_late_events() {
     // Guards the property test against testing nothing: the perturbed stream must exercise the hard paths.
-    let partitions = perturb(history(3), &[(100, 2_900), (2_000, 2_500), (50, 2_950)], 20);
+    let partitions = perturb(
+        history(3),
+        &[(100, 2_900), (2_000, 2_500), (50, 2_950)],
+        20,
+        &[(500, 120), (1_500, 2)],
+    );
     let messages = interleave(&partitions, &[1]);
     let org = Organisation::from_csv(organisation_csv(3).as_bytes()).unwrap();
     let mut engine = Engine::new(Arc::new(Config::default()), Arc::new(org));
@@ -227,4 +250,85 @@ fn the_perturbation_really_produces_duplicates_and_late_events() {
         .filter(|c| after_close(c.first.at, c.counts_from.0))
         .count();
     assert!(memberships > 5 && bindings > 0, "{memberships} {bindings}");
+    assert!(
+        engine.state().arrival.outliers() >= 1,
+        "the wrong clock 120 days ahead is an outlier"
+    );
+}
+
+#[test]
+fn an_event_from_a_wrong_clock_changes_no_figure_of_the_months_it_arrives_in() {
+    // One quote stamped 2016-11-15 arrives among July's events on partition 0. It must not close June or
+    // July for that partition (the July events after it would be late and counted nowhere): June's and
+    // July's figures equal those without it. It counts in November, and shows as an outlier.
+    let (b02, others): (Vec<String>, Vec<String>) = history(11)
+        .into_iter()
+        .partition(|line| line.contains("\"branch_id\":\"b02\""));
+    let partitions = [others, b02];
+    let messages = interleave(&partitions, &[1]);
+    let line = partitions[0]
+        .iter()
+        .position(|line| {
+            line.contains("\"event_type\":\"quote_created\"") && line.contains("\"2016-07-05T")
+        })
+        .expect("a quote on July 5 on partition 0");
+    let at = messages
+        .iter()
+        .position(|m| m.partition == 0 && m.offset == line as u64)
+        .expect("its message");
+    let mut event: serde_json::Value = serde_json::from_str(&partitions[0][line]).unwrap();
+    event["event_id"] = "wrong-clock".into();
+    event["occurred_at"] = "2016-11-15T10:00:00+08:00".into();
+    let mut with_outlier = messages.clone();
+    with_outlier.insert(
+        at,
+        Message {
+            partition: 0,
+            offset: messages[at].offset,
+            decoded: decode_event(event.to_string().as_bytes(), CLOCK),
+        },
+    );
+
+    let run = |messages: &[Message]| {
+        let org = Organisation::from_csv(organisation_csv(3).as_bytes()).unwrap();
+        let mut engine = Engine::new(Arc::new(Config::default()), Arc::new(org));
+        block_on(engine.process(messages)).unwrap();
+        engine
+    };
+    let (clean, skewed) = (run(&messages), run(&with_outlier));
+    for period in ["2016-06", "2016-07"] {
+        let card = |engine: &Engine| {
+            serde_json::to_string(&engine.scorecard(period.parse().unwrap(), true).unwrap())
+                .unwrap()
+        };
+        let diff = difference(&card(&skewed), &card(&clean));
+        assert!(diff.is_none(), "{period}: {}", diff.unwrap_or_default());
+    }
+    assert_eq!(
+        skewed.counts().late,
+        clean.counts().late,
+        "no July event became late"
+    );
+    assert_eq!(skewed.counts().accepted, clean.counts().accepted + 1);
+    assert_eq!(clean.state().arrival.outliers(), 0);
+    let arrival = &skewed.state().arrival;
+    assert_eq!(arrival.outliers(), 1);
+    assert_eq!(
+        arrival.partitions()[&0].last_outlier,
+        Some(
+            chrono::DateTime::parse_from_rfc3339("2016-11-15T10:00:00+08:00")
+                .unwrap()
+                .timestamp_millis()
+        )
+    );
+    let november: YearMonth = "2016-11".parse().unwrap();
+    assert!(
+        skewed
+            .state()
+            .counters
+            .by_branch
+            .keys()
+            .any(|(month, _)| *month == november.ordinal()),
+        "the quote counts in November"
+    );
 }

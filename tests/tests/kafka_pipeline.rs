@@ -527,3 +527,133 @@ fn a_users_csv_produced_into_kafka_registers_the_salespeople() {
         .collect();
     assert!(names.contains(&"张三"), "{names:?}");
 }
+
+/// Parquet files under `dir`, at any depth.
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.map(Result::unwrap) {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(parquet_files(&path));
+        } else if path.extension().is_some_and(|e| e == "parquet") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_wrong_clock_closes_no_month_and_a_lost_checkpoint_deletes_no_archive_file() {
+    let broker = Broker::start();
+    let data = dataset("2016-07-20", 9, 4, 6, 5);
+    // One quote stamped 2016-11-15 in the middle of the stream, in a branch of its own partition.
+    let text = std::fs::read_to_string(&data.events).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let middle = lines.len() / 2;
+    let quote = lines[middle..]
+        .iter()
+        .find(|l| l.contains("\"event_type\":\"quote_created\""))
+        .expect("a quote in the second half")
+        .clone();
+    let mut wrong: Value = serde_json::from_str(&quote).unwrap();
+    wrong["event_id"] = "wrong-clock".into();
+    wrong["occurred_at"] = "2016-11-15T10:00:00+08:00".into();
+    lines.insert(middle, wrong.to_string());
+    let skewed = data.path("skewed.ndjson");
+    std::fs::write(&skewed, lines.join("\n") + "\n").unwrap();
+    produce(&broker.address(), "activity-w", &skewed);
+
+    let mut serve = Serve::start(&data.serve_args(&broker.address(), "activity-w"));
+    let counts = serve.wait_for_total(data.lines + 1, Duration::from_secs(180));
+    assert_eq!(
+        counts["accepted"].as_u64().unwrap(),
+        replay_counts(&data.org, &data.events)["accepted"]
+            .as_u64()
+            .unwrap()
+            + 1
+    );
+    assert_eq!(
+        counts["late"],
+        replay_counts(&data.org, &data.events)["late"]
+    );
+    // July's figures (and as_of) equal the replay without the wrong clock.
+    data.assert_matches_replay(&serve, &data.events, &["2016-07"]);
+    let (_, status) = serve.get("/api/v1/status");
+    let partitions = status["partitions"].as_object().unwrap();
+    let outliers: u64 = partitions
+        .values()
+        .map(|p| p["watermark_outliers"].as_u64().unwrap())
+        .sum();
+    assert_eq!(outliers, 1, "{status}");
+    assert!(
+        partitions
+            .values()
+            .any(|p| p["last_outlier_at"] == "2016-11-15T02:00:00+00:00"),
+        "{status}"
+    );
+    assert!(
+        serve
+            .metrics()
+            .contains("leaderboard_watermark_outliers{partition="),
+        "the outliers are on /metrics"
+    );
+
+    // The checkpoints are lost and the pipeline restarts on a topic that no longer holds the events: the
+    // archive is set aside, not deleted.
+    serve.terminate();
+    let state = data.path("state");
+    let archived = parquet_files(&state.join("archive"));
+    assert!(!archived.is_empty());
+    for name in ["checkpoint.bin", "checkpoint.prev.bin"] {
+        let _ = std::fs::remove_file(state.join(name));
+    }
+    let mut elsewhere = data.serve_args(&broker.address(), "activity-w");
+    let topic = elsewhere.iter().position(|a| a == "activity-w").unwrap();
+    elsewhere[topic] = "activity-empty".into();
+    let mut empty = Serve::start(&elsewhere);
+    std::thread::sleep(Duration::from_secs(3));
+    let aside = parquet_files(&state.join("archive/aside"));
+    assert_eq!(
+        aside.len(),
+        archived.len(),
+        "every archive file waits aside: {aside:?}"
+    );
+    assert!(
+        empty.metrics().contains(&format!(
+            "leaderboard_archive_aside_files {}",
+            archived.len()
+        )),
+        "{}",
+        empty.metrics()
+    );
+    empty.terminate();
+
+    // Back on the topic that holds them: once every row is archived again, nothing waits aside and the
+    // archive holds each accepted event once.
+    for name in ["checkpoint.bin", "checkpoint.prev.bin"] {
+        let _ = std::fs::remove_file(state.join(name));
+    }
+    let mut serve = Serve::start(&data.serve_args(&broker.address(), "activity-w"));
+    let again = serve.wait_for_total(data.lines + 1, Duration::from_secs(180));
+    assert_eq!(again, counts);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !parquet_files(&state.join("archive/aside")).is_empty() {
+        assert!(Instant::now() < deadline, "files still wait aside");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    serve.terminate();
+    let output = run(&[
+        "sql",
+        "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM events",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(rows["rows"][0]["n"], counts["accepted"], "{rows}");
+    assert_eq!(rows["rows"][0]["ids"], counts["accepted"], "{rows}");
+}

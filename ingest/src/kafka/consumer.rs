@@ -159,9 +159,15 @@ impl Reader {
                 Ok(Err(KafkaError::MessageConsumption(
                     code @ (RDKafkaErrorCode::OffsetOutOfRange | RDKafkaErrorCode::AutoOffsetReset),
                 ))) => {
-                    return Err(SourceError::OffsetOutOfRange {
-                        reason: format!("{code}; the state reads from {:?}", self.read_to),
-                    });
+                    let reason = if self.read_to.is_empty() {
+                        format!(
+                            "{code}; the topic no longer starts at offset 0 and there is no checkpoint, so \
+                             figures rebuilt from it would miss its expired messages"
+                        )
+                    } else {
+                        format!("{code}; the state reads from {:?}", self.read_to)
+                    };
+                    return Err(SourceError::OffsetOutOfRange { reason });
                 }
                 Ok(Err(e)) => {
                     self.log_error(&e);
@@ -198,10 +204,11 @@ impl Reader {
         }
         let mut assignment = TopicPartitionList::new();
         for partition in &partitions {
-            let offset = match self.read_to.get(&(*partition as PartitionId)) {
-                Some(next) => Offset::Offset(*next as i64),
-                None => Offset::Beginning,
-            };
+            // A partition the state has not read starts at offset 0, not at "the beginning": a topic whose
+            // first messages have expired is then an error (OffsetOutOfRange), not figures silently
+            // rebuilt from part of its history.
+            let next = self.read_to.get(&(*partition as PartitionId)).copied();
+            let offset = Offset::Offset(next.unwrap_or(0) as i64);
             if let Err(e) = assignment.add_partition_offset(&self.topic, *partition, offset) {
                 tracing::error!(partition, error = %e, "cannot set a start offset");
                 return;
