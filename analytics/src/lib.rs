@@ -25,6 +25,8 @@
 //! let lines = [
 //!     r#"{"event_id":"r1","event_type":"user_registered","occurred_at":"2016-05-20T09:00:00+08:00","branch_id":"zd","user_id":"u1","channel":"direct"}"#,
 //!     r#"{"event_id":"q1","event_type":"quote_created","occurred_at":"2016-06-02T09:00:00+08:00","branch_id":"zd","user_id":"u1","terminal":"phone","quote_id":"Q1"}"#,
+//!     r#"{"event_id":"l1","event_type":"login","occurred_at":"2016-06-02T09:10:00+08:00","branch_id":"zd","user_id":"u1","terminal":"pc"}"#,
+//!     r#"{"event_id":"l2","event_type":"login","occurred_at":"2016-06-02T17:30:00+08:00","branch_id":"zd","user_id":"u1","terminal":"phone"}"#,
 //! ];
 //! let messages: Vec<Message> = lines.iter().enumerate()
 //!     .map(|(i, l)| Message { partition: 0, offset: i as u64, decoded: decode_event(l.as_bytes(), i64::MAX / 2) })

@@ -12,7 +12,11 @@ const ORG: &str =
 const ADMIN: &str = "admin-token-0123456789";
 const KIOSK: &str = "kiosk-token-all-0123456789";
 const KIOSK_A: &str = "kiosk-token-a-0123456789";
+/// The scenarios below send a few events days apart on each partition: every event moves its partition's
+/// watermark (the jump guard has its own tests).
 const CONFIG: &str = r#"
+watermark_confirmations = 1
+
 [access]
 admin_token = "admin-token-0123456789"
 [[access.kiosk]]
@@ -269,7 +273,7 @@ fn tokens_boards_clearing_scores_and_the_openapi_document() {
         ),
         (
             json!({"branch_id": "a", "month": "2016-06", "score": 3,
-                   "occurred_at": "2010-06-01T10:00:00+08:00"}),
+                   "occurred_at": "2015-12-01T10:00:00+08:00"}),
             "late",
         ),
     ] {
@@ -277,6 +281,17 @@ fn tokens_boards_clearing_scores_and_the_openapi_document() {
         assert_eq!(status, 409, "{conflict}: {body}");
         assert!(body["error"].as_str().unwrap().contains(words), "{body}");
     }
+    // A time over a year before the assessment is a wrong clock, refused as every event source's would be.
+    let (status, body) = post(
+        Some(ADMIN),
+        json!({"branch_id": "a", "month": "2016-06", "score": 3,
+               "occurred_at": "2010-06-01T10:00:00+08:00"}),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("wrong clock"),
+        "{body}"
+    );
     // Every error has a JSON body, a wrong method and a plain GET of the websocket endpoint included.
     for (method, path, want) in [
         ("DELETE", "/api/v1/scorecard", 405),
