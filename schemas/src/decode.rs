@@ -2,6 +2,7 @@
 //! says what was expected, so a producer can act on it.
 
 use crate::event::*;
+use crate::excerpt::{bounded_message, excerpt};
 use crate::time::{EpochMillis, YearMonth};
 use chrono::{DateTime, NaiveDate};
 use quotes::QuoteIndex;
@@ -85,7 +86,7 @@ impl Rejection {
         Box::new(Self {
             kind,
             field,
-            reason,
+            reason: bounded_message(reason),
         })
     }
 }
@@ -101,15 +102,6 @@ struct Fields<'w, 'a> {
 
 /// A field's raw JSON text, if present.
 type Field<'a> = Option<&'a str>;
-
-/// Shortens a raw JSON value for an error message.
-fn shown(text: &str) -> String {
-    if text.chars().count() > 40 {
-        format!("{}…", text.chars().take(40).collect::<String>())
-    } else {
-        text.to_string()
-    }
-}
 
 impl<'a> Fields<'_, 'a> {
     fn name(&self, field: &str) -> String {
@@ -134,7 +126,7 @@ impl<'a> Fields<'_, 'a> {
         Rejection::new(
             RejectKind::InvalidField,
             Some(field.into()),
-            format!("{name} must be {expected}, got {}", shown(raw)),
+            format!("{name} must be {expected}, got {}", excerpt(raw)),
         )
     }
 
@@ -345,7 +337,7 @@ pub fn decode_event(bytes: &[u8], now: EpochMillis) -> Checked<Event> {
             format!(
                 "event_type must be one of {}, got {:?}",
                 EventType::wire_names().join(", "),
-                event_type_text
+                excerpt(&event_type_text)
             ),
         )
     })?;

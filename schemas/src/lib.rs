@@ -26,6 +26,7 @@ mod config;
 mod decode;
 mod encode;
 mod event;
+mod excerpt;
 mod message;
 mod org;
 mod time;
@@ -43,6 +44,7 @@ pub use decode::{
     Rejection, decode_event,
 };
 pub use encode::encode_event;
+pub use excerpt::{MAX_MESSAGE_CHARS, MAX_QUOTED_CHARS, bounded_message, excerpt};
 pub use event::{
     Channel, DealType, Event, EventType, Id, Payload, ProposalKind, ReportType, TaskActionKind,
     Terminal,
