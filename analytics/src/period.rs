@@ -49,14 +49,12 @@ impl FromStr for PeriodSpec {
                 Err(bad())
             };
         }
-        s.parse::<YearMonth>()
-            .map(PeriodSpec::Month)
-            .map_err(|_| {
-                format!(
-                    "period must be YYYY-MM, YYYY-Qn or assessment, got {:?}",
-                    schemas::excerpt(s)
-                )
-            })
+        s.parse::<YearMonth>().map(PeriodSpec::Month).map_err(|_| {
+            format!(
+                "period must be YYYY-MM, YYYY-Qn or assessment, got {:?}",
+                schemas::excerpt(s)
+            )
+        })
     }
 }
 

@@ -60,7 +60,12 @@ impl Limits {
 
 /// Serves `app` on `listener` under `limits` until `shutdown`, then asks every connection to finish its
 /// request and waits for them (at most [`SHUTDOWN_GRACE`]).
-pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: CancellationToken,
+) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
     let over_limit = Throttled::default();
@@ -107,7 +112,9 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
         .await
         .is_err()
     {
-        tracing::warn!("HTTP connections still open after {SHUTDOWN_GRACE:?}: stopping without them");
+        tracing::warn!(
+            "HTTP connections still open after {SHUTDOWN_GRACE:?}: stopping without them"
+        );
     }
 }
 

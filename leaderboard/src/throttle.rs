@@ -15,7 +15,10 @@ impl Throttled {
     /// less than a second ago.
     pub fn log(&self, log: impl FnOnce(u64)) {
         let now = Instant::now();
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match &mut *state {
             Some((last, suppressed)) if now.duration_since(*last) < Duration::from_secs(1) => {
                 *suppressed += 1;

@@ -486,7 +486,9 @@ impl Config {
                 self.server.linger_ms
             ));
         }
-        self.server.validate_connections().map_err(ConfigError::Invalid)?;
+        self.server
+            .validate_connections()
+            .map_err(ConfigError::Invalid)?;
         self.access.validate().map_err(ConfigError::Invalid)?;
         self.live.validate().map_err(ConfigError::Invalid)?;
         self.sql.validate().map_err(ConfigError::Invalid)?;

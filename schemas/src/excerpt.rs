@@ -51,7 +51,10 @@ mod tests {
         assert_eq!(excerpt(&long), format!("{exact}…"));
         let huge = "y".repeat(65_000);
         assert_eq!(excerpt(&huge).chars().count(), MAX_QUOTED_CHARS + 1);
-        assert_eq!(format!("{:?}", excerpt(&huge)).len(), MAX_QUOTED_CHARS + 2 + '…'.len_utf8());
+        assert_eq!(
+            format!("{:?}", excerpt(&huge)).len(),
+            MAX_QUOTED_CHARS + 2 + '…'.len_utf8()
+        );
         let message = bounded_message(format!("no field named {huge}"));
         assert_eq!(message.chars().count(), MAX_MESSAGE_CHARS + 1);
         assert!(message.starts_with("no field named yyy") && message.ends_with('…'));

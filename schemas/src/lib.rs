@@ -44,11 +44,11 @@ pub use decode::{
     Rejection, decode_event,
 };
 pub use encode::encode_event;
-pub use excerpt::{MAX_MESSAGE_CHARS, MAX_QUOTED_CHARS, bounded_message, excerpt};
 pub use event::{
     Channel, DealType, Event, EventType, Id, Payload, ProposalKind, ReportType, TaskActionKind,
     Terminal,
 };
+pub use excerpt::{MAX_MESSAGE_CHARS, MAX_QUOTED_CHARS, bounded_message, excerpt};
 pub use message::{Message, PartitionId};
 pub use org::{Branch, OrgError, Organisation};
 pub use time::{EpochMillis, LocalCalendar, LocalDates, YearMonth};

@@ -29,7 +29,9 @@ fn psql(port: u16, password: &str, sql: &str) -> Result<String, String> {
         .env("PGPASSWORD", password)
         .env("PGCONNECT_TIMEOUT", "10")
         .output()
-        .expect("psql is installed (Debian package postgresql-client; scripts/test.sh installs it)");
+        .expect(
+            "psql is installed (Debian package postgresql-client; scripts/test.sh installs it)",
+        );
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
     } else {
@@ -73,7 +75,12 @@ fn exchange(port: u16, request: &[u8]) -> (u16, String, Vec<u8>) {
     let end = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(&response)));
+        .unwrap_or_else(|| {
+            panic!(
+                "no response head in {:?}",
+                String::from_utf8_lossy(&response)
+            )
+        });
     let head = String::from_utf8_lossy(&response[..end]).to_lowercase();
     let status = head
         .split_whitespace()
@@ -140,7 +147,9 @@ fn silent_connections_and_wrong_passwords_cannot_keep_the_data_team_out_of_postg
         let error = psql(pg_port, "not-the-password", "SELECT 1").unwrap_err();
         took.push(started.elapsed());
         assert!(
-            error.to_lowercase().contains("password authentication failed"),
+            error
+                .to_lowercase()
+                .contains("password authentication failed"),
             "{error}"
         );
     }
@@ -161,7 +170,10 @@ fn silent_connections_and_wrong_passwords_cannot_keep_the_data_team_out_of_postg
     let queries_before = postgres_queries(&server.serve.metrics());
     let answer = pipelined_query_after_a_wrong_password(pg_port);
     assert!(answer.contains(&b'E'), "an error: {answer:?}");
-    assert!(!answer.contains(&b'T') && !answer.contains(&b'D'), "no rows: {answer:?}");
+    assert!(
+        !answer.contains(&b'T') && !answer.contains(&b'D'),
+        "no rows: {answer:?}"
+    );
     assert_eq!(postgres_queries(&server.serve.metrics()), queries_before);
 
     let metrics = server.serve.metrics();
@@ -170,7 +182,10 @@ fn silent_connections_and_wrong_passwords_cannot_keep_the_data_team_out_of_postg
         "leaderboard_sql_unauthenticated_closed_total{reason=\"startup_timeout\"}",
         "leaderboard_sql_unauthenticated_closed_total{reason=\"evicted\"}",
     ] {
-        assert!(metrics.contains(counted), "{counted} missing from {metrics}");
+        assert!(
+            metrics.contains(counted),
+            "{counted} missing from {metrics}"
+        );
     }
 }
 
@@ -201,7 +216,11 @@ fn pipelined_query_after_a_wrong_password(port: u16) -> Vec<u8> {
     stream.write_all(&message(None, &startup)).unwrap();
     let mut challenge = [0u8; 13];
     stream.read_exact(&mut challenge).unwrap();
-    assert_eq!(&challenge[..9], b"R\0\0\0\x0c\0\0\0\x05", "an MD5 challenge");
+    assert_eq!(
+        &challenge[..9],
+        b"R\0\0\0\x0c\0\0\0\x05",
+        "an MD5 challenge"
+    );
     let mut attempt = message(Some(b'p'), format!("md5{}\0", "0".repeat(32)).as_bytes());
     attempt.extend(message(Some(b'Q'), b"SELECT 1\0"));
     stream.write_all(&attempt).unwrap();
@@ -285,7 +304,10 @@ fn http_connections_time_out_and_health_answers_over_the_connection_cap() {
     );
     assert_eq!(status, 503, "{head}");
     assert!(head.contains("content-type: application/json"), "{head}");
-    let error = json_body(&head, &body)["error"].as_str().unwrap().to_string();
+    let error = json_body(&head, &body)["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(error.contains("server.max_connections"), "{error}");
 
     // Closing the websockets gives the places back.
@@ -333,7 +355,10 @@ fn over_size_bodies_get_a_json_413_and_errors_quote_a_short_prefix_of_huge_input
         let (status, head, body) = exchange(port, &request);
         assert_eq!(status, 413, "{path}: {head}");
         assert!(head.contains("content-type: application/json"), "{head}");
-        let error = json_body(&head, &body)["error"].as_str().unwrap().to_string();
+        let error = json_body(&head, &body)["error"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(error.contains("1048576 bytes"), "{error}");
     }
     // … and a body without a length is stopped at the limit with the same answer.
@@ -353,14 +378,28 @@ fn over_size_bodies_get_a_json_413_and_errors_quote_a_short_prefix_of_huge_input
         let (status, head, body) = exchange(port, &request);
         assert_eq!(status, 413, "{path}: {head}");
         assert!(head.contains("content-type: application/json"), "{head}");
-        assert!(json_body(&head, &body)["error"].as_str().unwrap().contains("1048576 bytes"));
+        assert!(
+            json_body(&head, &body)["error"]
+                .as_str()
+                .unwrap()
+                .contains("1048576 bytes")
+        );
     }
 
     // Errors about a 65 KB input quote a short prefix of it, over HTTP …
     let huge = "x".repeat(65_000);
-    let (status, body) = post(&server, "/api/v1/sql", "text/plain", &format!("SELECT {huge}"));
+    let (status, body) = post(
+        &server,
+        "/api/v1/sql",
+        "text/plain",
+        &format!("SELECT {huge}"),
+    );
     assert_eq!(status, 400, "{}", &body[..body.len().min(300)]);
-    assert!(body.len() < SHORT && body.contains("xxxx"), "{} bytes: {body:.300}", body.len());
+    assert!(
+        body.len() < SHORT && body.contains("xxxx"),
+        "{} bytes: {body:.300}",
+        body.len()
+    );
     let (status, body) = post(
         &server,
         "/api/v1/clearing-scores",
@@ -387,7 +426,10 @@ fn over_size_bodies_get_a_json_413_and_errors_quote_a_short_prefix_of_huge_input
         .get(&format!("/api/v1/scorecard?period={}", &huge[..60_000]));
     assert_eq!(status, 400, "{body:.300}");
     let error = body["error"].as_str().unwrap();
-    assert!(error.len() < SHORT && error.contains("period"), "{error:.300}");
+    assert!(
+        error.len() < SHORT && error.contains("period"),
+        "{error:.300}"
+    );
     // … and over Postgres.
     let error = psql(pg_port, PASSWORD, &format!("SELECT {huge}")).unwrap_err();
     assert!(

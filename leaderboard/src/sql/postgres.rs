@@ -11,7 +11,6 @@
 mod login;
 
 use super::guard::{self, Allowed};
-use login::{Admission, Decision, Gate, Login, Ticket};
 use super::{SqlEngine, SqlError, verify_read_only};
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use async_trait::async_trait;
@@ -30,6 +29,7 @@ use datafusion_postgres::hooks::{HookClient, QueryHook};
 use datafusion_postgres::pgwire;
 use futures_util::Sink;
 use futures_util::StreamExt;
+use login::{Admission, Decision, Gate, Login, Ticket};
 use pgwire::api::ClientPortalStore;
 use pgwire::api::auth::md5pass::{Md5PasswordAuthStartupHandler, hash_md5_password};
 use pgwire::api::auth::{AuthSource, DefaultServerParameterProvider, LoginInfo, Password};

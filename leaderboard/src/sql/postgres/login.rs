@@ -10,12 +10,12 @@
 //! [`delay_after`] the failures of its source in the last [`FORGET_AFTER`] (but lets the client hear it
 //! before the startup timeout), and the connection is closed.
 
+use datafusion_postgres::pgwire;
+use futures_util::{Sink, SinkExt};
 use pgwire::api::auth::StartupHandler;
 use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
-use datafusion_postgres::pgwire;
-use futures_util::{Sink, SinkExt};
 use schemas::SqlConfig;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
@@ -82,7 +82,9 @@ pub enum Decision {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Admission {
@@ -128,7 +130,9 @@ impl Admission {
 
     /// No longer counts the connection of `ticket` among those logging in.
     pub fn leave(&self, ticket: &Ticket) {
-        lock(&self.pending).queue.retain(|(id, _, _)| *id != ticket.id);
+        lock(&self.pending)
+            .queue
+            .retain(|(id, _, _)| *id != ticket.id);
     }
 
     /// Records a failed login from `ip`; returns how long to wait before answering it.
@@ -290,7 +294,10 @@ impl<H: StartupHandler> StartupHandler for Gate<H> {
         };
         let (failures, delay) = admission.failed(peer.ip());
         // Within the startup timeout, so that the client hears why.
-        let left = self.login.deadline.saturating_duration_since(Instant::now());
+        let left = self
+            .login
+            .deadline
+            .saturating_duration_since(Instant::now());
         let delay = delay.min(left.saturating_sub(ANSWER_TIME));
         crate::metrics::record_sql_login_failed();
         tracing::warn!(
@@ -331,7 +338,10 @@ mod tests {
         let v6_neighbour: IpAddr = "2001:db8::ffff:2".parse().unwrap();
         assert_eq!(failures.record(v6, start), 1);
         assert_eq!(failures.record(v6_neighbour, start), 2);
-        assert_eq!(failures.record("::ffff:192.0.2.1".parse().unwrap(), start), 3);
+        assert_eq!(
+            failures.record("::ffff:192.0.2.1".parse().unwrap(), start),
+            3
+        );
         assert_eq!(failures.record(a, start + FORGET_AFTER), 1);
         for i in 0..(MAX_SOURCES as u32 * 2) {
             failures.record(IpAddr::V4(i.into()), start + FORGET_AFTER);
