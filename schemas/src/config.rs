@@ -135,8 +135,9 @@ pub struct ServerConfig {
     /// response when kept alive (default 10); a silent, half-sent or idle connection is then closed.
     /// Websockets are not subject to it once open.
     pub header_timeout_secs: u64,
-    /// Most HTTP connections open at once, websockets included (default 1000). Up to 64 more are answered
-    /// and closed (`/health` as usual, anything else 503); beyond those a connection is closed at once.
+    /// Most HTTP connections open at once, websockets included (default 4096; keep it under the process's
+    /// open-file limit). Up to 64 more are answered and closed (`/health` as usual, anything else 503);
+    /// beyond those a connection is closed at once.
     pub max_connections: usize,
 }
 
@@ -150,7 +151,7 @@ impl Default for ServerConfig {
             max_batch: 20_000,
             linger_ms: 20,
             header_timeout_secs: 10,
-            max_connections: 1_000,
+            max_connections: 4_096,
         }
     }
 }
