@@ -35,7 +35,12 @@ impl FromStr for PeriodSpec {
             return Ok(PeriodSpec::Assessment);
         }
         if let Some((year, quarter)) = s.split_once("-Q") {
-            let bad = || format!("expected a quarter as YYYY-Qn with n in 1..=4, got {s:?}");
+            let bad = || {
+                format!(
+                    "expected a quarter as YYYY-Qn with n in 1..=4, got {:?}",
+                    schemas::excerpt(s)
+                )
+            };
             let year: i32 = year.parse().map_err(|_| bad())?;
             let quarter: u32 = quarter.parse().map_err(|_| bad())?;
             return if (1..=4).contains(&quarter) && (1000..=9999).contains(&year) {
@@ -44,9 +49,12 @@ impl FromStr for PeriodSpec {
                 Err(bad())
             };
         }
-        s.parse::<YearMonth>()
-            .map(PeriodSpec::Month)
-            .map_err(|_| format!("period must be YYYY-MM, YYYY-Qn or assessment, got {s:?}"))
+        s.parse::<YearMonth>().map(PeriodSpec::Month).map_err(|_| {
+            format!(
+                "period must be YYYY-MM, YYYY-Qn or assessment, got {:?}",
+                schemas::excerpt(s)
+            )
+        })
     }
 }
 

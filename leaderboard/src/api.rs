@@ -29,9 +29,7 @@ pub struct ScorecardQuery {
 }
 
 fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
+    query.map(|Query(q)| q).map_err(ApiError::from)
 }
 
 /// The period `text` names, or the live month ([`Engine::live_month`]).
@@ -139,11 +137,11 @@ pub async fn clearing_score(
     body: Result<Json<ClearingScoreRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     grant.require_admin()?;
-    let Json(request) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Json(request) = body?;
     if state.live.org().branch(&request.branch_id).is_none() {
         return Err(ApiError::bad_request(format!(
             "unknown branch {:?}",
-            request.branch_id
+            schemas::excerpt(&request.branch_id)
         )));
     }
     let month: YearMonth = request.month.parse().map_err(ApiError::bad_request)?;

@@ -71,7 +71,11 @@ impl FromStr for Board {
             .find(|b| b.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<&str> = Board::ALL.iter().map(|b| b.as_str()).collect();
-                format!("unknown board {s:?}; boards are {}", names.join(", "))
+                format!(
+                    "unknown board {:?}; boards are {}",
+                    schemas::excerpt(s),
+                    names.join(", ")
+                )
             })
     }
 }

@@ -5,8 +5,9 @@
 //! scorecard for people. [`pipeline`] runs a live source (Kafka or the embedded simulator) into the engine
 //! with dead letters and checkpoints; [`server`] routes the JSON [`api`], the websocket [`ws`] fed by the
 //! [`hub`] (which turns the [`live`] state into [`boards`]), the [`pages`] of the wall screen and the manager
-//! view, and [`metrics`], all behind [`access`] tokens; clearing scores posted to the API go back into the
-//! source through [`publish`]; [`service`] runs it all until a stop signal; [`commands`] are `serve`,
+//! view, and [`metrics`], all behind [`access`] tokens, served over TCP by [`connections`] under its
+//! timeouts and connection cap; clearing scores posted to the API go back into the source through
+//! [`publish`]; [`service`] runs it all until a stop signal; [`commands`] are `serve`,
 //! `demo` and `produce`. `main.rs` is a thin clap front end over these and the `analytics` engine.
 #![deny(missing_docs)]
 
@@ -14,6 +15,7 @@ pub mod access;
 pub mod api;
 pub mod boards;
 pub mod commands;
+pub mod connections;
 pub mod hub;
 pub mod live;
 pub mod metrics;
@@ -25,4 +27,5 @@ pub mod server;
 pub mod service;
 pub mod sql;
 pub mod table;
+pub mod throttle;
 pub mod ws;

@@ -49,6 +49,14 @@ pub const ARCHIVE_ROWS: &str = "leaderboard_archive_rows_total";
 pub const SQL_QUERIES: &str = "leaderboard_sql_queries_total";
 /// Postgres connections turned away because `sql.max_connections` were open.
 pub const SQL_CONNECTIONS_REFUSED: &str = "leaderboard_sql_connections_refused_total";
+/// Postgres logins refused for a wrong password or an unknown user.
+pub const SQL_LOGINS_FAILED: &str = "leaderboard_sql_logins_failed_total";
+/// Postgres connections closed before logging in, by reason (`startup_timeout`, `evicted` to make room
+/// under `sql.max_pending_connections`).
+pub const SQL_UNAUTHENTICATED_CLOSED: &str = "leaderboard_sql_unauthenticated_closed_total";
+/// HTTP connections over `server.max_connections`, by what they got (`quick`: answered and closed,
+/// `closed`: closed at once).
+pub const HTTP_CONNECTIONS_OVER_LIMIT: &str = "leaderboard_http_connections_over_limit_total";
 
 /// Installs the global recorder; histograms are rendered as summaries with p50, p90, p99 and p999.
 pub fn install() -> anyhow::Result<PrometheusHandle> {
@@ -130,6 +138,21 @@ pub fn record_sql(front_end: &'static str, outcome: &'static str) {
 /// Records a Postgres connection turned away at the connection limit.
 pub fn record_sql_connection_refused() {
     counter!(SQL_CONNECTIONS_REFUSED).increment(1);
+}
+
+/// Records a failed Postgres login.
+pub fn record_sql_login_failed() {
+    counter!(SQL_LOGINS_FAILED).increment(1);
+}
+
+/// Records a Postgres connection closed before it logged in.
+pub fn record_sql_unauthenticated_closed(reason: &'static str) {
+    counter!(SQL_UNAUTHENTICATED_CLOSED, "reason" => reason).increment(1);
+}
+
+/// Records an HTTP connection over `server.max_connections` and what it got.
+pub fn record_http_over_limit(answer: &'static str) {
+    counter!(HTTP_CONNECTIONS_OVER_LIMIT, "answer" => answer).increment(1);
 }
 
 /// Records one refresh of the boards.

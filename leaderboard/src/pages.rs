@@ -79,7 +79,11 @@ pub async fn asset(Path(file): Path<String>) -> Response {
             asset.body,
         )
             .into_response(),
-        None => ApiError::new(StatusCode::NOT_FOUND, format!("no asset {file:?}")).into_response(),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no asset {:?}", schemas::excerpt(&file)),
+        )
+        .into_response(),
     }
 }
 

@@ -8,7 +8,11 @@ use crate::publish::Publisher;
 use crate::sql::SqlEngine;
 use crate::{api, pages, ws};
 use analytics::EngineError;
-use axum::http::StatusCode;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::Request;
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -33,6 +37,9 @@ pub struct AppState {
     /// Ad hoc SQL.
     pub sql: Arc<SqlEngine>,
 }
+
+/// Largest request body (a SQL statement, a clearing score); a larger one is answered 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The router of every endpoint.
 pub fn router(state: AppState) -> Router {
@@ -60,17 +67,41 @@ pub fn router(state: AppState) -> Router {
                 format!("{method} is not allowed here (the Allow header lists what is)"),
             )
         })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(refuse_declared_large_bodies))
         .with_state(state)
 }
 
-/// An error answer: a status and `{"error": message}`.
+/// Answers 413 before reading a body whose Content-Length is over [`MAX_BODY_BYTES`] (a body without
+/// one is stopped by the body limit when it gets there).
+async fn refuse_declared_large_bodies(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return ApiError::body_too_large().into_response();
+    }
+    next.run(request).await
+}
+
+/// An error answer: a status and `{"error": message}`, the message at most
+/// [`schemas::MAX_MESSAGE_CHARS`] characters.
 #[derive(Debug)]
 pub struct ApiError(StatusCode, String);
 
 impl ApiError {
     /// An answer of `status` with `message`.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self(status, message.into())
+        Self(status, schemas::bounded_message(message.into()))
+    }
+
+    /// A 413 for a body over [`MAX_BODY_BYTES`].
+    pub fn body_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is over the limit of {MAX_BODY_BYTES} bytes (1 MiB)"),
+        )
     }
 
     /// A 400 with `message`.
@@ -89,6 +120,22 @@ impl IntoResponse for ApiError {
         (self.0, Json(json!({ "error": self.1 }))).into_response()
     }
 }
+
+/// A rejected request as an error answer: 413 for a body over the limit, else 400 with the reason.
+macro_rules! from_rejection {
+    ($($rejection:ty),*) => {$(
+        impl From<$rejection> for ApiError {
+            fn from(rejection: $rejection) -> Self {
+                match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => Self::body_too_large(),
+                    _ => Self::bad_request(rejection.body_text()),
+                }
+            }
+        }
+    )*};
+}
+
+from_rejection!(BytesRejection, JsonRejection, QueryRejection);
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {

@@ -8,14 +8,10 @@ use crate::server::{AppState, router};
 use crate::sql::SqlEngine;
 use analytics::Engine;
 use anyhow::{Context, Result};
-use axum::serve::ListenerExt;
 use ingest::Source;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-
-/// Kernel send buffer of each HTTP and websocket connection.
-const SEND_BUFFER_BYTES: usize = 64 * 1024;
 
 /// A pipeline and where its server listens.
 pub struct Service<S: Source> {
@@ -67,30 +63,19 @@ impl<S: Source + 'static> Service<S> {
             shutdown: shutdown.clone(),
             sql,
         });
-        let listener = listener.tap_io(|tcp| {
-            // Frames are written whole: send them at once rather than waiting for the last one's ack.
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-            // Screens take small frames: a small, fixed send buffer bounds the memory a stuck client
-            // pins in the kernel and makes the send timeout notice it within seconds.
-            if let Err(e) = socket2::SockRef::from(&*tcp).set_send_buffer_size(SEND_BUFFER_BYTES) {
-                tracing::debug!(error = %e, "cannot set the socket send buffer");
-            }
-        });
-        let server = tokio::spawn(
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-                .into_future(),
-        );
+        let limits = crate::connections::Limits::of(&live.config().server);
+        let server = tokio::spawn(crate::connections::serve(
+            listener,
+            app,
+            limits,
+            shutdown.clone(),
+        ));
         let result = Pipeline::new(self.source, live, self.dead_letters, self.options)
             .run(shutdown.clone())
             .await;
         shutdown.cancel();
-        match server.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "the HTTP server failed"),
-            Err(e) => tracing::error!(error = %e, "the HTTP server task failed"),
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "the HTTP server task failed");
         }
         result
     }

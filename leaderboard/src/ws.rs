@@ -72,7 +72,7 @@ pub async fn upgrade(
     query: Result<Query<WsQuery>, axum::extract::rejection::QueryRejection>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(query) = query?;
     let ws = ws.map_err(|e| {
         ApiError::new(
             e.status(),

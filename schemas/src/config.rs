@@ -138,6 +138,14 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// Longest wait, in milliseconds, between a message arriving and its batch being processed (default 20).
     pub linger_ms: u64,
+    /// Seconds a connection has to send a request's whole header, from opening and from the previous
+    /// response when kept alive (default 10); a silent, half-sent or idle connection is then closed.
+    /// Websockets are not subject to it once open.
+    pub header_timeout_secs: u64,
+    /// Most HTTP connections open at once, websockets included (default 4096; keep it under the process's
+    /// open-file limit). Up to 64 more are answered and closed (`/health` as usual, anything else 503);
+    /// beyond those a connection is closed at once.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -149,7 +157,28 @@ impl Default for ServerConfig {
             checkpoint_interval_secs: 5,
             max_batch: 20_000,
             linger_ms: 20,
+            header_timeout_secs: 10,
+            max_connections: 4_096,
         }
+    }
+}
+
+impl ServerConfig {
+    /// Checks the HTTP connection limits.
+    fn validate_connections(&self) -> Result<(), String> {
+        if !(1..=300).contains(&self.header_timeout_secs) {
+            return Err(format!(
+                "server.header_timeout_secs must be 1..=300, got {}",
+                self.header_timeout_secs
+            ));
+        }
+        if !(1..=100_000).contains(&self.max_connections) {
+            return Err(format!(
+                "server.max_connections must be 1..=100000, got {}",
+                self.max_connections
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -476,6 +505,9 @@ impl Config {
                 self.server.linger_ms
             ));
         }
+        self.server
+            .validate_connections()
+            .map_err(ConfigError::Invalid)?;
         self.access.validate().map_err(ConfigError::Invalid)?;
         self.live.validate().map_err(ConfigError::Invalid)?;
         self.sql.validate().map_err(ConfigError::Invalid)?;

@@ -2,6 +2,7 @@
 //! says what was expected, so a producer can act on it.
 
 use crate::event::*;
+use crate::excerpt::{bounded_message, excerpt};
 use crate::time::{EpochMillis, YearMonth};
 use chrono::{DateTime, NaiveDate};
 use quotes::QuoteIndex;
@@ -123,7 +124,7 @@ impl Rejection {
         Box::new(Self {
             kind,
             field,
-            reason,
+            reason: bounded_message(reason),
         })
     }
 }
@@ -150,15 +151,6 @@ fn has_control_characters(text: &str) -> bool {
     }
 }
 
-/// Shortens a raw JSON value for an error message.
-fn shown(text: &str) -> String {
-    if text.chars().count() > 40 {
-        format!("{}…", text.chars().take(40).collect::<String>())
-    } else {
-        text.to_string()
-    }
-}
-
 impl<'a> Fields<'_, 'a> {
     fn name(&self, field: &str) -> String {
         if self.scope.is_empty() {
@@ -182,7 +174,7 @@ impl<'a> Fields<'_, 'a> {
         Rejection::new(
             RejectKind::InvalidField,
             Some(field.into()),
-            format!("{name} must be {expected}, got {}", shown(raw)),
+            format!("{name} must be {expected}, got {}", excerpt(raw)),
         )
     }
 
@@ -412,7 +404,7 @@ pub fn decode_event(bytes: &[u8], bounds: impl Into<TimeBounds>) -> Checked<Even
             format!(
                 "event_type must be one of {}, got {:?}",
                 EventType::wire_names().join(", "),
-                event_type_text
+                excerpt(&event_type_text)
             ),
         )
     })?;
@@ -444,7 +436,7 @@ pub fn decode_event(bytes: &[u8], bounds: impl Into<TimeBounds>) -> Checked<Even
             format!(
                 "occurred_at {} is more than {MAX_DAYS_BEFORE_ASSESSMENT} days before the assessment \
                  starts: a wrong clock",
-                shown(common.wire.occurred_at.unwrap_or_default())
+                excerpt(common.wire.occurred_at.unwrap_or_default())
             ),
         ));
     }

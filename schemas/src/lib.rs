@@ -26,6 +26,7 @@ mod config;
 mod decode;
 mod encode;
 mod event;
+mod excerpt;
 mod message;
 mod org;
 mod time;
@@ -47,6 +48,7 @@ pub use event::{
     Channel, DealType, Event, EventType, Id, Payload, ProposalKind, ReportType, TaskActionKind,
     Terminal,
 };
+pub use excerpt::{MAX_MESSAGE_CHARS, MAX_QUOTED_CHARS, bounded_message, excerpt};
 pub use message::{Message, PartitionId};
 pub use org::{Branch, OrgError, Organisation};
 pub use time::{EpochMillis, LocalCalendar, LocalDates, YearMonth};

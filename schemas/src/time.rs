@@ -1,5 +1,6 @@
 //! Calendar helpers: months as numbers, local days in the configured zone, and the instants that bound them.
 
+use crate::excerpt::excerpt;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -92,7 +93,7 @@ impl FromStr for YearMonth {
 
     /// Parses `YYYY-MM`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("expected a month as YYYY-MM, got {s:?}");
+        let bad = || format!("expected a month as YYYY-MM, got {:?}", excerpt(s));
         let (y, m) = s.split_once('-').ok_or_else(bad)?;
         if y.len() != 4 || m.len() != 2 {
             return Err(bad());

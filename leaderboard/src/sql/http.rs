@@ -7,6 +7,7 @@ use crate::access::Grant;
 use crate::server::{ApiError, AppState};
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -42,7 +43,8 @@ impl Answer {
         Err(ApiError::new(
             StatusCode::NOT_ACCEPTABLE,
             format!(
-                "cannot answer {accept:?}: accept application/json, text/csv or {ARROW_STREAM}"
+                "cannot answer {:?}: accept application/json, text/csv or {ARROW_STREAM}",
+                schemas::excerpt(accept)
             ),
         ))
     }
@@ -53,9 +55,10 @@ pub async fn sql(
     State(state): State<AppState>,
     grant: Grant,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     grant.require_admin()?;
+    let body = body?;
     let answer = Answer::of(&headers)?;
     let sql = statement_of(&headers, &body)?;
     let result = state.sql.query(&sql, state.sql.max_http_rows()).await;

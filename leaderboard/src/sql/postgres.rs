@@ -1,17 +1,19 @@
 //! The Postgres wire protocol: `psql -h HOST -p 5433 -U analyst leaderboard` and any Postgres client.
 //!
-//! Logins use MD5 password authentication against the `[[sql.users]]` of the configuration. Every
-//! statement passes the read-only [`guard`](super::guard) first; queries run through
+//! Logins use MD5 password authentication against the `[[sql.users]]` of the configuration, under the
+//! startup timeout, the caps and the failed-login delay of the `login` module. Every statement passes the
+//! read-only [`guard`](super::guard) first; queries run through
 //! [`SqlEngine`](super::SqlEngine) under its memory limit and timeout, on its threads. SET of client
 //! session settings, SHOW of server variables and transaction control are answered by datafusion-postgres's
 //! hooks. Results of the extended protocol come in the formats the client binds (text or binary). A cancel
 //! request stops the query whose rows are streaming (`until_cancelled`).
 
+mod login;
+
 use super::guard::{self, Allowed};
 use super::{SqlEngine, SqlError, verify_read_only};
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::ParamValues;
 use datafusion::execution::SendableRecordBatchStream;
@@ -27,6 +29,7 @@ use datafusion_postgres::hooks::{HookClient, QueryHook};
 use datafusion_postgres::pgwire;
 use futures_util::Sink;
 use futures_util::StreamExt;
+use login::{Admission, Decision, Gate, Login, Ticket};
 use pgwire::api::ClientPortalStore;
 use pgwire::api::auth::md5pass::{Md5PasswordAuthStartupHandler, hash_md5_password};
 use pgwire::api::auth::{AuthSource, DefaultServerParameterProvider, LoginInfo, Password};
@@ -35,25 +38,24 @@ use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{QueryResponse, Response};
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ConnectionHandle, ConnectionManager, PgWireServerHandlers};
+use pgwire::api::{
+    ClientInfo, ConnectionHandle, ConnectionManager, ErrorHandler, PgWireServerHandlers,
+};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use pgwire::messages::Message as _;
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::data::FORMAT_CODE_BINARY;
-use pgwire::messages::response::ErrorResponse;
-use pgwire::messages::startup::SecretKey;
 use schemas::{SqlConfig, SqlUser};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 /// Binds `config.listen` and serves the Postgres protocol until `shutdown`, to at most
-/// `config.max_connections` clients at once.
+/// `config.max_connections` logged-in clients and `config.max_pending_connections` logging in (the
+/// rules are in `login`).
 ///
 /// Connections are handled on the calling runtime, so a query that keeps the query threads busy does not
 /// stop other clients from logging in or hearing that the server is busy; the queries themselves run on
@@ -71,9 +73,8 @@ pub async fn serve(
     })?;
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let handlers = Arc::new(FrontEnd::new(engine, config.users.clone()));
-    let max_connections = config.max_connections;
-    let open = Arc::new(Semaphore::new(max_connections));
+    let front = Arc::new(FrontEnd::new(engine, config.users.clone()));
+    let admission = Arc::new(Admission::new(config));
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -83,94 +84,75 @@ pub async fn serve(
             let (socket, peer) = match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
+                    // Out of file descriptors, most likely: give the open connections time to end.
                     tracing::warn!(error = %e, "cannot accept a postgres connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             };
-            let Ok(permit) = open.clone().try_acquire_owned() else {
-                crate::metrics::record_sql_connection_refused();
-                tracing::warn!(%peer, max_connections, "refused a postgres connection: sql.max_connections are open");
-                tokio::spawn(refuse(
-                    socket,
-                    max_connections,
-                    handlers.connections.clone(),
-                ));
-                continue;
+            let ticket = admission.enter(peer);
+            let (login, decided) = Login::new(admission.clone());
+            let session = Session {
+                front: front.clone(),
+                login,
             };
-            let handlers = handlers.clone();
-            tokio::spawn(async move {
-                if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
-                    tracing::debug!(%peer, error = %e, "postgres connection ended with an error");
-                }
-                drop(permit);
-            });
+            tokio::spawn(serve_connection(
+                socket,
+                peer,
+                session,
+                (ticket, decided),
+                admission.clone(),
+            ));
         }
     });
     Ok(bound)
 }
 
-/// The request codes a client may send before its startup packet (Postgres protocol, "Message Formats").
-const SSL_REQUEST: u32 = 80_877_103;
-const GSSENC_REQUEST: u32 = 80_877_104;
-const CANCEL_REQUEST: u32 = 80_877_102;
-
-/// Longest startup packet read from a client that is being turned away.
-const MAX_STARTUP_PACKET: usize = 10_000;
-
-/// Tells a client over the connection limit why, the way Postgres does ("sorry, too many clients"): it
-/// declines encryption, reads the startup packet, answers with a FATAL error and closes. A cancel request
-/// is still passed on (psql's Ctrl-C opens a connection of its own to send it); a client that sends nothing
-/// for two seconds is just closed.
-async fn refuse(
-    mut socket: TcpStream,
-    max_connections: usize,
-    connections: Arc<ConnectionManager>,
+/// Serves one connection: its login within the startup timeout (unless a newer connection evicts it),
+/// then its session under its place of `sql.max_connections`.
+async fn serve_connection(
+    socket: TcpStream,
+    peer: SocketAddr,
+    session: Session,
+    (ticket, decided): (Ticket, oneshot::Receiver<Decision>),
+    admission: Arc<Admission>,
 ) {
-    let startup = async {
-        let mut header = [0u8; 8];
-        socket.read_exact(&mut header).await?;
-        let code =
-            |header: &[u8; 8]| u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
-        if matches!(code(&header), SSL_REQUEST | GSSENC_REQUEST) {
-            socket.write_all(b"N").await?;
-            socket.read_exact(&mut header).await?;
+    let connection = pgwire::tokio::process_socket(socket, None, session);
+    tokio::pin!(connection);
+    let decision = tokio::select! {
+        biased;
+        decision = tokio::time::timeout(admission.startup_timeout, decided) => decision,
+        () = ticket.evicted.cancelled() => Ok(Ok(Decision::Refused)),
+        ended = &mut connection => {
+            admission.leave(&ticket);
+            if let Err(e) = ended {
+                tracing::debug!(%peer, error = %e, "postgres connection ended before logging in");
+            }
+            return;
         }
-        // Read the rest of the packet: closing with unread input would reset the connection, and the
-        // client could lose the error before reading it.
-        let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let mut rest = vec![0u8; length.saturating_sub(8).min(MAX_STARTUP_PACKET)];
-        socket.read_exact(&mut rest).await?;
-        std::io::Result::Ok((code(&header), rest))
     };
-    let Ok(Ok((code, rest))) = tokio::time::timeout(Duration::from_secs(2), startup).await else {
-        return;
-    };
-    if code == CANCEL_REQUEST {
-        // The process id and the secret key the connection was given at login.
-        if let Some((pid, secret)) = rest.split_first_chunk::<4>() {
-            let secret = SecretKey::Bytes(Bytes::copy_from_slice(secret));
-            connections.cancel(i32::from_be_bytes(*pid), &secret).await;
+    admission.leave(&ticket);
+    match decision {
+        Ok(Ok(Decision::Admitted(place))) => {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "postgres connection ended with an error");
+            }
+            drop(place);
         }
-        return;
-    }
-    let refusal: ErrorResponse = ErrorInfo::new(
-        "FATAL".into(),
-        "53300".into(), // too_many_connections
-        format!(
-            "too many Postgres connections: {max_connections} are open (sql.max_connections); close one \
-             and try again"
-        ),
-    )
-    .into();
-    let mut bytes = BytesMut::new();
-    if refusal.encode(&mut bytes).is_ok() {
-        // The client may already be gone; there is nobody left to tell.
-        let _ = socket.write_all(&bytes).await;
-        let _ = socket.shutdown().await;
+        // Told why (or evicted, which was logged): closed by dropping the connection.
+        Ok(Ok(Decision::Refused) | Err(_)) => {}
+        Err(_) => {
+            crate::metrics::record_sql_unauthenticated_closed("startup_timeout");
+            tracing::warn!(
+                %peer,
+                startup_timeout_secs = admission.startup_timeout.as_secs(),
+                "closed a postgres connection that did not log in within sql.startup_timeout_secs"
+            );
+        }
     }
 }
 
-/// The handlers of every connection.
+/// What every connection shares.
 struct FrontEnd {
     service: Arc<DfSessionService>,
     accounts: Arc<Accounts>,
@@ -197,25 +179,53 @@ impl FrontEnd {
     }
 }
 
-impl PgWireServerHandlers for FrontEnd {
+/// The handlers of one connection.
+struct Session {
+    front: Arc<FrontEnd>,
+    login: Arc<Login>,
+}
+
+impl PgWireServerHandlers for Session {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        self.service.clone()
+        self.front.service.clone()
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
-        Arc::new(ResultFormats(self.service.clone()))
+        Arc::new(ResultFormats(self.front.service.clone()))
     }
 
     fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
-        // One per connection: the handler keeps the expected answer of the login in progress.
-        Arc::new(
-            Md5PasswordAuthStartupHandler::new(self.accounts.clone(), self.parameters.clone())
-                .with_connection_manager(self.connections.clone()),
-        )
+        let front = &self.front;
+        Arc::new(Gate {
+            inner: Md5PasswordAuthStartupHandler::new(
+                front.accounts.clone(),
+                front.parameters.clone(),
+            )
+            .with_connection_manager(front.connections.clone()),
+            login: self.login.clone(),
+        })
+    }
+
+    fn error_handler(&self) -> Arc<impl ErrorHandler> {
+        Arc::new(BoundedMessages)
     }
 
     fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
-        Arc::new(DefaultCancelHandler::new(self.connections.clone()))
+        Arc::new(DefaultCancelHandler::new(self.front.connections.clone()))
+    }
+}
+
+/// Cuts every error message to [`schemas::MAX_MESSAGE_CHARS`] before it is sent: a parser's message may
+/// quote the statement whole.
+struct BoundedMessages;
+
+impl ErrorHandler for BoundedMessages {
+    fn on_error<C: ClientInfo>(&self, _client: &C, error: &mut PgWireError) {
+        let taken = std::mem::replace(error, PgWireError::UserNameRequired);
+        let mut info = ErrorInfo::from(taken);
+        info.message = schemas::bounded_message(std::mem::take(&mut info.message));
+        info.detail = info.detail.take().map(schemas::bounded_message);
+        *error = PgWireError::UserError(Box::new(info));
     }
 }
 

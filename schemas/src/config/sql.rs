@@ -25,6 +25,11 @@ pub struct SqlConfig {
     pub max_concurrent_queries: usize,
     /// Most Postgres connections open at once (default 32); one more is refused at login.
     pub max_connections: usize,
+    /// Seconds a Postgres connection has to log in (default 10); one that has not is closed.
+    pub startup_timeout_secs: u64,
+    /// Most Postgres connections logging in at once (default 16), counted apart from `max_connections`;
+    /// one more closes the one that has been logging in longest.
+    pub max_pending_connections: usize,
 }
 
 /// One account of the Postgres listener.
@@ -48,6 +53,8 @@ impl Default for SqlConfig {
             max_http_rows: 100_000,
             max_concurrent_queries: 4,
             max_connections: 32,
+            startup_timeout_secs: 10,
+            max_pending_connections: 16,
         }
     }
 }
@@ -78,6 +85,18 @@ impl SqlConfig {
             return Err(format!(
                 "sql.max_connections must be 1..=10000, got {}",
                 self.max_connections
+            ));
+        }
+        if !(1..=300).contains(&self.startup_timeout_secs) {
+            return Err(format!(
+                "sql.startup_timeout_secs must be 1..=300, got {}",
+                self.startup_timeout_secs
+            ));
+        }
+        if !(1..=1_000).contains(&self.max_pending_connections) {
+            return Err(format!(
+                "sql.max_pending_connections must be 1..=1000, got {}",
+                self.max_pending_connections
             ));
         }
         let mut seen = std::collections::HashSet::new();
