@@ -25,6 +25,11 @@ pub struct SqlConfig {
     pub max_concurrent_queries: usize,
     /// Most Postgres connections open at once (default 32); one more is refused at login.
     pub max_connections: usize,
+    /// Heaviest statement planned (default 1000000): a statement weighs the sum, over its expressions, of
+    /// how deeply each is nested (a chain `a OR b OR …` of n terms about 2n², an IN list of n values about
+    /// 2n). Planning time and memory grow with the weight, so a heavier statement is refused before
+    /// planning.
+    pub max_expression_weight: u64,
 }
 
 /// One account of the Postgres listener.
@@ -48,6 +53,7 @@ impl Default for SqlConfig {
             max_http_rows: 100_000,
             max_concurrent_queries: 4,
             max_connections: 32,
+            max_expression_weight: 1_000_000,
         }
     }
 }
@@ -79,6 +85,9 @@ impl SqlConfig {
                 "sql.max_connections must be 1..=10000, got {}",
                 self.max_connections
             ));
+        }
+        if self.max_expression_weight == 0 {
+            return Err("sql.max_expression_weight must be at least 1, got 0".into());
         }
         let mut seen = std::collections::HashSet::new();
         for user in &self.users {
