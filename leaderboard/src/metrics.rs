@@ -47,6 +47,9 @@ pub const ARCHIVE_ROWS: &str = "leaderboard_archive_rows_total";
 /// SQL queries by front end (`postgres`, `http`) and outcome (`ok`, `forbidden`, `invalid`, `limit`,
 /// `busy`, `cancelled` (a Postgres cancel request), `internal`).
 pub const SQL_QUERIES: &str = "leaderboard_sql_queries_total";
+/// SQL queries stopped by a limit, by limit (`time`, `memory`, `size` (the statement's expressions), `rows`
+/// (an HTTP answer's)).
+pub const SQL_STOPPED: &str = "leaderboard_sql_stopped_total";
 /// Postgres connections turned away because `sql.max_connections` were open.
 pub const SQL_CONNECTIONS_REFUSED: &str = "leaderboard_sql_connections_refused_total";
 /// Postgres logins refused for a wrong password or an unknown user.
@@ -133,6 +136,11 @@ pub fn record_archive_flush(report: &analytics::FlushReport) {
 /// Records one SQL query's outcome.
 pub fn record_sql(front_end: &'static str, outcome: &'static str) {
     counter!(SQL_QUERIES, "front_end" => front_end, "outcome" => outcome).increment(1);
+}
+
+/// Records a SQL query stopped by the limit `limit`.
+pub fn record_sql_stopped(limit: &'static str) {
+    counter!(SQL_STOPPED, "limit" => limit).increment(1);
 }
 
 /// Records a Postgres connection turned away at the connection limit.

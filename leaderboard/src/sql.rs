@@ -10,7 +10,10 @@ pub mod encode;
 pub mod guard;
 pub mod http;
 pub mod limits;
+pub mod planning;
 pub mod postgres;
+pub mod report;
+pub mod shape;
 
 use crate::live::Live;
 use analytics::Archive;
@@ -19,6 +22,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{SendableRecordBatchStream, execute_stream};
@@ -26,10 +30,11 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
 use futures_util::{FutureExt, StreamExt};
 use guard::Allowed;
+use report::Excerpt;
 use schemas::SqlConfig;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::Semaphore;
 
@@ -94,9 +99,9 @@ pub enum SqlError {
     /// The query does not parse or plan (unknown table or column, type error).
     #[error("{0}")]
     Invalid(String),
-    /// The query was stopped by its memory limit or timeout, or its result is too large.
-    #[error("{0}")]
-    Limit(String),
+    /// The query was stopped by a limit (the first field says which), or its result is too large.
+    #[error("{1}")]
+    Limit(Limit, String),
     /// As many queries as `sql.max_concurrent_queries` allows are running.
     #[error("{0}")]
     Busy(String),
@@ -111,7 +116,7 @@ impl SqlError {
         match self {
             Self::Forbidden(_) => "forbidden",
             Self::Invalid(_) => "invalid",
-            Self::Limit(_) => "limit",
+            Self::Limit(..) => "limit",
             Self::Busy(_) => "busy",
             Self::Internal(_) => "internal",
         }
@@ -119,15 +124,20 @@ impl SqlError {
 
     /// Sorts a DataFusion error: limits, the caller's mistakes, or ours.
     pub fn from_datafusion(e: DataFusionError) -> Self {
+        Self::sort(&e)
+    }
+
+    /// [`Self::from_datafusion`] of an error the caller keeps.
+    fn sort(e: &DataFusionError) -> Self {
         match e.find_root() {
-            // The deadline's own message already says so.
+            // Only the deadline's message starts so, and it already says what stopped the query.
             DataFusionError::ResourcesExhausted(message)
                 if message.starts_with("query stopped") =>
             {
-                Self::Limit(message.clone())
+                Self::Limit(Limit::Time, message.clone())
             }
             DataFusionError::ResourcesExhausted(message) => {
-                Self::Limit(format!("query stopped: {message}"))
+                Self::Limit(Limit::Memory, format!("query stopped: {message}"))
             }
             DataFusionError::SQL(..)
             | DataFusionError::Plan(_)
@@ -136,6 +146,31 @@ impl SqlError {
             | DataFusionError::Execution(_)
             | DataFusionError::ArrowError(..) => Self::Invalid(e.to_string()),
             _ => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+/// The limit that stopped a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `sql.timeout_secs`, while planning or running.
+    Time,
+    /// `sql.memory_limit_mb`: the query's memory pool, or a value a function would make.
+    Memory,
+    /// `sql.max_expression_weight`: refused before planning.
+    Size,
+    /// `sql.max_http_rows`: the result is too large for an HTTP answer.
+    Rows,
+}
+
+impl Limit {
+    /// The label of the metrics and log lines.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Time => "time",
+            Self::Memory => "memory",
+            Self::Size => "size",
+            Self::Rows => "rows",
         }
     }
 }
@@ -156,8 +191,11 @@ pub struct SqlEngine {
     memory_limit_bytes: usize,
     timeout: Duration,
     max_http_rows: usize,
-    /// One permit per query that may run; a query holds its permit until its stream is dropped.
+    /// One permit per query that may plan or run; a query holds its permit until its planning has ended,
+    /// and again until its stream is dropped.
     running: Arc<Semaphore>,
+    /// `sql.max_expression_weight`.
+    max_expression_weight: u64,
     max_concurrent_queries: usize,
 }
 
@@ -172,7 +210,11 @@ impl SqlEngine {
             .with_information_schema(true)
             .with_target_partitions(config.threads)
             .with_default_catalog_and_schema("datafusion", "public");
-        let ctx = SessionContext::new_with_config(session);
+        let state = SessionStateBuilder::new()
+            .with_config(session)
+            .with_default_features()
+            .build();
+        let ctx = SessionContext::new_with_state(planning::checking_deadlines(state));
         catalog::register(&ctx, live, archive)?;
         datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog(
             &ctx,
@@ -198,6 +240,7 @@ impl SqlEngine {
             max_http_rows: config.max_http_rows,
             running: Arc::new(Semaphore::new(config.max_concurrent_queries)),
             max_concurrent_queries: config.max_concurrent_queries,
+            max_expression_weight: config.max_expression_weight,
         })
     }
 
@@ -221,14 +264,30 @@ impl SqlEngine {
     }
 
     /// Starts `plan` under the memory limit and the deadline, if fewer than `sql.max_concurrent_queries`
-    /// queries are running (otherwise it fails at once).
+    /// queries are planning or running (otherwise it fails at once).
     ///
     /// The query runs on the query threads whatever runtime calls this; the stream it returns may be polled
     /// from any runtime and stops the query when dropped. A query that keeps the query threads busy cannot
-    /// hold up the answer "busy" to another caller, or the Postgres connections, which run elsewhere.
+    /// hold up the answer "busy" to another caller, or the Postgres connections, which run elsewhere. A
+    /// limit that stops the query is logged with `statement`, the start of its SQL.
     pub async fn execute_plan(
         &self,
         plan: LogicalPlan,
+        statement: &Excerpt,
+    ) -> Result<SendableRecordBatchStream, SqlError> {
+        let started = self.start_plan(plan, statement.clone()).await;
+        if let Err(e) = &started {
+            report::stopped(statement, e);
+        }
+        started
+    }
+
+    /// Starts `plan` as [`Self::execute_plan`] says; a limit that stops it before it starts is left to the
+    /// caller to log.
+    async fn start_plan(
+        &self,
+        plan: LogicalPlan,
+        statement: Excerpt,
     ) -> Result<SendableRecordBatchStream, SqlError> {
         let permit = self
             .running
@@ -240,7 +299,7 @@ impl SqlEngine {
         let state = self.ctx.state();
         // The deadline counts from now, time spent waiting for a query thread included.
         let bounds = QueryLimits {
-            deadline: std::time::Instant::now() + self.timeout,
+            deadline: Instant::now() + self.timeout,
             timeout: self.timeout,
             memory_limit_bytes: self.memory_limit_bytes,
         };
@@ -259,6 +318,7 @@ impl SqlEngine {
                     stream
                 }
                 Err(e) => {
+                    // Logged by the caller, unless it gave up waiting at the deadline (and said so).
                     let _ = started.send(Err(e));
                     return;
                 }
@@ -270,6 +330,10 @@ impl SqlEngine {
                     _ = batches.closed() => break,
                 };
                 let batch = match batch {
+                    Ok(Some(Err(e))) => {
+                        report::stopped(&statement, &SqlError::sort(&e));
+                        Err(e)
+                    }
                     Ok(Some(batch)) => batch,
                     Ok(None) => break,
                     Err(panic) => {
@@ -287,7 +351,7 @@ impl SqlEngine {
         });
         let schema = tokio::time::timeout_at(bounds.deadline.into(), schema)
             .await
-            .map_err(|_| SqlError::Limit(limits::timeout_message(self.timeout)))?
+            .map_err(|_| SqlError::Limit(Limit::Time, limits::timeout_message(self.timeout)))?
             .map_err(|_| SqlError::Internal("the query task ended before it started".into()))??;
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             schema,
@@ -304,23 +368,40 @@ impl SqlEngine {
         ))
     }
 
-    /// Plans one statement that [`guard::check_sql`] allowed as a query.
-    ///
-    /// Planning runs on a query thread, within the query's time limit: DataFusion's planning time grows
-    /// faster than the length of a chain like `a = 1 OR a = 2 OR …` (2,000 terms take seconds), so a long
-    /// one gets the time-limit error instead of holding one of the pipeline's threads.
+    /// Plans one statement that [`guard::check_sql`] allowed as a query, under the query's limits: a statement
+    /// whose expressions weigh more than `sql.max_expression_weight` ([`shape`]) is refused at once,
+    /// and planning takes a query slot and stops at its first check after `sql.timeout_secs` ([`planning`]).
+    /// A limit that stops it is logged with the start of the statement.
     pub async fn plan(&self, statement: DFStatement) -> Result<LogicalPlan, SqlError> {
-        // Busy is said at once, not after waiting for a query thread to plan on.
-        if self.running.available_permits() == 0 {
-            return Err(self.busy());
+        let excerpt = Excerpt::of(&statement);
+        let planned = self.plan_within_limits(statement).await;
+        if let Err(e) = &planned {
+            report::stopped(&excerpt, e);
         }
+        planned
+    }
+
+    /// Plans `statement` as [`Self::plan`] says; a limit that stops it is left to the caller to log.
+    async fn plan_within_limits(&self, statement: DFStatement) -> Result<LogicalPlan, SqlError> {
+        shape::check(&statement, self.max_expression_weight)?;
+        // Held by the planning task until it ends, also when the caller has had its answer at the deadline:
+        // planning that runs on until its next check still counts against `sql.max_concurrent_queries`.
+        let permit = self
+            .running
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| self.busy())?;
         let state = self.ctx.state();
+        let deadline = Instant::now() + self.timeout;
         let planning = self
             .handle()
-            .spawn(async move { state.statement_to_plan(statement).await });
-        let plan = tokio::time::timeout(self.timeout, planning)
+            .spawn(planning::within(deadline, self.timeout, async move {
+                let _slot = permit;
+                state.statement_to_plan(statement).await
+            }));
+        let plan = tokio::time::timeout_at(deadline.into(), planning)
             .await
-            .map_err(|_| SqlError::Limit(limits::timeout_message(self.timeout)))?
+            .map_err(|_| SqlError::Limit(Limit::Time, limits::timeout_message(self.timeout)))?
             .map_err(|e| match e.try_into_panic() {
                 Ok(panic) => SqlError::Internal(panicked(panic)),
                 Err(e) => SqlError::Internal(format!("planning the query failed: {e}")),
@@ -340,7 +421,8 @@ impl SqlEngine {
             ));
         }
         let plan = self.plan(statement).await?;
-        let mut stream = self.execute_plan(plan).await?;
+        let excerpt = Excerpt::of(&sql);
+        let mut stream = self.execute_plan(plan, &excerpt).await?;
         let schema = stream.schema();
         let mut batches = Vec::new();
         let mut rows = 0;
@@ -348,10 +430,15 @@ impl SqlEngine {
             let batch = batch.map_err(SqlError::from_datafusion)?;
             rows += batch.num_rows();
             if rows > max_rows {
-                return Err(SqlError::Limit(format!(
-                    "the result has more than {max_rows} rows (sql.max_http_rows): add a LIMIT or \
-                     aggregate, or use the Postgres protocol"
-                )));
+                let error = SqlError::Limit(
+                    Limit::Rows,
+                    format!(
+                        "the result has more than {max_rows} rows (sql.max_http_rows): add a LIMIT or \
+                         aggregate, or use the Postgres protocol"
+                    ),
+                );
+                report::stopped(&excerpt, &error);
+                return Err(error);
             }
             batches.push(batch);
         }
@@ -375,7 +462,7 @@ const RESULT_BATCHES_IN_FLIGHT: usize = 2;
 /// The limits one query runs under.
 #[derive(Debug, Clone, Copy)]
 struct QueryLimits {
-    deadline: std::time::Instant,
+    deadline: Instant,
     timeout: Duration,
     memory_limit_bytes: usize,
 }
@@ -391,9 +478,11 @@ async fn start(
         timeout,
         memory_limit_bytes,
     } = bounds;
-    let physical = tokio::time::timeout_at(deadline.into(), state.create_physical_plan(&plan))
+    // The optimizer runs here, and stops at its first check after the deadline.
+    let planning = planning::within(deadline, timeout, state.create_physical_plan(&plan));
+    let physical = tokio::time::timeout_at(deadline.into(), planning)
         .await
-        .map_err(|_| SqlError::Limit(limits::timeout_message(timeout)))?
+        .map_err(|_| SqlError::Limit(Limit::Time, limits::timeout_message(timeout)))?
         .map_err(SqlError::from_datafusion)?;
     let runtime = limits::query_runtime_env(state.runtime_env(), memory_limit_bytes)
         .map_err(SqlError::from_datafusion)?;
@@ -453,7 +542,15 @@ mod tests {
     }
 
     fn engine(dir: &std::path::Path) -> SqlEngine {
-        let config = Arc::new(schemas::Config::default());
+        engine_with(dir, SqlConfig::default())
+    }
+
+    /// An engine under the limits of `sql`, with the `boom` function.
+    fn engine_with(dir: &std::path::Path, sql: SqlConfig) -> SqlEngine {
+        let config = Arc::new(schemas::Config {
+            sql,
+            ..Default::default()
+        });
         let org =
             schemas::Organisation::from_csv(&b"branch_id,branch_name,in_scope\nb01,One,true\n"[..])
                 .unwrap();
@@ -501,6 +598,100 @@ mod tests {
             );
         }
         // The engine goes on answering.
+        let after = engine.query("SELECT 1 AS one", 10).await.unwrap();
+        assert_eq!(after.batches[0].num_rows(), 1);
+    }
+
+    /// `SELECT 'a' || 'a' || …` of 25,000 terms: DataFusion planned it for minutes.
+    fn concat_chain() -> String {
+        format!("SELECT {}", vec!["'a'"; 25_000].join(" || "))
+    }
+
+    /// The log lines written while `f` runs on this thread.
+    fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+        #[derive(Clone, Default)]
+        struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let result = tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        (result, text)
+    }
+
+    /// A statement heavier than `sql.max_expression_weight` is refused before planning, with the
+    /// setting's name, and the refusal is logged with the start of the statement only.
+    #[test]
+    fn a_statement_too_heavy_to_plan_is_refused_by_name_and_logged_with_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (error, log) = logged(|| {
+            runtime
+                .block_on(engine.query(&concat_chain(), 10))
+                .unwrap_err()
+        });
+        assert!(
+            matches!(error, SqlError::Limit(Limit::Size, _)),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains("(sql.max_expression_weight;"),
+            "{error}"
+        );
+        assert!(
+            log.contains("WARN")
+                && log.contains("SQL query stopped by its limit")
+                && log.contains("limit=\"size\"")
+                && log.contains("statement=\"SELECT 'a' || 'a' || 'a'"),
+            "{log}"
+        );
+        assert!(log.len() < 600, "the log line quotes too much: {log}");
+    }
+
+    /// With the weight bound raised past it, the 25,000-term chain plans until its time limit and then
+    /// stops: its query slot (held until planning has really ended) is free again within two seconds of
+    /// the answer, where planning that ran on would hold it for minutes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn planning_past_the_time_limit_stops_and_frees_its_query_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let sql = SqlConfig {
+            timeout_secs: 1,
+            max_expression_weight: u64::MAX,
+            max_concurrent_queries: 1,
+            ..SqlConfig::default()
+        };
+        let engine = engine_with(dir.path(), sql);
+        let error = engine.query(&concat_chain(), 10).await.unwrap_err();
+        assert!(
+            matches!(error, SqlError::Limit(Limit::Time, _)),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("(sql.timeout_secs)"), "{error}");
+        let answered = Instant::now();
+        while engine.running.available_permits() == 0 {
+            assert!(
+                answered.elapsed() < Duration::from_secs(2),
+                "planning still holds its query slot {:?} after the time limit",
+                answered.elapsed()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let after = engine.query("SELECT 1 AS one", 10).await.unwrap();
         assert_eq!(after.batches[0].num_rows(), 1);
     }

@@ -645,7 +645,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("memory_limit_mb"), "{err}");
-        for zero in ["max_concurrent_queries", "max_connections"] {
+        for zero in [
+            "max_concurrent_queries",
+            "max_connections",
+            "max_expression_weight",
+        ] {
             let err = Config::from_toml(&format!("[sql]\n{zero} = 0\n"), "t")
                 .unwrap_err()
                 .to_string();

@@ -185,6 +185,11 @@ impl Serve {
             .unwrap_or_else(|failure| panic!("leaderboard serve: {failure}"));
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server is running").id()
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
@@ -290,4 +295,19 @@ impl Drop for Serve {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// User + system CPU seconds of the process `pid` (a number, or `self`).
+pub fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // utime and stime, in clock ticks (100 a second), are the 12th and 13th fields after the command name.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|t| t.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
+    ticks / 100.0
 }

@@ -107,7 +107,7 @@ fn api_error(e: SqlError) -> ApiError {
     let status = match &e {
         SqlError::Forbidden(_) => StatusCode::FORBIDDEN,
         SqlError::Invalid(_) => StatusCode::BAD_REQUEST,
-        SqlError::Limit(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        SqlError::Limit(..) => StatusCode::UNPROCESSABLE_ENTITY,
         SqlError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         SqlError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };

@@ -11,7 +11,8 @@
 mod login;
 
 use super::guard::{self, Allowed};
-use super::{SqlEngine, SqlError, verify_read_only};
+use super::report::Excerpt;
+use super::{Limit, SqlEngine, SqlError, verify_read_only};
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
@@ -372,21 +373,29 @@ impl ReadOnly {
         match guard::check(statement) {
             Err(message) => Some(Err(pg_error(SqlError::Forbidden(message)))),
             Ok(Allowed::Query) => Some(match plan.await {
-                Ok(plan) => self.run(plan, client, &format).await,
+                Ok(plan) => {
+                    self.run(plan, &Excerpt::of(statement), client, &format)
+                        .await
+                }
                 Err(e) => Err(pg_error(e)),
             }),
             Ok(Allowed::ShowVariable | Allowed::Session) => None,
         }
     }
 
-    /// Runs `plan` and streams its rows in `format`.
+    /// Runs `plan` (of the statement `excerpt` starts) and streams its rows in `format`.
     async fn run(
         &self,
         plan: LogicalPlan,
+        excerpt: &Excerpt,
         client: &dyn HookClient,
         format: &Format,
     ) -> PgWireResult<Response> {
-        let stream = self.engine.execute_plan(plan).await.map_err(pg_error)?;
+        let stream = self
+            .engine
+            .execute_plan(plan, excerpt)
+            .await
+            .map_err(pg_error)?;
         // Counted once the rows are all out, have failed, or the client has left: a query that fails while
         // its rows stream is counted with its error, not as "ok".
         let mut tally = OutcomeTally::new("internal");
@@ -448,7 +457,14 @@ impl QueryHook for ReadOnly {
     ) -> Option<PgWireResult<LogicalPlan>> {
         match guard::check(statement) {
             Err(message) => Some(Err(pg_error(SqlError::Forbidden(message)))),
-            Ok(_) => None,
+            // Planned under the query limits, not on this connection's thread.
+            Ok(Allowed::Query) => Some(
+                self.engine
+                    .plan(DFStatement::Statement(Box::new(statement.clone())))
+                    .await
+                    .map_err(pg_error),
+            ),
+            Ok(Allowed::ShowVariable | Allowed::Session) => None,
         }
     }
 
@@ -507,8 +523,9 @@ fn to_pg_error(e: SqlError) -> PgWireError {
     let code = match &e {
         SqlError::Forbidden(_) => "25006", // read_only_sql_transaction
         SqlError::Invalid(_) => "42000",   // syntax_error_or_access_rule_violation
-        SqlError::Limit(m) if m.contains("sql.timeout_secs") => "57014", // query_canceled
-        SqlError::Limit(_) => "53200",     // out_of_memory
+        SqlError::Limit(Limit::Time, _) => "57014", // query_canceled
+        SqlError::Limit(Limit::Size, _) => "54001", // statement_too_complex
+        SqlError::Limit(Limit::Memory | Limit::Rows, _) => "53200", // out_of_memory
         SqlError::Busy(_) => "53000",      // insufficient_resources
         SqlError::Internal(_) => "XX000",
     };

@@ -30,6 +30,11 @@ pub struct SqlConfig {
     /// Most Postgres connections logging in at once (default 16), counted apart from `max_connections`;
     /// one more closes the one that has been logging in longest.
     pub max_pending_connections: usize,
+    /// Heaviest statement planned (default 1000000): a statement weighs the sum, over its expressions, of
+    /// how deeply each is nested (a chain `a OR b OR …` of n terms about 2n², an IN list of n values about
+    /// 2n). Planning time and memory grow with the weight, so a heavier statement is refused before
+    /// planning.
+    pub max_expression_weight: u64,
 }
 
 /// One account of the Postgres listener.
@@ -55,6 +60,7 @@ impl Default for SqlConfig {
             max_connections: 32,
             startup_timeout_secs: 10,
             max_pending_connections: 16,
+            max_expression_weight: 1_000_000,
         }
     }
 }
@@ -98,6 +104,9 @@ impl SqlConfig {
                 "sql.max_pending_connections must be 1..=1000, got {}",
                 self.max_pending_connections
             ));
+        }
+        if self.max_expression_weight == 0 {
+            return Err("sql.max_expression_weight must be at least 1, got 0".into());
         }
         let mut seen = std::collections::HashSet::new();
         for user in &self.users {

@@ -8,7 +8,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tests::broker::{free_port, wait_until_listening};
-use tests::process::{get_json, leaderboard_binary};
+use tests::process::{cpu_seconds, get_json, leaderboard_binary};
 use tests::ws_client::WsClient;
 
 /// Boards the screens follow: most show the branch rankings, some one branch's people.
@@ -35,20 +35,6 @@ fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// User + system CPU seconds of `pid`.
-fn cpu_secs(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: f64 = fields
-        .get(11..13)
-        .map(|f| f.iter().filter_map(|t| t.parse::<f64>().ok()).sum())
-        .unwrap_or(0.0);
-    ticks / 100.0
 }
 
 fn accepted(port: u16) -> u64 {
@@ -154,13 +140,14 @@ fn main() {
     std::thread::sleep(Duration::from_secs(2));
     let connected_rss = rss_kib(server.id());
     let pid = server.id().to_string();
-    let (server_cpu0, client_cpu0, events0) = (cpu_secs(&pid), cpu_secs("self"), accepted(port));
+    let (server_cpu0, client_cpu0, events0) =
+        (cpu_seconds(&pid), cpu_seconds("self"), accepted(port));
     let window = Instant::now();
     std::thread::sleep(Duration::from_secs(secs));
     let elapsed = window.elapsed().as_secs_f64();
     let (server_cpu, client_cpu, events) = (
-        cpu_secs(&pid) - server_cpu0,
-        cpu_secs("self") - client_cpu0,
+        cpu_seconds(&pid) - server_cpu0,
+        cpu_seconds("self") - client_cpu0,
         accepted(port) - events0,
     );
     let window_rss = rss_kib(server.id());
