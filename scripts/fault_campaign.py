@@ -162,11 +162,24 @@ def short(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def keyed(items: list):
+    """Scorecard rows by their ids (`branch_id`, `branch_id/user_id`), so an order change shows as what it
+    is; None for other lists."""
+    if not items or not all(isinstance(x, dict) and "branch_id" in x for x in items):
+        return None
+    rows = {f"{x['branch_id']}/{x['user_id']}" if "user_id" in x else x["branch_id"]: x for x in items}
+    return rows if len(rows) == len(items) else None
+
+
 def diff_paths(a, b, path: str = "", out: list | None = None, limit: int = 3) -> list:
-    """Up to `limit` places where `a` (observed) and `b` (expected) differ; rows named by their ids."""
+    """Up to `limit` places where `a` (observed) and `b` (the replay) differ."""
     out = [] if out is None else out
     if len(out) >= limit:
         return out
+    if isinstance(a, list) and isinstance(b, list) and keyed(a) is not None and keyed(b) is not None:
+        a, b = keyed(a), keyed(b)
+        if list(a) != list(b) and set(a) == set(b):
+            out.append(f"{path}: order {', '.join(list(a)[:4])}, replay {', '.join(list(b)[:4])}")
     if isinstance(a, dict) and isinstance(b, dict):
         for key in sorted(set(a) | set(b), key=str):
             if key not in a or key not in b:
@@ -177,10 +190,7 @@ def diff_paths(a, b, path: str = "", out: list | None = None, limit: int = 3) ->
                 break
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b)):
-            name = i
-            if isinstance(x, dict):
-                name = x.get("branch_id", i) if "user_id" not in x else f"{x.get('branch_id')}/{x['user_id']}"
-            diff_paths(x, y, f"{path}[{name}]", out, limit)
+            diff_paths(x, y, f"{path}[{i}]", out, limit)
             if len(out) >= limit:
                 break
     elif a != b:
@@ -224,7 +234,7 @@ class Children:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Kafka: the broker, and the end offsets of a topic (a ListOffsets v1 request).
+# Kafka: the broker, and how many messages a topic holds (Fetch requests).
 # ---------------------------------------------------------------------------------------------------------
 
 
@@ -261,50 +271,58 @@ class Broker:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def end_offsets(self, topic: str) -> dict[int, int]:
-        """Each partition's next offset (the log end), by a Kafka ListOffsets v1 request."""
-
-        def string(s: str) -> bytes:
-            b = s.encode()
-            return struct.pack(">h", len(b)) + b
-
-        body = struct.pack(">ii", -1, 1) + string(topic) + struct.pack(">i", PARTITIONS)
-        for p in range(PARTITIONS):
-            body += struct.pack(">iq", p, -1)
-        request = struct.pack(">hhi", 2, 1, 28) + string("fault-campaign") + body
+    def _request(self, api_key: int, version: int, body: bytes) -> bytes:
+        """One Kafka request on a fresh connection; the response after its correlation id."""
+        client = b"fault-campaign"
+        request = struct.pack(">hhih", api_key, version, 28, len(client)) + client + body
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
             s.sendall(struct.pack(">i", len(request)) + request)
-
-            def read(n: int) -> bytes:
-                buf = b""
-                while len(buf) < n:
-                    chunk = s.recv(n - len(buf))
-                    if not chunk:
-                        raise ConnectionError("the broker closed the connection")
-                    buf += chunk
-                return buf
-
-            (size,) = struct.unpack(">i", read(4))
-            data = read(size)
-        pos = 4  # after the correlation id
-        offsets = {}
-        (topics,) = struct.unpack_from(">i", data, pos)
-        pos += 4
-        for _ in range(topics):
-            (length,) = struct.unpack_from(">h", data, pos)
-            pos += 2 + length
-            (count,) = struct.unpack_from(">i", data, pos)
-            pos += 4
-            for _ in range(count):
-                partition, error, _, offset = struct.unpack_from(">ihqq", data, pos)
-                pos += 22
-                if error:
-                    raise RuntimeError(f"ListOffsets {topic}/{partition}: error {error}")
-                offsets[partition] = offset
-        return offsets
+            data = b""
+            while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    raise ConnectionError("the broker closed the connection")
+                data += chunk
+        return data[8:]
 
     def messages_in(self, topic: str) -> int:
-        return sum(self.end_offsets(topic).values())
+        """How many messages `topic` holds: every record batch of every partition fetched from offset 0
+        (Fetch v4), its records counted from the batch headers. (tansu's ListOffsets answers the last
+        batch's first offset + 1, not the log end, so the offsets cannot be used.)"""
+        name = topic.encode()
+        total = 0
+        for partition in range(PARTITIONS):
+            offset = 0
+            while True:
+                body = struct.pack(">iiiib", -1, 100, 0, 64 << 20, 0)
+                body += struct.pack(">ih", 1, len(name)) + name
+                body += struct.pack(">iiqi", 1, partition, offset, 64 << 20)
+                data = self._request(1, 4, body)
+                pos = 4 + 4  # throttle time, one topic
+                (length,) = struct.unpack_from(">h", data, pos)
+                pos += 2 + length + 4  # the topic's name, one partition
+                _, error, _, _, aborted = struct.unpack_from(">ihqqi", data, pos)
+                pos += 26 + max(aborted, 0) * 16
+                if error:
+                    raise RuntimeError(f"Fetch {topic}/{partition}: error {error}")
+                (size,) = struct.unpack_from(">i", data, pos)
+                records = data[pos + 4: pos + 4 + max(size, 0)]
+                batches = 0
+                at = 0
+                while at + 61 <= len(records):
+                    base, batch_length = struct.unpack_from(">qi", records, at)
+                    if at + 12 + batch_length > len(records):
+                        break  # a batch cut short by the size limit: fetched again from its offset
+                    (last_delta,) = struct.unpack_from(">i", records, at + 23)
+                    (count,) = struct.unpack_from(">i", records, at + 57)
+                    if base + last_delta >= offset:
+                        total += count
+                        offset = base + last_delta + 1
+                        batches += 1
+                    at += 12 + batch_length
+                if batches == 0:
+                    break
+        return total
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -451,6 +469,7 @@ class Campaign:
         return result
 
     def row(self, probe: str, expected: str, observed: str, ok: bool) -> None:
+        observed = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04x}", observed)
         log(f"{probe}: {'ok' if ok else 'NOT OK'}: {observed}")
         self.rows.append((probe, expected, observed, ok))
 
@@ -784,13 +803,11 @@ class Campaign:
             before = [p for p in parquet_files(archive) if aside not in p.parents]
             for lost in ("checkpoint.bin", "checkpoint.prev.bin"):
                 (serve.state / lost).unlink(missing_ok=True)
-            seen = {"max_aside": 0, "min_total": len(before), "stop": False}
+            seen = {"max_aside": 0, "stop": False}
 
             def watch() -> None:
                 while not seen["stop"]:
-                    files = parquet_files(archive)
-                    seen["max_aside"] = max(seen["max_aside"], sum(1 for p in files if aside in p.parents))
-                    seen["min_total"] = min(seen["min_total"], len(files))
+                    seen["max_aside"] = max(seen["max_aside"], len(parquet_files(aside)))
                     time.sleep(0.02)
 
             watcher = threading.Thread(target=watch, daemon=True)
@@ -813,12 +830,11 @@ class Campaign:
                 logged = b"aside" in f.read()
             accepted = counts.get("accepted")
             self.lost.append(max(0, (accepted or 0) - row["ids"]))
-            observed = [f"{len(before)} files; aside held {seen['max_aside']}",
-                        f"fewest files on disk {seen['min_total']}",
+            observed = [f"{len(before)} archive files; aside held {seen['max_aside']} at most",
                         f"aside empty after {emptied:.1f} s" if not left else f"{left} still aside",
                         f"log {'names' if logged else 'does not name'} the aside",
                         f"events {row['n']} rows, {row['ids']} ids, accepted {accepted}"]
-            ok = (seen["max_aside"] == len(before) > 0 and seen["min_total"] >= len(before) and not left
+            ok = (seen["max_aside"] == len(before) > 0 and not left
                   and row["n"] == row["ids"] == accepted == self.expected_counts["accepted"])
             self.row(name, expected, "; ".join(observed), ok)
         except Exception as e:  # noqa: BLE001
@@ -836,6 +852,8 @@ class Campaign:
                  "-d", "leaderboard", "-c", "select 1"],
                 env=env, capture_output=True, timeout=timeout)
             output = (result.stdout + result.stderr).decode(errors="replace").strip()
+            output = output[output.find("FATAL:"):] if "FATAL:" in output else output
+            output = re.sub(r"\s+", " ", output)
             return result.returncode, output, time.monotonic() - started
         except subprocess.TimeoutExpired:
             return -1, f"no answer in {timeout:.0f} s", time.monotonic() - started
@@ -1055,7 +1073,11 @@ class Campaign:
             "| probe | expected | observed | ok |",
             "|---|---|---|---|",
         ]
-        for probe, expected, observed, ok in self.rows:
+        def order(row):
+            number = re.match(r"(\d+)([a-z]?)", row[0])
+            return (int(number.group(1)), number.group(2)) if number else (99, row[0])
+
+        for probe, expected, observed, ok in sorted(self.rows, key=order):
             cells = [c.replace("|", "\\|").replace("\n", " ") for c in (probe, expected, observed)]
             lines.append(f"| {' | '.join(cells)} | {'yes' if ok else 'no'} |")
         passed = sum(1 for r in self.rows if r[3])
