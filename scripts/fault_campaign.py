@@ -71,6 +71,7 @@ WRONG_CLOCK_AT = "2016-11-15T10:00:00+08:00"
 # Probe 3: restarts while the simulator sends the same data live for about FLOW_SECS seconds.
 RESTARTS = 3
 FLOW_SECS = 12
+KILL_SEED = 3  # each kill comes 0.2-1.2 s after the new process has made progress
 
 # Probe 4: single-bit flips of checkpoint.bin (a few in the header, the rest anywhere).
 CORRUPT_BITS = 24
@@ -665,7 +666,7 @@ class Campaign:
                  "--rate", rate, *self.simulation],
                 stdout=subprocess.DEVNULL, stderr=open(serve.dir / "simulate.log", "ab"),
             )
-            rng = random.Random(CORRUPT_SEED)
+            rng = random.Random(KILL_SEED)
             killed_at = []
             for _ in range(RESTARTS):
                 restored = (serve.counts() or {}).get("accepted", 0)
@@ -1057,6 +1058,7 @@ class Campaign:
             commit += " (with uncommitted changes)"
         stat = self.bin.stat()
         digest = hashlib.sha256(self.bin.read_bytes()).hexdigest()[:12]
+        version = self.run("--version", check=False).stdout.decode(errors="replace").strip()
         built = dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         took = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
         events = len(getattr(self, "lines", []))
@@ -1065,7 +1067,7 @@ class Campaign:
             f"Fault campaign of {started.strftime('%Y-%m-%d %H:%M UTC')} ({took:.0f} s)",
             "",
             f"- checkout: {git('rev-parse', '--abbrev-ref', 'HEAD') or '?'} at {commit}",
-            f"- binary: `{self.bin}` (modified {built}, sha256 {digest}…)",
+            f"- binary: `{self.bin}` ({version or 'no version'}, modified {built}, sha256 {digest}…)",
             f"- data: {DATA_BRANCHES} branches × {DATA_USERS_PER_BRANCH} users × {DATA_DAYS} days from "
             f"{DATA_FROM}, seed {DATA_SEED}: {events} events; replay {replayed}",
             *(f"- {note}" for note in self.notes),
