@@ -58,4 +58,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 scripts/fault_campaign.py --binary "$LEADERBOARD_BIN" --tansu "$TANSU" --workdir "$work" "${args[@]}"
+# The driver runs in the background so that a signal reaches it: on SIGINT or SIGTERM it is told to stop,
+# ends its processes and prints what it has so far.
+python3 scripts/fault_campaign.py --binary "$LEADERBOARD_BIN" --tansu "$TANSU" --workdir "$work" "${args[@]}" &
+driver=$!
+trap 'kill -TERM "$driver" 2>/dev/null || true; wait "$driver" || true; exit 130' INT TERM
+status=0
+wait "$driver" || status=$?
+exit "$status"

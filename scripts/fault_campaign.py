@@ -220,8 +220,12 @@ class Children:
         self.pid_file = pid_file
         self.procs: list[subprocess.Popen] = []
 
-    def spawn(self, args: list, **kwargs) -> subprocess.Popen:
-        proc = subprocess.Popen([str(a) for a in args], env=child_env(), **kwargs)
+    def spawn(self, args: list, stderr_to: Path, env: dict | None = None,
+              cwd: Path | None = None) -> subprocess.Popen:
+        """Starts `args` with stdout discarded and stderr appended to `stderr_to`."""
+        with open(stderr_to, "ab") as stderr:
+            proc = subprocess.Popen([str(a) for a in args], env=dict(child_env(), **(env or {})), cwd=cwd,
+                                    stdout=subprocess.DEVNULL, stderr=stderr)
         self.procs.append(proc)
         with open(self.pid_file, "a") as f:
             f.write(f"{proc.pid}\n")
@@ -251,7 +255,8 @@ class Broker:
                 [tansu, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
                  "--advertised-listener-url", f"tcp://127.0.0.1:{port}",
                  "--storage-engine", "memory://tansu/"],
-                cwd=workdir, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"),
+                # tansu reads a .env in its working directory: an empty one of its own.
+                stderr_to=self.log, env={"RUST_LOG": "warn"}, cwd=workdir,
             )
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and proc.poll() is None:
@@ -356,7 +361,7 @@ class Serve:
              "--brokers", self.campaign.broker.address, "--topic", self.topic,
              "--group", f"{self.topic}-group", "--state-dir", self.state,
              "--listen", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"),
+            stderr_to=self.log,
         )
         deadline = time.monotonic() + SERVE_START_SECS
         while time.monotonic() < deadline:
@@ -664,7 +669,7 @@ class Campaign:
             simulator = self.children.spawn(
                 [self.bin, "simulate", "--brokers", self.broker.address, "--topic", serve.topic,
                  "--rate", rate, *self.simulation],
-                stdout=subprocess.DEVNULL, stderr=open(serve.dir / "simulate.log", "ab"),
+                stderr_to=serve.dir / "simulate.log",
             )
             rng = random.Random(KILL_SEED)
             killed_at = []
