@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault campaign (issue 28): runs poison messages, a wrong clock, kill -9 restarts, checkpoint bit flips, a
+# Fault campaign: runs poison messages, a wrong clock, kill -9 restarts, checkpoint bit flips, a
 # lost checkpoint and hostile Postgres, HTTP and SQL clients against a live `leaderboard serve` on a tansu
 # broker, compares the figures with `leaderboard replay`, and prints a Markdown table
 # (probe | expected | observed | ok) with a figures line. Exits non-zero when a probe fails.
@@ -28,7 +28,8 @@ for arg in "$@"; do
 done
 
 if [ "$build" = 1 ]; then
-  cargo build --release -p leaderboard --bin leaderboard
+  # The test suite's build: it makes the same binary without resolving other features.
+  cargo test --release --workspace --no-run
 fi
 [ -x "$LEADERBOARD_BIN" ] || { echo "no leaderboard binary at $LEADERBOARD_BIN (set LEADERBOARD_BIN or pass --build)" >&2; exit 2; }
 [ -x "$TANSU" ] || { echo "no tansu broker at $TANSU (bash scripts/test.sh installs it)" >&2; exit 2; }

@@ -2,7 +2,7 @@
 """Fault campaign: runs hostile inputs and operational accidents against a live `leaderboard serve` on a
 real Kafka-protocol broker (tansu) and compares what it observes with `leaderboard replay` of the clean data.
 
-Probes (issue 28):
+Probes:
   1  poison messages are dead-lettered, figures unchanged
   2  one event with a wrong clock does not move July's close
   3  kill -9 restarts while events flow lose nothing and count nothing twice

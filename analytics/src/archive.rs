@@ -7,10 +7,11 @@
 //! each waiting group becomes one file named after the offset range `[last flush, positions)` (written to
 //! a temporary name, fsynced and renamed), and only then is the checkpoint written. After a crash,
 //! [`Archive::open`] keeps exactly the files the last checkpoint covers ([`files::committed`]). The files
-//! past it (all of them when there is no checkpoint) are moved to `aside/` under the archive, never deleted:
-//! their rows are delivered again from the checkpoint's offsets and archived again, and each file set aside
-//! is removed only once the pipeline has archived its offset range again. If the source no longer holds
-//! those rows, they stay in `aside/`.
+//! past it (all of them when there is no checkpoint) are moved to `aside/<source>/` under the archive (the
+//! source that wrote them, kept in the file `SOURCE`), never deleted: their rows are delivered again from
+//! the checkpoint's offsets and archived again, and each file set aside is removed only once the pipeline
+//! reads the same source and has archived its offset range again. Files of another source, or whose rows
+//! the source no longer holds, stay in `aside/`.
 //!
 //! Many small files are merged into one per group once there are [`MERGE_AT`] of them; the merged file's
 //! range covers the originals', which are deleted at the first flush after
@@ -44,8 +45,11 @@ pub const MERGE_AT: usize = 24;
 /// Files of this size or more are not merged any more.
 const MERGE_MAX_BYTES: u64 = 64 << 20;
 
-/// The folder under the archive root where files a checkpoint does not cover wait.
+/// The folder under the archive root where files a checkpoint does not cover wait, one folder per source.
 pub const ASIDE_DIR: &str = "aside";
+
+/// The file under the archive root that names the source whose rows the archive holds.
+const SOURCE_FILE: &str = "SOURCE";
 
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 1 << 20;
@@ -130,8 +134,15 @@ impl Archive {
     /// Opens the archive under `root` for the pipeline that resumes at `positions` (the checkpoint's next
     /// offsets; empty without a checkpoint): files past the checkpoint are set aside, merge leftovers
     /// (whose rows a kept file holds) and temporary files are deleted.
-    pub fn open(root: &Path, positions: &BTreeMap<PartitionId, u64>) -> Result<Self, ArchiveError> {
+    pub fn open(
+        root: &Path,
+        source: &str,
+        positions: &BTreeMap<PartitionId, u64>,
+    ) -> Result<Self, ArchiveError> {
         fs::create_dir_all(root).map_err(|e| ArchiveError::io("cannot create", root, e))?;
+        let source_file = root.join(SOURCE_FILE);
+        let previous_source = fs::read_to_string(&source_file).ok();
+        let written_by = previous_source.as_deref().map_or("unknown", str::trim);
         let listing = files::list(root)?;
         let (kept, dropped) = files::committed(listing.files, positions);
         let (past, leftovers): (Vec<_>, Vec<_>) = dropped
@@ -145,12 +156,12 @@ impl Archive {
             tracing::info!(file = %path.display(), "removing a merge leftover or temporary archive file");
             remove_file(path)?;
         }
-        let aside_root = root.join(ASIDE_DIR);
-        if !past.is_empty() {
+        let aside_root = root.join(ASIDE_DIR).join(folder_name(written_by));
+        for file in &past {
             tracing::warn!(
-                files = past.len(),
+                file = %file.path.display(),
                 aside = %aside_root.display(),
-                "archive files past the checkpoint are set aside until the source gives their rows back"
+                "an archive file past the checkpoint is set aside until the source gives its rows back"
             );
         }
         for file in &past {
@@ -162,8 +173,12 @@ impl Archive {
             fs::rename(&file.path, &target)
                 .map_err(|e| ArchiveError::io("cannot set aside", &file.path, e))?;
         }
+        if previous_source.as_deref().map(str::trim) != Some(source) {
+            fs::write(&source_file, source)
+                .map_err(|e| ArchiveError::io("cannot write", &source_file, e))?;
+        }
         let archive = Self::with(root, true, kept, positions.clone());
-        archive.lock().aside = files::list(&aside_root)?.files;
+        archive.lock().aside = files::list(&root.join(ASIDE_DIR).join(folder_name(source)))?.files;
         archive.remove_aside_archived_again()?;
         Ok(archive)
     }
@@ -448,6 +463,21 @@ fn create_dir_durably(dir: &Path) -> Result<(), ArchiveError> {
     })
 }
 
+/// The folder of `source` under `aside/`: its name with every character but letters, digits, `-` and `.`
+/// written as `_`.
+fn folder_name(source: &str) -> String {
+    source
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 fn sync_dir(dir: &Path) -> Result<(), ArchiveError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -520,7 +550,7 @@ mod tests {
     fn a_crash_between_flush_and_checkpoint_neither_loses_nor_duplicates_rows() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("archive");
-        let archive = Archive::open(&root, &BTreeMap::new()).unwrap();
+        let archive = Archive::open(&root, "kafka:a", &BTreeMap::new()).unwrap();
         archive.append(rows(0..3));
         assert_eq!(
             archived_offsets(&archive),
@@ -547,9 +577,11 @@ mod tests {
         archive.flush(&BTreeMap::from([(0, 5)])).unwrap();
         drop(archive);
 
-        let restarted = Archive::open(&root, &checkpointed).unwrap();
+        let restarted = Archive::open(&root, "kafka:a", &checkpointed).unwrap();
         assert_eq!(archived_offsets(&restarted), [0, 1, 2]);
-        let aside = files::list(&root.join(ASIDE_DIR)).unwrap().files;
+        let aside = files::list(&root.join(ASIDE_DIR).join("kafka_a"))
+            .unwrap()
+            .files;
         assert_eq!(aside.len(), 1, "the file past the checkpoint is set aside");
         // The source delivers 3 and 4 again from the checkpoint's offsets.
         restarted.append(rows(3..5));
@@ -570,7 +602,7 @@ mod tests {
     fn without_a_checkpoint_the_archive_is_set_aside_until_the_source_gives_every_row_back() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("archive");
-        let archive = Archive::open(&root, &BTreeMap::new()).unwrap();
+        let archive = Archive::open(&root, "kafka:a", &BTreeMap::new()).unwrap();
         for range in [0..3, 3..6] {
             let end = range.end;
             archive.append(rows(range));
@@ -579,9 +611,9 @@ mod tests {
         drop(archive);
 
         // The checkpoint is lost: nothing is deleted, everything waits aside.
-        let fresh = Archive::open(&root, &BTreeMap::new()).unwrap();
+        let fresh = Archive::open(&root, "kafka:a", &BTreeMap::new()).unwrap();
         assert!(archived_offsets(&fresh).is_empty());
-        let aside_root = root.join(ASIDE_DIR);
+        let aside_root = root.join(ASIDE_DIR).join("kafka_a");
         assert_eq!(files::list(&aside_root).unwrap().files.len(), 2);
         fresh.append(rows(0..4));
         let report = fresh.flush(&BTreeMap::from([(0, 4)])).unwrap();
@@ -589,20 +621,32 @@ mod tests {
         drop(fresh);
 
         // A second restart without a checkpoint keeps both the new files and the old one aside.
-        let again = Archive::open(&root, &BTreeMap::new()).unwrap();
+        let again = Archive::open(&root, "kafka:a", &BTreeMap::new()).unwrap();
         assert_eq!(files::list(&aside_root).unwrap().files.len(), 2);
         again.append(rows(0..6));
         let report = again.flush(&BTreeMap::from([(0, 6)])).unwrap();
         assert_eq!(report.aside, 0);
         assert!(files::list(&aside_root).unwrap().files.is_empty());
         assert_eq!(archived_offsets(&again), [0, 1, 2, 3, 4, 5]);
+        drop(again);
+
+        // Another source (a recreated topic) reaching the same offsets removes none of the first one's files.
+        let other = Archive::open(&root, "kafka:b", &BTreeMap::new()).unwrap();
+        other.append(rows(0..9));
+        let report = other.flush(&BTreeMap::from([(0, 9)])).unwrap();
+        assert_eq!(report.aside, 0, "nothing of kafka:b waits");
+        assert_eq!(
+            files::list(&aside_root).unwrap().files.len(),
+            1,
+            "kafka:a's file stays"
+        );
     }
 
     #[test]
     fn small_files_are_merged_and_a_merge_interrupted_before_the_cleanup_counts_once() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("archive");
-        let archive = Archive::open(&root, &BTreeMap::new()).unwrap();
+        let archive = Archive::open(&root, "kafka:a", &BTreeMap::new()).unwrap();
         let n = MERGE_AT as u64;
         for i in 0..n {
             archive.append(rows(i..i + 1));
@@ -615,7 +659,7 @@ mod tests {
         let on_disk = files::list(&root).unwrap().files.len();
         assert_eq!(on_disk, MERGE_AT + 1);
         drop(archive);
-        let restarted = Archive::open(&root, &BTreeMap::from([(0, n)])).unwrap();
+        let restarted = Archive::open(&root, "kafka:a", &BTreeMap::from([(0, n)])).unwrap();
         assert_eq!(archived_offsets(&restarted), expected);
         assert_eq!(files::list(&root).unwrap().files.len(), 1);
     }
@@ -624,7 +668,7 @@ mod tests {
     fn merged_away_files_stay_for_queries_until_their_time_is_up() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("archive");
-        let archive = Archive::open(&root, &BTreeMap::new())
+        let archive = Archive::open(&root, "kafka:a", &BTreeMap::new())
             .unwrap()
             .keep_merged_files_for(Duration::from_millis(300));
         let n = MERGE_AT as u64;

@@ -118,16 +118,11 @@ impl ArrivalPass {
         )
     }
 
-    /// Puts back what a deserialised pass does not carry: the calendar, and the watermark rule of the
-    /// configuration now (the delay is a state-shaping setting, checked before a checkpoint is resumed).
+    /// Puts back what a deserialised pass does not carry: the calendar and the watermark rule (state-shaping
+    /// settings, the same as the checkpoint's: `state_settings`).
     pub(crate) fn configure(&mut self, calendar: LocalCalendar, rule: WatermarkRule) {
         self.calendar = calendar;
         self.rule = rule;
-        for clock in self.partitions.values_mut() {
-            while clock.recent.len() > rule.confirmations {
-                clock.recent.pop_front();
-            }
-        }
     }
 
     /// The next offset to read in each partition that has delivered anything.

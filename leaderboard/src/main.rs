@@ -137,7 +137,7 @@ fn scoring_failed(args: &ReplayArgs) -> String {
 async fn replay(args: &ReplayArgs) -> Result<analytics::Engine> {
     let mut engine = load_engine(args.config.as_deref(), &args.org)?;
     let kept = match &args.state_dir {
-        Some(dir) => Some(KeptState::open(dir)?),
+        Some(dir) => Some(KeptState::open(dir, &args.events)?),
         None => None,
     };
     let options = ReplayOptions {
@@ -155,6 +155,11 @@ async fn replay(args: &ReplayArgs) -> Result<analytics::Engine> {
     Ok(engine)
 }
 
+/// The source name of a replayed event file, in its checkpoint and archive.
+fn file_source(events: &std::path::Path) -> String {
+    format!("file:{}", events.display())
+}
+
 /// The state directory a replay leaves for `leaderboard sql`: the archive and a checkpoint.
 struct KeptState {
     dir: PathBuf,
@@ -163,7 +168,7 @@ struct KeptState {
 }
 
 impl KeptState {
-    fn open(dir: &std::path::Path) -> Result<Self> {
+    fn open(dir: &std::path::Path, events: &std::path::Path) -> Result<Self> {
         let store = analytics::CheckpointStore::open(dir)?;
         if store.path().exists() {
             bail!(
@@ -171,7 +176,8 @@ impl KeptState {
                 dir.display()
             );
         }
-        let archive = leaderboard::sql::open_archive(dir, &Default::default())?;
+        let archive =
+            leaderboard::sql::open_archive(dir, &file_source(events), &Default::default())?;
         Ok(Self {
             dir: dir.into(),
             store,
@@ -188,7 +194,7 @@ impl KeptState {
         let state = engine.state();
         self.archive.flush(&state.arrival.positions())?;
         let bytes = analytics::CheckpointStore::encode(
-            &format!("file:{}", events.display()),
+            &file_source(events),
             &analytics::state_settings(engine.config()),
             state,
             chrono::Utc::now().timestamp_millis(),

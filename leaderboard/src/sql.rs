@@ -43,13 +43,14 @@ pub fn archive_dir(state_dir: &std::path::Path) -> std::path::PathBuf {
     state_dir.join("archive")
 }
 
-/// Opens the archive of `state_dir` for a pipeline resuming at `positions`.
+/// Opens the archive of `state_dir` for a pipeline resuming at `positions` of `source`.
 pub fn open_archive(
     state_dir: &std::path::Path,
+    source: &str,
     positions: &std::collections::BTreeMap<u32, u64>,
 ) -> anyhow::Result<Archive> {
     let dir = archive_dir(state_dir);
-    Archive::open(&dir, positions)
+    Archive::open(&dir, source, positions)
         .with_context(|| format!("cannot open the event archive in {}", dir.display()))
 }
 
@@ -558,7 +559,7 @@ mod tests {
             Arc::clone(&config),
             Arc::new(org),
         )));
-        let archive = Arc::new(Archive::open(dir, &Default::default()).unwrap());
+        let archive = Arc::new(Archive::open(dir, "embedded", &Default::default()).unwrap());
         let engine = SqlEngine::new(&config.sql, &live, &archive).unwrap();
         engine
             .context()

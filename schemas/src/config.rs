@@ -451,8 +451,17 @@ impl Config {
                 return bad(format!("{key} must be a positive number, got {value}"));
             }
         }
-        if self.watermark_confirmations == 0 {
-            return bad("watermark_confirmations must be at least 1".into());
+        if !(1..=100).contains(&self.watermark_confirmations) {
+            return bad(format!(
+                "watermark_confirmations must be 1..=100, got {}",
+                self.watermark_confirmations
+            ));
+        }
+        if self.max_watermark_jump_secs > 366 * 86_400 {
+            return bad(format!(
+                "max_watermark_jump_secs must be at most a year (31622400), got {}",
+                self.max_watermark_jump_secs
+            ));
         }
         if self.active_login_days == 0 || self.active_login_days > 31 {
             return bad(format!(

@@ -13,7 +13,7 @@ pub const MAX_QUOTED_CHARS: usize = 200;
 pub const MAX_MESSAGE_CHARS: usize = 1_000;
 
 /// `text` as a message quotes it: whole when it has at most [`MAX_QUOTED_CHARS`] characters, else its first
-/// [`MAX_QUOTED_CHARS`] characters followed by "…". Quote it with `{:?}` or `{}` as before.
+/// [`MAX_QUOTED_CHARS`] characters followed by "…", to quote with `{:?}` or `{}`.
 pub fn excerpt(text: &str) -> Cow<'_, str> {
     cut(text, MAX_QUOTED_CHARS)
 }

@@ -140,7 +140,8 @@ fn silent_connections_and_wrong_passwords_cannot_keep_the_data_team_out_of_postg
         "closed after {after:?} with startup_timeout_secs = 3"
     );
 
-    // Wrong passwords from one address are answered more slowly each time.
+    // Passwords from an address with failed logins are checked only after a wait that doubles with each
+    // failure (0, 0.1, 0.2, 0.4, 0.8, 1.6 s before the six below), right or wrong.
     let mut took = Vec::new();
     for _ in 0..6 {
         let started = Instant::now();
@@ -154,17 +155,17 @@ fn silent_connections_and_wrong_passwords_cannot_keep_the_data_team_out_of_postg
         );
     }
     assert!(
-        took.windows(2).all(|w| w[1] > w[0]),
-        "each failure waits longer: {took:?}"
-    );
-    assert!(
-        took[5] > took[0] * 8 && took[5] >= Duration::from_secs(2),
+        took[5] >= took[0] + Duration::from_millis(1_200),
         "the sixth failure waits far longer than the first: {took:?}"
     );
-    // The right password still works, at once.
+    // The right password still works, after the same wait (an attacker learns nothing sooner).
     let started = Instant::now();
     assert_eq!(psql(pg_port, PASSWORD, "SELECT 2").as_deref(), Ok("2"));
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 
     // A query sent right behind a wrong password is never run.
     let queries_before = postgres_queries(&server.serve.metrics());

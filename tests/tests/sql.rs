@@ -593,9 +593,9 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
         "{metrics}"
     );
 
-    // Long expression chains, as BI tools write them. 600 ORs are answered (with the default stack,
-    // thousands overflowed it and aborted the whole process); 3,000 ORs and 6,000 `1+1…` weigh more than
-    // `sql.max_expression_weight` (planning the 1s took DataFusion 43 s) and are refused before planning,
+    // Long expression chains, as BI tools write them. 600 ORs are answered (deep chains must not overflow
+    // a thread's stack); 3,000 ORs and 6,000 `1+1…` weigh more than `sql.max_expression_weight` (planning
+    // time grows with the square of a chain's length) and are refused before planning,
     // while the same 3,000 values as an IN list are answered; a statement over 256 KiB is refused before
     // parsing. The server (pipeline included) lives through all of it.
     eventually(Duration::from_secs(12), "a free query slot", || {
@@ -651,7 +651,7 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
     assert!(server.get("/api/v1/status")["counts"]["accepted"].as_u64() > Some(0));
 }
 
-/// A 25,000-term `'a' || 'a' || …` took DataFusion minutes of a core and gigabytes to plan. It is refused
+/// A 25,000-term `'a' || 'a' || …` would take DataFusion minutes of a core and gigabytes to plan. It is refused
 /// at once with the name of the bound; and with the bound raised past it, its planning stops at the time
 /// limit: in both cases the server's CPU time stops growing, the refusal is counted by limit, and the next
 /// query is answered.

@@ -71,6 +71,8 @@ struct Reader {
     assigned: Vec<i32>,
     /// The next offset to read in each partition: the state's at the start, then what was read.
     read_to: Positions,
+    /// The state had no positions at the start (no checkpoint): every partition is read from offset 0.
+    from_nothing: bool,
     last_error_log: Option<Instant>,
 }
 
@@ -106,6 +108,7 @@ impl KafkaSource {
             shared: shared.clone(),
             limits,
             assigned: Vec::new(),
+            from_nothing: resume.is_empty(),
             read_to: resume,
             last_error_log: None,
         };
@@ -159,7 +162,7 @@ impl Reader {
                 Ok(Err(KafkaError::MessageConsumption(
                     code @ (RDKafkaErrorCode::OffsetOutOfRange | RDKafkaErrorCode::AutoOffsetReset),
                 ))) => {
-                    let reason = if self.read_to.is_empty() {
+                    let reason = if self.from_nothing {
                         format!(
                             "{code}; the topic no longer starts at offset 0 and there is no checkpoint, so \
                              figures rebuilt from it would miss its expired messages"

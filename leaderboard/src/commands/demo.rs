@@ -77,7 +77,7 @@ pub async fn demo(args: &DemoArgs) -> Result<()> {
     // The demo keeps no state across runs: its archive lives in a temporary directory.
     let scratch = tempfile::tempdir().context("cannot create the demo's archive directory")?;
     let archive = Arc::new(
-        crate::sql::open_archive(scratch.path(), &Default::default())?
+        crate::sql::open_archive(scratch.path(), "embedded", &Default::default())?
             .keep_merged_files_for(crate::sql::longest_query(&config.sql)),
     );
     let source = EmbeddedSource::start(spec, args.partitions, pacing);

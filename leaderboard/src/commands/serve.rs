@@ -103,6 +103,7 @@ pub async fn serve(args: &ServeArgs) -> Result<()> {
     let archive = Arc::new(
         crate::sql::open_archive(
             &config.server.state_dir,
+            &source_name,
             &engine.state().arrival.positions(),
         )?
         .keep_merged_files_for(crate::sql::longest_query(&config.sql)),

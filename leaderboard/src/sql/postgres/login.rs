@@ -6,9 +6,11 @@
 //! given up), and against `sql.max_connections` only from then on, so clients that connect and stay
 //! silent cannot keep the data team out: they are closed at the startup timeout, and when the pending cap
 //! is reached a new connection closes the one that has been logging in longest. A login is checked
-//! against `sql.max_connections` when its password arrives. After a wrong password the answer waits
-//! [`delay_after`] the failures of its source in the last [`FORGET_AFTER`] (but lets the client hear it
-//! before the startup timeout), and the connection is closed.
+//! against `sql.max_connections` when its password arrives. A password from a source with failed logins is
+//! checked only after a wait of [`delay_after`] its failures (forgotten [`FORGET_AFTER`] after the last
+//! one), right or wrong, so a client cannot learn a guess was wrong sooner by hanging up; the wait ends in
+//! time for the client to hear the answer before the startup timeout. A wrong password is answered and its
+//! connection closed.
 
 use datafusion_postgres::pgwire;
 use futures_util::{Sink, SinkExt};
@@ -25,13 +27,14 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 
-/// The wait before answering a source's first failed login; it doubles with each further failure.
+/// The wait before checking a password from a source with one failed login; it doubles with each further
+/// failure.
 const FIRST_DELAY: Duration = Duration::from_millis(100);
 
-/// The longest wait before answering a failed login.
+/// The longest wait before checking a password.
 const MAX_DELAY: Duration = Duration::from_secs(5);
 
-/// Time kept, from the failed-login wait, for telling the client before the startup timeout closes it.
+/// Time kept, from the wait before a password is checked, for answering before the startup timeout.
 const ANSWER_TIME: Duration = Duration::from_millis(200);
 
 /// How long a source's failed logins are remembered after its last one.
@@ -41,7 +44,7 @@ pub const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
 /// forgotten.
 const MAX_SOURCES: usize = 4096;
 
-/// The wait before answering the `failures`-th failed login of a source (1 for the first).
+/// The wait before checking a password from a source with `failures` failed logins (at least 1).
 pub fn delay_after(failures: u32) -> Duration {
     let doublings = failures.saturating_sub(1).min(16);
     FIRST_DELAY.saturating_mul(1 << doublings).min(MAX_DELAY)
@@ -64,6 +67,22 @@ pub struct Admission {
 struct Pending {
     next_id: u64,
     queue: VecDeque<(u64, SocketAddr, CancellationToken)>,
+}
+
+impl Pending {
+    /// Takes out the connection logging in longest of the source with the most connections logging in.
+    fn evict_from_busiest_source(&mut self) -> Option<(u64, SocketAddr, CancellationToken)> {
+        let mut held: HashMap<IpAddr, usize> = HashMap::new();
+        for (_, peer, _) in &self.queue {
+            *held.entry(source_of(peer.ip())).or_default() += 1;
+        }
+        let busiest = held.into_iter().max_by_key(|(_, n)| *n)?.0;
+        let index = self
+            .queue
+            .iter()
+            .position(|(_, peer, _)| source_of(peer.ip()) == busiest)?;
+        self.queue.remove(index)
+    }
 }
 
 /// A connection's place among those logging in.
@@ -101,13 +120,14 @@ impl Admission {
         }
     }
 
-    /// Counts `peer` among the connections logging in; at the cap, the one logging in longest is
-    /// evicted to make room.
+    /// Counts `peer` among the connections logging in; at the cap, the source holding the most places
+    /// gives one up: its connection logging in longest is evicted to make room (so one flooding source
+    /// evicts its own connections first).
     pub fn enter(&self, peer: SocketAddr) -> Ticket {
         let evicted = CancellationToken::new();
         let mut pending = lock(&self.pending);
         if pending.queue.len() >= self.max_pending
-            && let Some((_, oldest, token)) = pending.queue.pop_front()
+            && let Some((_, oldest, token)) = pending.evict_from_busiest_source()
         {
             token.cancel();
             crate::metrics::record_sql_unauthenticated_closed("evicted");
@@ -135,10 +155,17 @@ impl Admission {
             .retain(|(id, _, _)| *id != ticket.id);
     }
 
-    /// Records a failed login from `ip`; returns how long to wait before answering it.
-    fn failed(&self, ip: IpAddr) -> (u32, Duration) {
-        let failures = lock(&self.failures).record(ip, Instant::now());
-        (failures, delay_after(failures))
+    /// Records a failed login from `ip`; returns the source's failures.
+    fn failed(&self, ip: IpAddr) -> u32 {
+        lock(&self.failures).record(ip, Instant::now())
+    }
+
+    /// How long a password from `ip` waits before it is checked: nothing without failed logins.
+    fn wait_before_check(&self, ip: IpAddr) -> Duration {
+        match lock(&self.failures).count(ip, Instant::now()) {
+            0 => Duration::ZERO,
+            failures => delay_after(failures),
+        }
     }
 }
 
@@ -149,6 +176,14 @@ struct Failures {
 }
 
 impl Failures {
+    /// The failures of `ip`'s source standing at `now` (0 once [`FORGET_AFTER`] has passed since its last).
+    fn count(&self, ip: IpAddr, now: Instant) -> u32 {
+        self.by_source
+            .get(&source_of(ip))
+            .filter(|(_, last)| now.duration_since(*last) < FORGET_AFTER)
+            .map_or(0, |(count, _)| *count)
+    }
+
     /// Counts a failed login from `ip` at `now`; returns its failures in the last [`FORGET_AFTER`].
     fn record(&mut self, ip: IpAddr, now: Instant) -> u32 {
         let source = source_of(ip);
@@ -264,6 +299,15 @@ impl<H: StartupHandler> StartupHandler for Gate<H> {
         }
         let admission = &self.login.admission;
         let peer = client.socket_addr();
+        // Within the startup timeout, so that the client hears the answer.
+        let left = self
+            .login
+            .deadline
+            .saturating_duration_since(Instant::now());
+        let wait = admission
+            .wait_before_check(peer.ip())
+            .min(left.saturating_sub(ANSWER_TIME));
+        tokio::time::sleep(wait).await;
         let Ok(session) = admission.sessions.clone().try_acquire_owned() else {
             crate::metrics::record_sql_connection_refused();
             tracing::warn!(
@@ -292,22 +336,15 @@ impl<H: StartupHandler> StartupHandler for Gate<H> {
         let Err(error) = checked else {
             return Ok(());
         };
-        let (failures, delay) = admission.failed(peer.ip());
-        // Within the startup timeout, so that the client hears why.
-        let left = self
-            .login
-            .deadline
-            .saturating_duration_since(Instant::now());
-        let delay = delay.min(left.saturating_sub(ANSWER_TIME));
+        let failures = admission.failed(peer.ip());
         crate::metrics::record_sql_login_failed();
         tracing::warn!(
             %peer,
             user = %schemas::excerpt(client.metadata().get("user").map_or("", String::as_str)),
             failures,
-            delay_ms = delay.as_millis() as u64,
+            waited_ms = wait.as_millis() as u64,
             "postgres login failed"
         );
-        tokio::time::sleep(delay).await;
         self.login.refuse(client, error.into()).await;
         Ok(())
     }
@@ -366,5 +403,23 @@ mod tests {
         assert!(first.evicted.is_cancelled());
         assert!(!third.evicted.is_cancelled() && !fourth.evicted.is_cancelled());
         assert_eq!(lock(&admission.pending).queue.len(), 2);
+    }
+
+    #[test]
+    fn a_flooding_source_evicts_its_own_connections_first() {
+        let config = SqlConfig {
+            max_pending_connections: 3,
+            ..SqlConfig::default()
+        };
+        let admission = Admission::new(&config);
+        let analyst = admission.enter("10.0.0.7:5000".parse().unwrap());
+        let flood: Vec<Ticket> = (0..10)
+            .map(|port| admission.enter(SocketAddr::from(([10, 0, 0, 66], 6000 + port))))
+            .collect();
+        assert!(
+            !analyst.evicted.is_cancelled(),
+            "the analyst keeps their place"
+        );
+        assert_eq!(flood.iter().filter(|t| t.evicted.is_cancelled()).count(), 8);
     }
 }
