@@ -58,6 +58,29 @@ impl Limits {
     }
 }
 
+/// The next connection `listener` accepts, or `None` once `shutdown` is cancelled. A failed accept (out of
+/// file descriptors, most likely) is logged, naming the `protocol`, and retried after the open
+/// connections have had a moment to end.
+pub async fn accept_until(
+    listener: &TcpListener,
+    shutdown: &CancellationToken,
+    protocol: &str,
+) -> Option<(TcpStream, std::net::SocketAddr)> {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.cancelled() => return None,
+        };
+        match accepted {
+            Ok(accepted) => return Some(accepted),
+            Err(e) => {
+                tracing::warn!(error = %e, protocol, "cannot accept a connection");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
 /// Serves `app` on `listener` under `limits` until `shutdown`, then asks every connection to finish its
 /// request and waits for them (at most [`SHUTDOWN_GRACE`]).
 pub async fn serve(
@@ -69,20 +92,7 @@ pub async fn serve(
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
     let over_limit = Throttled::default();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = shutdown.cancelled() => break,
-        };
-        let (tcp, peer) = match accepted {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Out of file descriptors, most likely: give the open connections time to end.
-                tracing::warn!(error = %e, "cannot accept an HTTP connection");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
+    while let Some((tcp, peer)) = accept_until(&listener, &shutdown, "HTTP").await {
         tune(&tcp);
         if let Ok(slot) = open.clone().try_acquire_owned() {
             let io = Counted { tcp, _slot: slot };

@@ -48,7 +48,6 @@ use pgwire::messages::data::FORMAT_CODE_BINARY;
 use schemas::{SqlConfig, SqlUser};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -77,20 +76,9 @@ pub async fn serve(
     let front = Arc::new(FrontEnd::new(engine, config.users.clone()));
     let admission = Arc::new(Admission::new(config));
     tokio::spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                accepted = listener.accept() => accepted,
-                _ = shutdown.cancelled() => break,
-            };
-            let (socket, peer) = match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors, most likely: give the open connections time to end.
-                    tracing::warn!(error = %e, "cannot accept a postgres connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
+        while let Some((socket, peer)) =
+            crate::connections::accept_until(&listener, &shutdown, "postgres").await
+        {
             let ticket = admission.enter(peer);
             let (login, decided) = Login::new(admission.clone());
             let session = Session {
