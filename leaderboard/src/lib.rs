@@ -27,5 +27,7 @@ pub mod server;
 pub mod service;
 pub mod sql;
 pub mod table;
+#[cfg(test)]
+mod test_log;
 pub mod throttle;
 pub mod ws;

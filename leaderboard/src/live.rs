@@ -18,6 +18,8 @@ pub struct Live {
     /// The engine: the pipeline writes one micro-batch at a time, the server reads between batches.
     pub engine: RwLock<Engine>,
     connected: AtomicBool,
+    /// The source lost its broker after reaching it, and has not reached it again.
+    lost: AtomicBool,
     started: AtomicBool,
     /// Unix milliseconds of the last checkpoint written (0: none yet).
     checkpoint_saved_at: AtomicI64,
@@ -35,6 +37,7 @@ impl Live {
             org: Arc::new(engine.org().clone()),
             engine: RwLock::new(engine),
             connected: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
             started: AtomicBool::new(false),
             checkpoint_saved_at: AtomicI64::new(0),
             version: watch::Sender::new(0),
@@ -72,9 +75,18 @@ impl Live {
         &self.org
     }
 
-    /// Records whether the source reaches its broker.
+    /// Records whether the source reaches its broker; a loss of the broker, and its recovery, are logged
+    /// once each.
     pub fn set_connected(&self, connected: bool) {
-        self.connected.store(connected, Ordering::Relaxed);
+        let was = self.connected.swap(connected, Ordering::Relaxed);
+        if was && !connected {
+            self.lost.store(true, Ordering::Relaxed);
+            tracing::warn!(
+                "the source cannot reach its broker: the figures stand still until it can"
+            );
+        } else if !was && connected && self.lost.swap(false, Ordering::Relaxed) {
+            tracing::warn!("the source reaches its broker again: consuming");
+        }
     }
 
     /// Whether the source reached its broker at the last look.
@@ -106,5 +118,33 @@ impl Live {
         } else {
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Live;
+    use analytics::Engine;
+    use schemas::{Config, Organisation};
+    use std::sync::Arc;
+
+    #[test]
+    fn losing_and_reaching_the_broker_again_are_logged_once_each() {
+        let org =
+            Organisation::from_csv("branch_id,branch_name,in_scope\nzd,张店,true\n".as_bytes())
+                .unwrap();
+        let live = Live::new(Engine::new(Arc::new(Config::default()), Arc::new(org)));
+        let ((), log) = crate::test_log::logged(|| {
+            for connected in [true, true, false, false, false, true, true] {
+                live.set_connected(connected);
+            }
+        });
+        assert_eq!(log.matches("cannot reach its broker").count(), 1, "{log}");
+        assert_eq!(log.matches("reaches its broker again").count(), 1, "{log}");
+        assert!(
+            log.find("cannot reach").unwrap() < log.find("again").unwrap(),
+            "{log}"
+        );
+        assert!(live.is_connected());
     }
 }

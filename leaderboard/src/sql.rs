@@ -608,30 +608,6 @@ mod tests {
         format!("SELECT {}", vec!["'a'"; 25_000].join(" || "))
     }
 
-    /// The log lines written while `f` runs on this thread.
-    fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
-        #[derive(Clone, Default)]
-        struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
-        impl std::io::Write for Lines {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        let result = tracing::subscriber::with_default(subscriber, f);
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-        (result, text)
-    }
-
     /// A statement heavier than `sql.max_expression_weight` is refused before planning, with the
     /// setting's name, and the refusal is logged with the start of the statement only.
     #[test]
@@ -642,7 +618,7 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let (error, log) = logged(|| {
+        let (error, log) = crate::test_log::logged(|| {
             runtime
                 .block_on(engine.query(&concat_chain(), 10))
                 .unwrap_err()
