@@ -2,7 +2,7 @@
 //! decoding ([`DecodedFile`], as `leaderboard replay` runs it), with the engine replaced by nothing
 //! (`decode`) or by the engine's arrival pass alone (`arrival`: offsets, watermarks and month closing, and
 //! the dedupe set with the engine's look-ahead; every event deduplicated in its own month, where the engine
-//! moves a late state change to the first open one), so no entity state, fact rows or aggregate. docs/BENCHMARKS.md (session 21) compares it with DuckDB's query of issue 2.
+//! moves a late state change to the first open one), so no entity state, fact rows or aggregate. docs/BENCHMARKS.md (Replay) compares it with DuckDB's five-column query.
 //!
 //!     cargo run --release --example replay_floor -- EVENTS.ndjson decode|arrival
 

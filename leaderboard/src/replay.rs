@@ -4,7 +4,7 @@
 use analytics::{Archive, ArchiveRows, Counts, Disposition, Engine};
 use anyhow::{Context, Result};
 use ingest::{DecodedBatch, NdjsonReader, decode_batch};
-use schemas::{Config, Organisation};
+use schemas::{Config, Organisation, TimeBounds};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -189,7 +189,7 @@ impl DecodedFile {
     /// that `config` finds plausible. The file is mapped, so nobody may write to or truncate it while the
     /// batches are read (README, `replay`).
     pub fn start(file: File, batch_size: usize, config: &Config) -> Self {
-        let config = config.clone();
+        let earliest = config.time_bounds(0).earliest;
         let (tx, batches) = tokio::sync::mpsc::channel(2);
         let batch_size = batch_size.max(1);
         let thread = std::thread::spawn(move || {
@@ -208,7 +208,10 @@ impl DecodedFile {
                 if raw.is_empty() {
                     return;
                 }
-                let bounds = config.time_bounds(chrono::Utc::now().timestamp_millis());
+                let bounds = TimeBounds {
+                    earliest,
+                    now: chrono::Utc::now().timestamp_millis(),
+                };
                 if tx
                     .blocking_send(Ok((decode_batch(raw, bounds), reader.bytes_read())))
                     .is_err()

@@ -389,38 +389,33 @@ fn over_size_bodies_get_a_json_413_and_errors_quote_a_short_prefix_of_huge_input
 
     // Errors about a 65 KB input quote a short prefix of it, over HTTP …
     let huge = "x".repeat(65_000);
-    let (status, body) = post(
-        &server,
+    let short_400 = |path: &str, content_type: &str, body: &str, quoted: &str| {
+        let (status, answer) = post(&server, path, content_type, body);
+        assert_eq!(status, 400, "{path}: {answer:.300}");
+        assert!(
+            answer.len() < SHORT && answer.contains(quoted),
+            "{path}: {} bytes: {answer:.300}",
+            answer.len()
+        );
+    };
+    short_400(
         "/api/v1/sql",
         "text/plain",
         &format!("SELECT {huge}"),
+        "xxxx",
     );
-    assert_eq!(status, 400, "{}", &body[..body.len().min(300)]);
-    assert!(
-        body.len() < SHORT && body.contains("xxxx"),
-        "{} bytes: {body:.300}",
-        body.len()
-    );
-    let (status, body) = post(
-        &server,
+    short_400(
         "/api/v1/clearing-scores",
         "application/json",
         &format!(r#"{{"branch_id": "{huge}", "month": "2016-06", "score": 5}}"#),
+        "unknown branch",
     );
-    assert_eq!(status, 400, "{body:.300}");
-    assert!(
-        body.len() < SHORT && body.contains("unknown branch"),
-        "{} bytes: {body:.300}",
-        body.len()
-    );
-    let (status, body) = post(
-        &server,
+    short_400(
         "/api/v1/clearing-scores",
         "application/json",
         &format!(r#"{{"branch_id": "a", "month": "2016-06", "score": "{huge}"}}"#),
+        "",
     );
-    assert_eq!(status, 400, "{body:.300}");
-    assert!(body.len() < SHORT, "{} bytes: {body:.300}", body.len());
     // (A URI is at most 64 KiB.)
     let (status, body) = server
         .serve
