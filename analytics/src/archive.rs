@@ -13,11 +13,18 @@
 //! reads the same source and has archived its offset range again. Files of another source, or whose rows
 //! the source no longer holds, stay in `aside/`.
 //!
+//! Each file has a checksum file next to it ([`checksum`]). Opening the archive reads every committed file
+//! back against it: a damaged file is moved to `damaged/` with a warning (never deleted, never read by a
+//! query or a merge) and counted in [`FlushReport::damaged`]. The figures do not depend on the archive (the
+//! checkpoint holds them); a damaged file's rows are missing from the SQL tables of events until it is
+//! restored.
+//!
 //! Many small files are merged into one per group once there are [`MERGE_AT`] of them; the merged file's
 //! range covers the originals', which are deleted at the first flush after
 //! [`Archive::keep_merged_files_for`] has passed, so a query that listed them before the merge can still
 //! read them until its deadline.
 
+mod checksum;
 mod files;
 mod rows;
 
@@ -47,6 +54,9 @@ const MERGE_MAX_BYTES: u64 = 64 << 20;
 
 /// The folder under the archive root where files a checkpoint does not cover wait, one folder per source.
 pub const ASIDE_DIR: &str = "aside";
+
+/// The folder under the archive root where files that do not match their checksums are kept.
+pub const DAMAGED_DIR: &str = "damaged";
 
 /// The file under the archive root that names the source whose rows the archive holds.
 const SOURCE_FILE: &str = "SOURCE";
@@ -108,6 +118,8 @@ pub struct FlushReport {
     pub rows: usize,
     /// Files still set aside, waiting for the source to give their rows back.
     pub aside: usize,
+    /// Files kept in `damaged/` because their bytes do not match their checksums.
+    pub damaged: usize,
 }
 
 #[derive(Debug, Default)]
@@ -119,6 +131,8 @@ struct Inner {
     obsolete: Vec<(PathBuf, Instant)>,
     /// Files set aside, until the pipeline has archived their offset ranges again.
     aside: Vec<ArchiveFile>,
+    /// Files in `damaged/`.
+    damaged: usize,
 }
 
 /// The archive under one directory.
@@ -133,7 +147,9 @@ pub struct Archive {
 impl Archive {
     /// Opens the archive under `root` for the pipeline that resumes at `positions` (the checkpoint's next
     /// offsets; empty without a checkpoint): files past the checkpoint are set aside, merge leftovers
-    /// (whose rows a kept file holds) and temporary files are deleted.
+    /// (whose rows a kept file holds) and temporary files are deleted, and the files kept are read back
+    /// against their checksums (damaged ones go to `damaged/`; one without a checksum gets one if its
+    /// Parquet footer reads).
     pub fn open(
         root: &Path,
         source: &str,
@@ -154,7 +170,7 @@ impl Archive {
             .chain(listing.debris.iter())
         {
             tracing::info!(file = %path.display(), "removing a merge leftover or temporary archive file");
-            remove_file(path)?;
+            remove_archive_file(path)?;
         }
         let aside_root = root.join(ASIDE_DIR).join(folder_name(written_by));
         for file in &past {
@@ -165,20 +181,31 @@ impl Archive {
             );
         }
         for file in &past {
-            let relative = file.path.strip_prefix(root).unwrap_or(&file.path);
-            let target = aside_root.join(relative);
-            if let Some(dir) = target.parent() {
-                create_dir_durably(dir)?;
+            move_under(root, &file.path, &aside_root)?;
+        }
+        let damaged_root = root.join(DAMAGED_DIR);
+        let mut intact = Vec::with_capacity(kept.len());
+        for file in kept {
+            match checked(&file.path, true)? {
+                None => intact.push(file),
+                Some(reason) => {
+                    tracing::error!(
+                        file = %file.path.display(),
+                        damaged = %damaged_root.display(),
+                        "an archive file does not match its checksum ({reason}); it is moved aside and \
+                         its rows are missing from the SQL tables of events until it is restored"
+                    );
+                    move_under(root, &file.path, &damaged_root)?;
+                }
             }
-            fs::rename(&file.path, &target)
-                .map_err(|e| ArchiveError::io("cannot set aside", &file.path, e))?;
         }
         if previous_source.as_deref().map(str::trim) != Some(source) {
             fs::write(&source_file, source)
                 .map_err(|e| ArchiveError::io("cannot write", &source_file, e))?;
         }
-        let archive = Self::with(root, true, kept, positions.clone());
+        let archive = Self::with(root, true, intact, positions.clone());
         archive.lock().aside = files::list(&root.join(ASIDE_DIR).join(folder_name(source)))?.files;
+        archive.lock().damaged = files::list(&damaged_root)?.files.len();
         archive.remove_aside_archived_again()?;
         Ok(archive)
     }
@@ -194,19 +221,30 @@ impl Archive {
         drop(inner);
         for file in &done {
             tracing::info!(file = %file.path.display(), "removing a file set aside: its rows are archived again");
-            remove_file(&file.path)?;
+            remove_archive_file(&file.path)?;
         }
         Ok(self.lock().aside.len())
     }
 
     /// The archive under `root` as a checkpoint at `positions` left it, for reading only (another process
-    /// may be writing it): nothing is deleted or written.
+    /// may be writing it): nothing is deleted or written, and files that do not match their checksums are
+    /// left out with a warning.
     pub fn read_only(
         root: &Path,
         positions: &BTreeMap<PartitionId, u64>,
     ) -> Result<Self, ArchiveError> {
         let (kept, _) = files::committed(files::list(root)?.files, positions);
-        Ok(Self::with(root, false, kept, positions.clone()))
+        let mut intact = Vec::with_capacity(kept.len());
+        for file in kept {
+            match checked(&file.path, false)? {
+                None => intact.push(file),
+                Some(reason) => tracing::warn!(
+                    file = %file.path.display(),
+                    "an archive file does not match its checksum ({reason}); its rows are left out"
+                ),
+            }
+        }
+        Ok(Self::with(root, false, intact, positions.clone()))
     }
 
     fn with(
@@ -286,7 +324,7 @@ impl Archive {
             (inner.pending.clone(), inner.flushed_to.clone(), expired)
         };
         for (path, _) in &obsolete {
-            remove_file(path)?;
+            remove_archive_file(path)?;
         }
         let mut report = FlushReport::default();
         let mut written = Vec::with_capacity(pending.len());
@@ -331,6 +369,7 @@ impl Archive {
         }
         report.files += self.merge_small_files()?;
         report.aside = self.remove_aside_archived_again()?;
+        report.damaged = self.lock().damaged;
         Ok(report)
     }
 
@@ -394,7 +433,8 @@ fn runs_of_small_files(files: Vec<ArchiveFile>) -> Vec<Vec<ArchiveFile>> {
     runs
 }
 
-/// Writes `batches` to `path` through a temporary file, fsynced before the rename; returns the rows.
+/// Writes `batches` to `path` through a temporary file, fsynced before the rename, and its checksum file
+/// (written first, so a file never lands without one); returns the rows.
 fn write_parquet(
     path: &Path,
     table: ArchiveTable,
@@ -412,17 +452,18 @@ fn write_parquet(
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
-    let mut writer =
-        ArrowWriter::try_new(file, table.schema(), Some(properties)).map_err(parquet)?;
+    let mut writer = ArrowWriter::try_new(checksum::Hashing::new(file), table.schema(), Some(properties))
+        .map_err(parquet)?;
     let mut rows = 0;
     for batch in batches {
         let batch = batch?;
         writer.write(&batch).map_err(parquet)?;
         rows += batch.num_rows();
     }
-    let file = writer.into_inner().map_err(parquet)?;
+    let (file, digest) = writer.into_inner().map_err(parquet)?.finish();
     file.sync_all()
         .map_err(|e| ArchiveError::io("cannot fsync", &temp, e))?;
+    checksum::record(path, digest)?;
     fs::rename(&temp, path).map_err(|e| ArchiveError::io("cannot rename into", path, e))?;
     Ok(rows)
 }
@@ -476,6 +517,53 @@ fn folder_name(source: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Checks the archive file at `path` against its checksum: `None` when it is intact, else why not. A file
+/// without a checksum (written before files had them) is accepted when its Parquet footer reads, and its
+/// checksum is recorded when `record` is set.
+fn checked(path: &Path, record: bool) -> Result<Option<String>, ArchiveError> {
+    match checksum::verify(path)? {
+        checksum::Verdict::Intact => Ok(None),
+        checksum::Verdict::Damaged(reason) => Ok(Some(reason)),
+        checksum::Verdict::Unrecorded => {
+            let footer = File::open(path)
+                .map_err(|e| ArchiveError::io("cannot open", path, e))
+                .map(ParquetRecordBatchReaderBuilder::try_new);
+            match footer? {
+                Err(e) => Ok(Some(format!("no checksum, and its Parquet footer is unreadable: {e}"))),
+                Ok(_) if record => {
+                    tracing::info!(file = %path.display(), "recording the checksum of an archive file written without one");
+                    checksum::record(path, checksum::digest(path)?)?;
+                    Ok(None)
+                }
+                Ok(_) => Ok(None),
+            }
+        }
+    }
+}
+
+/// Moves the archive file at `path` (under `root`) and its checksum file to the same place under `to`.
+fn move_under(root: &Path, path: &Path, to: &Path) -> Result<(), ArchiveError> {
+    let target = to.join(path.strip_prefix(root).unwrap_or(path));
+    if let Some(dir) = target.parent() {
+        create_dir_durably(dir)?;
+    }
+    fs::rename(path, &target).map_err(|e| ArchiveError::io("cannot move", path, e))?;
+    // After the file: a crash in between leaves a checksum without its file, which the next open removes.
+    let sum = checksum::path_of(path);
+    match fs::rename(&sum, checksum::path_of(&target)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(ArchiveError::io("cannot move", &sum, e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Removes the archive file at `path` and its checksum file.
+fn remove_archive_file(path: &Path) -> Result<(), ArchiveError> {
+    remove_file(path)?;
+    remove_file(&checksum::path_of(path))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), ArchiveError> {
@@ -564,7 +652,8 @@ mod tests {
             FlushReport {
                 files: 1,
                 rows: 3,
-                aside: 0
+                aside: 0,
+                damaged: 0,
             }
         );
         assert_eq!(
@@ -640,6 +729,41 @@ mod tests {
             1,
             "kafka:a's file stays"
         );
+    }
+
+    #[test]
+    fn a_damaged_file_is_kept_out_of_queries_and_moved_aside_never_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("archive");
+        let archive = Archive::open(&root, "kafka:a", &BTreeMap::new()).unwrap();
+        for range in [0..3, 3..6] {
+            let end = range.end;
+            archive.append(rows(range));
+            archive.flush(&BTreeMap::from([(0, end)])).unwrap();
+        }
+        let files = archive.snapshot(ArchiveTable::Events).files;
+        drop(archive);
+        let checkpointed = BTreeMap::from([(0, 6)]);
+
+        // A file written without a checksum is given one; a file with a flipped bit is refused.
+        fs::remove_file(checksum::path_of(&files[0])).unwrap();
+        let mut bytes = fs::read(&files[1]).unwrap();
+        bytes[40] ^= 0x10;
+        fs::write(&files[1], &bytes).unwrap();
+        let reader = Archive::read_only(&root, &checkpointed).unwrap();
+        assert_eq!(archived_offsets(&reader), [0, 1, 2], "the reader leaves it out");
+        assert!(!checksum::path_of(&files[0]).exists(), "a reader writes nothing");
+
+        let reopened = Archive::open(&root, "kafka:a", &checkpointed).unwrap();
+        assert_eq!(archived_offsets(&reopened), [0, 1, 2]);
+        assert_eq!(checksum::verify(&files[0]).unwrap(), checksum::Verdict::Intact);
+        let damaged = root.join(DAMAGED_DIR).join(files[1].strip_prefix(&root).unwrap());
+        assert_eq!(fs::read(&damaged).unwrap(), bytes, "kept as it was found");
+        assert!(checksum::path_of(&damaged).exists());
+        reopened.append(rows(6..7));
+        let report = reopened.flush(&BTreeMap::from([(0, 7)])).unwrap();
+        assert_eq!(report.damaged, 1);
+        assert_eq!(archived_offsets(&reopened), [0, 1, 2, 6]);
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! Each connection must send a request's whole header within `server.header_timeout_secs` of opening, and
 //! of the previous response when it is kept alive, or it is closed: a silent, half-sent or idle connection
 //! does not hold a file descriptor for long. At most `server.max_connections` connections are served at
-//! once (websockets included, for as long as they are open). Up to [`OVERFLOW_CONNECTIONS`] more are
-//! answered at once and closed: `/health` with its usual answer, anything else with a JSON 503. Beyond
-//! those a connection is closed as soon as it is accepted. Upgraded websocket connections are not subject
+//! once (websockets included, for as long as they are open), and at most
+//! `server.max_connections_per_address` of them from one client address, so one client cannot take every
+//! place. Up to [`OVERFLOW_CONNECTIONS`] more are answered at once and closed: `/health` with its usual
+//! answer, anything else with a JSON 503 naming the limit. Beyond those a connection is closed as soon as
+//! it is accepted. Upgraded websocket connections are not subject
 //! to the header timeout; the hub's heartbeats and `live.send_timeout_ms` look after them.
 
 use crate::server::ApiError;
@@ -17,9 +19,11 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::collections::HashMap;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -46,6 +50,8 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Most connections served at once (`server.max_connections`).
     pub max_connections: usize,
+    /// Most connections served at once from one address (`server.max_connections_per_address`).
+    pub max_per_address: usize,
 }
 
 impl Limits {
@@ -54,6 +60,7 @@ impl Limits {
         Self {
             header_timeout: Duration::from_secs(config.header_timeout_secs),
             max_connections: config.max_connections,
+            max_per_address: config.max_connections_per_address,
         }
     }
 }
@@ -90,18 +97,34 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = Addresses::default();
     let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
     let over_limit = Throttled::default();
     while let Some((tcp, peer)) = accept_until(&listener, &shutdown, "HTTP").await {
         tune(&tcp);
-        if let Ok(slot) = open.clone().try_acquire_owned() {
-            let io = Counted { tcp, _slot: slot };
-            tokio::spawn(serve_connection(io, app.clone(), limits, shutdown.clone()));
-            continue;
-        }
+        let limit = match per_address.take(peer.ip(), limits.max_per_address) {
+            None => Limit::PerAddress,
+            Some(address) => match open.clone().try_acquire_owned() {
+                Ok(slot) => {
+                    let io = Counted {
+                        tcp,
+                        _slot: slot,
+                        _address: Some(address),
+                    };
+                    tokio::spawn(serve_connection(io, app.clone(), limits, shutdown.clone()));
+                    continue;
+                }
+                Err(_) => Limit::Total,
+            },
+        };
         let answer = match overflow.clone().try_acquire_owned() {
             Ok(slot) => {
-                tokio::spawn(answer_over_limit(Counted { tcp, _slot: slot }, limits));
+                let io = Counted {
+                    tcp,
+                    _slot: slot,
+                    _address: None,
+                };
+                tokio::spawn(answer_over_limit(io, limits, limit));
                 "quick"
             }
             Err(_) => "closed",
@@ -110,10 +133,10 @@ pub async fn serve(
         over_limit.log(|suppressed| {
             tracing::warn!(
                 %peer,
-                max_connections = limits.max_connections,
+                limit = limit.setting(),
                 answer,
                 not_logged = suppressed,
-                "an HTTP connection over server.max_connections"
+                "an HTTP connection over a connection limit"
             );
         });
     }
@@ -161,21 +184,84 @@ async fn serve_connection(io: Counted, app: Router, limits: Limits, shutdown: Ca
     }
 }
 
-/// Answers one connection over the cap and closes it: `/health` as usual, anything else 503.
-async fn answer_over_limit(io: Counted, limits: Limits) {
+/// Which connection limit a connection met.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    /// `server.max_connections`.
+    Total,
+    /// `server.max_connections_per_address`.
+    PerAddress,
+}
+
+impl Limit {
+    fn setting(self) -> &'static str {
+        match self {
+            Limit::Total => "server.max_connections",
+            Limit::PerAddress => "server.max_connections_per_address",
+        }
+    }
+
+    fn message(self, limits: Limits) -> String {
+        match self {
+            Limit::Total => format!(
+                "too many open HTTP connections: {} are open (server.max_connections); try again shortly",
+                limits.max_connections
+            ),
+            Limit::PerAddress => format!(
+                "too many open HTTP connections from your address: {} are open \
+                 (server.max_connections_per_address); close some or try again shortly",
+                limits.max_per_address
+            ),
+        }
+    }
+}
+
+/// The connections being served, counted per client address.
+#[derive(Default, Clone)]
+struct Addresses(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+impl Addresses {
+    /// A place for one more connection from `ip`, or `None` when it has `max` already.
+    fn take(&self, ip: IpAddr, max: usize) -> Option<AddressSlot> {
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(ip).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            addresses: self.clone(),
+            ip,
+        })
+    }
+}
+
+/// One connection's place among its address's; given back when dropped.
+struct AddressSlot {
+    addresses: Addresses,
+    ip: IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.addresses.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Answers one connection over a limit and closes it: `/health` as usual, anything else 503.
+async fn answer_over_limit(io: Counted, limits: Limits, limit: Limit) {
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| async move {
         let response = if request.uri().path() == "/health" {
             crate::api::health().await.into_response()
         } else {
-            let mut response = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "too many open HTTP connections: {} are open (server.max_connections); try again \
-                     shortly",
-                    limits.max_connections
-                ),
-            )
-            .into_response();
+            let mut response =
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, limit.message(limits)).into_response();
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -198,10 +284,12 @@ fn ended(result: Result<(), hyper::Error>) {
     }
 }
 
-/// A connection that holds its slot of the cap until it is closed, also as an upgraded websocket.
+/// A connection that holds its slot of the cap (and of its address's, when served) until it is closed,
+/// also as an upgraded websocket.
 struct Counted {
     tcp: TcpStream,
     _slot: OwnedSemaphorePermit,
+    _address: Option<AddressSlot>,
 }
 
 impl AsyncRead for Counted {

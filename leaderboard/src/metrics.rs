@@ -42,6 +42,8 @@ pub const PUSH_SECONDS: &str = "leaderboard_push_seconds";
 pub const ARCHIVE_FILES: &str = "leaderboard_archive_files_total";
 /// Archive files set aside (past the checkpoint) until the source gives their rows back.
 pub const ARCHIVE_ASIDE_FILES: &str = "leaderboard_archive_aside_files";
+/// Archive files kept in `damaged/` because their bytes do not match their checksums.
+pub const ARCHIVE_DAMAGED_FILES: &str = "leaderboard_archive_damaged_files";
 /// Rows written to the event archive's files.
 pub const ARCHIVE_ROWS: &str = "leaderboard_archive_rows_total";
 /// SQL queries by front end (`postgres`, `http`) and outcome (`ok`, `forbidden`, `invalid`, `limit`,
@@ -131,6 +133,7 @@ pub fn record_archive_flush(report: &analytics::FlushReport) {
     counter!(ARCHIVE_FILES).increment(report.files as u64);
     counter!(ARCHIVE_ROWS).increment(report.rows as u64);
     gauge!(ARCHIVE_ASIDE_FILES).set(report.aside as f64);
+    gauge!(ARCHIVE_DAMAGED_FILES).set(report.damaged as f64);
 }
 
 /// Records one SQL query's outcome.

@@ -146,6 +146,10 @@ pub struct ServerConfig {
     /// open-file limit). Up to 64 more are answered and closed (`/health` as usual, anything else 503);
     /// beyond those a connection is closed at once.
     pub max_connections: usize,
+    /// Most HTTP connections open at once from one client address (default 512), so one client cannot
+    /// take every place; the connections over it are answered like those over `max_connections`. Raise it
+    /// when many screens share one address (a proxy, an office behind NAT).
+    pub max_connections_per_address: usize,
 }
 
 impl Default for ServerConfig {
@@ -159,6 +163,7 @@ impl Default for ServerConfig {
             linger_ms: 20,
             header_timeout_secs: 10,
             max_connections: 4_096,
+            max_connections_per_address: 512,
         }
     }
 }
@@ -176,6 +181,12 @@ impl ServerConfig {
             return Err(format!(
                 "server.max_connections must be 1..=100000, got {}",
                 self.max_connections
+            ));
+        }
+        if !(1..=self.max_connections).contains(&self.max_connections_per_address) {
+            return Err(format!(
+                "server.max_connections_per_address must be 1..=server.max_connections ({}), got {}",
+                self.max_connections, self.max_connections_per_address
             ));
         }
         Ok(())

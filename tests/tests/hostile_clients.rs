@@ -62,7 +62,24 @@ fn closed_after(stream: &mut TcpStream, within: Duration) -> Option<Duration> {
 /// the status, the headers (lower-case names) and the body. The request is written while the response
 /// is read, and the server may close before it has read all of it.
 fn exchange(port: u16, request: &[u8]) -> (u16, String, Vec<u8>) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    exchange_from([127, 0, 0, 1], port, request)
+}
+
+/// A connection to the server on loopback `port` from the loopback address `from`.
+fn connect_from(from: [u8; 4], port: u16) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from((from, 0)).into())
+        .unwrap();
+    socket
+        .connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
+        .unwrap();
+    socket.into()
+}
+
+/// [`exchange`] from the loopback address `from`.
+fn exchange_from(from: [u8; 4], port: u16, request: &[u8]) -> (u16, String, Vec<u8>) {
+    let mut stream = connect_from(from, port);
     let mut writer = stream.try_clone().unwrap();
     let request = request.to_vec();
     std::thread::spawn(move || writer.write_all(&request));
@@ -241,10 +258,10 @@ fn pipelined_query_after_a_wrong_password(port: u16) -> Vec<u8> {
 }
 
 #[test]
-fn http_connections_time_out_and_health_answers_over_the_connection_cap() {
+fn http_connections_time_out_and_health_answers_over_the_connection_caps() {
     let mut server = LiveServer::start(
         ORG,
-        "[server]\nheader_timeout_secs = 2\nmax_connections = 6\n",
+        "[server]\nheader_timeout_secs = 2\nmax_connections = 6\nmax_connections_per_address = 5\n",
     );
     let mut events = Scenario::new();
     events.register("a1", "a", "2016-06-01T09:00:00+08:00");
@@ -275,14 +292,14 @@ fn http_connections_time_out_and_health_answers_over_the_connection_cap() {
     let after = closed_after(&mut idle, Duration::from_secs(10)).expect("closed");
     assert!(after < Duration::from_secs(5), "idle for {after:?}");
 
-    // Six websockets take every place, and outlive the header timeout.
+    // Five websockets from 127.0.0.1 take every place of that address, and outlive the header timeout.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     let url = server.ws_url("/ws");
-    let mut sockets: Vec<WsClient> = (0..6)
+    let mut sockets: Vec<WsClient> = (0..5)
         .map(|_| rt.block_on(WsClient::connect(&url)).unwrap())
         .collect();
     std::thread::sleep(Duration::from_secs(3));
@@ -295,21 +312,43 @@ fn http_connections_time_out_and_health_answers_over_the_connection_cap() {
         assert!(!frames.is_empty());
     }
 
-    // Over the cap: /health still answers, anything else is a JSON 503.
-    let (status, head, body) = exchange(port, b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    assert_eq!(status, 200, "{head}");
-    assert_eq!(json_body(&head, &body)["status"], "ok");
-    let (status, head, body) = exchange(
+    // Over each cap: /health still answers, anything else is a JSON 503 naming the limit.
+    let over_limit = |from: [u8; 4], setting: &str| {
+        let (status, head, body) = exchange_from(
+            from,
+            port,
+            b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        );
+        assert_eq!(status, 200, "{head}");
+        assert_eq!(json_body(&head, &body)["status"], "ok");
+        let (status, head, body) = exchange_from(
+            from,
+            port,
+            b"GET /api/v1/status HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        );
+        assert_eq!(status, 503, "{head}");
+        assert!(head.contains("content-type: application/json"), "{head}");
+        let error = json_body(&head, &body)["error"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(error.contains(&format!("({setting})")), "{error}");
+    };
+    over_limit([127, 0, 0, 1], "server.max_connections_per_address");
+    // Another address still gets the last place; while it holds it, everyone is over the total cap.
+    let (status, head, _) = exchange_from(
+        [127, 0, 0, 2],
         port,
-        b"GET /api/v1/status HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        b"GET /api/v1/status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     );
-    assert_eq!(status, 503, "{head}");
-    assert!(head.contains("content-type: application/json"), "{head}");
-    let error = json_body(&head, &body)["error"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(error.contains("server.max_connections"), "{error}");
+    assert_eq!(status, 200, "{head}");
+    std::thread::sleep(Duration::from_millis(200)); // the closed connection gives its place back
+    let mut last_place = connect_from([127, 0, 0, 2], port);
+    last_place
+        .write_all(b"GET /health HTTP/1.1\r\n")
+        .unwrap();
+    over_limit([127, 0, 0, 3], "server.max_connections");
+    drop(last_place);
 
     // Closing the websockets gives the places back.
     for socket in sockets {

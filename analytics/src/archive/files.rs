@@ -5,9 +5,10 @@
 //! that ends at a checkpoint's positions, so a checkpoint at `next` offset `n` for a partition commits
 //! exactly the files with `to <= n`; a file with `from >= n` was written by a flush whose checkpoint never
 //! landed (a crash in between) and holds rows the source will deliver again. A merged file covers the
-//! ranges of the files it replaced, so a file whose range lies inside another's is a merge's leftover.
+//! ranges of the files it replaced, so a file whose range lies inside another's is a merge's leftover. Each
+//! file's checksum is `<name>.parquet.xxh3` beside it.
 
-use super::ArchiveError;
+use super::{ArchiveError, checksum};
 use schemas::PartitionId;
 use std::collections::BTreeMap;
 use std::fs;
@@ -120,7 +121,8 @@ impl ArchiveFile {
     }
 }
 
-/// What is on disk: the files of the archive, and what is not (temporary files of an interrupted write).
+/// What is on disk: the files of the archive (their checksum files aside), and what is not (temporary files
+/// of an interrupted write, checksums whose file is gone).
 #[derive(Debug, Default)]
 pub struct Listing {
     /// The archive files.
@@ -139,10 +141,18 @@ pub fn list(root: &Path) -> Result<Listing, ArchiveError> {
                 continue;
             };
             let month_name = month_name.to_string();
-            for path in read_dir(&month_dir)? {
+            let paths = read_dir(&month_dir)?;
+            for path in &paths {
+                let checksum_of_a_file = path
+                    .to_str()
+                    .and_then(|p| p.strip_suffix(&format!(".{}", checksum::EXTENSION)))
+                    .is_some_and(|file| paths.iter().any(|p| p.as_os_str() == file));
+                if checksum_of_a_file {
+                    continue;
+                }
                 match ArchiveFile::parse(table, &month_name, path.clone()) {
                     Some(file) => listing.files.push(file),
-                    None => listing.debris.push(path),
+                    None => listing.debris.push(path.clone()),
                 }
             }
         }
