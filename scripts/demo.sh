@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/leaderboard/target}"
-cargo build --release -p leaderboard
+# The whole workspace's features, as scripts/test.sh resolves them: either command reuses the other's build.
+cargo build --release --workspace --bin leaderboard
 exec "$CARGO_TARGET_DIR/release/leaderboard" demo "$@"

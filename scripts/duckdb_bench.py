@@ -3,7 +3,7 @@
 Two queries, each run three times (median reported):
   1. the issue's comparison: per-branch monthly quote, mobile-quote and mobile-payment sums, reading only
      the five columns they need, as text;
-  2. the same sums with every field of SPEC section 3 read and typed (timestamps with their offsets, dates,
+  2. the same sums with every field of an event (docs/scoring.md#events) read and typed (timestamps with their offsets, dates,
      numbers, booleans), duplicate event_ids dropped and the month taken in Asia/Shanghai, which is closer
      to what the replay has to do before it can count anything.
 Usage: python3 scripts/duckdb_bench.py EVENTS.ndjson

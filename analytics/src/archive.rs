@@ -452,8 +452,12 @@ fn write_parquet(
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
-    let mut writer = ArrowWriter::try_new(checksum::Hashing::new(file), table.schema(), Some(properties))
-        .map_err(parquet)?;
+    let mut writer = ArrowWriter::try_new(
+        checksum::Hashing::new(file),
+        table.schema(),
+        Some(properties),
+    )
+    .map_err(parquet)?;
     let mut rows = 0;
     for batch in batches {
         let batch = batch?;
@@ -520,7 +524,7 @@ fn folder_name(source: &str) -> String {
 }
 
 /// Checks the archive file at `path` against its checksum: `None` when it is intact, else why not. A file
-/// without a checksum (written before files had them) is accepted when its Parquet footer reads, and its
+/// without a checksum (a file of an older archive) is accepted when its Parquet footer reads, and its
 /// checksum is recorded when `record` is set.
 fn checked(path: &Path, record: bool) -> Result<Option<String>, ArchiveError> {
     match checksum::verify(path)? {
@@ -531,7 +535,9 @@ fn checked(path: &Path, record: bool) -> Result<Option<String>, ArchiveError> {
                 .map_err(|e| ArchiveError::io("cannot open", path, e))
                 .map(ParquetRecordBatchReaderBuilder::try_new);
             match footer? {
-                Err(e) => Ok(Some(format!("no checksum, and its Parquet footer is unreadable: {e}"))),
+                Err(e) => Ok(Some(format!(
+                    "no checksum, and its Parquet footer is unreadable: {e}"
+                ))),
                 Ok(_) if record => {
                     tracing::info!(file = %path.display(), "recording the checksum of an archive file written without one");
                     checksum::record(path, checksum::digest(path)?)?;
@@ -751,13 +757,25 @@ mod tests {
         bytes[40] ^= 0x10;
         fs::write(&files[1], &bytes).unwrap();
         let reader = Archive::read_only(&root, &checkpointed).unwrap();
-        assert_eq!(archived_offsets(&reader), [0, 1, 2], "the reader leaves it out");
-        assert!(!checksum::path_of(&files[0]).exists(), "a reader writes nothing");
+        assert_eq!(
+            archived_offsets(&reader),
+            [0, 1, 2],
+            "the reader leaves it out"
+        );
+        assert!(
+            !checksum::path_of(&files[0]).exists(),
+            "a reader writes nothing"
+        );
 
         let reopened = Archive::open(&root, "kafka:a", &checkpointed).unwrap();
         assert_eq!(archived_offsets(&reopened), [0, 1, 2]);
-        assert_eq!(checksum::verify(&files[0]).unwrap(), checksum::Verdict::Intact);
-        let damaged = root.join(DAMAGED_DIR).join(files[1].strip_prefix(&root).unwrap());
+        assert_eq!(
+            checksum::verify(&files[0]).unwrap(),
+            checksum::Verdict::Intact
+        );
+        let damaged = root
+            .join(DAMAGED_DIR)
+            .join(files[1].strip_prefix(&root).unwrap());
         assert_eq!(fs::read(&damaged).unwrap(), bytes, "kept as it was found");
         assert!(checksum::path_of(&damaged).exists());
         reopened.append(rows(6..7));

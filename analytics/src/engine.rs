@@ -114,13 +114,35 @@ fn merge_into<K: std::hash::Hash + Eq>(
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EngineState {
     /// Watermarks, closed months, offsets and the dedupe set.
-    pub arrival: ArrivalPass,
+    pub(crate) arrival: ArrivalPass,
     /// Entity state.
-    pub entities: Entities,
+    pub(crate) entities: Entities,
     /// Keyed counters.
-    pub counters: Counters,
+    pub(crate) counters: Counters,
     /// Disposition totals.
-    pub counts: Counts,
+    pub(crate) counts: Counts,
+}
+
+impl EngineState {
+    /// Watermarks, closed months, offsets and the dedupe set.
+    pub fn arrival(&self) -> &ArrivalPass {
+        &self.arrival
+    }
+
+    /// What is known of users, policies, tasks, renewals, reports and clearing scores.
+    pub fn entities(&self) -> &Entities {
+        &self.entities
+    }
+
+    /// The keyed counters, per user and per branch of each month.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Each partition's next offset: where a source resumes.
+    pub fn positions(&self) -> std::collections::BTreeMap<schemas::PartitionId, u64> {
+        self.arrival.positions()
+    }
 }
 
 /// The scoring engine.

@@ -452,73 +452,49 @@ impl Entities {
             Some(known) => Some(self.with_record(known)),
             None => event.user_id.as_deref().map(|u| self.user(u)),
         };
-        let t = event.occurred_at;
-        let month = at.month.ordinal();
-        let row_user = user.unwrap_or(NO_USER);
-        let mut m = Measures::default();
-        match &event.payload {
+        let e = Applying {
+            event,
+            at,
+            branch,
+            user: user.unwrap_or(NO_USER),
+        };
+        let counted = match &event.payload {
             Payload::UserRegistered {
                 channel,
                 display_name,
                 is_specialist,
             } => {
-                let record = &mut self.users[row_user as usize];
-                let this = FirstEvent::of(event);
-                if record
-                    .latest_registration
-                    .is_none_or(|latest| this > latest)
-                {
-                    record.latest_registration = Some(this);
-                    record.channel = Some(*channel);
-                    record.display_name.clone_from(display_name);
-                    record.is_specialist = *is_specialist;
-                }
-                StateChange::record(
-                    &mut record.memberships,
-                    StateChange {
-                        first: this,
-                        state: Some(branch),
-                        counts_from: OpenFrom(at.open_from),
-                    },
-                );
-                return;
+                self.register(&e, *channel, display_name, *is_specialist);
+                None
             }
             Payload::UserDeregistered => {
-                StateChange::record(
-                    &mut self.users[row_user as usize].memberships,
-                    StateChange {
-                        first: FirstEvent::of(event),
-                        state: None,
-                        counts_from: OpenFrom(at.open_from),
-                    },
-                );
-                return;
+                self.record_membership(&e, None);
+                None
             }
             Payload::WechatBound | Payload::WechatUnbound => {
-                StateChange::record(
-                    &mut self.users[row_user as usize].bindings,
-                    StateChange {
-                        first: FirstEvent::of(event),
-                        state: matches!(event.payload, Payload::WechatBound),
-                        counts_from: OpenFrom(at.open_from),
-                    },
-                );
-                return;
+                self.record_binding(&e);
+                None
             }
-            Payload::Login => m.login_days = 1 << (at.day - 1),
-            Payload::QuoteCreated { .. } => {
-                m.add(crate::facts::Measure::Quotes, 1)
-                    .add(Measure::MobileQuotes, event.is_mobile() as i64);
-            }
+            Payload::Login => Some(Measures {
+                login_days: 1 << (at.day - 1),
+                ..Measures::default()
+            }),
+            Payload::QuoteCreated { .. } => Some(
+                *Measures::default()
+                    .add(Measure::Quotes, 1)
+                    .add(Measure::MobileQuotes, event.is_mobile() as i64),
+            ),
             Payload::ProposalCreated { .. } => {
-                m.add(Measure::Proposals, 1);
+                Some(*Measures::default().add(Measure::Proposals, 1))
             }
             Payload::PaymentCompleted { amount, .. } => {
                 let fen = to_fen(*amount);
-                m.add(Measure::PaymentFen, fen).add(
-                    Measure::MobilePaymentFen,
-                    if event.is_mobile() { fen } else { 0 },
-                );
+                let mobile = if event.is_mobile() { fen } else { 0 };
+                Some(
+                    *Measures::default()
+                        .add(Measure::PaymentFen, fen)
+                        .add(Measure::MobilePaymentFen, mobile),
+                )
             }
             Payload::PolicyIssued {
                 policy_id,
@@ -527,54 +503,20 @@ impl Entities {
                 quote_id,
                 proposal_id,
             } => {
-                let this = FirstEvent::of(event);
-                let record = self.policies.entry_ref(policy_id.as_str()).or_default();
-                if record.issued.is_some_and(|standing| standing.first <= this) {
-                    return; // an issue of the same policy at least as early stands: this changes nothing
-                }
-                // This issue is the earliest so far: it replaces the one that stood, whose month is not before
-                // this one's and so still open for this event's partition.
-                let replaced = record.counted();
-                record.issued = Some(IssuedPolicy {
-                    first: this,
+                let issued = IssuedPolicy {
+                    first: FirstEvent::of(event),
                     month: at.month,
                     branch,
-                    user: row_user,
+                    user: e.user,
                     premium_fen: to_fen(*premium),
                     deal_type: *deal_type,
                     quoted_and_proposed: quote_id.is_some() && proposal_id.is_some(),
-                });
-                let standing = record.counted();
-                if let Some((replaced, counted)) = replaced {
-                    facts.push(
-                        replaced.month.ordinal(),
-                        replaced.branch,
-                        replaced.user,
-                        &counted.negated(),
-                    );
-                }
-                let Some((_, counted)) = standing else {
-                    return; // cancelled before this issue arrived: never counts
                 };
-                m = counted;
+                self.issue_policy(policy_id, issued, facts)
             }
             Payload::PolicyCancelled { policy_id } => {
-                let record = self.policies.entry_ref(policy_id.as_str()).or_default();
-                let counted = record.counted();
-                let mark = OpenFrom(at.open_from);
-                record.cancelled_from =
-                    Some(record.cancelled_from.map_or(mark, |m| m.widest(mark)));
-                if let Some((issued, counted)) = counted
-                    && record.counted().is_none()
-                {
-                    facts.push(
-                        issued.month.ordinal(),
-                        issued.branch,
-                        issued.user,
-                        &counted.negated(),
-                    );
-                }
-                return;
+                self.cancel_policy(policy_id, &e, facts);
+                None
             }
             Payload::TaskCreated {
                 task_id,
@@ -582,59 +524,18 @@ impl Entities {
                 valid_from,
                 valid_until,
             } => {
-                if owned(&mut self.tasks, task_id, branch, event)
-                    .window
-                    .is_some()
-                {
-                    return; // this task was already created
-                }
-                let claim = (FirstEvent::of(event), task_id.clone());
-                match self.task_subjects.entry(subject_id.clone()) {
-                    hashbrown::hash_map::Entry::Vacant(slot) => {
-                        slot.insert(claim);
-                    }
-                    hashbrown::hash_map::Entry::Occupied(mut holder) => {
-                        if holder.get().0 <= claim.0 {
-                            return; // an earlier task holds the subject: this one is ignored
-                        }
-                        let displaced = std::mem::replace(holder.get_mut(), claim).1;
-                        if let Some(task) = self.tasks.get_mut(&displaced) {
-                            task.window = None;
-                        }
-                    }
-                }
-                let from_month = YearMonth::of_date(*valid_from);
-                self.tasks
-                    .get_mut(task_id.as_str())
-                    .expect("created above")
-                    .window = Some(TaskWindow {
-                    valid_from: *valid_from,
-                    valid_until: *valid_until,
-                    counts_from: at.open_from.map_or(from_month, |o| o.max(from_month)),
-                });
-                return;
+                self.create_task(&e, task_id, subject_id, *valid_from, *valid_until);
+                None
             }
             Payload::TaskAction { task_id, .. } => {
-                let record = owned(&mut self.tasks, task_id, branch, event);
-                let offset = at.month.months_since(at.base_month);
-                if (0..64).contains(&offset) {
-                    let bit = 1u64 << offset;
-                    record.action_months |= bit;
-                    match record
-                        .user_action_months
-                        .iter_mut()
-                        .find(|(u, _)| *u == row_user)
-                    {
-                        Some((_, bits)) => *bits |= bit,
-                        None => record.user_action_months.push((row_user, bit)),
-                    }
-                }
-                m.add(Measure::TaskActions, 1);
+                self.record_task_action(&e, task_id);
+                Some(*Measures::default().add(Measure::TaskActions, 1))
             }
             Payload::TaskCancelled { task_id } => {
                 let record = owned(&mut self.tasks, task_id, branch, event);
+                let t = event.occurred_at;
                 record.cancelled_at = Some(record.cancelled_at.map_or(t, |c| c.min(t)));
-                return;
+                None
             }
             Payload::RenewalDue {
                 policy_id,
@@ -642,57 +543,236 @@ impl Entities {
                 vehicle_use,
                 ecommerce_direct,
             } => {
-                let record = owned(&mut self.renewals, policy_id, branch, event);
-                let this = FirstEvent::of(event);
-                if record.due.is_none() || this < record.due_first {
-                    record.due = Some((
-                        *due_month,
-                        vehicle_use == "family_private" && !ecommerce_direct,
-                    ));
-                    record.due_first = this;
-                }
-                return;
+                let counts = vehicle_use == "family_private" && !ecommerce_direct;
+                self.record_renewal_due(&e, policy_id, *due_month, counts);
+                None
             }
             Payload::RenewalAssigned { policy_id } => {
                 let record = owned(&mut self.renewals, policy_id, branch, event);
-                record.assignments.push((t, OpenFrom(at.open_from)));
-                return;
+                record
+                    .assignments
+                    .push((event.occurred_at, OpenFrom(at.open_from)));
+                None
             }
             Payload::ReportSubmitted {
                 report_id,
                 accepted,
                 ..
-            } => {
-                if !*accepted || !self.reports.insert((month, branch, report_id.clone())) {
-                    return;
-                }
-                m.add(Measure::Reports, 1);
-            }
+            } => (*accepted
+                && self
+                    .reports
+                    .insert((at.month.ordinal(), branch, report_id.clone())))
+            .then(|| *Measures::default().add(Measure::Reports, 1)),
             Payload::ClearingScored {
                 month: scored_month,
                 score,
             } => {
-                let candidate = ClearingRecord {
-                    at: t,
-                    event_id: event.event_id.clone(),
-                    score: *score,
-                };
-                let slot = self.clearing.entry((branch, scored_month.ordinal()));
-                match slot {
-                    hashbrown::hash_map::Entry::Occupied(mut current) => {
-                        let c = current.get();
-                        if (candidate.at, candidate.event_id.as_str()) > (c.at, c.event_id.as_str())
-                        {
-                            current.insert(candidate);
-                        }
-                    }
-                    hashbrown::hash_map::Entry::Vacant(slot) => {
-                        slot.insert(candidate);
-                    }
+                self.record_clearing_score(&e, *scored_month, *score);
+                None
+            }
+        };
+        if let Some(m) = counted {
+            facts.push(at.month.ordinal(), branch, e.user, &m);
+        }
+    }
+
+    /// A registration: the latest one gives the user's attributes; each is a membership change.
+    fn register(
+        &mut self,
+        e: &Applying<'_>,
+        channel: Channel,
+        display_name: &Option<String>,
+        is_specialist: bool,
+    ) {
+        let record = &mut self.users[e.user as usize];
+        let this = FirstEvent::of(e.event);
+        if record
+            .latest_registration
+            .is_none_or(|latest| this > latest)
+        {
+            record.latest_registration = Some(this);
+            record.channel = Some(channel);
+            record.display_name.clone_from(display_name);
+            record.is_specialist = is_specialist;
+        }
+        self.record_membership(e, Some(e.branch));
+    }
+
+    /// A change of the user's branch (`None`: deregistered).
+    fn record_membership(&mut self, e: &Applying<'_>, branch: Option<u32>) {
+        StateChange::record(
+            &mut self.users[e.user as usize].memberships,
+            StateChange {
+                first: FirstEvent::of(e.event),
+                state: branch,
+                counts_from: OpenFrom(e.at.open_from),
+            },
+        );
+    }
+
+    /// A WeChat binding or unbinding.
+    fn record_binding(&mut self, e: &Applying<'_>) {
+        StateChange::record(
+            &mut self.users[e.user as usize].bindings,
+            StateChange {
+                first: FirstEvent::of(e.event),
+                state: matches!(e.event.payload, Payload::WechatBound),
+                counts_from: OpenFrom(e.at.open_from),
+            },
+        );
+    }
+
+    /// An issued policy: the earliest issue of a policy stands. Returns what it counts when it is the
+    /// earliest so far and not cancelled; the issue it replaces is taken back on `facts`.
+    fn issue_policy(
+        &mut self,
+        policy_id: &str,
+        issued: IssuedPolicy,
+        facts: &mut FactBuilder,
+    ) -> Option<Measures> {
+        let record = self.policies.entry_ref(policy_id).or_default();
+        if record
+            .issued
+            .is_some_and(|standing| standing.first <= issued.first)
+        {
+            return None; // an issue of the same policy at least as early stands: this changes nothing
+        }
+        // This issue is the earliest so far: it replaces the one that stood, whose month is not before
+        // this one's and so still open for this event's partition.
+        let replaced = record.counted();
+        record.issued = Some(issued);
+        let standing = record.counted();
+        if let Some((replaced, counted)) = replaced {
+            facts.push(
+                replaced.month.ordinal(),
+                replaced.branch,
+                replaced.user,
+                &counted.negated(),
+            );
+        }
+        // None: cancelled before this issue arrived, so it never counts.
+        standing.map(|(_, counted)| counted)
+    }
+
+    /// A cancellation: the issue it cancels stops counting, from the first open month on.
+    fn cancel_policy(&mut self, policy_id: &str, e: &Applying<'_>, facts: &mut FactBuilder) {
+        let record = self.policies.entry_ref(policy_id).or_default();
+        let counted = record.counted();
+        let mark = OpenFrom(e.at.open_from);
+        record.cancelled_from = Some(record.cancelled_from.map_or(mark, |m| m.widest(mark)));
+        if let Some((issued, counted)) = counted
+            && record.counted().is_none()
+        {
+            facts.push(
+                issued.month.ordinal(),
+                issued.branch,
+                issued.user,
+                &counted.negated(),
+            );
+        }
+    }
+
+    /// A sales task: the earliest task created for a subject holds it; a later one is ignored.
+    fn create_task(
+        &mut self,
+        e: &Applying<'_>,
+        task_id: &Id,
+        subject_id: &Id,
+        valid_from: chrono::NaiveDate,
+        valid_until: chrono::NaiveDate,
+    ) {
+        if owned(&mut self.tasks, task_id, e.branch, e.event)
+            .window
+            .is_some()
+        {
+            return; // this task was already created
+        }
+        let claim = (FirstEvent::of(e.event), task_id.clone());
+        match self.task_subjects.entry(subject_id.clone()) {
+            hashbrown::hash_map::Entry::Vacant(slot) => {
+                slot.insert(claim);
+            }
+            hashbrown::hash_map::Entry::Occupied(mut holder) => {
+                if holder.get().0 <= claim.0 {
+                    return; // an earlier task holds the subject: this one is ignored
                 }
-                return;
+                let displaced = std::mem::replace(holder.get_mut(), claim).1;
+                if let Some(task) = self.tasks.get_mut(&displaced) {
+                    task.window = None;
+                }
             }
         }
-        facts.push(month, branch, row_user, &m);
+        let from_month = YearMonth::of_date(valid_from);
+        self.tasks
+            .get_mut(task_id.as_str())
+            .expect("created above")
+            .window = Some(TaskWindow {
+            valid_from,
+            valid_until,
+            counts_from: e.at.open_from.map_or(from_month, |o| o.max(from_month)),
+        });
     }
+
+    /// An action on a task: the months the task, and each of its users, acted in.
+    fn record_task_action(&mut self, e: &Applying<'_>, task_id: &str) {
+        let record = owned(&mut self.tasks, task_id, e.branch, e.event);
+        let offset = e.at.month.months_since(e.at.base_month);
+        if (0..64).contains(&offset) {
+            let bit = 1u64 << offset;
+            record.action_months |= bit;
+            match record
+                .user_action_months
+                .iter_mut()
+                .find(|(u, _)| *u == e.user)
+            {
+                Some((_, bits)) => *bits |= bit,
+                None => record.user_action_months.push((e.user, bit)),
+            }
+        }
+    }
+
+    /// A renewal falling due: the earliest such event of a policy stands.
+    fn record_renewal_due(
+        &mut self,
+        e: &Applying<'_>,
+        policy_id: &str,
+        due_month: YearMonth,
+        counts: bool,
+    ) {
+        let record = owned(&mut self.renewals, policy_id, e.branch, e.event);
+        let this = FirstEvent::of(e.event);
+        if record.due.is_none() || this < record.due_first {
+            record.due = Some((due_month, counts));
+            record.due_first = this;
+        }
+    }
+
+    /// A clearing score: the latest by (time, event id) for a branch and month stands.
+    fn record_clearing_score(&mut self, e: &Applying<'_>, month: YearMonth, score: f64) {
+        let candidate = ClearingRecord {
+            at: e.event.occurred_at,
+            event_id: e.event.event_id.clone(),
+            score,
+        };
+        match self.clearing.entry((e.branch, month.ordinal())) {
+            hashbrown::hash_map::Entry::Occupied(mut current) => {
+                let c = current.get();
+                if (candidate.at, candidate.event_id.as_str()) > (c.at, c.event_id.as_str()) {
+                    current.insert(candidate);
+                }
+            }
+            hashbrown::hash_map::Entry::Vacant(slot) => {
+                slot.insert(candidate);
+            }
+        }
+    }
+}
+
+/// An accepted event being applied: where it falls, and its branch's and user's keys
+/// ([`NO_USER`] without a user).
+struct Applying<'a> {
+    event: &'a Event,
+    at: Placement,
+    branch: u32,
+    user: u32,
 }

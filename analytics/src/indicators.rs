@@ -1,4 +1,4 @@
-//! The indicators of SPEC §4 for every branch over a run of months: numerators and denominators computed
+//! The indicators (docs/scoring.md#indicators) for every branch over a run of months: numerators and denominators computed
 //! from the keyed counters and entity state, cumulative over several months as the spec defines.
 
 use crate::engine::EngineState;
@@ -8,10 +8,10 @@ use hashbrown::HashMap;
 use schemas::{Config, LocalCalendar, YearMonth};
 use serde::Serialize;
 
-/// The indicators, in SPEC order.
+/// The indicators, in the order of docs/scoring.md#indicators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-#[allow(missing_docs)] // each variant's meaning is its `label_zh` and SPEC §4
+#[allow(missing_docs)] // each variant's meaning is its `label_zh` and docs/scoring.md#indicators
 pub enum Indicator {
     QuotesPerUser,
     ProposalsPerUser,
@@ -27,7 +27,7 @@ pub enum Indicator {
 }
 
 impl Indicator {
-    /// All indicators in SPEC order.
+    /// All indicators in the order of docs/scoring.md#indicators.
     pub const ALL: [Indicator; 11] = [
         Indicator::QuotesPerUser,
         Indicator::ProposalsPerUser,
@@ -74,6 +74,34 @@ impl Indicator {
             Indicator::MobilePaymentPerUser => "人均移动支付金额",
             Indicator::ReportsAccepted => "系统推广日常管理",
         }
+    }
+
+    /// The name in English.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Indicator::QuotesPerUser => "Quotes / user",
+            Indicator::ProposalsPerUser => "Proposals / user",
+            Indicator::DealPremiumPerUser => "Deal premium / user",
+            Indicator::ClearingScore => "Clearing score",
+            Indicator::RenewalIndex => "Renewal index",
+            Indicator::TaskExecutionRate => "Task execution",
+            Indicator::ActiveUserRate => "Active users",
+            Indicator::MobileQuotesPerUser => "Mobile quotes / user",
+            Indicator::WechatBindingRate => "WeChat binding",
+            Indicator::MobilePaymentPerUser => "Mobile payment / user",
+            Indicator::ReportsAccepted => "Reports accepted",
+        }
+    }
+
+    /// Returns true if and only if the value is a share between 0 and 1 (shown as a percentage).
+    pub fn is_rate(self) -> bool {
+        matches!(
+            self,
+            Indicator::RenewalIndex
+                | Indicator::TaskExecutionRate
+                | Indicator::ActiveUserRate
+                | Indicator::WechatBindingRate
+        )
     }
 
     /// Returns true if and only if the indicator is a count or amount per user (projected by pace).
@@ -147,7 +175,7 @@ impl BranchFigures {
     }
 }
 
-/// Who counts as a user of each branch in each month: `users(b, M)` of SPEC §4.
+/// Who counts as a user of each branch in each month: `users(b, M)` of docs/scoring.md#users-of-a-branch.
 pub struct Membership {
     by_month_branch: HashMap<(i32, u32), Vec<u32>>,
 }

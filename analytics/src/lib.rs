@@ -45,6 +45,7 @@ mod aggregate;
 mod archive;
 mod arrival;
 mod checkpoint;
+mod clearing;
 mod engine;
 mod entities;
 mod error;
@@ -68,6 +69,7 @@ pub use arrival::{ArrivalPass, Fingerprint, PartitionClock, WatermarkRule};
 pub use checkpoint::{
     Checkpoint, CheckpointBytes, CheckpointError, CheckpointStore, read_checkpoint, state_settings,
 };
+pub use clearing::ClearingRefusal;
 pub use engine::{Counts, Disposition, Engine, EngineState, WARM_AHEAD};
 pub use error::EngineError;
 pub use indicators::{Fraction, Indicator};

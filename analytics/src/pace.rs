@@ -1,4 +1,4 @@
-//! Mid-month pace (SPEC §5): how far into the month the data is, month-end projections of volumes, and who
+//! Mid-month pace (docs/scoring.md#pace): how far into the month the data is, month-end projections of volumes, and who
 //! can still reach the active-user threshold.
 
 use crate::indicators::Indicator;

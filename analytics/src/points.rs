@@ -1,4 +1,4 @@
-//! Points of SPEC §4: proportional to target, capped scores, rank tiers and rate tiers.
+//! Points (docs/scoring.md#points): proportional to target, capped scores, rank tiers and rate tiers.
 
 use crate::indicators::{BranchFigures, Indicator};
 use crate::ranking::competition_ranks;

@@ -1,4 +1,4 @@
-//! Rewards of SPEC §6: the annual branch prizes, the specialists' monthly bonus and the salespeople's
+//! Rewards (docs/scoring.md#rewards): the annual branch prizes, the specialists' monthly bonus and the salespeople's
 //! per-policy payout.
 
 use crate::engine::Engine;
@@ -63,8 +63,10 @@ pub struct SpecialistBonus {
     pub branch_name: String,
     /// The month's total.
     pub total: f64,
-    /// The branch's system specialists (系统专员) registered in the month.
+    /// The branch's system specialists (系统专员) registered in the month, by user id.
     pub specialists: Vec<String>,
+    /// Their display names, in the same order (the user id when none was registered).
+    pub specialist_names: Vec<String>,
     /// Yuan.
     pub yuan: f64,
 }
@@ -78,8 +80,12 @@ pub struct SalespersonPayout {
     pub payable_month: String,
     /// Branch.
     pub branch_id: String,
+    /// The branch's name in the organisation file (its id when it is not there).
+    pub branch_name: String,
     /// Salesperson.
     pub user_id: String,
+    /// Their display name from their latest registration, when they have one.
+    pub display_name: Option<String>,
     /// Qualifying policies: quote and proposal, task or system_quote, not cancelled.
     pub policies: i64,
     /// Yuan.
@@ -135,19 +141,28 @@ impl Engine {
                     .branches
                     .get(&row.branch_id)
                     .expect("scored branches are interned");
-                let mut specialists: Vec<String> = membership
+                let mut specialists: Vec<(String, String)> = membership
                     .users(month, b)
                     .iter()
                     .filter(|u| state.entities.users[**u as usize].is_specialist)
-                    .map(|u| state.entities.user_ids.name(*u).to_string())
+                    .map(|u| {
+                        let id = state.entities.user_ids.name(*u).to_string();
+                        let name = state.entities.users[*u as usize]
+                            .display_name
+                            .clone()
+                            .unwrap_or_else(|| id.clone());
+                        (id, name)
+                    })
                     .collect();
                 specialists.sort();
+                let (specialists, specialist_names) = specialists.into_iter().unzip();
                 specialist_bonuses.push(SpecialistBonus {
                     month: month.to_string(),
                     branch_id: row.branch_id.clone(),
                     branch_name: row.branch_name.clone(),
                     total: row.total,
                     specialists,
+                    specialist_names,
                     yuan: rewards.specialist_yuan,
                 });
             }
@@ -165,7 +180,9 @@ impl Engine {
                     month: month.to_string(),
                     payable_month: month.plus(1).to_string(),
                     branch_id: state.entities.branches.name(*b).to_string(),
+                    branch_name: self.branch_name(state.entities.branches.name(*b)),
                     user_id: state.entities.user_ids.name(*u).to_string(),
+                    display_name: state.entities.users[*u as usize].display_name.clone(),
                     policies: c.get(Measure::RewardPolicies),
                     yuan: c.get(Measure::RewardPolicies) as f64 * rewards.policy_yuan,
                 })

@@ -1,4 +1,4 @@
-//! The scorecard of SPEC §8 for a month, a quarter or the assessment to date: every branch's indicators,
+//! The scorecard (docs/scoring.md#scorecard-json) for a month, a quarter or the assessment to date: every branch's indicators,
 //! points, total and rank, with month-end pace for a month, and per-user rows when asked.
 
 use crate::engine::Engine;
@@ -16,7 +16,7 @@ use schemas::YearMonth;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-/// One value per indicator, serialised as a JSON object in SPEC order.
+/// One value per indicator, serialised as a JSON object in the order of docs/scoring.md#indicators.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ByIndicator<T>(pub Vec<(Indicator, T)>);
 
@@ -240,6 +240,25 @@ impl Engine {
         (0..known).chain(others).collect()
     }
 
+    /// The name of the branch `id` in the organisation file, or `id` when it is not there.
+    pub fn branch_name(&self, id: &str) -> String {
+        self.org()
+            .branch(id)
+            .map_or_else(|| id.to_string(), |br| br.branch_name.clone())
+    }
+
+    /// The branches events named that the organisation file does not, sorted: they are scored as out of
+    /// scope.
+    pub fn unknown_branches(&self) -> Vec<String> {
+        let branches = &self.state().entities.branches;
+        let known = self.org().branches.len() as u32;
+        let mut unknown: Vec<String> = (known..branches.len() as u32)
+            .map(|b| branches.name(b).to_string())
+            .collect();
+        unknown.sort();
+        unknown
+    }
+
     /// Whether the branch with key `b` is in scope (unknown branches are not).
     pub fn in_scope(&self, b: u32) -> bool {
         let id = self.state().entities.branches.name(b);
@@ -369,10 +388,7 @@ impl Engine {
                     }
                 });
                 BranchRow {
-                    branch_name: self
-                        .org()
-                        .branch(&id)
-                        .map_or_else(|| id.clone(), |br| br.branch_name.clone()),
+                    branch_name: self.branch_name(&id),
                     branch_id: id,
                     in_scope: self.in_scope(b),
                     users: f.users_last_month,

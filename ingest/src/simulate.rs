@@ -1,10 +1,10 @@
 //! A deterministic synthetic activity generator for tests, demos and benchmarks.
 //!
 //! [`simulate`] plays the branches of a city company through a run of local days and hands every event of
-//! SPEC §3 to a callback, day by day and in time order within each day. Everything (who is diligent, which
+//! docs/scoring.md#events to a callback, day by day and in time order within each day. Everything (who is diligent, which
 //! branch works on phones, which quotes turn into policies) comes from one seeded ChaCha8 stream, so the same
 //! [`SimulationSpec`] always produces the same events, and the volume grows linearly with
-//! branches × users × days. [`organisation_csv`] writes the matching organisation file (SPEC §7).
+//! branches × users × days. [`organisation_csv`] writes the matching organisation file (docs/operations.md#organisation-file).
 
 mod daily;
 mod monthly;

@@ -1,4 +1,4 @@
-//! The bulk user import of SPEC §7: a CSV of `user_id,branch_id,channel,display_name,registered_at` rows
+//! The bulk user import (docs/operations.md#users-csv): a CSV of `user_id,branch_id,channel,display_name,registered_at` rows
 //! turned into `user_registered` events. Each row is validated by the same decoder the pipeline uses, so a
 //! bad row is reported with its line number before anything is produced.
 

@@ -24,13 +24,6 @@ async function getJson(path, query) {
 const LABELS = {
   zh: {
     title: "营销管理系统运营管理考评",
-    boards: {
-      branch_mobile_quotes: "人均移动端报价量排名",
-      branch_mobile_payment: "人均移动支付金额排名",
-      branch_total_score: "考评总分排名",
-      user_mobile_quotes: "个人移动端报价量排名",
-      user_mobile_payment: "个人移动支付金额排名",
-    },
     rank: "名次", value: "数值", points: "得分", tier: (a, b, p) => b > 999 ? `${a}名以后 · ${p}分` : `${a}–${b}名 · ${p}分`,
     outOfScope: "不参与排名",
     updatedAt: "更新于", asOf: "数据截至",
@@ -44,13 +37,6 @@ const LABELS = {
   },
   en: {
     title: "Sales system adoption assessment",
-    boards: {
-      branch_mobile_quotes: "Mobile quotes per user",
-      branch_mobile_payment: "Mobile payment per user",
-      branch_total_score: "Total score",
-      user_mobile_quotes: "Mobile quotes by salesperson",
-      user_mobile_payment: "Mobile payment by salesperson",
-    },
     rank: "Rank", value: "Value", points: "Points", tier: (a, b, p) => b > 999 ? `rank ${a}+ · ${p} pts` : `ranks ${a}–${b} · ${p} pts`,
     outOfScope: "not ranked",
     updatedAt: "Updated", asOf: "Data as of",
@@ -64,6 +50,8 @@ const LABELS = {
   },
 };
 const T = LABELS[LANG];
+/** Each board's title in the page's language, from the server's catalog (catalog.js). */
+const BOARD_TITLES = Object.fromEntries(CATALOG.boards.map((b) => [b.key, b[LANG]]));
 
 const NUMBER = new Intl.NumberFormat(LANG === "zh" ? "zh-CN" : "en-US", { maximumFractionDigits: 2 });
 const INTEGER = new Intl.NumberFormat(LANG === "zh" ? "zh-CN" : "en-US", { maximumFractionDigits: 0 });

@@ -2,20 +2,9 @@
 // person; who can no longer reach the login-day threshold; CSV export of what is on screen.
 "use strict";
 
-const INDICATORS = [
-  ["quotes_per_user", "人均报价次数", "Quotes / user"],
-  ["proposals_per_user", "人均投保次数", "Proposals / user"],
-  ["deal_premium_per_user", "人均成交保费", "Deal premium / user"],
-  ["clearing_score", "保单清分工作", "Clearing score"],
-  ["renewal_index", "续保管理指数", "Renewal index"],
-  ["task_execution_rate", "销售任务执行率", "Task execution"],
-  ["active_user_rate", "用户活跃率", "Active users"],
-  ["mobile_quotes_per_user", "人均移动端报价量", "Mobile quotes / user"],
-  ["wechat_binding_rate", "微信绑定率", "WeChat binding"],
-  ["mobile_payment_per_user", "人均移动支付金额", "Mobile payment / user"],
-  ["reports_accepted", "系统推广日常管理", "Reports accepted"],
-];
-const RATES = new Set(["renewal_index", "task_execution_rate", "active_user_rate", "wechat_binding_rate"]);
+// Every indicator as [key, Chinese, English], and which are shares, from the server's catalog (catalog.js).
+const INDICATORS = CATALOG.indicators.map((i) => [i.key, i.zh, i.en]);
+const RATES = new Set(CATALOG.indicators.filter((i) => i.is_rate).map((i) => i.key));
 const M = {
   zh: {
     title: "营销管理系统运营管理考评 · 月中进度", period: "考评期间", export: "导出 CSV", branches: "各单位指标与得分",

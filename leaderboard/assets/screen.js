@@ -3,10 +3,11 @@
 // when the data is stale.
 "use strict";
 
-const ALL_BOARDS = ["branch_mobile_quotes", "branch_mobile_payment", "branch_total_score", "user_mobile_quotes", "user_mobile_payment"];
+const ALL_BOARDS = CATALOG.boards.map((b) => b.key);
+const UNITS = new Map(CATALOG.boards.map((b) => [b.key, b.unit]));
 const BRANCH = PARAMS.get("branch");
 const ROTATE_SECS = Number(PARAMS.get("rotate")) || 0;
-const requested = (PARAMS.get("board") || "branch_mobile_quotes").split(",").filter(Boolean);
+const requested = (PARAMS.get("board") || ALL_BOARDS[0]).split(",").filter(Boolean);
 const BOARDS = ROTATE_SECS && requested.length === 1 ? ALL_BOARDS : requested;
 const MAX_FLASHES_PER_SEC = 3;
 const SILENCE_MS = 25000; // heartbeats come every 10 s: this long without a frame means a dead link
@@ -130,16 +131,16 @@ function showFreshness() {
   stale.textContent = `${T.stale} ${eventTime(freshness.as_of)}`;
 }
 
-/** How a row's value reads on this board. */
+/** How a row's value reads on this board, by the unit of its values. */
 function describe(board, row) {
-  switch (board) {
-    case "branch_mobile_quotes":
+  switch (UNITS.get(board)) {
+    case "count_per_user":
       return { value: fmt(row.value), detail: row.denominator ? `${fmt(row.numerator, 0)} ${T.mobileQuotes} / ${fmt(row.denominator, 0)} ${T.users}` : "" };
-    case "branch_mobile_payment":
+    case "yuan_per_user":
       return { value: `¥${fmt(row.value, 0)}`, detail: row.denominator ? `¥${fmt(row.numerator, 0)} / ${fmt(row.denominator, 0)} ${T.users}` : "" };
-    case "branch_total_score":
+    case "points":
       return { value: fmt(row.value), detail: T.points };
-    case "user_mobile_quotes":
+    case "count":
       return { value: fmt(row.value, 0), detail: T.mobileQuotes };
     default:
       return { value: `¥${fmt(row.value, 0)}`, detail: T.yuan };
@@ -151,7 +152,7 @@ const elements = new Map(); // row key → <li>, reused so rank moves can be ani
 function render(full, changedKeys) {
   const board = BOARDS[shown];
   const state = boards.get(board);
-  $("board-title").textContent = T.boards[board];
+  $("board-title").textContent = BOARD_TITLES[board];
   $("period").textContent = state.period ? T.month(state.period) + (state.final ? ` · ${T.final}` : "") : "";
   const list = $("rows");
   const rows = state.order.map((k) => state.rows.get(k)).filter(Boolean).slice(0, 15);
@@ -222,7 +223,7 @@ function showRotation() {
   if (BOARDS.length < 2) return;
   BOARDS.forEach((b, i) => {
     const span = document.createElement("span");
-    span.textContent = T.boards[b];
+    span.textContent = BOARD_TITLES[b];
     if (i === shown) span.className = "current";
     footer.append(span);
   });

@@ -8,7 +8,7 @@
 
 use analytics::{ArrivalPass, Fingerprint, WARM_AHEAD};
 use anyhow::{Context, Result, bail};
-use leaderboard::replay::{DEFAULT_BATCH_SIZE, DecodedFile};
+use leaderboard::cli::replay::{DEFAULT_BATCH_SIZE, DecodedFile};
 use schemas::{Config, LocalCalendar, LocalDates, YearMonth};
 use std::fs::File;
 

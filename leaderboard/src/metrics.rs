@@ -199,13 +199,18 @@ pub fn record_ws_resync() {
     counter!(WS_RESYNCS).increment(1);
 }
 
-/// Sets the gauges that depend on the scrape time, then renders the text exposition.
-pub fn render(handle: &PrometheusHandle, live: &crate::live::Live) -> String {
-    if let Some(saved_at) = live.checkpoint_saved_at() {
+/// Sets the gauges that depend on the scrape time (when the last checkpoint was saved, Unix ms; whether
+/// the source is connected), then renders the text exposition.
+pub fn render(
+    handle: &PrometheusHandle,
+    checkpoint_saved_at: Option<i64>,
+    connected: bool,
+) -> String {
+    if let Some(saved_at) = checkpoint_saved_at {
         let age = (chrono::Utc::now().timestamp_millis() - saved_at).max(0);
         gauge!(CHECKPOINT_AGE_SECONDS).set(age as f64 / 1000.0);
     }
-    gauge!(SOURCE_CONNECTED).set(if live.is_connected() { 1.0 } else { 0.0 });
+    gauge!(SOURCE_CONNECTED).set(if connected { 1.0 } else { 0.0 });
     handle.run_upkeep();
     handle.render()
 }

@@ -1,11 +1,11 @@
 //! Runs a live pipeline together with its HTTP server until SIGINT or SIGTERM, then checkpoints and stops.
 
-use crate::hub::Hub;
 use crate::live::Live;
-use crate::pipeline::{DeadLetters, Pipeline, PipelineOptions};
-use crate::publish::Publisher;
-use crate::server::{AppState, router};
+use crate::live::hub::Hub;
+use crate::live::pipeline::{DeadLetters, Pipeline, PipelineOptions};
+use crate::live::publish::Publisher;
 use crate::sql::SqlEngine;
+use crate::web::{router::router, state::AppState};
 use analytics::Engine;
 use anyhow::{Context, Result};
 use ingest::Source;
@@ -63,8 +63,8 @@ impl<S: Source + 'static> Service<S> {
             shutdown: shutdown.clone(),
             sql,
         });
-        let limits = crate::connections::Limits::of(&live.config().server);
-        let server = tokio::spawn(crate::connections::serve(
+        let limits = crate::web::connections::Limits::of(&live.config().server);
+        let server = tokio::spawn(crate::web::connections::serve(
             listener,
             app,
             limits,

@@ -1,14 +1,13 @@
 //! Ad hoc SQL for the data team: DataFusion over the event archive and the live indicator tables,
 //! read-only, each query under a memory limit and a timeout, on threads of its own.
 //!
-//! Front ends: the Postgres wire protocol ([`postgres`]), `POST /api/v1/sql` ([`http`]) and the offline
+//! Front ends: the Postgres wire protocol ([`postgres`]), `POST /api/v1/sql` ([`crate::web::sql`]) and the offline
 //! `leaderboard sql` command, which all go through [`SqlEngine`].
 
 pub mod bounded;
 pub mod catalog;
 pub mod encode;
 pub mod guard;
-pub mod http;
 pub mod limits;
 pub mod planning;
 pub mod postgres;

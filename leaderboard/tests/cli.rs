@@ -193,6 +193,57 @@ fn rewards_prints_awards_bonuses_and_payouts() {
     assert!(!payouts.is_empty());
     assert!(payouts.iter().all(|p| p["payable_month"] == "2016-07"
         && p["yuan"].as_f64().unwrap() == 5.0 * p["policies"].as_f64().unwrap()));
+    assert!(
+        payouts
+            .iter()
+            .all(|p| p["display_name"].is_string() && p["branch_name"] != p["branch_id"]),
+        "payouts name the person and the branch: {payouts:?}"
+    );
+
+    // The same as tables for people, with names; `rewards` has no replay-only flags.
+    let out = score("rewards", &events, &org, "2016-06", &["--format", "table"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first = payouts[0]["display_name"].as_str().unwrap();
+    for expected in ["推广先进单位", "一等奖", "出单奖励", "张店支公司", first] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    assert!(
+        serde_json::from_str::<Value>(&text).is_err(),
+        "a table, not JSON"
+    );
+    let help = String::from_utf8(leaderboard(&["rewards", "--help"]).stdout).unwrap();
+    assert!(
+        help.contains("--format") && !help.contains("--users"),
+        "{help}"
+    );
+}
+
+#[test]
+fn a_branch_missing_from_the_organisation_file_is_named_in_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let (events, org) = simulate(dir.path(), "5");
+    let text = std::fs::read_to_string(&org).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let dropped = lines.pop().unwrap().split(',').next().unwrap().to_string();
+    let partial = dir.path().join("partial.csv");
+    std::fs::write(&partial, lines.join("\n") + "\n").unwrap();
+    let out = score("replay", &events, &partial, "2016-06", &[]);
+    let card = stdout_json(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: branch {dropped} is not in {}",
+            partial.display()
+        )),
+        "{stderr}"
+    );
+    let row = card["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["branch_id"] == dropped.as_str())
+        .expect("still listed");
+    assert_eq!(row["in_scope"], false);
 }
 
 #[test]
@@ -240,6 +291,21 @@ fn bad_arguments_get_clear_errors() {
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("cannot open organisation file /nonexistent/org.csv")
+    );
+    // A user's mistake is one line, never a backtrace, even with RUST_BACKTRACE set.
+    let out = Command::new(env!("CARGO_BIN_EXE_leaderboard"))
+        .args(["replay", "--org", "/nonexistent/org.csv", "--events"])
+        .arg(&events)
+        .args(["--period", "2016-06"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("leaderboard: cannot open organisation file"),
+        "{stderr}"
     );
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[targets]\nquote_per_user = 3\n").unwrap();

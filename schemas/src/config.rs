@@ -1,4 +1,4 @@
-//! The configuration file (TOML). Every section is optional, every default is SPEC's, and an unknown key
+//! The configuration file (TOML). Every section is optional, every default is the one of docs/configuration.md, and an unknown key
 //! is an error so a typo never silently falls back to a default.
 
 use chrono::{Datelike, NaiveDate};
@@ -71,7 +71,7 @@ pub struct Config {
     pub weights: Weights,
     /// Points by rank or rate for the ranked indicators.
     pub tiers: Tiers,
-    /// Money rewards of SPEC §6.
+    /// Money rewards (docs/scoring.md#rewards).
     pub rewards: Rewards,
     /// Where the live pipeline reads events (`[kafka]`).
     pub kafka: KafkaConfig,
@@ -126,7 +126,7 @@ impl KafkaConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// The organisation file (CSV, SPEC §7); `--org` overrides it.
+    /// The organisation file (CSV, docs/operations.md#organisation-file); `--org` overrides it.
     pub org: Option<std::path::PathBuf>,
     /// HTTP listen address (default `127.0.0.1:8080`).
     pub listen: String,
@@ -338,7 +338,7 @@ pub struct Prize {
     pub yuan: f64,
 }
 
-/// Money rewards of SPEC §6.
+/// Money rewards (docs/scoring.md#rewards).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rewards {
@@ -416,7 +416,7 @@ impl Config {
         Self::from_toml(&text, &path.display().to_string())
     }
 
-    /// The file at `path`, or the SPEC defaults without one.
+    /// The file at `path`, or the defaults without one.
     pub fn from_file_or_default(path: Option<&Path>) -> Result<Self, ConfigError> {
         path.map_or_else(|| Ok(Self::default()), Self::from_file)
     }

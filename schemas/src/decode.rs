@@ -14,7 +14,7 @@ mod quotes;
 mod timestamp;
 mod wire;
 
-/// The largest message accepted, in bytes (SPEC §3: 1 MiB).
+/// The largest message accepted, in bytes (1 MiB; docs/operations.md#dead-letters).
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// The longest `event_id`, in characters.
@@ -419,27 +419,7 @@ pub fn decode_event(bytes: &[u8], bounds: impl Into<TimeBounds>) -> Checked<Even
         ));
     }
     let occurred_at = common.timestamp("occurred_at", common.wire.occurred_at)?;
-    if occurred_at > now.saturating_add(MAX_FUTURE_MILLIS) {
-        let hours = (occurred_at - now) as f64 / 3_600_000.0;
-        return Err(Rejection::new(
-            RejectKind::InFuture,
-            Some("occurred_at".into()),
-            format!(
-                "occurred_at is {hours:.1} h ahead of the pipeline clock; at most 24 h is accepted"
-            ),
-        ));
-    }
-    if occurred_at < earliest {
-        return Err(Rejection::new(
-            RejectKind::Implausible,
-            Some("occurred_at".into()),
-            format!(
-                "occurred_at {} is more than {MAX_DAYS_BEFORE_ASSESSMENT} days before the assessment \
-                 starts: a wrong clock",
-                excerpt(common.wire.occurred_at.unwrap_or_default())
-            ),
-        ));
-    }
+    check_plausible(occurred_at, common.wire.occurred_at, earliest, now)?;
     let branch_id = common.id_text("branch_id", common.wire.branch_id)?;
 
     let f = Fields {
@@ -459,8 +439,54 @@ pub fn decode_event(bytes: &[u8], bounds: impl Into<TimeBounds>) -> Checked<Even
     if terminal.is_none() && event_type.terminal_required() {
         return Err(f.missing("terminal"));
     }
+    let payload = payload(&f, event_type)?;
+    // The common ids are made last, straight into the event.
+    Ok(Event {
+        event_id: Id::from(event_id),
+        occurred_at,
+        branch_id: Id::from(branch_id),
+        user_id: user_id.map(Id::from),
+        terminal,
+        payload,
+    })
+}
+
+/// Refuses an event time more than 24 h ahead of `now` (the pipeline clock) or before `earliest`; `text`
+/// is the time as written.
+fn check_plausible(
+    occurred_at: EpochMillis,
+    text: Field<'_>,
+    earliest: EpochMillis,
+    now: EpochMillis,
+) -> Checked<()> {
+    if occurred_at > now.saturating_add(MAX_FUTURE_MILLIS) {
+        let hours = (occurred_at - now) as f64 / 3_600_000.0;
+        return Err(Rejection::new(
+            RejectKind::InFuture,
+            Some("occurred_at".into()),
+            format!(
+                "occurred_at is {hours:.1} h ahead of the pipeline clock; at most 24 h is accepted"
+            ),
+        ));
+    }
+    if occurred_at < earliest {
+        return Err(Rejection::new(
+            RejectKind::Implausible,
+            Some("occurred_at".into()),
+            format!(
+                "occurred_at {} is more than {MAX_DAYS_BEFORE_ASSESSMENT} days before the assessment \
+                 starts: a wrong clock",
+                excerpt(text.unwrap_or_default())
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The payload of an event of `event_type`, from the fields of its type.
+fn payload(f: &Fields<'_, '_>, event_type: EventType) -> Checked<Payload> {
     let w = &f.wire;
-    let payload = match event_type {
+    Ok(match event_type {
         EventType::UserRegistered => Payload::UserRegistered {
             channel: f.enumerated(
                 "channel",
@@ -576,14 +602,5 @@ pub fn decode_event(bytes: &[u8], bounds: impl Into<TimeBounds>) -> Checked<Even
                 (0.0..=10.0).contains(&v)
             })?,
         },
-    };
-    // The common ids are made last, straight into the event.
-    Ok(Event {
-        event_id: Id::from(event_id),
-        occurred_at,
-        branch_id: Id::from(branch_id),
-        user_id: user_id.map(Id::from),
-        terminal,
-        payload,
     })
 }

@@ -1,4 +1,4 @@
-//! The activity events of SPEC §3 as typed values, after validation.
+//! The activity events (docs/scoring.md#events) as typed values, after validation.
 
 use crate::time::{EpochMillis, YearMonth};
 use chrono::NaiveDate;
@@ -248,7 +248,7 @@ impl Event {
 
 /// The fields particular to each event type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)] // the fields are documented in SPEC §3 and docs/event.schema.json
+#[allow(missing_docs)] // the fields are documented in docs/scoring.md#events and docs/event.schema.json
 pub enum Payload {
     UserRegistered {
         channel: Channel,

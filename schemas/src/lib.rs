@@ -1,6 +1,6 @@
 //! # schemas: what flows through the leaderboard pipeline
 //!
-//! The first stop of every message. This crate defines the activity events of SPEC §3 as Rust types,
+//! The first stop of every message. This crate defines the activity events (docs/scoring.md#events) as Rust types,
 //! decodes and validates raw message bytes into them ([`decode_event`], every rejection with a reason a
 //! producer can act on), writes them back to wire JSON ([`encode_event`]), describes them as Arrow
 //! ([`event_schema`]), and holds the configuration file ([`Config`]), the organisation file

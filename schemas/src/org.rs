@@ -1,4 +1,4 @@
-//! The organisation file (SPEC §7): which branches exist, their names, and which are in scope.
+//! The organisation file (docs/operations.md#organisation-file): which branches exist, their names, and which are in scope.
 
 use serde::Deserialize;
 use std::collections::HashSet;

@@ -1,4 +1,4 @@
-//! One case per bad-input rule of SPEC §3: nothing panics, and each reason names the field (or, for
+//! One case per bad-input rule of docs/operations.md#dead-letters: nothing panics, and each reason names the field (or, for
 //! message-level faults, the message) and says what was expected.
 
 use schemas::{Config, RejectKind, decode_event};

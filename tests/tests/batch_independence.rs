@@ -1,4 +1,4 @@
-//! SPEC §5: figures depend only on each partition's event order, never on batch sizes or on how partitions
+//! docs/scoring.md#watermarks: figures depend only on each partition's event order, never on batch sizes or on how partitions
 //! interleave. A simulated history is perturbed (events moved out of order, duplicates, a second partition)
 //! and fed in batches of 1, 7, 1000 and all at once, and in different interleavings of its partitions; every
 //! scorecard and the rewards must come out identical.
@@ -235,7 +235,7 @@ fn the_perturbation_really_produces_duplicates_and_late_events() {
     assert!(counts.accepted > 1_000, "{counts:?}");
     // State changes recorded after their own month had closed for their partition.
     let calendar = *engine.calendar();
-    let users = &engine.state().entities.users;
+    let users = &engine.state().entities().users;
     let after_close = |at: i64, open_from: Option<YearMonth>| {
         open_from.is_some_and(|open| YearMonth::of_date(calendar.local_date(at)) < open)
     };
@@ -251,7 +251,7 @@ fn the_perturbation_really_produces_duplicates_and_late_events() {
         .count();
     assert!(memberships > 5 && bindings > 0, "{memberships} {bindings}");
     assert!(
-        engine.state().arrival.outliers() >= 1,
+        engine.state().arrival().outliers() >= 1,
         "the wrong clock 120 days ahead is an outlier"
     );
 }
@@ -310,8 +310,8 @@ fn an_event_from_a_wrong_clock_changes_no_figure_of_the_months_it_arrives_in() {
         "no July event became late"
     );
     assert_eq!(skewed.counts().accepted, clean.counts().accepted + 1);
-    assert_eq!(clean.state().arrival.outliers(), 0);
-    let arrival = &skewed.state().arrival;
+    assert_eq!(clean.state().arrival().outliers(), 0);
+    let arrival = skewed.state().arrival();
     assert_eq!(arrival.outliers(), 1);
     assert_eq!(
         arrival.partitions()[&0].last_outlier,
@@ -325,7 +325,7 @@ fn an_event_from_a_wrong_clock_changes_no_figure_of_the_months_it_arrives_in() {
     assert!(
         skewed
             .state()
-            .counters
+            .counters()
             .by_branch
             .keys()
             .any(|(month, _)| *month == november.ordinal()),

@@ -344,9 +344,7 @@ fn http_connections_time_out_and_health_answers_over_the_connection_caps() {
     assert_eq!(status, 200, "{head}");
     std::thread::sleep(Duration::from_millis(200)); // the closed connection gives its place back
     let mut last_place = connect_from([127, 0, 0, 2], port);
-    last_place
-        .write_all(b"GET /health HTTP/1.1\r\n")
-        .unwrap();
+    last_place.write_all(b"GET /health HTTP/1.1\r\n").unwrap();
     over_limit([127, 0, 0, 3], "server.max_connections");
     drop(last_place);
 

@@ -318,6 +318,8 @@ fn tokens_boards_clearing_scores_and_the_openapi_document() {
         "/api/v1/periods",
         "/api/v1/clearing-scores",
         "/api/v1/status",
+        "/api/v1/sql",
+        "/api/v1/catalog",
         "/api/v1/openapi.json",
         "/ws",
         "/screen",

@@ -1,4 +1,4 @@
-//! Hand-computed expected values for every indicator and rule of SPEC §3–§6. Each test builds a small event
+//! Hand-computed expected values for every indicator and rule of docs/scoring.md. Each test builds a small event
 //! history, runs it through the real decoder and engine, and checks figures worked out by hand in comments.
 
 use analytics::{Disposition, Indicator::*, LoginStatus};
@@ -554,8 +554,8 @@ fn registrations_and_bindings_after_their_month_closed_change_only_the_open_mont
             Duplicate, Accepted
         ]
     );
-    let u2 = e.state().entities.user_ids.get("u2").unwrap();
-    assert_eq!(e.state().entities.users[u2 as usize].memberships.len(), 1);
+    let u2 = e.state().entities().user_ids.get("u2").unwrap();
+    assert_eq!(e.state().entities().users[u2 as usize].memberships.len(), 1);
     let june = card(&e, "2016-06");
     // June is closed: exactly as it was, u1 alone in a, unbound, one quote.
     let mut june_after = serde_json::to_value(&june).unwrap();
@@ -1013,7 +1013,7 @@ fn the_live_month_is_the_current_one_kept_to_the_assessment() {
 
 #[test]
 fn a_person_who_moved_has_one_city_rank_and_one_row_on_the_city_board() {
-    use leaderboard::boards::{Board, BoardKey, rows};
+    use leaderboard::live::boards::{Board, BoardKey, rows};
     let org = "a:甲:true,b:乙:true,x:续保拓展部:false";
     let mut s = Scenario::new();
     for (user, branch) in [("mover", "a"), ("p", "a"), ("q", "b"), ("r", "x")] {
@@ -1357,8 +1357,8 @@ fn an_earlier_renewal_due_that_would_move_a_renewal_out_of_a_closed_month_is_lat
 
 #[test]
 fn an_assignment_counts_for_the_due_month_that_stands_whatever_order_partitions_deliver() {
-    // Found in review: an assignment was late when the due month standing at its arrival had closed for its
-    // partition, though an earlier renewal_due arriving later moves the renewal to a month still open.
+    // An assignment is not late because the due month standing at its arrival has closed for its
+    // partition: an earlier renewal_due arriving later moves the renewal to a month still open.
     let due = |id, at, due_month| -> StreamEvent {
         (
             id,

@@ -330,7 +330,11 @@ fn a_client_that_stops_reading_is_dropped_without_delaying_the_others() {
 
 #[test]
 fn a_thousand_clients_converge_to_the_ranking_the_scorecard_gives() {
-    let mut server = LiveServer::start(ORG, "[live]\npush_interval_ms = 100\n");
+    // A thousand screens from one address, as behind a proxy.
+    let mut server = LiveServer::start(
+        ORG,
+        "[live]\npush_interval_ms = 100\n[server]\nmax_connections_per_address = 2000\n",
+    );
     let mut events = Scenario::new();
     opening(&mut events, [1, 1, 1, 1]);
     server.produce(&events.take_new());

@@ -172,7 +172,10 @@ mod tests {
             let mut flipped = bytes.clone();
             flipped[bit / 8] ^= 1 << (bit % 8);
             fs::write(&path, &flipped).unwrap();
-            assert!(matches!(verify(&path).unwrap(), Verdict::Damaged(_)), "bit {bit}");
+            assert!(
+                matches!(verify(&path).unwrap(), Verdict::Damaged(_)),
+                "bit {bit}"
+            );
         }
         fs::write(&path, &bytes[..4000]).unwrap();
         assert!(matches!(verify(&path).unwrap(), Verdict::Damaged(r) if r.contains("4000 bytes")));

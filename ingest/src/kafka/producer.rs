@@ -1,4 +1,4 @@
-//! Produces events to the activity topic, keyed by `branch_id` (SPEC §3), for `leaderboard produce`, live
+//! Produces events to the activity topic, keyed by `branch_id` (docs/scoring.md#events), for `leaderboard produce`, live
 //! simulation and the tests.
 
 use super::client_config;

@@ -1,7 +1,7 @@
 //! `leaderboard demo`: the live pipeline and server with no broker, fed by the simulator in real time.
 
-use crate::pipeline::{DeadLetters, PipelineOptions};
-use crate::publish::Publisher;
+use crate::live::pipeline::{DeadLetters, PipelineOptions};
+use crate::live::publish::Publisher;
 use crate::service::Service;
 use analytics::Engine;
 use anyhow::{Context, Result, bail};
@@ -14,7 +14,7 @@ use std::time::Duration;
 /// Flags of `demo`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
-    /// Configuration file (TOML); SPEC defaults when absent.
+    /// Configuration file (TOML); the defaults of docs/configuration.md when absent.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// HTTP listen address.

@@ -20,7 +20,7 @@ pub struct ProduceArgs {
     /// Partitions of the topic if it has to be created.
     #[arg(long, default_value_t = 3)]
     pub partitions: u32,
-    /// NDJSON events (every line is sent as is, keyed by its branch_id), or a users CSV (`.csv`, SPEC §7)
+    /// NDJSON events (every line is sent as is, keyed by its branch_id), or a users CSV (`.csv`, docs/operations.md#users-csv)
     /// sent as user_registered events.
     pub file: PathBuf,
 }

@@ -92,7 +92,7 @@ pub fn load_engine(config: Option<&Path>, org: &Path) -> Result<Engine> {
     Ok(Engine::new(Arc::new(config), Arc::new(org)))
 }
 
-/// Reads the organisation file (SPEC §7).
+/// Reads the organisation file (docs/operations.md#organisation-file).
 pub fn load_organisation(path: &Path) -> Result<Organisation> {
     let file = File::open(path)
         .with_context(|| format!("cannot open organisation file {}", path.display()))?;
@@ -187,14 +187,14 @@ pub struct DecodedFile {
 impl DecodedFile {
     /// Starts reading `file` in batches of `batch_size` lines (at least one), accepting the `occurred_at`
     /// that `config` finds plausible. The file is mapped, so nobody may write to or truncate it while the
-    /// batches are read (README, `replay`).
+    /// batches are read (docs/operations.md#replay).
     pub fn start(file: File, batch_size: usize, config: &Config) -> Self {
         let earliest = config.time_bounds(0).earliest;
         let (tx, batches) = tokio::sync::mpsc::channel(2);
         let batch_size = batch_size.max(1);
         let thread = std::thread::spawn(move || {
             // SAFETY: the event file is the operator's own input, which a replay documents must not be
-            // written to or truncated while it runs (README, `replay`); a pipe or other stream is read
+            // written to or truncated while it runs (docs/operations.md#replay); a pipe or other stream is read
             // instead.
             let mut reader = unsafe { NdjsonReader::mapped(file, 0) };
             loop {

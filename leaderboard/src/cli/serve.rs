@@ -1,8 +1,8 @@
 //! `leaderboard serve`: the Kafka pipeline with checkpoints, dead letters and the HTTP server.
 
-use crate::pipeline::{DeadLetters, PipelineOptions};
-use crate::publish::Publisher;
-use crate::replay::load_organisation;
+use crate::cli::replay::load_organisation;
+use crate::live::pipeline::{DeadLetters, PipelineOptions};
+use crate::live::publish::Publisher;
 use crate::service::Service;
 use analytics::{CheckpointStore, Engine};
 use anyhow::{Context, Result};
@@ -16,7 +16,7 @@ use std::time::Duration;
 /// Flags of `serve`; each overrides the configuration file.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// Configuration file (TOML); SPEC defaults when absent.
+    /// Configuration file (TOML); the defaults of docs/configuration.md when absent.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Organisation file (CSV); overrides `server.org`.
@@ -87,7 +87,7 @@ pub async fn serve(args: &ServeArgs) -> Result<()> {
     let store = CheckpointStore::open(&config.server.state_dir)?;
     let engine = match store.load(&source_name, &analytics::state_settings(&config))? {
         Some(checkpoint) => {
-            let positions = checkpoint.state.arrival.positions();
+            let positions = checkpoint.state.positions();
             tracing::info!(
                 ?positions,
                 saved_at = checkpoint.saved_at,
@@ -104,7 +104,7 @@ pub async fn serve(args: &ServeArgs) -> Result<()> {
         crate::sql::open_archive(
             &config.server.state_dir,
             &source_name,
-            &engine.state().arrival.positions(),
+            &engine.state().positions(),
         )?
         .keep_merged_files_for(crate::sql::longest_query(&config.sql)),
     );
@@ -132,7 +132,7 @@ pub async fn serve(args: &ServeArgs) -> Result<()> {
         group: kafka.group.clone(),
     };
     let limits = batch_limits(&config);
-    let source = KafkaSource::connect(&settings, engine.state().arrival.positions(), limits)
+    let source = KafkaSource::connect(&settings, engine.state().positions(), limits)
         .context("cannot create the Kafka consumer")?;
     let dead_letters = DeadLetterProducer::new(&kafka.brokers, &dlq_topic, &kafka.topic)
         .context("cannot create the dead-letter producer")?;

@@ -1,8 +1,8 @@
 //! `leaderboard sql "SELECT …"`: one query over a state directory's archive and last checkpoint, with no
 //! server running (a running one may keep writing; the query sees its last checkpoint).
 
+use crate::cli::replay::load_organisation;
 use crate::live::Live;
-use crate::replay::load_organisation;
 use crate::sql::{SqlEngine, archive_dir, encode, organisation_copy};
 use analytics::{Archive, Engine, read_checkpoint, state_settings};
 use anyhow::{Context, Result, bail};
@@ -30,7 +30,7 @@ pub struct SqlArgs {
     /// State directory (checkpoint and archive); overrides `server.state_dir`.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
-    /// Configuration file (TOML); SPEC defaults when absent.
+    /// Configuration file (TOML); the defaults of docs/configuration.md when absent.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Organisation file; default `server.org`, else the copy the pipeline keeps in the state directory.
@@ -100,7 +100,7 @@ pub fn open_offline(
     let config = Arc::new(config);
     let engine = Engine::restore(config.clone(), Arc::new(org), checkpoint.state);
     let archive = Arc::new(
-        Archive::read_only(&archive_dir(state_dir), &engine.state().arrival.positions())
+        Archive::read_only(&archive_dir(state_dir), &engine.state().positions())
             .context("cannot read the event archive")?,
     );
     let live = Arc::new(Live::new(engine));

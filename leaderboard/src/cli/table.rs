@@ -1,6 +1,6 @@
-//! Renders a scorecard as an aligned table for people (`--format table`).
+//! Renders a scorecard and the rewards as aligned tables for people (`--format table`).
 
-use analytics::{Indicator, Scorecard};
+use analytics::{Indicator, RewardReport, Scorecard};
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 /// Formats a value for a cell: "—" for null, two decimals otherwise.
@@ -101,4 +101,124 @@ pub fn render(card: &Scorecard) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The rewards as text tables: the assessment's branch awards (推广先进单位), the specialist bonuses
+/// (推广先进专员) and the salesperson payouts (出单奖励), with names.
+pub fn render_rewards(report: &RewardReport) -> String {
+    let status = |is_final: bool| if is_final { "final" } else { "provisional" };
+    let mut out = format!(
+        "期间 period {}  截至 as of {}  {}\n\n推广先进单位 branch awards (assessment to date, {})\n",
+        report.period,
+        report.as_of,
+        status(report.is_final),
+        status(report.branch_awards.is_final)
+    );
+    let mut awards = new_table([
+        "排名 rank",
+        "单位 branch",
+        "总分 total",
+        "奖项 prize",
+        "奖金 yuan",
+    ]);
+    for award in &report.branch_awards.awards {
+        awards.add_row(vec![
+            award.rank.to_string(),
+            award.branch_name.clone(),
+            format!("{:.2}", award.total),
+            prize_name(award.prize),
+            format!("{:.0}", award.yuan),
+        ]);
+    }
+    out.push_str(&format!(
+        "{}\n\n推广先进专员 specialist bonuses\n",
+        with_rows(awards)
+    ));
+    let mut bonuses = new_table([
+        "月份 month",
+        "单位 branch",
+        "总分 total",
+        "专员 specialists",
+        "奖金 yuan",
+    ]);
+    for bonus in &report.specialist_bonuses {
+        bonuses.add_row(vec![
+            bonus.month.clone(),
+            bonus.branch_name.clone(),
+            format!("{:.2}", bonus.total),
+            people(&bonus.specialists, &bonus.specialist_names),
+            format!("{:.0}", bonus.yuan),
+        ]);
+    }
+    out.push_str(&format!(
+        "{}\n\n出单奖励 salesperson payouts\n",
+        with_rows(bonuses)
+    ));
+    let mut payouts = new_table([
+        "月份 month",
+        "兑现 paid in",
+        "单位 branch",
+        "销售人员 salesperson",
+        "保单 policies",
+        "奖金 yuan",
+    ]);
+    for payout in &report.salesperson_payouts {
+        let name = payout.display_name.as_deref().unwrap_or_default();
+        payouts.add_row(vec![
+            payout.month.clone(),
+            payout.payable_month.clone(),
+            payout.branch_name.clone(),
+            format!("{name} ({})", payout.user_id),
+            payout.policies.to_string(),
+            format!("{:.0}", payout.yuan),
+        ]);
+    }
+    let total: f64 = report.salesperson_payouts.iter().map(|p| p.yuan).sum();
+    out.push_str(&format!(
+        "{}\n合计 total {total:.0} yuan\n",
+        with_rows(payouts)
+    ));
+    out
+}
+
+/// A table with `header`.
+fn new_table<const N: usize>(header: [&str; N]) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(header);
+    table
+}
+
+/// The table as text, with a row saying so when it has no rows.
+fn with_rows(mut table: Table) -> String {
+    if table.row_count() == 0 {
+        table.add_row(vec!["无 none"]);
+    }
+    table.to_string()
+}
+
+/// 一等奖, 二等奖, … for prize 1, 2, ….
+fn prize_name(prize: u32) -> String {
+    const NUMERALS: [&str; 9] = ["一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match (prize as usize)
+        .checked_sub(1)
+        .and_then(|i| NUMERALS.get(i))
+    {
+        Some(numeral) => format!("{numeral}等奖"),
+        None => format!("prize {prize}"),
+    }
+}
+
+/// "name (id)" for each person, one a line.
+fn people(ids: &[String], names: &[String]) -> String {
+    ids.iter()
+        .zip(names)
+        .map(|(id, name)| {
+            if id == name {
+                id.clone()
+            } else {
+                format!("{name} ({id})")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -50,6 +50,40 @@ impl Board {
         }
     }
 
+    /// The board's title on the Chinese screens (the scheme's wording).
+    pub fn title_zh(self) -> &'static str {
+        match self {
+            Board::BranchMobileQuotes => "人均移动端报价量排名",
+            Board::BranchMobilePayment => "人均移动支付金额排名",
+            Board::BranchTotalScore => "考评总分排名",
+            Board::UserMobileQuotes => "个人移动端报价量排名",
+            Board::UserMobilePayment => "个人移动支付金额排名",
+        }
+    }
+
+    /// The board's title on the English screens.
+    pub fn title_en(self) -> &'static str {
+        match self {
+            Board::BranchMobileQuotes => "Mobile quotes per user",
+            Board::BranchMobilePayment => "Mobile payment per user",
+            Board::BranchTotalScore => "Total score",
+            Board::UserMobileQuotes => "Mobile quotes by salesperson",
+            Board::UserMobilePayment => "Mobile payment by salesperson",
+        }
+    }
+
+    /// What a row's value counts, for the screens to format it: `count_per_user`, `yuan_per_user`,
+    /// `points`, `count` or `yuan`.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Board::BranchMobileQuotes => "count_per_user",
+            Board::BranchMobilePayment => "yuan_per_user",
+            Board::BranchTotalScore => "points",
+            Board::UserMobileQuotes => "count",
+            Board::UserMobilePayment => "yuan",
+        }
+    }
+
     /// Returns true if and only if the board ranks people (and can be filtered by branch).
     pub fn ranks_people(self) -> bool {
         matches!(self, Board::UserMobileQuotes | Board::UserMobilePayment)

@@ -8,12 +8,13 @@ mod celebrate;
 mod feed;
 mod frame;
 
-pub use celebrate::{CelebratedDeal, CelebrationLimiter, Deal, large_deals};
+pub use celebrate::{CelebratedDeal, CelebrationLimiter};
 pub use feed::{BoardUpdate, CatchUp, Feed};
 pub use frame::{Frame, FrameKind, Freshness};
 
-use crate::boards::{self, BoardKey};
 use crate::live::Live;
+use crate::live::boards::{self, BoardKey};
+use crate::live::deals::Deal;
 use analytics::{EngineError, PeriodSpec, Scorecard};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -197,8 +198,9 @@ impl Hub {
             let update = self.board_update(&feed.key, Some(&card));
             frames += feed.update(update, || self.epoch());
         }
+        let zone = self.live.config().timezone;
         for deal in deals {
-            let frame = Frame::celebrate(&name_deal(deal, &card));
+            let frame = Frame::celebrate(&name_deal(deal, &card, zone));
             let _ = self.celebrations.send(Arc::new(frame));
         }
         crate::metrics::record_push(frames, started.elapsed());
@@ -222,7 +224,7 @@ impl Hub {
             let engine = self.live.engine.read().await;
             engine
                 .state()
-                .arrival
+                .arrival()
                 .latest_watermark()
                 .map(|w| engine.calendar().rfc3339(w))
         };
@@ -258,8 +260,9 @@ impl Hub {
     }
 }
 
-/// Names a deal's branch and salesperson from the scorecard.
-fn name_deal(deal: Deal, card: &Scorecard) -> CelebratedDeal {
+/// Names a deal's branch and salesperson from the scorecard; its time in the local `zone`, like every
+/// other time on the screens.
+fn name_deal(deal: Deal, card: &Scorecard, zone: chrono_tz::Tz) -> CelebratedDeal {
     let branch_name = card
         .branches
         .iter()
@@ -276,7 +279,7 @@ fn name_deal(deal: Deal, card: &Scorecard) -> CelebratedDeal {
         branch_name,
         name,
         occurred_at: chrono::DateTime::from_timestamp_millis(deal.occurred_at)
-            .map(|t| t.to_rfc3339())
+            .map(|t| t.with_timezone(&zone).to_rfc3339())
             .unwrap_or_default(),
         branch_id: deal.branch_id,
         user_id: deal.user_id,

@@ -12,8 +12,8 @@
 //! Stages overlap: while the engine applies batch n on its own task, batch n+1 is decoded and dead-lettered;
 //! batches still enter the engine strictly in order.
 
-use crate::hub::large_deals;
 use crate::live::Live;
+use crate::live::deals::large_deals;
 use crate::metrics;
 use analytics::{Archive, ArchiveRows, CheckpointStore, state_settings};
 use anyhow::{Context, Result};
@@ -96,7 +96,7 @@ impl<S: Source> Pipeline<S> {
     /// Runs until `shutdown` is cancelled, then writes a last checkpoint.
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
         self.shutdown = shutdown.clone();
-        self.positions = self.live.engine.read().await.state().arrival.positions();
+        self.positions = self.live.engine.read().await.state().positions();
         self.dispatched = self.positions.clone();
         self.live.set_started();
         let mut last_checkpoint = Instant::now();
@@ -165,9 +165,11 @@ impl<S: Source> Pipeline<S> {
         let archive = self.options.archive.clone();
         self.in_flight = Some(tokio::spawn(async move {
             let mut engine = live.engine.write().await;
+            let unknown_before = engine.unknown_branches();
             let dispositions = engine.process(&decoded.messages).await?;
+            log_unknown_branches(&engine, &unknown_before);
             let mut dates = schemas::LocalDates::new(*engine.calendar());
-            let arrival = &engine.state().arrival;
+            let arrival = engine.state().arrival();
             let done = chrono::Utc::now().timestamp_millis();
             let applied = Applied {
                 clocks: arrival.partitions().clone(),
@@ -266,7 +268,7 @@ impl<S: Source> Pipeline<S> {
                     saved_at,
                 )
             });
-            (bytes, state.arrival.positions())
+            (bytes, state.positions())
         };
         let archive = self.options.archive.clone();
         let archive_to = positions.clone();
@@ -286,5 +288,18 @@ impl<S: Source> Pipeline<S> {
         self.live.set_checkpoint_saved_at(saved_at);
         tracing::debug!(bytes = size, ?positions, "checkpoint written");
         Ok(())
+    }
+}
+
+/// Logs each branch the organisation file does not name that the batch just applied named first (the
+/// engine knew `before`): its events are scored as out of scope.
+fn log_unknown_branches(engine: &analytics::Engine, before: &[String]) {
+    for branch in engine.unknown_branches() {
+        if before.binary_search(&branch).is_err() {
+            tracing::warn!(
+                %branch,
+                "a branch not in the organisation file: its events are scored as out of scope"
+            );
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! What the pipeline shares with the HTTP server: the engine behind a lock, and the pipeline's status.
 
-use crate::hub::Deal;
+use crate::live::deals::Deal;
 use analytics::Engine;
 use schemas::{Config, Organisation};
 use std::sync::Arc;

@@ -37,7 +37,7 @@ const BOUNDED: &[(&str, Bound)] = &[
     ("generate_series", series_bound),
 ];
 
-/// Replaces each function of [`BOUNDED`] in `ctx` with one that refuses a call which could make more than
+/// Replaces each function of `BOUNDED` in `ctx` with one that refuses a call which could make more than
 /// `limit_bytes`; `setting` names the limit in the message (`sql.memory_limit_mb = 512`).
 pub fn register(ctx: &SessionContext, limit_bytes: usize, setting: &str) -> Result<()> {
     for (name, bound) in BOUNDED {

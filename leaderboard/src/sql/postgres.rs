@@ -2,8 +2,8 @@
 //!
 //! Logins use MD5 password authentication against the `[[sql.users]]` of the configuration, under the
 //! startup timeout, the caps and the failed-login delay of the `login` module. Every statement passes the
-//! read-only [`guard`](super::guard) first; queries run through
-//! [`SqlEngine`](super::SqlEngine) under its memory limit and timeout, on its threads. SET of client
+//! read-only [`guard`] first; queries run through
+//! [`SqlEngine`] under its memory limit and timeout, on its threads. SET of client
 //! session settings, SHOW of server variables and transaction control are answered by datafusion-postgres's
 //! hooks. Results of the extended protocol come in the formats the client binds (text or binary). A cancel
 //! request stops the query whose rows are streaming (`until_cancelled`).
@@ -77,7 +77,7 @@ pub async fn serve(
     let admission = Arc::new(Admission::new(config));
     tokio::spawn(async move {
         while let Some((socket, peer)) =
-            crate::connections::accept_until(&listener, &shutdown, "postgres").await
+            crate::accept::accept_until(&listener, &shutdown, "postgres").await
         {
             let ticket = admission.enter(peer);
             let (login, decided) = Login::new(admission.clone());

@@ -7,7 +7,7 @@ use std::fmt::{self, Display, Write};
 /// Most characters of a statement quoted in a log line.
 const EXCERPT_CHARS: usize = 120;
 
-/// The start of a statement, for log lines: at most [`EXCERPT_CHARS`] characters, runs of white space
+/// The start of a statement, for log lines: at most 120 characters, runs of white space
 /// (line breaks included) as one space.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Excerpt(String);

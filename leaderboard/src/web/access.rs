@@ -4,8 +4,9 @@
 //! headers), as `?token=…`. With no token configured the server listens on localhost only and every local
 //! caller is an administrator.
 
-use crate::boards::{Board, BoardKey};
-use crate::server::{ApiError, AppState};
+use crate::live::boards::{Board, BoardKey};
+use crate::web::error::ApiError;
+use crate::web::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};

@@ -1,8 +1,9 @@
 //! The JSON API: scorecards, boards, periods, clearing scores, status, health and metrics.
 
-use crate::access::Grant;
-use crate::boards::{Board, BoardView};
-use crate::server::{ApiError, AppState};
+use crate::live::boards::{Board, BoardView};
+use crate::web::access::Grant;
+use crate::web::error::ApiError;
+use crate::web::state::AppState;
 use analytics::{Engine, PeriodSpec};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -40,7 +41,7 @@ fn period_of(engine: &Engine, text: Option<&str>) -> Result<PeriodSpec, ApiError
     }
 }
 
-/// `GET /api/v1/scorecard?period=&users=`: SPEC §8. A token limited to a branch sees only its people.
+/// `GET /api/v1/scorecard?period=&users=`: docs/scoring.md#scorecard-json. A token limited to a branch sees only its people.
 pub async fn scorecard(
     State(state): State<AppState>,
     grant: Grant,
@@ -152,21 +153,19 @@ pub async fn clearing_score(
             assessment.first, assessment.last
         )));
     }
+    let refused = |refusal: analytics::ClearingRefusal| {
+        ApiError::new(StatusCode::CONFLICT, refusal.to_string())
+    };
     let occurred_at = {
         let engine = state.live.engine.read().await;
-        if engine.state().arrival.is_final(month) {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!("{month} is final: a clearing score can no longer change it"),
-            ));
-        }
+        engine
+            .check_clearing_score(month, None, None)
+            .map_err(refused)?;
         match &request.occurred_at {
             Some(text) => text.clone(),
             None => {
-                let delay = engine.config().watermark_delay_secs as i64 * 1000;
-                let latest = engine.state().arrival.latest_watermark().map(|w| w + delay);
-                let at = latest.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
-                engine.calendar().rfc3339(at)
+                let now = chrono::Utc::now().timestamp_millis();
+                engine.calendar().rfc3339(engine.clearing_score_time(now))
             }
         }
     };
@@ -194,27 +193,18 @@ pub async fn clearing_score(
         .time_bounds(chrono::Utc::now().timestamp_millis());
     let decoded = schemas::decode_event(&payload, bounds)
         .map_err(|rejection| ApiError::bad_request(rejection.reason))?;
-    {
-        // What the pipeline would drop without a word: answered here instead of with a 202.
-        let engine = state.live.engine.read().await;
-        let arrival = &engine.state().arrival;
-        if arrival.has_seen(analytics::Fingerprint::of(&event_id)) {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!("event_id {event_id:?} is already used: the event would be a duplicate"),
-            ));
-        }
-        let at_month = YearMonth::of_date(engine.calendar().local_date(decoded.occurred_at));
-        if arrival.is_final(at_month) {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!(
-                    "occurred_at {occurred_at} is in {at_month}, which is final: the event would be \
-                     late and change nothing"
-                ),
-            ));
-        }
-    }
+    // What the pipeline would drop without a word: answered here instead of with a 202.
+    state
+        .live
+        .engine
+        .read()
+        .await
+        .check_clearing_score(
+            month,
+            Some(&event_id),
+            Some((decoded.occurred_at, &occurred_at)),
+        )
+        .map_err(refused)?;
     state
         .publisher
         .publish(&request.branch_id, payload)
@@ -228,7 +218,7 @@ pub async fn clearing_score(
 /// the last checkpoint. The totals and offsets are the state's (they survive restarts), not this process's.
 pub async fn status(State(state): State<AppState>, _grant: Grant) -> Response {
     let engine = state.live.engine.read().await;
-    let arrival = &engine.state().arrival;
+    let arrival = engine.state().arrival();
     let partitions: serde_json::Map<String, serde_json::Value> = arrival
         .partitions()
         .iter()
@@ -260,6 +250,7 @@ pub async fn status(State(state): State<AppState>, _grant: Grant) -> Response {
         "partitions": partitions,
         "current_month": engine.current_month().map(|m| m.to_string()),
         "checkpoint_saved_at": checkpoint,
+        "unknown_branches": engine.unknown_branches(),
     }))
     .into_response()
 }
@@ -286,7 +277,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     match &state.metrics {
         Some(handle) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            crate::metrics::render(handle, &state.live),
+            crate::metrics::render(
+                handle,
+                state.live.checkpoint_saved_at(),
+                state.live.is_connected(),
+            ),
         )
             .into_response(),
         None => ApiError::new(StatusCode::NOT_FOUND, "metrics are not enabled").into_response(),

@@ -10,8 +10,8 @@
 //! it is accepted. Upgraded websocket connections are not subject
 //! to the header timeout; the hub's heartbeats and `live.send_timeout_ms` look after them.
 
-use crate::server::ApiError;
 use crate::throttle::Throttled;
+use crate::web::error::ApiError;
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
@@ -65,31 +65,8 @@ impl Limits {
     }
 }
 
-/// The next connection `listener` accepts, or `None` once `shutdown` is cancelled. A failed accept (out of
-/// file descriptors, most likely) is logged, naming the `protocol`, and retried after the open
-/// connections have had a moment to end.
-pub async fn accept_until(
-    listener: &TcpListener,
-    shutdown: &CancellationToken,
-    protocol: &str,
-) -> Option<(TcpStream, std::net::SocketAddr)> {
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = shutdown.cancelled() => return None,
-        };
-        match accepted {
-            Ok(accepted) => return Some(accepted),
-            Err(e) => {
-                tracing::warn!(error = %e, protocol, "cannot accept a connection");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
 /// Serves `app` on `listener` under `limits` until `shutdown`, then asks every connection to finish its
-/// request and waits for them (at most [`SHUTDOWN_GRACE`]).
+/// request and waits for them (at most 5 s).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -100,7 +77,7 @@ pub async fn serve(
     let per_address = Addresses::default();
     let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
     let over_limit = Throttled::default();
-    while let Some((tcp, peer)) = accept_until(&listener, &shutdown, "HTTP").await {
+    while let Some((tcp, peer)) = crate::accept::accept_until(&listener, &shutdown, "HTTP").await {
         tune(&tcp);
         let limit = match per_address.take(peer.ip(), limits.max_per_address) {
             None => Limit::PerAddress,
@@ -258,10 +235,11 @@ impl Drop for AddressSlot {
 async fn answer_over_limit(io: Counted, limits: Limits, limit: Limit) {
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| async move {
         let response = if request.uri().path() == "/health" {
-            crate::api::health().await.into_response()
+            crate::web::api::health().await.into_response()
         } else {
             let mut response =
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, limit.message(limits)).into_response();
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, limit.message(limits))
+                    .into_response();
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -2,7 +2,7 @@
 //!
 //! The pages read their token from their own URL (`?token=`) and pass it on to the API and the websocket.
 
-use crate::server::ApiError;
+use crate::web::error::ApiError;
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,27 +18,27 @@ const ASSETS: &[Asset] = &[
     Asset {
         name: "common.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../assets/common.js"),
+        body: include_str!("../../assets/common.js"),
     },
     Asset {
         name: "screen.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../assets/screen.js"),
+        body: include_str!("../../assets/screen.js"),
     },
     Asset {
         name: "screen.css",
         content_type: "text/css; charset=utf-8",
-        body: include_str!("../assets/screen.css"),
+        body: include_str!("../../assets/screen.css"),
     },
     Asset {
         name: "manager.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../assets/manager.js"),
+        body: include_str!("../../assets/manager.js"),
     },
     Asset {
         name: "manager.css",
         content_type: "text/css; charset=utf-8",
-        body: include_str!("../assets/manager.css"),
+        body: include_str!("../../assets/manager.css"),
     },
 ];
 
@@ -60,12 +60,12 @@ pub async fn index() -> Redirect {
 
 /// `GET /screen?board=&branch=&lang=&rotate=&token=`: the wall screen.
 pub async fn screen() -> Response {
-    html(include_str!("../assets/screen.html"))
+    html(include_str!("../../assets/screen.html"))
 }
 
 /// `GET /manager?token=`: the manager view.
 pub async fn manager() -> Response {
-    html(include_str!("../assets/manager.html"))
+    html(include_str!("../../assets/manager.html"))
 }
 
 /// `GET /assets/{file}`.
@@ -85,13 +85,4 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         )
         .into_response(),
     }
-}
-
-/// `GET /api/v1/openapi.json`: the API's OpenAPI 3.1 document.
-pub async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("../assets/openapi.json"),
-    )
-        .into_response()
 }

@@ -1,10 +1,11 @@
 //! `POST /api/v1/sql`: one read-only statement in the body (plain text, or JSON `{"sql": "…"}`), the
 //! result as JSON, CSV or Arrow IPC by the Accept header. Administrators only.
 
-use super::SqlError;
-use super::encode::{encode_arrow, encode_csv, encode_json};
-use crate::access::Grant;
-use crate::server::{ApiError, AppState};
+use crate::sql::SqlError;
+use crate::sql::encode::{encode_arrow, encode_csv, encode_json};
+use crate::web::access::Grant;
+use crate::web::error::ApiError;
+use crate::web::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;

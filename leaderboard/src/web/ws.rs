@@ -6,11 +6,12 @@
 //! more than the queue behind it is resynced with a snapshot, and when one frame takes longer than
 //! `live.send_timeout_ms` to send it is disconnected.
 
-use crate::access::Grant;
-use crate::boards::{Board, BoardKey};
-use crate::hub::{Feed, Frame, FrameKind, Hub};
+use crate::live::boards::{Board, BoardKey};
+use crate::live::hub::{Feed, Frame, FrameKind, Hub};
 use crate::metrics;
-use crate::server::{ApiError, AppState};
+use crate::web::access::Grant;
+use crate::web::error::ApiError;
+use crate::web::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;

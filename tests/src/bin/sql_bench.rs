@@ -20,11 +20,8 @@ fn main() -> Result<()> {
     config.sql.memory_limit_mb = 4096;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let engine = leaderboard::commands::sql::open_offline(
-            config,
-            std::path::Path::new(&state_dir),
-            None,
-        )?;
+        let engine =
+            leaderboard::cli::sql::open_offline(config, std::path::Path::new(&state_dir), None)?;
         for (name, sql) in split_queries(&text) {
             let mut times = Vec::with_capacity(runs);
             let mut rows = 0;

@@ -56,7 +56,16 @@ fn main() {
     let push_ms: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(250);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bench.toml");
-    std::fs::write(&config, format!("[live]\npush_interval_ms = {push_ms}\n")).unwrap();
+    // Every client comes from loopback: room for all of them, in all and from one address.
+    let places = clients + 100;
+    std::fs::write(
+        &config,
+        format!(
+            "[live]\npush_interval_ms = {push_ms}\n[server]\nmax_connections = {places}\n\
+             max_connections_per_address = {places}\n"
+        ),
+    )
+    .unwrap();
     let port = free_port();
     println!("push interval: {push_ms} ms");
     let mut server = Command::new(leaderboard_binary())

@@ -2,7 +2,7 @@
 //! reconnect.
 
 use super::frame::{Frame, Freshness};
-use crate::boards::{BoardKey, BoardRow};
+use crate::live::boards::{BoardKey, BoardRow};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
@@ -211,7 +211,7 @@ impl Feed {
 mod tests {
     use super::super::frame::FrameKind;
     use super::*;
-    use crate::boards::Board;
+    use crate::live::boards::Board;
 
     fn row(key: &str, rank: u32, value: f64) -> BoardRow {
         BoardRow {

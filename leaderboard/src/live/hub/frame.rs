@@ -1,7 +1,7 @@
 //! The frames of the websocket protocol (docs/websocket.md), each serialised once and shared by every
 //! client that receives it.
 
-use crate::boards::{BoardKey, BoardRow};
+use crate::live::boards::{BoardKey, BoardRow};
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 
