@@ -640,6 +640,17 @@ mod tests {
         offsets
     }
 
+    /// An archive of kafka:a under `root` with two flushed files, of offsets 0..3 and 3..6.
+    fn two_files(root: &Path) -> Archive {
+        let archive = Archive::open(root, "kafka:a", &BTreeMap::new()).unwrap();
+        for range in [0..3, 3..6] {
+            let end = range.end;
+            archive.append(rows(range));
+            archive.flush(&BTreeMap::from([(0, end)])).unwrap();
+        }
+        archive
+    }
+
     #[test]
     fn a_crash_between_flush_and_checkpoint_neither_loses_nor_duplicates_rows() {
         let dir = tempfile::tempdir().unwrap();
@@ -697,13 +708,7 @@ mod tests {
     fn without_a_checkpoint_the_archive_is_set_aside_until_the_source_gives_every_row_back() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("archive");
-        let archive = Archive::open(&root, "kafka:a", &BTreeMap::new()).unwrap();
-        for range in [0..3, 3..6] {
-            let end = range.end;
-            archive.append(rows(range));
-            archive.flush(&BTreeMap::from([(0, end)])).unwrap();
-        }
-        drop(archive);
+        drop(two_files(&root));
 
         // The checkpoint is lost: nothing is deleted, everything waits aside.
         let fresh = Archive::open(&root, "kafka:a", &BTreeMap::new()).unwrap();
@@ -741,12 +746,7 @@ mod tests {
     fn a_damaged_file_is_kept_out_of_queries_and_moved_aside_never_deleted() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("archive");
-        let archive = Archive::open(&root, "kafka:a", &BTreeMap::new()).unwrap();
-        for range in [0..3, 3..6] {
-            let end = range.end;
-            archive.append(rows(range));
-            archive.flush(&BTreeMap::from([(0, end)])).unwrap();
-        }
+        let archive = two_files(&root);
         let files = archive.snapshot(ArchiveTable::Events).files;
         drop(archive);
         let checkpointed = BTreeMap::from([(0, 6)]);

@@ -23,15 +23,9 @@ pub struct DemoArgs {
     /// First simulated day (default: the assessment's first day).
     #[arg(long)]
     pub from: Option<chrono::NaiveDate>,
-    /// Number of branches (from 12 on, the last two are out of scope).
-    #[arg(long, default_value_t = 11)]
-    pub branches: u32,
-    /// Users per branch.
-    #[arg(long, default_value_t = 50)]
-    pub users_per_branch: u32,
-    /// Random seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Who is simulated.
+    #[command(flatten)]
+    pub population: crate::cli::simulate::Population,
     /// Seconds in which the first simulated month is replayed.
     #[arg(long, default_value_t = 180)]
     pub catch_up_secs: u64,
@@ -45,7 +39,10 @@ pub struct DemoArgs {
 
 /// Runs the demo until SIGINT/SIGTERM.
 pub async fn demo(args: &DemoArgs) -> Result<()> {
-    if args.branches == 0 || args.users_per_branch == 0 || args.partitions == 0 {
+    if args.population.branches == 0
+        || args.population.users_per_branch == 0
+        || args.partitions == 0
+    {
         bail!("--branches, --users-per-branch and --partitions must be at least 1");
     }
     if !(args.live_speed.is_finite() && args.live_speed > 0.0) {
@@ -57,13 +54,14 @@ pub async fn demo(args: &DemoArgs) -> Result<()> {
     let config = Config::from_file_or_default(args.config.as_deref())?;
     let from = args.from.unwrap_or(config.assessment_start);
     let days = (config.assessment_end - from).num_days().max(31) as u32 + 1;
-    let org = Organisation::from_csv(ingest::organisation_csv(args.branches).as_bytes())?;
+    let org =
+        Organisation::from_csv(ingest::organisation_csv(args.population.branches).as_bytes())?;
     let spec = SimulationSpec {
         from,
         days,
-        branches: args.branches,
-        users_per_branch: args.users_per_branch,
-        seed: args.seed,
+        branches: args.population.branches,
+        users_per_branch: args.population.users_per_branch,
+        seed: args.population.seed,
         zone: config.timezone,
     };
     let pacing = Pacing {

@@ -32,33 +32,44 @@ pub struct SimulateArgs {
     /// Number of days.
     #[arg(long, default_value_t = 30)]
     pub days: u32,
+    /// Who is simulated.
+    #[command(flatten)]
+    pub population: Population,
+}
+
+/// Who is simulated: how many branches and people, and the random seed (`simulate` and `demo`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Population {
     /// Number of branches (from 12 on, the last two are out of scope).
     #[arg(long, default_value_t = 11)]
     pub branches: u32,
     /// Users per branch.
     #[arg(long, default_value_t = 50)]
     pub users_per_branch: u32,
-    /// Random seed: the same seed gives the same file.
+    /// Random seed: the same seed gives the same activity.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }
 
 /// Runs `simulate`.
 pub async fn simulate(args: &SimulateArgs) -> Result<()> {
-    if args.branches == 0 || args.users_per_branch == 0 || args.days == 0 {
+    if args.population.branches == 0 || args.population.users_per_branch == 0 || args.days == 0 {
         bail!("--branches, --users-per-branch and --days must be at least 1");
     }
     let spec = ingest::simulate::SimulationSpec {
         from: args.from,
         days: args.days,
-        branches: args.branches,
-        users_per_branch: args.users_per_branch,
-        seed: args.seed,
+        branches: args.population.branches,
+        users_per_branch: args.population.users_per_branch,
+        seed: args.population.seed,
         zone: chrono_tz::Asia::Shanghai,
     };
     if let Some(org) = &args.org_out {
-        std::fs::write(org, ingest::simulate::organisation_csv(args.branches))
-            .with_context(|| format!("cannot write {}", org.display()))?;
+        std::fs::write(
+            org,
+            ingest::simulate::organisation_csv(args.population.branches),
+        )
+        .with_context(|| format!("cannot write {}", org.display()))?;
     }
     match (&args.out, &args.brokers) {
         (Some(out), _) => simulate_to_file(&spec, out),
