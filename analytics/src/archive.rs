@@ -159,8 +159,29 @@ impl Archive {
         let source_file = root.join(SOURCE_FILE);
         let previous_source = fs::read_to_string(&source_file).ok();
         let written_by = previous_source.as_deref().map_or("unknown", str::trim);
-        let listing = files::list(root)?;
-        let (kept, dropped) = files::committed(listing.files, positions);
+        let damaged_root = root.join(DAMAGED_DIR);
+        // Damaged files go first: a merge leftover is removed only when the file that holds its rows
+        // is intact (with that file gone, the leftover is kept again).
+        let (listing, kept, dropped) = loop {
+            let listing = files::list(root)?;
+            let (kept, dropped) = files::committed(listing.files.clone(), positions);
+            let mut moved = false;
+            for file in &kept {
+                if let Some(reason) = checked(&file.path, true)? {
+                    tracing::error!(
+                        file = %file.path.display(),
+                        damaged = %damaged_root.display(),
+                        "an archive file does not match its checksum ({reason}); it is moved aside and \
+                         its rows are missing from the SQL tables of events until it is restored"
+                    );
+                    move_under(root, &file.path, &damaged_root)?;
+                    moved = true;
+                }
+            }
+            if !moved {
+                break (listing, kept, dropped);
+            }
+        };
         let (past, leftovers): (Vec<_>, Vec<_>) = dropped
             .into_iter()
             .partition(|f| f.to > positions.get(&f.partition).copied().unwrap_or(0));
@@ -179,31 +200,13 @@ impl Archive {
                 aside = %aside_root.display(),
                 "an archive file past the checkpoint is set aside until the source gives its rows back"
             );
-        }
-        for file in &past {
             move_under(root, &file.path, &aside_root)?;
-        }
-        let damaged_root = root.join(DAMAGED_DIR);
-        let mut intact = Vec::with_capacity(kept.len());
-        for file in kept {
-            match checked(&file.path, true)? {
-                None => intact.push(file),
-                Some(reason) => {
-                    tracing::error!(
-                        file = %file.path.display(),
-                        damaged = %damaged_root.display(),
-                        "an archive file does not match its checksum ({reason}); it is moved aside and \
-                         its rows are missing from the SQL tables of events until it is restored"
-                    );
-                    move_under(root, &file.path, &damaged_root)?;
-                }
-            }
         }
         if previous_source.as_deref().map(str::trim) != Some(source) {
             fs::write(&source_file, source)
                 .map_err(|e| ArchiveError::io("cannot write", &source_file, e))?;
         }
-        let archive = Self::with(root, true, intact, positions.clone());
+        let archive = Self::with(root, true, kept, positions.clone());
         archive.lock().aside = files::list(&root.join(ASIDE_DIR).join(folder_name(source)))?.files;
         archive.lock().damaged = files::list(&damaged_root)?.files.len();
         archive.remove_aside_archived_again()?;
@@ -212,18 +215,22 @@ impl Archive {
 
     /// Removes the files set aside whose offset ranges have been archived again; returns how many remain.
     fn remove_aside_archived_again(&self) -> Result<usize, ArchiveError> {
-        let mut inner = self.lock();
-        let flushed_to = inner.flushed_to.clone();
-        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut inner.aside)
-            .into_iter()
-            .partition(|f| f.to <= flushed_to.get(&f.partition).copied().unwrap_or(0));
-        inner.aside = waiting;
-        drop(inner);
+        let (done, waiting) = {
+            let mut inner = self.lock();
+            if inner.aside.is_empty() {
+                return Ok(0);
+            }
+            let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut inner.aside)
+                .into_iter()
+                .partition(|f| f.to <= inner.flushed_to.get(&f.partition).copied().unwrap_or(0));
+            inner.aside = waiting;
+            (done, inner.aside.len())
+        };
         for file in &done {
             tracing::info!(file = %file.path.display(), "removing a file set aside: its rows are archived again");
             remove_archive_file(&file.path)?;
         }
-        Ok(self.lock().aside.len())
+        Ok(waiting)
     }
 
     /// The archive under `root` as a checkpoint at `positions` left it, for reading only (another process
@@ -804,6 +811,31 @@ mod tests {
         let restarted = Archive::open(&root, "kafka:a", &BTreeMap::from([(0, n)])).unwrap();
         assert_eq!(archived_offsets(&restarted), expected);
         assert_eq!(files::list(&root).unwrap().files.len(), 1);
+    }
+
+    #[test]
+    fn the_originals_of_a_damaged_merge_are_kept_in_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("archive");
+        let archive = Archive::open(&root, "kafka:a", &BTreeMap::new()).unwrap();
+        let n = MERGE_AT as u64;
+        for i in 0..n {
+            archive.append(rows(i..i + 1));
+            archive.flush(&BTreeMap::from([(0, i + 1)])).unwrap();
+        }
+        let merged = archive.snapshot(ArchiveTable::Events).files.remove(0);
+        drop(archive);
+        let mut bytes = fs::read(&merged).unwrap();
+        bytes[20] ^= 0x01;
+        fs::write(&merged, bytes).unwrap();
+        let restarted = Archive::open(&root, "kafka:a", &BTreeMap::from([(0, n)])).unwrap();
+        let expected: Vec<i64> = (0..n as i64).collect();
+        assert_eq!(
+            archived_offsets(&restarted),
+            expected,
+            "the originals stand in"
+        );
+        assert_eq!(files::list(&root.join(DAMAGED_DIR)).unwrap().files.len(), 1);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! partitions interleave. Dedupe memory is bounded to months that are not yet final everywhere.
 //!
 //! **The watermark rule.** A partition's watermark is the greatest `occurred_at` it has delivered minus the
-//! watermark delay, except that no single event moves it far: an event more than `max_watermark_jump`
+//! watermark delay, except that no single event moves it far: an event more than `max_watermark_jump_secs`
 //! ahead of the watermark moves it only when it and the events just before it (`watermark_confirmations`
 //! in a row) are all that far ahead, and then only to the earliest of them. So one event stamped by a wrong
 //! clock is counted in its own month's figures but closes no month; a partition that resumes after days of

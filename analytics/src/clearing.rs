@@ -1,6 +1,7 @@
-//! Whether a clearing score (保单清分工作) posted now would count: the same duplicate and lateness rules
-//! the engine applies when the event arrives (docs/scoring.md#clearing-scores), asked before it is sent,
-//! so the caller gets a reason instead of an event dropped without a word.
+//! Whether a clearing score (保单清分工作) posted now would count (docs/scoring.md#clearing-scores), asked
+//! before it is sent, so the caller gets a reason instead of an event dropped without a word. The check
+//! sees the engine as it is now: a duplicate id, or a month final on every partition. A month closed on
+//! the partition the event will reach but not yet on all of them passes here and is late there.
 
 use crate::arrival::Fingerprint;
 use crate::engine::Engine;
@@ -30,8 +31,8 @@ pub enum ClearingRefusal {
 
 impl Engine {
     /// The time a clearing score is given when the caller names none: the latest watermark plus the
-    /// watermark delay (the latest event time the pipeline has seen, so a replay of old data is not pushed
-    /// into the future), or `now` before any event.
+    /// watermark delay (about the latest event time that moved a watermark, so a replay of old data is not
+    /// pushed into the future), or `now` before any event.
     pub fn clearing_score_time(&self, now: EpochMillis) -> EpochMillis {
         let delay = self.config().watermark_delay_secs as i64 * 1000;
         self.state()
@@ -40,31 +41,28 @@ impl Engine {
             .map_or(now, |w| w + delay)
     }
 
-    /// Refuses a clearing score for `month` whose month is final, and otherwise an event `event_id` at
+    /// Refuses a clearing score for `month` when that month is final, and an event `event_id` at
     /// `occurred_at` (written `at`) that would be a duplicate or late.
     pub fn check_clearing_score(
         &self,
         month: YearMonth,
-        event_id: Option<&str>,
-        occurred_at: Option<(EpochMillis, &str)>,
+        event_id: &str,
+        occurred_at: EpochMillis,
+        at: &str,
     ) -> Result<(), ClearingRefusal> {
         let arrival = self.state().arrival();
         if arrival.is_final(month) {
             return Err(ClearingRefusal::MonthFinal(month));
         }
-        if let Some(id) = event_id
-            && arrival.has_seen(Fingerprint::of(id))
-        {
-            return Err(ClearingRefusal::Duplicate(id.to_string()));
+        if arrival.has_seen(Fingerprint::of(event_id)) {
+            return Err(ClearingRefusal::Duplicate(event_id.to_string()));
         }
-        if let Some((at, text)) = occurred_at {
-            let at_month = YearMonth::of_date(self.calendar().local_date(at));
-            if arrival.is_final(at_month) {
-                return Err(ClearingRefusal::Late {
-                    at: text.to_string(),
-                    month: at_month,
-                });
-            }
+        let at_month = YearMonth::of_date(self.calendar().local_date(occurred_at));
+        if arrival.is_final(at_month) {
+            return Err(ClearingRefusal::Late {
+                at: at.to_string(),
+                month: at_month,
+            });
         }
         Ok(())
     }

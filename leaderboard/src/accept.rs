@@ -1,5 +1,6 @@
 //! Accepting TCP connections until the service stops, for the HTTP and Postgres listeners alike.
 
+use std::net::IpAddr;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -24,5 +25,17 @@ pub async fn accept_until(
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+    }
+}
+
+/// The client an address stands for, as the connection and login limits count it: the address, or for
+/// IPv6 its /64 network (what one host is usually given).
+pub fn client_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(network.into())
+        }
+        v4 => v4,
     }
 }

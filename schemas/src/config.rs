@@ -56,7 +56,8 @@ pub struct Config {
     pub grace_days: u32,
     /// Login days in a month that make a user active (default 20).
     pub active_login_days: u32,
-    /// How far a partition's watermark trails its greatest `occurred_at`, in seconds (default 300).
+    /// How far a partition's watermark trails the latest `occurred_at` that moved it, in seconds (default
+    /// 300).
     pub watermark_delay_secs: u64,
     /// How far one event may move its partition's watermark ahead on its own, in seconds (default 21600,
     /// six hours). An event further ahead is counted but moves the watermark only once

@@ -419,6 +419,13 @@ pub fn decode_event(bytes: &[u8], bounds: impl Into<TimeBounds>) -> Checked<Even
         ));
     }
     let occurred_at = common.timestamp("occurred_at", common.wire.occurred_at)?;
+    // A state change from long ago (staff registered years before the assessment) is a fact, not a
+    // wrong clock: only the events that count in their own month have an earliest time.
+    let earliest = if event_type.is_state_change() {
+        EpochMillis::MIN
+    } else {
+        earliest
+    };
     check_plausible(occurred_at, common.wire.occurred_at, earliest, now)?;
     let branch_id = common.id_text("branch_id", common.wire.branch_id)?;
 

@@ -192,6 +192,18 @@ impl EventType {
         )
     }
 
+    /// Returns true if and only if events of this type change a user's state from their instant on
+    /// ([`Event::is_state_change`]).
+    pub fn is_state_change(self) -> bool {
+        matches!(
+            self,
+            EventType::UserRegistered
+                | EventType::UserDeregistered
+                | EventType::WechatBound
+                | EventType::WechatUnbound
+        )
+    }
+
     /// Returns true if and only if events of this type must carry `terminal`.
     pub fn terminal_required(self) -> bool {
         matches!(
@@ -236,13 +248,7 @@ impl Event {
     /// deregistration, WeChat binding) rather than counting in its own month: such an event still changes
     /// the months that are open when it arrives after its own month has closed.
     pub fn is_state_change(&self) -> bool {
-        matches!(
-            self.payload,
-            Payload::UserRegistered { .. }
-                | Payload::UserDeregistered
-                | Payload::WechatBound
-                | Payload::WechatUnbound
-        )
+        self.event_type().is_state_change()
     }
 }
 

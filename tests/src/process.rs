@@ -190,6 +190,11 @@ impl Serve {
         self.child.as_ref().expect("the server is running").id()
     }
 
+    /// The HTTP port it listens on (loopback).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)

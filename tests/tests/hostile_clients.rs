@@ -267,14 +267,7 @@ fn http_connections_time_out_and_health_answers_over_the_connection_caps() {
     events.register("a1", "a", "2016-06-01T09:00:00+08:00");
     events.quote("a1", "a", "2016-06-01T10:00:00+08:00", "phone");
     server.produce(&events.take_new());
-    let port: u16 = server
-        .serve
-        .url("")
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = server.serve.port();
 
     // Half a header, then nothing: closed at the header timeout.
     let mut half = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -372,14 +365,7 @@ fn over_size_bodies_get_a_json_413_and_errors_quote_a_short_prefix_of_huge_input
              [[sql.users]]\nname = \"analyst\"\npassword = \"{PASSWORD}\"\n"
         ),
     );
-    let port: u16 = server
-        .serve
-        .url("")
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = server.serve.port();
 
     // A declared 50 MB body is refused before it is read, on every POST endpoint …
     for path in ["/api/v1/sql", "/api/v1/clearing-scores"] {

@@ -163,12 +163,11 @@ pub fn render_rewards(report: &RewardReport) -> String {
         "奖金 yuan",
     ]);
     for payout in &report.salesperson_payouts {
-        let name = payout.display_name.as_deref().unwrap_or_default();
         payouts.add_row(vec![
             payout.month.clone(),
             payout.payable_month.clone(),
             payout.branch_name.clone(),
-            format!("{name} ({})", payout.user_id),
+            person(&payout.user_id, payout.display_name.as_deref()),
             payout.policies.to_string(),
             format!("{:.0}", payout.yuan),
         ]);
@@ -212,13 +211,15 @@ fn prize_name(prize: u32) -> String {
 fn people(ids: &[String], names: &[String]) -> String {
     ids.iter()
         .zip(names)
-        .map(|(id, name)| {
-            if id == name {
-                id.clone()
-            } else {
-                format!("{name} ({id})")
-            }
-        })
+        .map(|(id, name)| person(id, Some(name)))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// "name (id)", or the id alone when the person has no name of their own.
+fn person(id: &str, name: Option<&str>) -> String {
+    match name {
+        Some(name) if name != id => format!("{name} ({id})"),
+        _ => id.to_string(),
+    }
 }

@@ -198,9 +198,9 @@ impl Hub {
             let update = self.board_update(&feed.key, Some(&card));
             frames += feed.update(update, || self.epoch());
         }
-        let zone = self.live.config().timezone;
+        let calendar = schemas::LocalCalendar::new(self.live.config().timezone);
         for deal in deals {
-            let frame = Frame::celebrate(&name_deal(deal, &card, zone));
+            let frame = Frame::celebrate(&name_deal(deal, &card, &calendar));
             let _ = self.celebrations.send(Arc::new(frame));
         }
         crate::metrics::record_push(frames, started.elapsed());
@@ -260,9 +260,9 @@ impl Hub {
     }
 }
 
-/// Names a deal's branch and salesperson from the scorecard; its time in the local `zone`, like every
+/// Names a deal's branch and salesperson from the scorecard; its time in the local calendar, like every
 /// other time on the screens.
-fn name_deal(deal: Deal, card: &Scorecard, zone: chrono_tz::Tz) -> CelebratedDeal {
+fn name_deal(deal: Deal, card: &Scorecard, calendar: &schemas::LocalCalendar) -> CelebratedDeal {
     let branch_name = card
         .branches
         .iter()
@@ -278,9 +278,7 @@ fn name_deal(deal: Deal, card: &Scorecard, zone: chrono_tz::Tz) -> CelebratedDea
     CelebratedDeal {
         branch_name,
         name,
-        occurred_at: chrono::DateTime::from_timestamp_millis(deal.occurred_at)
-            .map(|t| t.with_timezone(&zone).to_rfc3339())
-            .unwrap_or_default(),
+        occurred_at: calendar.rfc3339(deal.occurred_at),
         branch_id: deal.branch_id,
         user_id: deal.user_id,
         policy_id: deal.policy_id,

@@ -165,9 +165,9 @@ impl<S: Source> Pipeline<S> {
         let archive = self.options.archive.clone();
         self.in_flight = Some(tokio::spawn(async move {
             let mut engine = live.engine.write().await;
-            let unknown_before = engine.unknown_branches();
+            let branches_before = engine.state().entities().branches.len();
             let dispositions = engine.process(&decoded.messages).await?;
-            log_unknown_branches(&engine, &unknown_before);
+            log_unknown_branches(&engine, branches_before);
             let mut dates = schemas::LocalDates::new(*engine.calendar());
             let arrival = engine.state().arrival();
             let done = chrono::Utc::now().timestamp_millis();
@@ -291,15 +291,15 @@ impl<S: Source> Pipeline<S> {
     }
 }
 
-/// Logs each branch the organisation file does not name that the batch just applied named first (the
-/// engine knew `before`): its events are scored as out of scope.
-fn log_unknown_branches(engine: &analytics::Engine, before: &[String]) {
-    for branch in engine.unknown_branches() {
-        if before.binary_search(&branch).is_err() {
-            tracing::warn!(
-                %branch,
-                "a branch not in the organisation file: its events are scored as out of scope"
-            );
-        }
+/// Logs each branch the batch just applied named first (the engine had `before` branches) that the
+/// organisation file does not name: its events are scored as out of scope. The organisation's branches are
+/// the first keys, so those are the keys from `before` (or the organisation's count) on.
+fn log_unknown_branches(engine: &analytics::Engine, before: usize) {
+    let branches = &engine.state().entities().branches;
+    for b in before.max(engine.org().branches.len())..branches.len() {
+        tracing::warn!(
+            branch = branches.name(b as u32),
+            "a branch not in the organisation file: its events are scored as out of scope"
+        );
     }
 }

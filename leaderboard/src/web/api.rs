@@ -153,20 +153,12 @@ pub async fn clearing_score(
             assessment.first, assessment.last
         )));
     }
-    let refused = |refusal: analytics::ClearingRefusal| {
-        ApiError::new(StatusCode::CONFLICT, refusal.to_string())
-    };
-    let occurred_at = {
-        let engine = state.live.engine.read().await;
-        engine
-            .check_clearing_score(month, None, None)
-            .map_err(refused)?;
-        match &request.occurred_at {
-            Some(text) => text.clone(),
-            None => {
-                let now = chrono::Utc::now().timestamp_millis();
-                engine.calendar().rfc3339(engine.clearing_score_time(now))
-            }
+    let occurred_at = match &request.occurred_at {
+        Some(text) => text.clone(),
+        None => {
+            let engine = state.live.engine.read().await;
+            let now = chrono::Utc::now().timestamp_millis();
+            engine.calendar().rfc3339(engine.clearing_score_time(now))
         }
     };
     let event_id = request.event_id.clone().unwrap_or_else(|| {
@@ -199,12 +191,8 @@ pub async fn clearing_score(
         .engine
         .read()
         .await
-        .check_clearing_score(
-            month,
-            Some(&event_id),
-            Some((decoded.occurred_at, &occurred_at)),
-        )
-        .map_err(refused)?;
+        .check_clearing_score(month, &event_id, decoded.occurred_at, &occurred_at)
+        .map_err(|refusal| ApiError::new(StatusCode::CONFLICT, refusal.to_string()))?;
     state
         .publisher
         .publish(&request.branch_id, payload)

@@ -40,9 +40,16 @@ pub fn catalog() -> Value {
     json!({ "indicators": indicators, "boards": boards })
 }
 
+/// The catalog as JSON text, made once.
+static CATALOG: LazyLock<String> = LazyLock::new(|| catalog().to_string());
+
 /// `GET /api/v1/catalog`: the indicators and boards.
 pub async fn get() -> Response {
-    axum::Json(catalog()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        CATALOG.as_str(),
+    )
+        .into_response()
 }
 
 /// `GET /assets/catalog.js`: the catalog as the constant `CATALOG`, for the pages.
@@ -50,7 +57,7 @@ pub async fn script() -> Response {
     static SCRIPT: LazyLock<String> = LazyLock::new(|| {
         format!(
             "// The indicators and boards, from the server's definitions.\n\"use strict\";\nconst CATALOG = {};\n",
-            catalog()
+            CATALOG.as_str()
         )
     });
     (

@@ -78,24 +78,26 @@ pub async fn serve(
     let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
     let over_limit = Throttled::default();
     while let Some((tcp, peer)) = crate::accept::accept_until(&listener, &shutdown, "HTTP").await {
-        tune(&tcp);
-        let limit = match per_address.take(peer.ip(), limits.max_per_address) {
-            None => Limit::PerAddress,
-            Some(address) => match open.clone().try_acquire_owned() {
-                Ok(slot) => {
-                    let io = Counted {
-                        tcp,
-                        _slot: slot,
-                        _address: Some(address),
-                    };
-                    tokio::spawn(serve_connection(io, app.clone(), limits, shutdown.clone()));
-                    continue;
-                }
-                Err(_) => Limit::Total,
-            },
-        };
+        let limit =
+            match per_address.take(crate::accept::client_of(peer.ip()), limits.max_per_address) {
+                None => Limit::PerAddress,
+                Some(address) => match open.clone().try_acquire_owned() {
+                    Ok(slot) => {
+                        tune(&tcp);
+                        let io = Counted {
+                            tcp,
+                            _slot: slot,
+                            _address: Some(address),
+                        };
+                        tokio::spawn(serve_connection(io, app.clone(), limits, shutdown.clone()));
+                        continue;
+                    }
+                    Err(_) => Limit::Total,
+                },
+            };
         let answer = match overflow.clone().try_acquire_owned() {
             Ok(slot) => {
+                tune(&tcp);
                 let io = Counted {
                     tcp,
                     _slot: slot,
@@ -193,7 +195,8 @@ impl Limit {
     }
 }
 
-/// The connections being served, counted per client address.
+/// The connections being served, counted per client ([`crate::accept::client_of`]: an address, or an
+/// IPv6 /64).
 #[derive(Default, Clone)]
 struct Addresses(Arc<Mutex<HashMap<IpAddr, usize>>>);
 

@@ -69,6 +69,6 @@ impl From<EngineError> for ApiError {
             EngineError::NoData | EngineError::NotStarted { .. } => StatusCode::SERVICE_UNAVAILABLE,
             EngineError::DataFusion(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        Self(status, e.to_string())
+        Self::new(status, e.to_string())
     }
 }

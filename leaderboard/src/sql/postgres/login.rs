@@ -74,13 +74,13 @@ impl Pending {
     fn evict_from_busiest_source(&mut self) -> Option<(u64, SocketAddr, CancellationToken)> {
         let mut held: HashMap<IpAddr, usize> = HashMap::new();
         for (_, peer, _) in &self.queue {
-            *held.entry(source_of(peer.ip())).or_default() += 1;
+            *held.entry(crate::accept::client_of(peer.ip())).or_default() += 1;
         }
         let busiest = held.into_iter().max_by_key(|(_, n)| *n)?.0;
         let index = self
             .queue
             .iter()
-            .position(|(_, peer, _)| source_of(peer.ip()) == busiest)?;
+            .position(|(_, peer, _)| crate::accept::client_of(peer.ip()) == busiest)?;
         self.queue.remove(index)
     }
 }
@@ -179,14 +179,14 @@ impl Failures {
     /// The failures of `ip`'s source standing at `now` (0 once [`FORGET_AFTER`] has passed since its last).
     fn count(&self, ip: IpAddr, now: Instant) -> u32 {
         self.by_source
-            .get(&source_of(ip))
+            .get(&crate::accept::client_of(ip))
             .filter(|(_, last)| now.duration_since(*last) < FORGET_AFTER)
             .map_or(0, |(count, _)| *count)
     }
 
     /// Counts a failed login from `ip` at `now`; returns its failures in the last [`FORGET_AFTER`].
     fn record(&mut self, ip: IpAddr, now: Instant) -> u32 {
-        let source = source_of(ip);
+        let source = crate::accept::client_of(ip);
         if !self.by_source.contains_key(&source) && self.by_source.len() >= MAX_SOURCES {
             self.by_source
                 .retain(|_, (_, last)| now.duration_since(*last) < FORGET_AFTER);
@@ -208,18 +208,6 @@ impl Failures {
         *count = count.saturating_add(1);
         *last = now;
         *count
-    }
-}
-
-/// The source a failed login is counted against: the address, or for IPv6 its /64 network (what one
-/// host is usually given).
-fn source_of(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => {
-            let network = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(network.into())
-        }
-        v4 => v4,
     }
 }
 
