@@ -30,13 +30,20 @@ for size in ${sizes[*]}; do
   echo
   echo "## $size: $lines events, $((bytes / 1024 / 1024)) MiB"
   cat "$events" > /dev/null # warm the page cache for both contenders
-  runs=()
+  # The replay, and alternating with it the same replay keeping no day-by-day history (what the history costs).
+  runs=(); bare=()
   for run in 1 2 3; do
     /usr/bin/time -f '%e %M' -o "$data/time.txt" "$bin" replay --org "$org" --events "$events" --period assessment > "$data/scorecard-$size.json" 2> "$data/replay-$size.err"
     runs+=("$(cat "$data/time.txt")")
+    /usr/bin/time -f '%e %M' -o "$data/time.txt" "$bin" replay --org "$org" --events "$events" --period assessment --without-day-history > "$data/scorecard-bare-$size.json" 2> /dev/null
+    bare+=("$(cat "$data/time.txt")")
   done
+  cmp -s "$data/scorecard-$size.json" "$data/scorecard-bare-$size.json" || { echo "the scorecard without the history differs" >&2; exit 1; }
   read -r secs rss_kb < <(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)
   echo "leaderboard replay (median of 3: $(printf '%s ' "${runs[@]%% *}")s): ${secs}s, $(python3 -c "print(f'{$lines/$secs:,.0f}')") events/s, peak RSS $((rss_kb / 1024)) MiB; $(tail -1 "$data/replay-$size.err")"
+  read -r secs rss_kb < <(printf '%s\n' "${bare[@]}" | sort -n | sed -n 2p)
+  echo "leaderboard replay --without-day-history (median of 3: $(printf '%s ' "${bare[@]%% *}")s): ${secs}s, $(python3 -c "print(f'{$lines/$secs:,.0f}')") events/s, peak RSS $((rss_kb / 1024)) MiB"
+  "$CARGO_TARGET_DIR/release/examples/history_cost" "$org" "$events"
   # The least the replay's reading and decoding cost, without the engine (decode) and with only its
   # arrival pass (arrival): leaderboard/examples/replay_floor.rs.
   for mode in decode arrival; do

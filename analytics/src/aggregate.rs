@@ -1,9 +1,9 @@
-//! DataFusion aggregates each micro-batch of fact rows into one delta per `(month, branch, user)` key:
+//! DataFusion aggregates each micro-batch of fact rows into one delta per `(month, branch, user, day)` key:
 //! one grouped aggregate per batch, never a recomputation over history. The aggregate is planned once and
 //! run again for each batch, so a batch costs its execution only, not a planning of the same query.
 
 use crate::error::EngineError;
-use crate::facts::{LOGIN_DAYS, MEASURES, Measures, fact_schema};
+use crate::facts::{FactKey, KEY_COLUMNS, LOGIN_DAYS, MEASURES, Measures, fact_schema};
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{Int32Type, Int64Type, SchemaRef, UInt32Type};
 use datafusion::catalog::streaming::StreamingTable;
@@ -70,7 +70,8 @@ impl DeltaAggregator {
         }
     }
 
-    /// Plans `SELECT month, branch, user, sum(..) .., bit_or(login_days) GROUP BY month, branch, user` over
+    /// Plans `SELECT month, branch, user, day, sum(..) .., bit_or(login_days) GROUP BY month, branch, user,
+    /// day` over
     /// an input that yields whatever batch was last handed to it.
     async fn plan(&self) -> Result<Planned, EngineError> {
         let schema = fact_schema();
@@ -84,7 +85,10 @@ impl DeltaAggregator {
         let plan = self
             .ctx
             .read_table(Arc::new(table))?
-            .aggregate(vec![col("month"), col("branch"), col("user")], aggregates)?
+            .aggregate(
+                vec![col("month"), col("branch"), col("user"), col("day")],
+                aggregates,
+            )?
             .create_physical_plan()
             .await?;
         Ok(Planned { plan, input })
@@ -94,7 +98,7 @@ impl DeltaAggregator {
     pub async fn aggregate(
         &mut self,
         facts: RecordBatch,
-    ) -> Result<Vec<(CounterKey, Measures)>, EngineError> {
+    ) -> Result<Vec<(FactKey, Measures)>, EngineError> {
         if facts.num_rows() == 0 {
             return Ok(Vec::new());
         }
@@ -117,17 +121,26 @@ impl DeltaAggregator {
             let month = batch.column(0).as_primitive::<Int32Type>();
             let branch = batch.column(1).as_primitive::<UInt32Type>();
             let user = batch.column(2).as_primitive::<UInt32Type>();
+            let day = batch.column(3).as_primitive::<UInt32Type>();
             let measures: Vec<_> = (0..MEASURES.len())
-                .map(|i| batch.column(3 + i).as_primitive::<Int64Type>())
+                .map(|i| batch.column(KEY_COLUMNS + i).as_primitive::<Int64Type>())
                 .collect();
-            let login = batch.column(3 + MEASURES.len()).as_primitive::<Int64Type>();
+            let login = batch
+                .column(KEY_COLUMNS + MEASURES.len())
+                .as_primitive::<Int64Type>();
             for row in 0..batch.num_rows() {
                 let mut m = Measures::default();
                 for (slot, column) in m.sums.iter_mut().zip(&measures) {
                     *slot = column.value(row);
                 }
                 m.login_days = login.value(row);
-                deltas.push(((month.value(row), branch.value(row), user.value(row)), m));
+                let key = FactKey {
+                    month: month.value(row),
+                    branch: branch.value(row),
+                    user: user.value(row),
+                    day: day.value(row),
+                };
+                deltas.push((key, m));
             }
         }
         Ok(deltas)
@@ -140,20 +153,31 @@ mod tests {
     use crate::facts::{FactBuilder, Measure};
     use std::collections::BTreeMap;
 
-    /// The fact batch of `rows` (`(month, branch, user, quotes, login days)`), and what aggregating it must
-    /// give: per key, the sums of the measures and the login days or-ed.
-    fn facts_of(
-        rows: &[(i32, u32, u32, i64, i64)],
-    ) -> (RecordBatch, BTreeMap<CounterKey, Measures>) {
+    /// `(month, branch, user, day)`.
+    type DayKey = (i32, u32, u32, u32);
+
+    /// The fact batch of `rows` (`(month, branch, user, quotes, login days)`, on day `login days % 3 + 1`),
+    /// and what aggregating it must give: per key, the sums of the measures and the login days or-ed.
+    fn facts_of(rows: &[(i32, u32, u32, i64, i64)]) -> (RecordBatch, BTreeMap<DayKey, Measures>) {
         let mut builder = FactBuilder::default();
-        let mut expected = BTreeMap::<CounterKey, Measures>::new();
+        let mut expected = BTreeMap::<_, Measures>::new();
         for &(month, branch, user, quotes, login_days) in rows {
             let mut m = Measures::default();
             m.add(Measure::Quotes, quotes)
                 .add(Measure::PaymentFen, quotes * 7);
             m.login_days = login_days;
-            builder.push(month, branch, user, &m);
-            expected.entry((month, branch, user)).or_default().merge(&m);
+            let day = (login_days % 3 + 1) as u32;
+            let key = FactKey {
+                month,
+                branch,
+                user,
+                day,
+            };
+            builder.push(key, &m);
+            expected
+                .entry((month, branch, user, day))
+                .or_default()
+                .merge(&m);
         }
         (builder.finish(), expected)
     }
@@ -178,6 +202,7 @@ mod tests {
                 .await
                 .unwrap()
                 .into_iter()
+                .map(|(k, m)| ((k.month, k.branch, k.user, k.day), m))
                 .collect();
             assert_eq!(got, expected, "rows {rows:?}");
             let planned = aggregator

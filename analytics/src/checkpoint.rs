@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// The file's first bytes; the last byte is the format version.
-const MAGIC: &[u8; 8] = b"LBCKPT\x00\x05";
+const MAGIC: &[u8; 8] = b"LBCKPT\x00\x06";
 /// The header: the magic, the body's length (u64, little-endian) and its XXH3-128 (little-endian).
 const HEADER_BYTES: usize = MAGIC.len() + 8 + 16;
 /// The checkpoint file name in the state directory.
@@ -463,6 +463,15 @@ mod tests {
             serde_json::to_value(original.scorecard(period, true).unwrap()).unwrap(),
             serde_json::to_value(restored.scorecard(period, true).unwrap()).unwrap()
         );
+        let history = |engine: &Engine| {
+            let month = "2016-06".parse().unwrap();
+            serde_json::to_value(engine.history(month, None).unwrap()).unwrap()
+        };
+        assert_eq!(history(&original), history(&restored));
+        assert!(
+            !restored.state().daily().by_user.is_empty(),
+            "the day-by-day counters are in the checkpoint"
+        );
         assert_eq!(restored.state().arrival.positions().get(&0), Some(&5));
     }
 
@@ -506,6 +515,7 @@ mod tests {
             b"LBCKPT\x00\x01 an older format",
             b"LBCKPT\x00\x02 policies with their deltas stored",
             b"LBCKPT\x00\x03 the first issue of a policy standing",
+            b"LBCKPT\x00\x05 counters without days",
         ] {
             std::fs::write(store.path(), foreign).unwrap();
             let refused = store
@@ -592,7 +602,7 @@ mod tests {
         store
             .write(&CheckpointStore::encode("kafka:a", "s", engine.state(), 3))
             .unwrap();
-        std::fs::write(store.path(), b"LBCKPT\x00\x05 torn").unwrap();
+        std::fs::write(store.path(), b"LBCKPT\x00\x06 torn").unwrap();
         assert_eq!(store.load("kafka:a", "s").unwrap().unwrap().saved_at, 1);
 
         // Both damaged: an error that names both, never a fresh start.

@@ -6,6 +6,7 @@
 
 use crate::aggregate::{CounterKey, DeltaAggregator};
 use crate::arrival::{ArrivalPass, Fingerprint, WatermarkRule};
+use crate::daily::DailyCounters;
 use crate::entities::{Entities, KnownKeys, Placement};
 use crate::error::EngineError;
 use crate::facts::{FactBuilder, Measures};
@@ -78,6 +79,24 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// A copy of the counters of one month (its ordinal).
+    pub fn month(&self, month: i32) -> Counters {
+        Counters {
+            by_user: self
+                .by_user
+                .iter()
+                .filter(|(k, _)| k.0 == month)
+                .map(|(k, m)| (*k, *m))
+                .collect(),
+            by_branch: self
+                .by_branch
+                .iter()
+                .filter(|(k, _)| k.0 == month)
+                .map(|(k, m)| (*k, *m))
+                .collect(),
+        }
+    }
+
     fn merge(&mut self, key: CounterKey, delta: &Measures) {
         merge_into(&mut self.by_user, key, delta);
         let mut branch_delta = *delta;
@@ -119,6 +138,8 @@ pub struct EngineState {
     pub(crate) entities: Entities,
     /// Keyed counters.
     pub(crate) counters: Counters,
+    /// What each day of each month added to the counters.
+    pub(crate) daily: DailyCounters,
     /// Disposition totals.
     pub(crate) counts: Counts,
 }
@@ -139,6 +160,11 @@ impl EngineState {
         &self.counters
     }
 
+    /// What each day of each month added to the counters.
+    pub fn daily(&self) -> &DailyCounters {
+        &self.daily
+    }
+
     /// Each partition's next offset: where a source resumes.
     pub fn positions(&self) -> std::collections::BTreeMap<schemas::PartitionId, u64> {
         self.arrival.positions()
@@ -156,6 +182,8 @@ pub struct Engine {
     dates: LocalDates,
     /// The assessment's first month: the base of the task month bits.
     base_month: YearMonth,
+    /// Keep the day-by-day counters (docs/scoring.md#day-by-day-history).
+    day_history: bool,
 }
 
 impl Engine {
@@ -176,12 +204,14 @@ impl Engine {
                 arrival,
                 entities,
                 counters: Counters::default(),
+                daily: DailyCounters::default(),
                 counts: Counts::default(),
             },
             aggregator: DeltaAggregator::new(),
             facts: FactBuilder::default(),
             dates: LocalDates::new(calendar),
             base_month,
+            day_history: true,
         }
     }
 
@@ -196,6 +226,14 @@ impl Engine {
         }
         engine.state = state;
         engine
+    }
+
+    /// Keeps no day-by-day history from now on: fact rows carry no day, and [`Engine::history`] shows
+    /// nothing before the month's last day. Only for measuring what the history costs; the scorecards
+    /// are the same.
+    pub fn keep_no_day_history(&mut self) {
+        self.day_history = false;
+        self.facts.keep_no_days();
     }
 
     /// The configuration.
@@ -253,7 +291,12 @@ impl Engine {
             let deltas = self.aggregator.aggregate(facts.clone()).await?;
             self.facts.recycle(facts);
             for (key, delta) in &deltas {
-                self.state.counters.merge(*key, delta);
+                self.state
+                    .counters
+                    .merge((key.month, key.branch, key.user), delta);
+                if self.day_history {
+                    self.state.daily.merge(*key, delta);
+                }
             }
         }
         Ok(dispositions)

@@ -2,9 +2,9 @@
 //! sales tasks, renewals, reports and clearing scores. Applying an accepted event updates this state in
 //! arrival order and emits the fact rows (counter deltas) the event causes.
 
-use crate::facts::{FactBuilder, Measure, Measures, NO_USER};
+use crate::facts::{FactBuilder, FactKey, Measure, Measures, NO_USER};
 use crate::interner::Interner;
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashMap;
 use schemas::{Channel, DealType, EpochMillis, Event, Id, Payload, YearMonth};
 use serde::{Deserialize, Serialize};
 
@@ -70,15 +70,16 @@ pub struct UserRecord {
 
 impl UserRecord {
     /// The user's membership intervals `(branch, from, until)` as they hold for `month`, from the changes
-    /// that may change it; `until` is `None` while open.
+    /// that may change it and happened before `before`; `until` is `None` while open.
     pub fn intervals(
         &self,
         month: YearMonth,
+        before: EpochMillis,
     ) -> impl Iterator<Item = (u32, EpochMillis, Option<EpochMillis>)> + '_ {
         let mut changes = self
             .memberships
             .iter()
-            .filter(move |c| c.counts_from.admits(month))
+            .filter(move |c| c.counts_from.admits(month) && c.first.at < before)
             .peekable();
         std::iter::from_fn(move || {
             loop {
@@ -111,6 +112,8 @@ pub struct IssuedPolicy {
     pub first: FirstEvent,
     /// The issue month.
     pub month: YearMonth,
+    /// The issue's local day of the month.
+    pub day: u8,
     /// Issuing branch.
     pub branch: u32,
     /// Issuing user.
@@ -149,17 +152,59 @@ pub struct PolicyRecord {
     /// policy out of an issue month its partition still had open, exactly as if every issue had arrived
     /// before it (then a cancellation whose issue month had closed would have been late).
     pub cancelled_from: Option<OpenFrom>,
+    /// The local month and day of the earliest cancellation.
+    pub cancelled_on: Option<(YearMonth, u8)>,
 }
 
 impl PolicyRecord {
-    /// The standing issue and the deltas it adds to the figures now: nothing once a cancellation takes it out
-    /// (and nothing to add unless its deal type counts).
-    fn counted(&self) -> Option<(IssuedPolicy, Measures)> {
-        let issued = self.issued?;
-        let cancelled = self
+    /// What the policy adds to the counters: the standing issue's deltas on its day, and their negation on
+    /// the day a cancellation takes it out (docs/scoring.md#day-by-day-history), so the month's sum is
+    /// nothing once cancelled. Nothing unless its deal type counts.
+    fn contribution(&self) -> [Option<(FactKey, Measures)>; 2] {
+        let Some(issued) = self.issued else {
+            return [None, None];
+        };
+        let counted = issued.counted();
+        if counted.is_zero() {
+            return [None, None];
+        }
+        let on = |day: u8| FactKey {
+            month: issued.month.ordinal(),
+            branch: issued.branch,
+            user: issued.user,
+            day: day.into(),
+        };
+        let taken_back = self
             .cancelled_from
-            .is_some_and(|open| open.admits(issued.month));
-        (!cancelled).then(|| (issued, issued.counted()))
+            .filter(|open| open.admits(issued.month))
+            .and(self.cancelled_on)
+            .map(|(month, day)| {
+                // A cancellation counts from its own day in the issue month, never before the issue, and
+                // from the month's last day when it came after the month.
+                let day = match month.cmp(&issued.month) {
+                    std::cmp::Ordering::Less => issued.day,
+                    std::cmp::Ordering::Equal => day.max(issued.day),
+                    std::cmp::Ordering::Greater => issued.month.days() as u8,
+                };
+                (on(day), counted.negated())
+            });
+        [Some((on(issued.day), counted)), taken_back]
+    }
+
+    /// Applies `change` to the record and pushes onto `facts` what it changes in the counters: what the
+    /// policy added before, taken back, and what it adds now.
+    fn change(&mut self, facts: &mut FactBuilder, change: impl FnOnce(&mut Self)) {
+        let before = self.contribution();
+        change(self);
+        let after = self.contribution();
+        if after != before {
+            for (key, m) in before.into_iter().flatten() {
+                facts.push(key, &m.negated());
+            }
+            for (key, m) in after.into_iter().flatten() {
+                facts.push(key, &m);
+            }
+        }
     }
 }
 
@@ -211,6 +256,19 @@ pub struct TaskWindow {
     /// The first month whose figures the task may change: months already closed when it was created keep
     /// their figures.
     pub counts_from: YearMonth,
+    /// When the `task_created` that set the window happened.
+    pub created_at: EpochMillis,
+}
+
+/// A user's actions on a task in one month.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct TaskActing {
+    /// The acting user.
+    pub user: u32,
+    /// The month, as months since the assessment's first (0..64).
+    pub month: u8,
+    /// The user's earliest action on the task in that month.
+    pub first_at: EpochMillis,
 }
 
 /// A sales task.
@@ -224,10 +282,31 @@ pub struct TaskRecord {
     pub window: Option<TaskWindow>,
     /// The earliest cancellation.
     pub cancelled_at: Option<EpochMillis>,
-    /// Bit i set = an action in the month `base + i` (base = the assessment's first month).
-    pub action_months: u64,
-    /// The same per acting user.
-    pub user_action_months: Vec<(u32, u64)>,
+    /// Who acted on the task in which month, and when first.
+    pub actions: Vec<TaskActing>,
+}
+
+impl TaskRecord {
+    /// The users who acted on the task in a month of `months` (bit i = the month `base + i`, base = the
+    /// assessment's first month) before `before`, each once.
+    pub fn acting_users(&self, months: u64, before: EpochMillis) -> impl Iterator<Item = u32> + '_ {
+        let acted = move |a: &TaskActing| months & (1 << a.month) != 0 && a.first_at < before;
+        self.actions
+            .iter()
+            .enumerate()
+            .filter(move |(i, a)| {
+                acted(a)
+                    && !self.actions[..*i]
+                        .iter()
+                        .any(|b| b.user == a.user && acted(b))
+            })
+            .map(|(_, a)| a.user)
+    }
+
+    /// Returns true if and only if someone acted on the task in a month of `months` before `before`.
+    pub fn acted_in(&self, months: u64, before: EpochMillis) -> bool {
+        self.acting_users(months, before).next().is_some()
+    }
 }
 
 /// A renewal of a policy.
@@ -324,6 +403,9 @@ pub struct ClearingRecord {
     pub event_id: Id,
     /// The score, 0..=10.
     pub score: f64,
+    /// When the first score for the branch and month was given: the day-by-day history counts the
+    /// standing score from then on.
+    pub first_at: EpochMillis,
 }
 
 /// Where an accepted event lands.
@@ -367,8 +449,8 @@ pub struct Entities {
     pub task_subjects: HashMap<Id, (FirstEvent, Id)>,
     /// By policy id.
     pub renewals: HashMap<Id, RenewalRecord>,
-    /// `(month, branch, report_id)` of accepted reports already counted.
-    pub reports: HashSet<(i32, u32, Id)>,
+    /// Accepted reports counted, by `(month, branch, report_id)`: the day and user they count on.
+    pub reports: HashMap<(i32, u32, Id), (u8, u32)>,
     /// By `(branch, month)`.
     pub clearing: HashMap<(u32, i32), ClearingRecord>,
 }
@@ -506,13 +588,15 @@ impl Entities {
                 let issued = IssuedPolicy {
                     first: FirstEvent::of(event),
                     month: at.month,
+                    day: at.day as u8,
                     branch,
                     user: e.user,
                     premium_fen: to_fen(*premium),
                     deal_type: *deal_type,
                     quoted_and_proposed: quote_id.is_some() && proposal_id.is_some(),
                 };
-                self.issue_policy(policy_id, issued, facts)
+                self.issue_policy(policy_id, issued, facts);
+                None
             }
             Payload::PolicyCancelled { policy_id } => {
                 self.cancel_policy(policy_id, &e, facts);
@@ -558,11 +642,12 @@ impl Entities {
                 report_id,
                 accepted,
                 ..
-            } => (*accepted
-                && self
-                    .reports
-                    .insert((at.month.ordinal(), branch, report_id.clone())))
-            .then(|| *Measures::default().add(Measure::Reports, 1)),
+            } => {
+                if *accepted {
+                    self.count_report(&e, report_id, facts);
+                }
+                None
+            }
             Payload::ClearingScored {
                 month: scored_month,
                 score,
@@ -572,7 +657,13 @@ impl Entities {
             }
         };
         if let Some(m) = counted {
-            facts.push(at.month.ordinal(), branch, e.user, &m);
+            let key = FactKey {
+                month: at.month.ordinal(),
+                branch,
+                user: e.user,
+                day: at.day,
+            };
+            facts.push(key, &m);
         }
     }
 
@@ -622,53 +713,64 @@ impl Entities {
         );
     }
 
-    /// An issued policy: the earliest issue of a policy stands. Returns what it counts when it is the
-    /// earliest so far and not cancelled; the issue it replaces is taken back on `facts`.
-    fn issue_policy(
-        &mut self,
-        policy_id: &str,
-        issued: IssuedPolicy,
-        facts: &mut FactBuilder,
-    ) -> Option<Measures> {
+    /// An issued policy: the earliest issue of a policy stands. What the policy added to the counters is
+    /// taken back on `facts` and what it adds now is pushed, whenever this issue changes which one stands.
+    fn issue_policy(&mut self, policy_id: &str, issued: IssuedPolicy, facts: &mut FactBuilder) {
         let record = self.policies.entry_ref(policy_id).or_default();
         if record
             .issued
             .is_some_and(|standing| standing.first <= issued.first)
         {
-            return None; // an issue of the same policy at least as early stands: this changes nothing
+            return; // an issue of the same policy at least as early stands: this changes nothing
         }
         // This issue is the earliest so far: it replaces the one that stood, whose month is not before
         // this one's and so still open for this event's partition.
-        let replaced = record.counted();
-        record.issued = Some(issued);
-        let standing = record.counted();
-        if let Some((replaced, counted)) = replaced {
-            facts.push(
-                replaced.month.ordinal(),
-                replaced.branch,
-                replaced.user,
-                &counted.negated(),
-            );
-        }
-        // None: cancelled before this issue arrived, so it never counts.
-        standing.map(|(_, counted)| counted)
+        record.change(facts, |record| record.issued = Some(issued));
     }
 
-    /// A cancellation: the issue it cancels stops counting, from the first open month on.
+    /// A cancellation: the issue it cancels stops counting, from the first open month on, from the day of
+    /// the earliest cancellation.
     fn cancel_policy(&mut self, policy_id: &str, e: &Applying<'_>, facts: &mut FactBuilder) {
-        let record = self.policies.entry_ref(policy_id).or_default();
-        let counted = record.counted();
         let mark = OpenFrom(e.at.open_from);
-        record.cancelled_from = Some(record.cancelled_from.map_or(mark, |m| m.widest(mark)));
-        if let Some((issued, counted)) = counted
-            && record.counted().is_none()
-        {
-            facts.push(
-                issued.month.ordinal(),
-                issued.branch,
-                issued.user,
-                &counted.negated(),
-            );
+        let on = (e.at.month, e.at.day as u8);
+        self.policies
+            .entry_ref(policy_id)
+            .or_default()
+            .change(facts, |record| {
+                record.cancelled_from =
+                    Some(record.cancelled_from.map_or(mark, |m| m.widest(mark)));
+                record.cancelled_on = Some(record.cancelled_on.map_or(on, |c| c.min(on)));
+            });
+    }
+
+    /// An accepted report: a report counts once in its month and branch, on the earliest day it was
+    /// accepted (an earlier copy arriving later moves it there).
+    fn count_report(&mut self, e: &Applying<'_>, report_id: &Id, facts: &mut FactBuilder) {
+        let day = e.at.day as u8;
+        let month = e.at.month.ordinal();
+        let one = |(day, user): (u8, u32), n: i64| {
+            let key = FactKey {
+                month,
+                branch: e.branch,
+                user,
+                day: day.into(),
+            };
+            (key, *Measures::default().add(Measure::Reports, n))
+        };
+        match self.reports.entry((month, e.branch, report_id.clone())) {
+            hashbrown::hash_map::Entry::Vacant(slot) => {
+                slot.insert((day, e.user));
+                let (key, m) = one((day, e.user), 1);
+                facts.push(key, &m);
+            }
+            hashbrown::hash_map::Entry::Occupied(mut counted) if counted.get().0 > day => {
+                let (key, m) = one(*counted.get(), -1);
+                facts.push(key, &m);
+                counted.insert((day, e.user));
+                let (key, m) = one((day, e.user), 1);
+                facts.push(key, &m);
+            }
+            hashbrown::hash_map::Entry::Occupied(_) => {}
         }
     }
 
@@ -710,24 +812,29 @@ impl Entities {
             valid_from,
             valid_until,
             counts_from: e.at.open_from.map_or(from_month, |o| o.max(from_month)),
+            created_at: e.event.occurred_at,
         });
     }
 
-    /// An action on a task: the months the task, and each of its users, acted in.
+    /// An action on a task: each user's earliest action on it in each month.
     fn record_task_action(&mut self, e: &Applying<'_>, task_id: &str) {
         let record = owned(&mut self.tasks, task_id, e.branch, e.event);
         let offset = e.at.month.months_since(e.at.base_month);
-        if (0..64).contains(&offset) {
-            let bit = 1u64 << offset;
-            record.action_months |= bit;
-            match record
-                .user_action_months
-                .iter_mut()
-                .find(|(u, _)| *u == e.user)
-            {
-                Some((_, bits)) => *bits |= bit,
-                None => record.user_action_months.push((e.user, bit)),
-            }
+        if !(0..64).contains(&offset) {
+            return;
+        }
+        let (month, at) = (offset as u8, e.event.occurred_at);
+        match record
+            .actions
+            .iter_mut()
+            .find(|a| a.user == e.user && a.month == month)
+        {
+            Some(acting) => acting.first_at = acting.first_at.min(at),
+            None => record.actions.push(TaskActing {
+                user: e.user,
+                month,
+                first_at: at,
+            }),
         }
     }
 
@@ -749,16 +856,22 @@ impl Entities {
 
     /// A clearing score: the latest by (time, event id) for a branch and month stands.
     fn record_clearing_score(&mut self, e: &Applying<'_>, month: YearMonth, score: f64) {
+        let at = e.event.occurred_at;
         let candidate = ClearingRecord {
-            at: e.event.occurred_at,
+            at,
             event_id: e.event.event_id.clone(),
             score,
+            first_at: at,
         };
         match self.clearing.entry((e.branch, month.ordinal())) {
             hashbrown::hash_map::Entry::Occupied(mut current) => {
-                let c = current.get();
+                let c = current.get_mut();
+                c.first_at = c.first_at.min(at);
                 if (candidate.at, candidate.event_id.as_str()) > (c.at, c.event_id.as_str()) {
-                    current.insert(candidate);
+                    *c = ClearingRecord {
+                        first_at: c.first_at,
+                        ..candidate
+                    };
                 }
             }
             hashbrown::hash_map::Entry::Vacant(slot) => {

@@ -12,7 +12,10 @@ use std::sync::{Arc, LazyLock};
 /// The user key for rows that belong to a branch but no user (e.g. reports without `user_id`).
 pub const NO_USER: u32 = u32::MAX;
 
-/// The summed measures, in column order after the three keys.
+/// The key columns before the measures: month, branch, user and the local day of the month.
+pub const KEY_COLUMNS: usize = 4;
+
+/// The summed measures, in column order after the keys.
 pub const MEASURES: [&str; 10] = [
     "quotes",
     "mobile_quotes",
@@ -34,6 +37,7 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("month", DataType::Int32, false),
         Field::new("branch", DataType::UInt32, false),
         Field::new("user", DataType::UInt32, false),
+        Field::new("day", DataType::UInt32, false),
     ];
     fields.extend(
         MEASURES
@@ -108,27 +112,50 @@ impl Measures {
     }
 }
 
+/// Where a fact row lands: the counters of `(month, branch, user)`, on local day `day` (1..=31) of the month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactKey {
+    /// The month's ordinal.
+    pub month: i32,
+    /// The branch key.
+    pub branch: u32,
+    /// The user key ([`NO_USER`] for none).
+    pub user: u32,
+    /// The local day of the month the change is counted from.
+    pub day: u32,
+}
+
 /// Accumulates fact rows for one micro-batch, column by column in plain vectors that become the Arrow
 /// arrays without a copy.
 #[derive(Default)]
 pub struct FactBuilder {
+    /// Every row's day is 0: the rows of a key aggregate into one (no day-by-day history).
+    without_days: bool,
     month: Vec<i32>,
     branch: Vec<u32>,
     user: Vec<u32>,
+    day: Vec<u32>,
     measures: [Vec<i64>; MEASURES.len()],
     login_days: Vec<i64>,
 }
 
 impl FactBuilder {
-    /// Appends one row.
-    pub fn push(&mut self, month: i32, branch: u32, user: u32, m: &Measures) {
-        self.month.push(month);
-        self.branch.push(branch);
-        self.user.push(user);
+    /// Appends one row: the changes `m` to the counters of `(month, branch, user)`, made on local day `day`
+    /// of the month (docs/scoring.md#day-by-day-history).
+    pub fn push(&mut self, at: FactKey, m: &Measures) {
+        self.month.push(at.month);
+        self.branch.push(at.branch);
+        self.user.push(at.user);
+        self.day.push(if self.without_days { 0 } else { at.day });
         for (column, value) in self.measures.iter_mut().zip(m.sums) {
             column.push(value);
         }
         self.login_days.push(m.login_days);
+    }
+
+    /// Gives every row from now on day 0, so a key's rows aggregate into one.
+    pub fn keep_no_days(&mut self) {
+        self.without_days = true;
     }
 
     /// The number of rows appended since the last [`FactBuilder::finish`].
@@ -148,6 +175,7 @@ impl FactBuilder {
             Arc::new(Int32Array::from(std::mem::take(&mut self.month))),
             Arc::new(UInt32Array::from(std::mem::take(&mut self.branch))),
             Arc::new(UInt32Array::from(std::mem::take(&mut self.user))),
+            Arc::new(UInt32Array::from(std::mem::take(&mut self.day))),
         ];
         columns.extend(
             self.measures
@@ -170,6 +198,7 @@ impl FactBuilder {
         reclaim::<Int32Type>(&mut self.month, columns.next(), rows);
         reclaim::<UInt32Type>(&mut self.branch, columns.next(), rows);
         reclaim::<UInt32Type>(&mut self.user, columns.next(), rows);
+        reclaim::<UInt32Type>(&mut self.day, columns.next(), rows);
         for column in &mut self.measures {
             reclaim::<Int64Type>(column, columns.next(), rows);
         }
@@ -209,9 +238,18 @@ mod tests {
         m
     }
 
+    fn key(month: i32, branch: u32, user: u32) -> FactKey {
+        FactKey {
+            month,
+            branch,
+            user,
+            day: 1,
+        }
+    }
+
     fn quotes(batch: &RecordBatch) -> Vec<i64> {
         batch
-            .column(3)
+            .column(KEY_COLUMNS)
             .as_primitive::<Int64Type>()
             .values()
             .to_vec()
@@ -221,25 +259,25 @@ mod tests {
     fn a_recycled_batch_lends_its_memory_to_the_next_rows_and_a_shared_one_is_left_alone() {
         let mut facts = FactBuilder::default();
         for i in 0..1000 {
-            facts.push(7, 1, i as u32, &row(i));
+            facts.push(key(7, 1, i as u32), &row(i));
         }
         let first = facts.finish();
         assert!(facts.is_empty());
         let first_quotes = first
-            .column(3)
+            .column(KEY_COLUMNS)
             .as_primitive::<Int64Type>()
             .values()
             .as_ptr();
         facts.recycle(first);
         for i in 0..10 {
-            facts.push(8, 2, 3, &row(-i));
+            facts.push(key(8, 2, 3), &row(-i));
         }
         let second = facts.finish();
         assert_eq!(quotes(&second), (0..10).map(|i| -i).collect::<Vec<_>>());
         assert_eq!(second.num_rows(), 10);
         assert_eq!(
             second
-                .column(3)
+                .column(KEY_COLUMNS)
                 .as_primitive::<Int64Type>()
                 .values()
                 .as_ptr(),
@@ -251,7 +289,7 @@ mod tests {
         let held = second.clone();
         facts.recycle(second);
         for i in 0..5 {
-            facts.push(9, 4, 5, &row(100 + i));
+            facts.push(key(9, 4, 5), &row(100 + i));
         }
         let third = facts.finish();
         assert_eq!(quotes(&held), (0..10).map(|i| -i).collect::<Vec<_>>());

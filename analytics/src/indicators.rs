@@ -1,11 +1,11 @@
 //! The indicators (docs/scoring.md#indicators) for every branch over a run of months: numerators and denominators computed
 //! from the keyed counters and entity state, cumulative over several months as the spec defines.
 
-use crate::engine::EngineState;
+use crate::engine::{Counters, EngineState};
 use crate::facts::{Measure, Measures};
 use crate::period::MonthRange;
 use hashbrown::HashMap;
-use schemas::{Config, LocalCalendar, YearMonth};
+use schemas::{Config, EpochMillis, LocalCalendar, YearMonth};
 use serde::Serialize;
 
 /// The indicators, in the order of docs/scoring.md#indicators.
@@ -181,8 +181,14 @@ pub struct Membership {
 }
 
 impl Membership {
-    /// Computes `users(b, M)` for every branch and every month of `range`.
-    pub fn compute(state: &EngineState, calendar: &LocalCalendar, range: MonthRange) -> Self {
+    /// Computes `users(b, M)` for every branch and every month of `range`, from the registrations and
+    /// deregistrations that happened before `before` (`EpochMillis::MAX`: all of them).
+    pub fn compute(
+        state: &EngineState,
+        calendar: &LocalCalendar,
+        range: MonthRange,
+        before: EpochMillis,
+    ) -> Self {
         let bounds: Vec<_> = range
             .months()
             .map(|m| (m, calendar.month_start(m), calendar.month_end(m)))
@@ -190,7 +196,7 @@ impl Membership {
         let mut by_month_branch: HashMap<(i32, u32), Vec<u32>> = HashMap::new();
         for (user, record) in state.entities.users.iter().enumerate() {
             for &(month, start, end) in &bounds {
-                for (branch, from, until) in record.intervals(month) {
+                for (branch, from, until) in record.intervals(month, before) {
                     // Registered before M ends and not deregistered (or moved) before M starts.
                     if from < end && until.is_none_or(|u| u >= start) {
                         by_month_branch
@@ -216,10 +222,15 @@ impl Membership {
     }
 }
 
-/// Computes every branch's figures over `range`.
+/// Computes every branch's figures over `range`, from what happened before `before`: the figures as they
+/// stood at that instant (docs/scoring.md#day-by-day-history), or all of them with `EpochMillis::MAX`.
 pub struct FigureContext<'a> {
     /// Engine state.
     pub state: &'a EngineState,
+    /// The counters to read: the state's, or a month's as of a day.
+    pub counters: &'a Counters,
+    /// Only what happened before this instant counts.
+    pub before: EpochMillis,
     /// Configuration.
     pub config: &'a Config,
     /// Calendar of the configured zone.
@@ -235,11 +246,11 @@ impl FigureContext<'_> {
         membership: &Membership,
     ) -> HashMap<u32, BranchFigures> {
         let (renewals, tasks) = (self.renewal_counts(range), self.task_counts(range));
-        let counters = &self.state.counters;
+        let counters = self.counters;
         let zero = Measures::default();
         let months: Vec<YearMonth> = range.months().collect();
         let month_count = months.len() as f64;
-        let period_end = self.calendar.month_end(range.last);
+        let binding_at = self.calendar.month_end(range.last).min(self.before) - 1;
         branches
             .iter()
             .map(|&b| {
@@ -264,13 +275,14 @@ impl FigureContext<'_> {
                         .entities
                         .clearing
                         .get(&(b, m.ordinal()))
+                        .filter(|c| c.first_at < self.before)
                         .map_or(0.0, |c| c.score);
                 }
                 let last_users = membership.users(range.last, b);
                 let bound = last_users
                     .iter()
                     .filter(|&&u| {
-                        self.state.entities.users[u as usize].bound_at(period_end - 1, range.last)
+                        self.state.entities.users[u as usize].bound_at(binding_at, range.last)
                     })
                     .count() as i64;
                 let (renewed, due) = renewals.get(&b).copied().unwrap_or_default();
@@ -334,7 +346,7 @@ impl FigureContext<'_> {
             let Some((due_month, true)) = renewal.due else {
                 continue;
             };
-            if !range.contains(due_month) {
+            if !range.contains(due_month) || renewal.due_first.at >= self.before {
                 continue;
             }
             let first_day = due_month.first_day();
@@ -352,14 +364,14 @@ impl FigureContext<'_> {
     fn task_counts(&self, range: MonthRange) -> HashMap<u32, (i64, i64)> {
         let mut out: HashMap<u32, (i64, i64)> = HashMap::new();
         let mask = range_mask(range, crate::period::assessment_months(self.config).first);
-        let starts = self.calendar.month_start(range.first);
+        let validity = TaskValidity::new(range, self.calendar, self.before);
         for task in self.state.entities.tasks.values() {
-            if !task_valid_in(task, range, starts) {
+            if !validity.admits(task) {
                 continue;
             }
             let entry = out.entry(task.branch).or_default();
             entry.1 += 1;
-            entry.0 += (task.action_months & mask != 0) as i64;
+            entry.0 += task.acted_in(mask, self.before) as i64;
         }
         out
     }
@@ -374,19 +386,40 @@ pub fn range_mask(range: MonthRange, base: YearMonth) -> u64 {
         .fold(0u64, |mask, i| mask | (1 << i))
 }
 
-/// Returns true if and only if `task` was created, its validity overlaps `range` (from the first month it
-/// may change) and it was not cancelled before `range` starts (`range_start`).
-pub fn task_valid_in(
-    task: &crate::entities::TaskRecord,
+/// Which tasks count as valid in a run of months, from what happened before an instant.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskValidity {
     range: MonthRange,
-    range_start: i64,
-) -> bool {
-    let Some(window) = task.window else {
-        return false;
-    };
-    let from = window.valid_from.max(window.counts_from.first_day());
-    from <= range.last.last_day()
-        && window.valid_until >= range.first.first_day()
-        && from <= window.valid_until
-        && task.cancelled_at.is_none_or(|c| c >= range_start)
+    first_day: chrono::NaiveDate,
+    last_day: chrono::NaiveDate,
+    starts: EpochMillis,
+    before: EpochMillis,
+}
+
+impl TaskValidity {
+    /// Tasks valid in `range` as known before `before`.
+    pub fn new(range: MonthRange, calendar: &LocalCalendar, before: EpochMillis) -> Self {
+        Self {
+            range,
+            first_day: range.first.first_day(),
+            last_day: range.last.last_day(),
+            starts: calendar.month_start(range.first),
+            before,
+        }
+    }
+
+    /// Returns true if and only if `task` was created before the instant, its validity overlaps the months
+    /// (from the first month it may change) and it was not cancelled before they start.
+    pub fn admits(&self, task: &crate::entities::TaskRecord) -> bool {
+        let Some(window) = task.window.filter(|w| w.created_at < self.before) else {
+            return false;
+        };
+        // The validity from the later of its first day and the first day of its first month that may change.
+        window.valid_from <= self.last_day
+            && window.counts_from <= self.range.last
+            && window.valid_until >= self.first_day
+            && window.valid_from <= window.valid_until
+            && window.counts_from <= YearMonth::of_date(window.valid_until)
+            && task.cancelled_at.is_none_or(|c| c >= self.starts)
+    }
 }

@@ -46,10 +46,12 @@ mod archive;
 mod arrival;
 mod checkpoint;
 mod clearing;
+mod daily;
 mod engine;
 mod entities;
 mod error;
 mod facts;
+mod history;
 mod indicators;
 mod interner;
 mod pace;
@@ -70,8 +72,10 @@ pub use checkpoint::{
     Checkpoint, CheckpointBytes, CheckpointError, CheckpointStore, read_checkpoint, state_settings,
 };
 pub use clearing::ClearingRefusal;
-pub use engine::{Counts, Disposition, Engine, EngineState, WARM_AHEAD};
+pub use daily::{DailyCounters, DailyFootprint, PersonDay};
+pub use engine::{Counters, Counts, Disposition, Engine, EngineState, WARM_AHEAD};
 pub use error::EngineError;
+pub use history::{History, HistoryDay, PersonToDate};
 pub use indicators::{Fraction, Indicator};
 pub use pace::{ActiveOutlook, BEHIND_FROM, LoginStatus, MonthProgress, PaceStatus};
 pub use period::{MonthRange, Period, PeriodSpec, assessment_months};

@@ -130,6 +130,7 @@ impl Engine {
                     first: month,
                     last: month,
                 },
+                schemas::EpochMillis::MAX,
             );
             for row in card
                 .branches

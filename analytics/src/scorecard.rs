@@ -1,18 +1,17 @@
 //! The scorecard (docs/scoring.md#scorecard-json) for a month, a quarter or the assessment to date: every branch's indicators,
 //! points, total and rank, with month-end pace for a month, and per-user rows when asked.
 
+use crate::engine::Counters;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::facts::{Measure, Measures};
-use crate::indicators::{
-    FigureContext, Fraction, Indicator, Membership, range_mask, task_valid_in,
-};
+use crate::indicators::{FigureContext, Fraction, Indicator, Membership, TaskValidity, range_mask};
 use crate::pace::{ActiveOutlook, LoginStatus, MonthProgress, PaceStatus, full_points_at};
 use crate::period::{MonthRange, Period, PeriodSpec};
 use crate::points::{RANKED, Scored, round_points, score, total as total_points};
 use crate::ranking::competition_ranks;
 use hashbrown::HashMap;
-use schemas::YearMonth;
+use schemas::{EpochMillis, YearMonth};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -186,7 +185,8 @@ pub struct UserPace {
     pub projected_mobile_payment: f64,
 }
 
-fn fen_to_yuan(fen: i64) -> f64 {
+/// Fen as yuan.
+pub(crate) fn fen_to_yuan(fen: i64) -> f64 {
     fen as f64 / 100.0
 }
 
@@ -232,7 +232,7 @@ impl Engine {
 
     /// All branch keys: the organisation's in file order, then branches seen only in events by id (never
     /// by arrival, which would depend on how partitions interleave).
-    fn branch_keys(&self) -> Vec<u32> {
+    pub(crate) fn branch_keys(&self) -> Vec<u32> {
         let branches = &self.state().entities.branches;
         let known = self.org().branches.len() as u32;
         let mut others: Vec<u32> = (known..branches.len() as u32).collect();
@@ -265,10 +265,13 @@ impl Engine {
         self.org().branch(id).is_some_and(|br| br.in_scope)
     }
 
-    /// Scores `range` as one block: cumulative values, points and ranks.
-    fn score_range(
+    /// Scores `range` as one block: cumulative values, points and ranks, from `counters` and what happened
+    /// before `before` (`EpochMillis::MAX` for everything).
+    pub(crate) fn score_range(
         &self,
         range: MonthRange,
+        counters: &Counters,
+        before: EpochMillis,
     ) -> (
         HashMap<u32, crate::indicators::BranchFigures>,
         Scored,
@@ -276,10 +279,12 @@ impl Engine {
     ) {
         let ctx = FigureContext {
             state: self.state(),
+            counters,
+            before,
             config: self.config(),
             calendar: self.calendar(),
         };
-        let membership = Membership::compute(self.state(), self.calendar(), range);
+        let membership = Membership::compute(self.state(), self.calendar(), range, before);
         let branches = self.branch_keys();
         let figures = ctx.figures(&branches, range, &membership);
         let ordered: Vec<_> = branches.iter().map(|b| (*b, &figures[b])).collect();
@@ -288,7 +293,7 @@ impl Engine {
     }
 
     /// How far into `month` the data reaches.
-    fn progress(&self, month: YearMonth) -> Result<MonthProgress, EngineError> {
+    pub(crate) fn progress(&self, month: YearMonth) -> Result<MonthProgress, EngineError> {
         let (watermark, latest) = self.latest_month()?;
         let over = latest > month || self.state().arrival.is_final(month);
         let days_in_month = month.days();
@@ -308,7 +313,9 @@ impl Engine {
     pub fn scorecard(&self, spec: PeriodSpec, with_users: bool) -> Result<Scorecard, EngineError> {
         let period = self.resolve_period(spec)?;
         let (watermark, _) = self.latest_month()?;
-        let (figures, scored, membership) = self.score_range(period.range);
+        let counters = self.state().counters();
+        let (figures, scored, membership) =
+            self.score_range(period.range, counters, EpochMillis::MAX);
         let branches = self.branch_keys();
 
         // The assessment's points are the sums of its quarters' points.
@@ -316,7 +323,7 @@ impl Engine {
             PeriodSpec::Assessment => period
                 .quarters
                 .iter()
-                .map(|q| (*q, self.score_range(*q).1))
+                .map(|q| (*q, self.score_range(*q, counters, EpochMillis::MAX).1))
                 .collect(),
             _ => Vec::new(),
         };
@@ -334,6 +341,73 @@ impl Engine {
                 })
                 .collect()
         };
+        let progress = match spec {
+            PeriodSpec::Month(m) => Some(self.progress(m)?),
+            _ => None,
+        };
+        let user_rows = with_users.then(|| self.user_rows(period.range, &membership, progress));
+        let mut rows = self.branch_rows(&branches, &figures, &scored, &points_of);
+        for (b, row) in &mut rows {
+            let f = &figures[b];
+            row.pace = progress.map(|progress| {
+                let projected: Vec<(Indicator, Option<f64>)> = Indicator::ALL
+                    .iter()
+                    .filter(|i| i.is_volume())
+                    .map(|i| (*i, f.value(*i).map(|v| progress.project(v))))
+                    .collect();
+                let statuses: Vec<(Indicator, PaceStatus)> = projected
+                    .iter()
+                    .filter_map(|(i, v)| {
+                        full_points_at(self.config(), *i).map(|t| (*i, PaceStatus::of(*v, t)))
+                    })
+                    .collect();
+                BranchPace {
+                    progress,
+                    status: statuses
+                        .iter()
+                        .map(|(_, s)| *s)
+                        .max()
+                        .unwrap_or(PaceStatus::OnTrack),
+                    statuses: ByIndicator(statuses),
+                    projected: ByIndicator(projected),
+                    active_users: self.active_outlook(*b, period.range.last, &membership, progress),
+                }
+            });
+            row.quarter_totals = quarterly
+                .iter()
+                .map(|(q, s)| QuarterTotal {
+                    months: [q.first.to_string(), q.last.to_string()],
+                    total: total_points(&s.points[b]),
+                })
+                .collect();
+        }
+        let rows = rows.into_iter().map(|(_, row)| row).collect();
+        Ok(Scorecard {
+            period: spec.to_string(),
+            months: [
+                period.range.first.to_string(),
+                period.range.last.to_string(),
+            ],
+            as_of: self.calendar().rfc3339(watermark),
+            is_final: period
+                .range
+                .months()
+                .all(|m| self.state().arrival.is_final(m)),
+            branches: rows,
+            users: user_rows,
+        })
+    }
+
+    /// Every branch's row of a block scored by [`Engine::score_range`], its points given by `points_of`,
+    /// with its key: in-scope branches by rank, then the rest, in `branches` order where equal. Without
+    /// pace or quarter totals.
+    pub(crate) fn branch_rows(
+        &self,
+        branches: &[u32],
+        figures: &HashMap<u32, crate::indicators::BranchFigures>,
+        scored: &Scored,
+        points_of: &dyn Fn(u32) -> HashMap<Indicator, f64>,
+    ) -> Vec<(u32, BranchRow)> {
         let totals: Vec<f64> = branches
             .iter()
             .map(|b| total_points(&points_of(*b)))
@@ -345,49 +419,14 @@ impl Engine {
                 .map(|(b, t)| self.in_scope(*b).then_some(*t))
                 .collect::<Vec<_>>(),
         );
-        let progress = match spec {
-            PeriodSpec::Month(m) => Some(self.progress(m)?),
-            _ => None,
-        };
-        let user_rows = with_users.then(|| self.user_rows(period.range, &membership, progress));
-
-        let mut rows: Vec<BranchRow> = branches
+        let mut rows: Vec<(u32, BranchRow)> = branches
             .iter()
             .zip(totals.iter().zip(&ranks))
             .map(|(&b, (&total, &rank))| {
                 let f = &figures[&b];
                 let points = points_of(b);
                 let id = self.state().entities.branches.name(b).to_string();
-                let pace = progress.map(|progress| {
-                    let projected: Vec<(Indicator, Option<f64>)> = Indicator::ALL
-                        .iter()
-                        .filter(|i| i.is_volume())
-                        .map(|i| (*i, f.value(*i).map(|v| progress.project(v))))
-                        .collect();
-                    let statuses: Vec<(Indicator, PaceStatus)> = projected
-                        .iter()
-                        .filter_map(|(i, v)| {
-                            full_points_at(self.config(), *i).map(|t| (*i, PaceStatus::of(*v, t)))
-                        })
-                        .collect();
-                    BranchPace {
-                        progress,
-                        status: statuses
-                            .iter()
-                            .map(|(_, s)| *s)
-                            .max()
-                            .unwrap_or(PaceStatus::OnTrack),
-                        statuses: ByIndicator(statuses),
-                        projected: ByIndicator(projected),
-                        active_users: self.active_outlook(
-                            b,
-                            period.range.last,
-                            &membership,
-                            progress,
-                        ),
-                    }
-                });
-                BranchRow {
+                let row = BranchRow {
                     branch_name: self.branch_name(&id),
                     branch_id: id,
                     in_scope: self.in_scope(b),
@@ -420,33 +459,15 @@ impl Engine {
                             })
                             .collect(),
                     ),
-                    quarter_totals: quarterly
-                        .iter()
-                        .map(|(q, s)| QuarterTotal {
-                            months: [q.first.to_string(), q.last.to_string()],
-                            total: total_points(&s.points[&b]),
-                        })
-                        .collect(),
-                    pace,
-                }
+                    quarter_totals: Vec::new(),
+                    pace: None,
+                };
+                (b, row)
             })
             .collect();
         // In-scope by rank, then the rest; file order (key order) breaks ties.
-        rows.sort_by_key(|r| (r.rank.is_none(), r.rank));
-        Ok(Scorecard {
-            period: spec.to_string(),
-            months: [
-                period.range.first.to_string(),
-                period.range.last.to_string(),
-            ],
-            as_of: self.calendar().rfc3339(watermark),
-            is_final: period
-                .range
-                .months()
-                .all(|m| self.state().arrival.is_final(m)),
-            branches: rows,
-            users: user_rows,
-        })
+        rows.sort_by_key(|(_, r)| (r.rank.is_none(), r.rank));
+        rows
     }
 
     /// Login outlook of a branch's users in `month`.
@@ -512,21 +533,7 @@ impl Engine {
             });
             entry.1 += c.login_days.count_ones();
         }
-        let mask = range_mask(range, crate::period::assessment_months(self.config()).first);
-        let start = self.calendar().month_start(range.first);
-        let mut executed: HashMap<(u32, u32), i64> = HashMap::new();
-        for task in state
-            .entities
-            .tasks
-            .values()
-            .filter(|t| task_valid_in(t, range, start))
-        {
-            for (u, bits) in &task.user_action_months {
-                if bits & mask != 0 {
-                    *executed.entry((task.branch, *u)).or_default() += 1;
-                }
-            }
-        }
+        let executed = self.tasks_executed(range, EpochMillis::MAX);
         let branch_order: HashMap<u32, usize> = self
             .branch_keys()
             .into_iter()
@@ -538,52 +545,15 @@ impl Engine {
             (branch_order[&a.0], state.entities.user_ids.name(a.1))
                 .cmp(&(branch_order[&b.0], state.entities.user_ids.name(b.1)))
         });
-        // `value` turns a stored sum into what is shown (fen into yuan).
-        let rank_by = |measure: Measure, value: fn(i64) -> f64| -> HashMap<(u32, u32), UserRank> {
-            let mut people: HashMap<u32, i64> = HashMap::new();
-            for k in keys.iter().filter(|k| self.in_scope(k.0)) {
-                *people.entry(k.1).or_default() += totals[k].0.get(measure);
-            }
-            let people: Vec<(u32, i64)> = people.into_iter().collect();
-            let values: Vec<Option<f64>> = people.iter().map(|p| Some(p.1 as f64)).collect();
-            let city: HashMap<u32, (Option<u32>, i64)> = people
-                .iter()
-                .zip(competition_ranks(&values))
-                .map(|(&(user, total), rank)| (user, (rank, total)))
-                .collect();
-            let mut out: HashMap<(u32, u32), UserRank> = HashMap::new();
-            for k in &keys {
-                let person = city.get(&k.1).filter(|_| self.in_scope(k.0));
-                out.insert(
-                    *k,
-                    UserRank {
-                        branch: None,
-                        city: person.and_then(|p| p.0),
-                        city_total: person.map(|p| value(p.1)),
-                    },
-                );
-            }
-            let mut by_branch: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
-            for k in &keys {
-                by_branch.entry(k.0).or_default().push(*k);
-            }
-            for members in by_branch.values() {
-                let values: Vec<Option<f64>> = members
-                    .iter()
-                    .map(|k| Some(totals[k].0.get(measure) as f64))
-                    .collect();
-                for (k, rank) in members.iter().zip(competition_ranks(&values)) {
-                    out.get_mut(k).expect("inserted above").branch = rank;
-                }
-            }
-            out
+        let rank_by = |measure: Measure, value: fn(i64) -> f64| {
+            self.rank_people(&keys, &|k| totals[&k].0.get(measure), value)
         };
         let quote_ranks = rank_by(Measure::MobileQuotes, |count| count as f64);
         let payment_ranks = rank_by(Measure::MobilePaymentFen, fen_to_yuan);
         let period_end = self.calendar().month_end(range.last);
         let current_branch = |u: u32| {
             state.entities.users[u as usize]
-                .intervals(range.last)
+                .intervals(range.last, EpochMillis::MAX)
                 .take_while(|(_, from, _)| *from < period_end)
                 .last()
                 .map(|(branch, _, _)| branch)
@@ -624,5 +594,74 @@ impl Engine {
                 }
             })
             .collect()
+    }
+
+    /// Per `(branch, user)`: the tasks valid in `range` the user acted on in it, from what happened before
+    /// `before`.
+    pub(crate) fn tasks_executed(
+        &self,
+        range: MonthRange,
+        before: EpochMillis,
+    ) -> HashMap<(u32, u32), i64> {
+        let mask = range_mask(range, crate::period::assessment_months(self.config()).first);
+        let validity = TaskValidity::new(range, self.calendar(), before);
+        let mut executed: HashMap<(u32, u32), i64> = HashMap::new();
+        for task in self
+            .state()
+            .entities
+            .tasks
+            .values()
+            .filter(|t| validity.admits(t))
+        {
+            for u in task.acting_users(mask, before) {
+                *executed.entry((task.branch, u)).or_default() += 1;
+            }
+        }
+        executed
+    }
+
+    /// Each person's rank by `count` (a stored sum; `value` turns it into what is shown, fen into yuan)
+    /// within their branch, and in the city among the people of in-scope branches by their counts in all of
+    /// them together. `keys` are `(branch, user)`.
+    pub(crate) fn rank_people(
+        &self,
+        keys: &[(u32, u32)],
+        count: &dyn Fn((u32, u32)) -> i64,
+        value: fn(i64) -> f64,
+    ) -> HashMap<(u32, u32), UserRank> {
+        let mut people: HashMap<u32, i64> = HashMap::new();
+        for k in keys.iter().filter(|k| self.in_scope(k.0)) {
+            *people.entry(k.1).or_default() += count(*k);
+        }
+        let people: Vec<(u32, i64)> = people.into_iter().collect();
+        let values: Vec<Option<f64>> = people.iter().map(|p| Some(p.1 as f64)).collect();
+        let city: HashMap<u32, (Option<u32>, i64)> = people
+            .iter()
+            .zip(competition_ranks(&values))
+            .map(|(&(user, total), rank)| (user, (rank, total)))
+            .collect();
+        let mut out: HashMap<(u32, u32), UserRank> = HashMap::new();
+        for k in keys {
+            let person = city.get(&k.1).filter(|_| self.in_scope(k.0));
+            out.insert(
+                *k,
+                UserRank {
+                    branch: None,
+                    city: person.and_then(|p| p.0),
+                    city_total: person.map(|p| value(p.1)),
+                },
+            );
+        }
+        let mut by_branch: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
+        for k in keys {
+            by_branch.entry(k.0).or_default().push(*k);
+        }
+        for members in by_branch.values() {
+            let values: Vec<Option<f64>> = members.iter().map(|k| Some(count(*k) as f64)).collect();
+            for (k, rank) in members.iter().zip(competition_ranks(&values)) {
+                out.get_mut(k).expect("inserted above").branch = rank;
+            }
+        }
+        out
     }
 }

@@ -1,4 +1,5 @@
-//! The live indicator tables of SQL: `branch_monthly`, `user_monthly`, `scorecard` and `rewards`, built
+//! The live indicator tables of SQL: `branch_monthly`, `user_monthly`, `branch_daily`, `user_daily`,
+//! `scorecard` and `rewards`, built
 //! from the engine's state when the query runs, one period at a time, with the same code as the scorecard
 //! JSON, so SQL and REST can never disagree.
 
@@ -20,6 +21,10 @@ pub enum LiveTable {
     BranchMonthly,
     /// Per month and user: the person's counts and ranks.
     UserMonthly,
+    /// Per day and branch: the month to date at the day's end, every indicator with its points.
+    BranchDaily,
+    /// Per day and user: the person's month to date at the day's end.
+    UserDaily,
     /// Per period (each month, quarter and the assessment to date) and branch: indicators, points, rank.
     Scorecard,
     /// Branch awards, specialist bonuses and salesperson payouts of the assessment to date.
@@ -28,9 +33,11 @@ pub enum LiveTable {
 
 impl LiveTable {
     /// All live tables.
-    pub const ALL: [LiveTable; 4] = [
+    pub const ALL: [LiveTable; 6] = [
         LiveTable::BranchMonthly,
         LiveTable::UserMonthly,
+        LiveTable::BranchDaily,
+        LiveTable::UserDaily,
         LiveTable::Scorecard,
         LiveTable::Rewards,
     ];
@@ -40,6 +47,8 @@ impl LiveTable {
         match self {
             LiveTable::BranchMonthly => "branch_monthly",
             LiveTable::UserMonthly => "user_monthly",
+            LiveTable::BranchDaily => "branch_daily",
+            LiveTable::UserDaily => "user_daily",
             LiveTable::Scorecard => "scorecard",
             LiveTable::Rewards => "rewards",
         }
@@ -51,7 +60,14 @@ impl LiveTable {
         let float = |name: &str| Field::new(name, DataType::Float64, true);
         let int = |name: &str| Field::new(name, DataType::Int64, true);
         let boolean = |name: &str| Field::new(name, DataType::Boolean, true);
+        let date = |name: &str| Field::new(name, DataType::Date32, true);
         let branch = [text("branch_id"), text("branch_name"), boolean("in_scope")];
+        let day = [
+            text("month"),
+            date("date"),
+            boolean("is_final"),
+            boolean("complete"),
+        ];
         let fields: Vec<Field> = match self {
             LiveTable::BranchMonthly => [text("month"), boolean("is_final")]
                 .into_iter()
@@ -78,6 +94,31 @@ impl LiveTable {
             .chain(USER_AMOUNTS.iter().map(|name| float(name)))
             .chain(USER_RANKS.iter().map(|name| int(name)))
             .collect(),
+            LiveTable::BranchDaily => day
+                .into_iter()
+                .chain(branch)
+                .chain([int("users"), int("rank"), float("total")])
+                .chain(Indicator::ALL.iter().flat_map(|i| {
+                    [
+                        float(i.key()),
+                        float(&format!("{}_numerator", i.key())),
+                        float(&format!("{}_denominator", i.key())),
+                        float(&format!("{}_points", i.key())),
+                    ]
+                }))
+                .collect(),
+            LiveTable::UserDaily => day
+                .into_iter()
+                .chain([
+                    text("user_id"),
+                    text("display_name"),
+                    text("branch_id"),
+                    boolean("registered"),
+                ])
+                .chain(DAY_COUNTS.iter().map(|(name, _)| int(name)))
+                .chain(DAY_AMOUNTS.iter().map(|name| float(name)))
+                .chain(USER_RANKS.iter().map(|name| int(name)))
+                .collect(),
             LiveTable::Scorecard => [
                 text("period"),
                 text("period_kind"),
@@ -136,6 +177,14 @@ impl LiveTable {
                 .into_iter()
                 .map(TablePart::UserMonth)
                 .collect(),
+            LiveTable::BranchDaily => month_specs(engine)?
+                .into_iter()
+                .map(TablePart::BranchDays)
+                .collect(),
+            LiveTable::UserDaily => month_specs(engine)?
+                .into_iter()
+                .map(TablePart::UserDays)
+                .collect(),
             LiveTable::Scorecard => all_specs(engine)?
                 .into_iter()
                 .map(|(spec, kind)| TablePart::Scorecard(spec, kind))
@@ -157,6 +206,10 @@ pub enum TablePart {
     BranchMonth(PeriodSpec),
     /// One month of `user_monthly`.
     UserMonth(PeriodSpec),
+    /// One month's days of `branch_daily`.
+    BranchDays(PeriodSpec),
+    /// One month's days of `user_daily`.
+    UserDays(PeriodSpec),
     /// One period of `scorecard`, with its kind (`month`, `quarter`, `assessment`).
     Scorecard(PeriodSpec, &'static str),
     /// The `rewards` of the assessment to date.
@@ -177,6 +230,19 @@ impl TablePart {
                 let users = card.users.iter().flatten();
                 rows.extend(users.map(|user| user_monthly(&card.period, user)));
             }
+            TablePart::BranchDays(PeriodSpec::Month(month))
+            | TablePart::UserDays(PeriodSpec::Month(month)) => {
+                let history = engine.history(month, None)?;
+                for day in &history.days {
+                    let columns = day_columns(&history, day);
+                    if matches!(self, TablePart::BranchDays(_)) {
+                        rows.extend(day.branches.iter().map(|b| branch_daily(&columns, b)));
+                    } else {
+                        rows.extend(day.users.iter().map(|u| user_daily(&columns, u)));
+                    }
+                }
+            }
+            TablePart::BranchDays(_) | TablePart::UserDays(_) => {}
             TablePart::Scorecard(spec, kind) => {
                 let card = engine.scorecard(spec, false)?;
                 rows.extend(card.branches.iter().map(|b| scorecard_row(&card, kind, b)));
@@ -221,6 +287,18 @@ const USER_RANKS: [&str; 4] = [
     "mobile_payment_rank_branch",
     "mobile_payment_rank_city",
 ];
+
+/// A count column of `user_daily`: its name and how to read it from a person's day.
+type DayCount = (&'static str, fn(&crate::PersonToDate) -> i64);
+
+const DAY_COUNTS: [DayCount; 5] = [
+    ("quotes", |u| u.quotes),
+    ("mobile_quotes", |u| u.mobile_quotes),
+    ("proposals", |u| u.proposals),
+    ("login_days", |u| i64::from(u.login_days)),
+    ("tasks_executed", |u| u.tasks_executed),
+];
+const DAY_AMOUNTS: [&str; 2] = ["deal_premium", "mobile_payment"];
 
 /// The months of the assessment so far, oldest first (none before the first event).
 fn month_specs(engine: &Engine) -> Result<Vec<PeriodSpec>, EngineError> {
@@ -288,6 +366,55 @@ fn user_monthly(month: &str, u: &crate::UserRow) -> Value {
         .iter()
         .zip([u.deal_premium, u.payment, u.mobile_payment])
     {
+        row.insert((*name).into(), json!(amount));
+    }
+    for (name, rank) in USER_RANKS.iter().zip([
+        u.mobile_quotes_rank.branch,
+        u.mobile_quotes_rank.city,
+        u.mobile_payment_rank.branch,
+        u.mobile_payment_rank.city,
+    ]) {
+        row.insert((*name).into(), json!(rank));
+    }
+    Value::Object(row)
+}
+
+/// The columns every row of a day shares: month, date, is_final, complete.
+fn day_columns(history: &crate::History, day: &crate::HistoryDay) -> Map<String, Value> {
+    let mut row = Map::new();
+    row.insert("month".into(), json!(history.month));
+    row.insert("date".into(), json!(day.date));
+    row.insert("is_final".into(), json!(history.is_final));
+    row.insert("complete".into(), json!(day.complete));
+    row
+}
+
+fn branch_daily(day: &Map<String, Value>, b: &crate::BranchRow) -> Value {
+    let mut row = day.clone();
+    branch_columns(&mut row, b);
+    row.insert("rank".into(), json!(b.rank));
+    row.insert("total".into(), json!(b.total));
+    for i in Indicator::ALL {
+        row.insert(i.key().into(), json!(b.indicators.get(i).flatten()));
+        row.insert(format!("{}_points", i.key()), json!(b.points.get(i)));
+        if let Some(f) = b.fractions.get(i) {
+            row.insert(format!("{}_numerator", i.key()), json!(f.numerator));
+            row.insert(format!("{}_denominator", i.key()), json!(f.denominator));
+        }
+    }
+    Value::Object(row)
+}
+
+fn user_daily(day: &Map<String, Value>, u: &crate::PersonToDate) -> Value {
+    let mut row = day.clone();
+    row.insert("user_id".into(), json!(u.user_id));
+    row.insert("display_name".into(), json!(u.display_name));
+    row.insert("branch_id".into(), json!(u.branch_id));
+    row.insert("registered".into(), json!(u.registered));
+    for (name, count) in DAY_COUNTS {
+        row.insert(name.into(), json!(count(u)));
+    }
+    for (name, amount) in DAY_AMOUNTS.iter().zip([u.deal_premium, u.mobile_payment]) {
         row.insert((*name).into(), json!(amount));
     }
     for (name, rank) in USER_RANKS.iter().zip([

@@ -198,6 +198,69 @@ fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
             "{row:?}"
         );
     }
+    // The day-by-day tables: each day's branch figures are its people's, and they are the REST history's.
+    let daily = rows(
+        &psql(
+            port,
+            PASSWORD,
+            "SELECT b.date, b.branch_id, b.mobile_quotes_per_user_numerator, sum(u.mobile_quotes), b.total \
+             FROM branch_daily b JOIN user_daily u ON u.branch_id = b.branch_id AND u.date = b.date \
+             WHERE b.month = '2016-06' GROUP BY 1, 2, 3, 5 ORDER BY 1, 2",
+        )
+        .unwrap(),
+    );
+    assert!(daily.len() >= 20 * branches.len(), "{daily:?}");
+    for row in &daily {
+        assert_eq!(
+            row[2].parse::<f64>().unwrap(),
+            row[3].parse::<f64>().unwrap(),
+            "{row:?}"
+        );
+    }
+    let history: Value = ureq::get(&server.serve.url("/api/v1/history?month=2016-06"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let day = &history["days"][14];
+    assert_eq!(day["date"], "2016-06-15");
+    let mut rest: Vec<(String, String)> = day["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["branch_id"].as_str().unwrap().to_string(),
+                b["total"].to_string(),
+            )
+        })
+        .collect();
+    rest.sort();
+    let sql: Vec<(String, String)> = daily
+        .iter()
+        .filter(|row| row[0] == "2016-06-15")
+        .map(|row| (row[1].clone(), row[4].clone()))
+        .collect();
+    assert_eq!(rest.len(), branches.len());
+    for ((rest_branch, rest_total), (sql_branch, sql_total)) in rest.iter().zip(&sql) {
+        assert_eq!(rest_branch, sql_branch);
+        assert_eq!(
+            rest_total.parse::<f64>().unwrap(),
+            sql_total.parse::<f64>().unwrap()
+        );
+    }
+    let early: f64 = daily
+        .iter()
+        .filter(|r| r[0] == "2016-06-02")
+        .map(|r| r[4].parse::<f64>().unwrap())
+        .sum();
+    let late: f64 = daily
+        .iter()
+        .filter(|r| r[0] == "2016-06-20")
+        .map(|r| r[4].parse::<f64>().unwrap())
+        .sum();
+    assert!(early != late, "the days differ: {early} {late}");
     let kinds = psql(
         port,
         PASSWORD,
@@ -212,6 +275,8 @@ fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
         "rejected_events",
         "branch_monthly",
         "user_monthly",
+        "branch_daily",
+        "user_daily",
         "scorecard",
         "rewards",
     ] {

@@ -49,6 +49,10 @@ pub struct ScoreInput {
     /// 16,384 against 4,096 to 131,072).
     #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, hide = true)]
     pub batch_size: usize,
+    /// Keep no day-by-day history (its cost is measured this way in docs/BENCHMARKS.md; the scorecard is the
+    /// same).
+    #[arg(long, hide = true)]
+    pub without_day_history: bool,
 }
 
 /// The arguments of `replay`.
@@ -114,6 +118,9 @@ fn scoring_failed(input: &ScoreInput) -> String {
 /// organisation file does not name.
 async fn score(input: &ScoreInput) -> Result<Engine> {
     let mut engine = load_engine(input.config.as_deref(), &input.org)?;
+    if input.without_day_history {
+        engine.keep_no_day_history();
+    }
     let kept = match &input.state_dir {
         Some(dir) => Some(KeptState::open(dir, &input.events)?),
         None => None,

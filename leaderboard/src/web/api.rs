@@ -58,6 +58,47 @@ pub async fn scorecard(
     Ok(Json(card).into_response())
 }
 
+/// Query of `/api/v1/history`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// `YYYY-MM`; the live month when absent.
+    month: Option<String>,
+    /// Only this branch's row and people.
+    branch: Option<String>,
+    /// Read by [`Grant`]'s extractor.
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+/// `GET /api/v1/history?month=&branch=`: the month day by day (docs/scoring.md#day-by-day-history). A
+/// token limited to a branch sees only its people.
+pub async fn history(
+    State(state): State<AppState>,
+    grant: Grant,
+    q: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query(q)?;
+    let month = q
+        .month
+        .as_deref()
+        .map(|text| text.parse::<YearMonth>().map_err(ApiError::bad_request))
+        .transpose()?;
+    let engine = state.live.engine.read().await;
+    let month = match month {
+        Some(month) => month,
+        None => engine.live_month()?,
+    };
+    let mut history = engine.history(month, q.branch.as_deref())?;
+    drop(engine);
+    if let Some(own) = grant.branch() {
+        for day in &mut history.days {
+            day.users.retain(|u| u.branch_id == own);
+        }
+    }
+    Ok(Json(history).into_response())
+}
+
 /// Query of `/api/v1/boards/{board}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/scorecard", get(api::scorecard))
+        .route("/api/v1/history", get(api::history))
         .route("/api/v1/boards/{board}", get(api::board))
         .route("/api/v1/periods", get(api::periods))
         .route("/api/v1/clearing-scores", post(api::clearing_score))
