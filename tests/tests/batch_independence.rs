@@ -195,7 +195,9 @@ fn outputs(messages: &[Message], batch: usize) -> String {
 /// partition is late depends on whether its issue arrived first (docs/scoring.md#late-events); the figures
 /// never do.
 fn figures(outputs: &str) -> &str {
-    &outputs[..outputs.rfind("Counts {").expect("the counts end the outputs")]
+    &outputs[..outputs
+        .rfind("Counts {")
+        .expect("the counts end the outputs")]
 }
 
 proptest! {
