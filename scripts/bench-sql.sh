@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5: three typical ad hoc queries over 10M archived events (the Parquet archive `leaderboard replay
+# Three typical ad hoc queries over 10M archived events (the Parquet archive `leaderboard replay
 # --state-dir` writes, the same the live pipeline writes), through the leaderboard's SQL engine, and in the same
 # run the same queries (scripts/sql-bench-queries.sql) in DuckDB on the same Parquet files. 2 threads each.
 # Usage: scripts/bench-sql.sh [size]   (default 10M). Data is kept in bench-data/ between runs.

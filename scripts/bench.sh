@@ -58,7 +58,7 @@ for size in ${sizes[*]}; do
   python3 scripts/duckdb_bench.py "$events"
 done
 
-# Issue 3: Kafka pipeline against raw consumption, and produce-to-state latency at 20,000 events/s, one run.
+# Kafka pipeline against raw consumption, and produce-to-state latency at 20,000 events/s, one run.
 export TANSU="${TANSU:-$HOME/.cache/leaderboard/tansu/bin/tansu}"
 [ -x "$TANSU" ] || cargo install tansu --version 0.6.0 --locked --features dynostore --root "$HOME/.cache/leaderboard/tansu"
 "$CARGO_TARGET_DIR/release/kafka_bench" 200 20000 40

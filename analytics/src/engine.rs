@@ -72,7 +72,7 @@ impl Counts {
 /// The keyed counters: per `(month, branch, user)` and rolled up per `(month, branch)`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Counters {
-    /// Per user (and [`crate::facts::NO_USER`] for rows without one).
+    /// Per user (and the key `u32::MAX` for rows without one, such as reports without a user).
     pub by_user: HashMap<CounterKey, Measures>,
     /// Per branch.
     pub by_branch: HashMap<(i32, u32), Measures>,
