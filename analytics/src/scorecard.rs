@@ -150,6 +150,9 @@ pub struct UserRow {
     pub tasks_executed: i64,
     /// Policies that earn the 5-yuan salesperson reward.
     pub reward_policies: i64,
+    /// Bound to WeChat at the end of the period (now, for the month in progress), as the binding rate
+    /// counts it; people not bound are the ones the 专员 chases (脱落人员).
+    pub wechat_bound: bool,
     /// Rank by mobile quotes within the branch, and the person's in the city (in-scope branches).
     pub mobile_quotes_rank: UserRank,
     /// Rank by mobile payment within the branch, and the person's in the city (in-scope branches).
@@ -588,6 +591,7 @@ impl Engine {
                     login_days,
                     tasks_executed: executed.get(&(b, u)).copied().unwrap_or(0),
                     reward_policies: c.get(Measure::RewardPolicies),
+                    wechat_bound: record.bound_at(period_end - 1, range.last),
                     mobile_quotes_rank: quote_ranks[&(b, u)],
                     mobile_payment_rank: payment_ranks[&(b, u)],
                     pace,

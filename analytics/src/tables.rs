@@ -88,6 +88,7 @@ impl LiveTable {
                 text("branch_id"),
                 boolean("registered"),
                 boolean("current"),
+                boolean("wechat_bound"),
             ]
             .into_iter()
             .chain(USER_COUNTS.iter().map(|(name, _)| int(name)))
@@ -359,6 +360,7 @@ fn user_monthly(month: &str, u: &crate::UserRow) -> Value {
     row.insert("branch_id".into(), json!(u.branch_id));
     row.insert("registered".into(), json!(u.registered));
     row.insert("current".into(), json!(u.current));
+    row.insert("wechat_bound".into(), json!(u.wechat_bound));
     for (name, count) in USER_COUNTS {
         row.insert(name.into(), json!(count(u)));
     }

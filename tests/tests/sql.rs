@@ -198,6 +198,30 @@ fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
             "{row:?}"
         );
     }
+    // The binding rate counts the registered people user_monthly shows as bound.
+    let bound = rows(
+        &psql(
+            port,
+            PASSWORD,
+            "SELECT b.branch_id, b.wechat_binding_rate_numerator, \
+             count(*) FILTER (WHERE u.wechat_bound AND u.registered), \
+             count(*) FILTER (WHERE NOT u.wechat_bound AND u.registered) \
+             FROM branch_monthly b JOIN user_monthly u ON u.branch_id = b.branch_id AND u.month = b.month \
+             WHERE b.month = '2016-06' GROUP BY 1, 2 ORDER BY 1",
+        )
+        .unwrap(),
+    );
+    assert_eq!(bound.len(), branches.len(), "{bound:?}");
+    for row in &bound {
+        assert_eq!(
+            row[1].parse::<f64>().unwrap(),
+            row[2].parse::<f64>().unwrap(),
+            "{row:?}"
+        );
+    }
+    let unbound: usize = bound.iter().map(|r| r[3].parse::<usize>().unwrap()).sum();
+    assert!(unbound > 0, "some people are not bound: {bound:?}");
+
     // The day-by-day tables: each day's branch figures are its people's, and they are the REST history's.
     let daily = rows(
         &psql(
