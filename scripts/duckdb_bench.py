@@ -1,4 +1,4 @@
-"""DuckDB on the same NDJSON file as `leaderboard replay`, for docs/BENCHMARKS.md (issue 2).
+"""DuckDB on the same NDJSON file as `leaderboard replay`, for docs/BENCHMARKS.md (Replay).
 
 Two queries, each run three times (median reported):
   1. the issue's comparison: per-branch monthly quote, mobile-quote and mobile-payment sums, reading only

@@ -1,4 +1,4 @@
-//! Kafka benchmark (issue 3), one run, same broker, same data:
+//! Kafka benchmark (docs/BENCHMARKS.md, Kafka pipeline), one run, same broker, same data:
 //!
 //! 1. raw consumption: a bare rdkafka consumer in a group reads the whole topic, no processing;
 //! 2. pipeline: `leaderboard serve` from an empty state until the scorecards hold every event;

@@ -1,4 +1,4 @@
-//! Websocket benchmark (issue 4): CLIENTS wall screens on one `leaderboard demo` instance while its
+//! Websocket benchmark (docs/BENCHMARKS.md): CLIENTS wall screens on one `leaderboard demo` instance while its
 //! embedded source keeps events flowing. Reports the delivery lag of patches (server `updated_at` →
 //! client receipt), the server's resident memory per connection and the CPU both processes used.
 //!
