@@ -7,7 +7,7 @@
 //! a clearing score given later) on that month's last day; an earlier event arriving late on its own day,
 //! so it changes that day and every later day of its month, never an earlier one.
 
-use crate::engine::Counters;
+use crate::engine::{Counters, of_month};
 use crate::facts::{FactKey, Measure, Measures, NO_USER};
 use hashbrown::HashMap;
 use hashbrown::hash_map::Entry;
@@ -157,18 +157,8 @@ impl DailyCounters {
     /// A copy of one month's days (its ordinal).
     pub fn month(&self, month: i32) -> DailyCounters {
         DailyCounters {
-            by_user: self
-                .by_user
-                .iter()
-                .filter(|(k, _)| k.0 == month)
-                .map(|(k, days)| (*k, days.clone()))
-                .collect(),
-            by_branch: self
-                .by_branch
-                .iter()
-                .filter(|(k, _)| k.0 == month)
-                .map(|(k, days)| (*k, days.clone()))
-                .collect(),
+            by_user: of_month(&self.by_user, month, |k| k.0),
+            by_branch: of_month(&self.by_branch, month, |k| k.0),
         }
     }
 

@@ -82,18 +82,8 @@ impl Counters {
     /// A copy of the counters of one month (its ordinal).
     pub fn month(&self, month: i32) -> Counters {
         Counters {
-            by_user: self
-                .by_user
-                .iter()
-                .filter(|(k, _)| k.0 == month)
-                .map(|(k, m)| (*k, *m))
-                .collect(),
-            by_branch: self
-                .by_branch
-                .iter()
-                .filter(|(k, _)| k.0 == month)
-                .map(|(k, m)| (*k, *m))
-                .collect(),
+            by_user: of_month(&self.by_user, month, |k| k.0),
+            by_branch: of_month(&self.by_branch, month, |k| k.0),
         }
     }
 
@@ -103,6 +93,18 @@ impl Counters {
         branch_delta.login_days = 0; // login days only mean something per user
         merge_into(&mut self.by_branch, (key.0, key.1), &branch_delta);
     }
+}
+
+/// A copy of the entries of `map` whose key is of `month` (`month_of` reads it from a key).
+pub(crate) fn of_month<K: Copy + Eq + std::hash::Hash, V: Clone>(
+    map: &HashMap<K, V>,
+    month: i32,
+    month_of: fn(&K) -> i32,
+) -> HashMap<K, V> {
+    map.iter()
+        .filter(|(k, _)| month_of(k) == month)
+        .map(|(k, v)| (*k, v.clone()))
+        .collect()
 }
 
 /// Adds `delta` to the counter of `key`. A counter that comes to nothing is removed (an issue taken back by

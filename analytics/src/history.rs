@@ -100,16 +100,16 @@ impl Engine {
             .map(|day| {
                 let last = day == month.days();
                 let date = month.first_day() + chrono::Days::new(u64::from(day) - 1);
+                // The last day is the whole month: its counters as they are, everything known.
+                let as_of;
                 let (counters, before) = if last {
-                    (month_counters.clone(), EpochMillis::MAX)
+                    (&month_counters, EpochMillis::MAX)
                 } else {
+                    as_of = daily.as_of(&month_counters, month.ordinal(), day);
                     let next = date.succ_opt().expect("dates stay in range");
-                    (
-                        daily.as_of(&month_counters, month.ordinal(), day),
-                        self.calendar().start_of(next),
-                    )
+                    (&as_of, self.calendar().start_of(next))
                 };
-                let mut row = self.day(period.range, &counters, before, branch_key, &people);
+                let mut row = self.day(period.range, counters, before, branch_key, &people);
                 row.date = date.to_string();
                 row.complete = progress.over || day < progress.days_elapsed;
                 row

@@ -342,6 +342,12 @@ fn branch_monthly(card: &Scorecard, b: &crate::BranchRow) -> Value {
     row.insert("month".into(), json!(card.period));
     row.insert("is_final".into(), json!(card.is_final));
     branch_columns(&mut row, b);
+    indicator_columns(&mut row, b);
+    Value::Object(row)
+}
+
+/// Each indicator's `<key>`, `<key>_numerator` and `<key>_denominator`.
+fn indicator_columns(row: &mut Map<String, Value>, b: &crate::BranchRow) {
     for i in Indicator::ALL {
         row.insert(i.key().into(), json!(b.indicators.get(i).flatten()));
         if let Some(f) = b.fractions.get(i) {
@@ -349,7 +355,14 @@ fn branch_monthly(card: &Scorecard, b: &crate::BranchRow) -> Value {
             row.insert(format!("{}_denominator", i.key()), json!(f.denominator));
         }
     }
-    Value::Object(row)
+}
+
+/// The four rank columns of a person ([`USER_RANKS`]).
+fn rank_columns(row: &mut Map<String, Value>, quotes: crate::UserRank, payment: crate::UserRank) {
+    let ranks = [quotes.branch, quotes.city, payment.branch, payment.city];
+    for (name, rank) in USER_RANKS.iter().zip(ranks) {
+        row.insert((*name).into(), json!(rank));
+    }
 }
 
 fn user_monthly(month: &str, u: &crate::UserRow) -> Value {
@@ -370,14 +383,7 @@ fn user_monthly(month: &str, u: &crate::UserRow) -> Value {
     {
         row.insert((*name).into(), json!(amount));
     }
-    for (name, rank) in USER_RANKS.iter().zip([
-        u.mobile_quotes_rank.branch,
-        u.mobile_quotes_rank.city,
-        u.mobile_payment_rank.branch,
-        u.mobile_payment_rank.city,
-    ]) {
-        row.insert((*name).into(), json!(rank));
-    }
+    rank_columns(&mut row, u.mobile_quotes_rank, u.mobile_payment_rank);
     Value::Object(row)
 }
 
@@ -396,13 +402,9 @@ fn branch_daily(day: &Map<String, Value>, b: &crate::BranchRow) -> Value {
     branch_columns(&mut row, b);
     row.insert("rank".into(), json!(b.rank));
     row.insert("total".into(), json!(b.total));
+    indicator_columns(&mut row, b);
     for i in Indicator::ALL {
-        row.insert(i.key().into(), json!(b.indicators.get(i).flatten()));
         row.insert(format!("{}_points", i.key()), json!(b.points.get(i)));
-        if let Some(f) = b.fractions.get(i) {
-            row.insert(format!("{}_numerator", i.key()), json!(f.numerator));
-            row.insert(format!("{}_denominator", i.key()), json!(f.denominator));
-        }
     }
     Value::Object(row)
 }
@@ -419,14 +421,7 @@ fn user_daily(day: &Map<String, Value>, u: &crate::PersonToDate) -> Value {
     for (name, amount) in DAY_AMOUNTS.iter().zip([u.deal_premium, u.mobile_payment]) {
         row.insert((*name).into(), json!(amount));
     }
-    for (name, rank) in USER_RANKS.iter().zip([
-        u.mobile_quotes_rank.branch,
-        u.mobile_quotes_rank.city,
-        u.mobile_payment_rank.branch,
-        u.mobile_payment_rank.city,
-    ]) {
-        row.insert((*name).into(), json!(rank));
-    }
+    rank_columns(&mut row, u.mobile_quotes_rank, u.mobile_payment_rank);
     Value::Object(row)
 }
 
