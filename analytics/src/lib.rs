@@ -44,6 +44,7 @@
 mod aggregate;
 mod archive;
 mod arrival;
+mod at_stake;
 mod checkpoint;
 mod clearing;
 mod daily;
@@ -68,6 +69,7 @@ pub use archive::{
     TableSnapshot,
 };
 pub use arrival::{ArrivalPass, Fingerprint, PartitionClock, WatermarkRule};
+pub use at_stake::{BranchStake, Gap, Margin, PersonLogin, RateStep, Stake, TierStep};
 pub use checkpoint::{
     Checkpoint, CheckpointBytes, CheckpointError, CheckpointStore, read_checkpoint, state_settings,
 };
@@ -77,12 +79,12 @@ pub use engine::{Counters, Counts, Disposition, Engine, EngineState, WARM_AHEAD}
 pub use error::EngineError;
 pub use history::{History, HistoryDay, PersonToDate};
 pub use indicators::{Fraction, Indicator};
-pub use pace::{ActiveOutlook, BEHIND_FROM, LoginStatus, MonthProgress, PaceStatus};
+pub use pace::{ActiveOutlook, BEHIND_WITHIN, LoginStatus, MonthProgress, PaceStatus};
 pub use period::{MonthRange, Period, PeriodSpec, assessment_months};
 pub use ranking::competition_ranks;
 pub use rewards::{BranchAward, BranchAwards, RewardReport, SalespersonPayout, SpecialistBonus};
 pub use schemas::Message;
 pub use scorecard::{
-    BranchPace, BranchRow, ByIndicator, QuarterTotal, Scorecard, UserPace, UserRank, UserRow,
+    BranchPace, BranchRow, ByIndicator, Loss, QuarterTotal, Scorecard, UserPace, UserRank, UserRow,
 };
 pub use tables::{LiveTable, TableError, TablePart, TableRows};

@@ -1,7 +1,8 @@
 //! Mid-month pace (docs/scoring.md#pace): how far into the month the data is, month-end projections of volumes, and who
 //! can still reach the active-user threshold.
 
-use crate::indicators::Indicator;
+use crate::indicators::{BranchFigures, Indicator};
+use crate::points::{indicator_points, max_points};
 use schemas::Config;
 use serde::Serialize;
 
@@ -42,6 +43,20 @@ impl MonthProgress {
             std::cmp::Ordering::Less => LoginStatus::CannotReach,
             std::cmp::Ordering::Equal => LoginStatus::MustLoginEveryDay,
             std::cmp::Ordering::Greater => LoginStatus::CanReach,
+        }
+    }
+}
+
+impl MonthProgress {
+    /// Returns true if a user with `login_days` so far, standing at `status`, is projected to reach
+    /// `threshold` at the pace of their logins so far.
+    pub fn projected_active(self, login_days: u32, status: LoginStatus, threshold: u32) -> bool {
+        match status {
+            LoginStatus::Reached => true,
+            LoginStatus::CannotReach => false,
+            LoginStatus::CanReach | LoginStatus::MustLoginEveryDay => {
+                self.project(f64::from(login_days)) >= f64::from(threshold)
+            }
         }
     }
 }
@@ -88,30 +103,89 @@ impl ActiveOutlook {
     }
 }
 
-/// Whether a projected month-end value reaches its target.
+/// How a branch's month is going, judged by the points it is projected to lose at month end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaceStatus {
-    /// The projection reaches the target.
+    /// For a branch: projected total at least the specialist bonus's line (`rewards.specialist_min_total`,
+    /// 90). For an indicator: projected to keep all but a twentieth of its points.
     OnTrack,
-    /// The projection reaches at least [`BEHIND_FROM`] of the target.
+    /// For a branch: projected total within [`BEHIND_WITHIN`] points below that line. For an indicator:
+    /// projected to keep at least half its points.
     Behind,
-    /// The projection falls short of [`BEHIND_FROM`] of the target (or there are no users to measure).
+    /// Below both.
     AtRisk,
 }
 
-/// The share of a target below which a projection is at risk rather than behind.
-pub const BEHIND_FROM: f64 = 0.8;
+/// How far below the specialist bonus's line a branch's projected total is behind rather than at risk.
+pub const BEHIND_WITHIN: f64 = 20.0;
 
 impl PaceStatus {
-    /// The status of `projected` against `target`.
-    pub fn of(projected: Option<f64>, target: f64) -> Self {
-        match projected {
-            Some(v) if v >= target => PaceStatus::OnTrack,
-            Some(v) if v >= target * BEHIND_FROM => PaceStatus::Behind,
-            _ => PaceStatus::AtRisk,
+    /// The status of a branch whose projected total is `projected_total`.
+    pub fn of_total(projected_total: f64, config: &Config) -> Self {
+        let line = config.rewards.specialist_min_total;
+        if projected_total >= line {
+            PaceStatus::OnTrack
+        } else if projected_total >= line - BEHIND_WITHIN {
+            PaceStatus::Behind
+        } else {
+            PaceStatus::AtRisk
         }
     }
+
+    /// The status of an indicator projected to earn `projected` of its `max` points.
+    pub fn of_indicator(projected: f64, max: f64) -> Self {
+        if projected >= max * 0.95 {
+            PaceStatus::OnTrack
+        } else if projected >= max * 0.5 {
+            PaceStatus::Behind
+        } else {
+            PaceStatus::AtRisk
+        }
+    }
+}
+
+/// What a month-end projection of a branch's points reads beyond its figures.
+pub(crate) struct ProjectionInputs {
+    /// Users projected to reach the login-day threshold: already there, or logging in at a pace that gets
+    /// them there in the days left.
+    pub projected_active: u32,
+    /// Returns true once the month's clearing score is given.
+    pub clearing_scored: bool,
+}
+
+/// Each indicator's projected month-end points: volumes, reports and tasks acted on at the month's pace so
+/// far; active users at each person's login pace; a clearing score not yet given at full points (not held
+/// against the branch); the rest (ranks, binding, renewals) as they stand.
+pub(crate) fn projected_points(
+    config: &Config,
+    progress: MonthProgress,
+    figures: &BranchFigures,
+    points_now: &hashbrown::HashMap<Indicator, f64>,
+    inputs: &ProjectionInputs,
+) -> Vec<(Indicator, f64)> {
+    Indicator::ALL
+        .iter()
+        .map(|&i| {
+            let fraction = figures.fractions[&i];
+            let value = match i {
+                Indicator::QuotesPerUser
+                | Indicator::ProposalsPerUser
+                | Indicator::DealPremiumPerUser
+                | Indicator::ReportsAccepted => figures.value(i).map(|v| progress.project(v)),
+                Indicator::TaskExecutionRate => {
+                    fraction.value().map(|v| progress.project(v).min(1.0))
+                }
+                Indicator::ActiveUserRate => (fraction.denominator > 0.0)
+                    .then(|| f64::from(inputs.projected_active) / fraction.denominator),
+                Indicator::ClearingScore if !inputs.clearing_scored => {
+                    return (i, max_points(config, i));
+                }
+                _ => return (i, points_now[&i]),
+            };
+            (i, indicator_points(config, i, value, None))
+        })
+        .collect()
 }
 
 /// The value at which `indicator` earns its full points, for the volume indicators with a per-user target
@@ -152,12 +226,24 @@ mod tests {
     }
 
     #[test]
-    fn pace_status_against_a_target() {
-        assert_eq!(PaceStatus::of(Some(30.0), 30.0), PaceStatus::OnTrack);
-        assert_eq!(PaceStatus::of(Some(24.0), 30.0), PaceStatus::Behind);
-        assert_eq!(PaceStatus::of(Some(23.9), 30.0), PaceStatus::AtRisk);
-        assert_eq!(PaceStatus::of(None, 30.0), PaceStatus::AtRisk);
+    fn pace_status_by_points_projected() {
         let config = Config::default();
+        assert_eq!(PaceStatus::of_total(90.0, &config), PaceStatus::OnTrack);
+        assert_eq!(PaceStatus::of_total(89.9, &config), PaceStatus::Behind);
+        assert_eq!(PaceStatus::of_total(70.0, &config), PaceStatus::Behind);
+        assert_eq!(PaceStatus::of_total(69.9, &config), PaceStatus::AtRisk);
+        assert_eq!(PaceStatus::of_indicator(9.5, 10.0), PaceStatus::OnTrack);
+        assert_eq!(PaceStatus::of_indicator(5.0, 10.0), PaceStatus::Behind);
+        assert_eq!(PaceStatus::of_indicator(4.9, 10.0), PaceStatus::AtRisk);
+        let p = MonthProgress {
+            days_elapsed: 10,
+            days_in_month: 30,
+            over: false,
+        };
+        // 7 of 10 days: 21 at month end; 6 of 10: 18.
+        assert!(p.projected_active(7, LoginStatus::CanReach, 20));
+        assert!(!p.projected_active(6, LoginStatus::CanReach, 20));
+        assert!(!p.projected_active(19, LoginStatus::CannotReach, 20));
         assert_eq!(
             full_points_at(&config, Indicator::QuotesPerUser),
             Some(30.0)

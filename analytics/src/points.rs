@@ -61,43 +61,13 @@ pub fn score(
             }
         }
     }
-    let (w, t) = (&config.weights, &config.targets);
-    let proportional = |value: Option<f64>, target: f64, weight: f64| {
-        value.map_or(0.0, |v| weight * (v / target).min(1.0))
-    };
     let points = figures
         .iter()
         .map(|(b, f)| {
             let ranks = indicator_ranks.get(b);
-            let rank_of = |i| ranks.and_then(|r| r.get(&i)).copied();
             let p = Indicator::ALL.map(|i| {
-                let v = f.value(i);
-                let raw = match i {
-                    Indicator::QuotesPerUser => {
-                        proportional(v, t.quotes_per_user, w.quotes_per_user)
-                    }
-                    Indicator::ProposalsPerUser => {
-                        proportional(v, t.proposals_per_user, w.proposals_per_user)
-                    }
-                    Indicator::DealPremiumPerUser => {
-                        proportional(v, t.deal_premium_per_user, w.deal_premium_per_user)
-                    }
-                    Indicator::ClearingScore => v.map_or(0.0, |v| v.min(w.clearing_score)),
-                    Indicator::RenewalIndex => v.map_or(0.0, |v| w.renewal_index * v),
-                    Indicator::TaskExecutionRate => v.map_or(0.0, |v| w.task_execution_rate * v),
-                    Indicator::ActiveUserRate => v.map_or(0.0, |v| w.active_user_rate * v),
-                    Indicator::MobileQuotesPerUser => {
-                        rank_tier_points(&config.tiers.mobile_quotes_per_user, rank_of(i))
-                    }
-                    Indicator::WechatBindingRate => {
-                        rate_tier_points(&config.tiers.wechat_binding_rate, v)
-                    }
-                    Indicator::MobilePaymentPerUser => {
-                        rank_tier_points(&config.tiers.mobile_payment_per_user, rank_of(i))
-                    }
-                    Indicator::ReportsAccepted => v.map_or(0.0, |v| v.min(w.reports_accepted)),
-                };
-                (i, round_points(raw))
+                let rank = ranks.and_then(|r| r.get(&i)).copied();
+                (i, indicator_points(config, i, f.value(i), rank))
             });
             (*b, HashMap::from_iter(p))
         })
@@ -105,6 +75,71 @@ pub fn score(
     Scored {
         points,
         indicator_ranks,
+    }
+}
+
+/// The points `indicator` earns with `value` (and `rank`, for a ranked indicator), rounded.
+pub fn indicator_points(
+    config: &Config,
+    indicator: Indicator,
+    value: Option<f64>,
+    rank: Option<u32>,
+) -> f64 {
+    let (w, t) = (&config.weights, &config.targets);
+    let proportional =
+        |target: f64, weight: f64| value.map_or(0.0, |v| weight * (v / target).min(1.0));
+    let raw = match indicator {
+        Indicator::QuotesPerUser => proportional(t.quotes_per_user, w.quotes_per_user),
+        Indicator::ProposalsPerUser => proportional(t.proposals_per_user, w.proposals_per_user),
+        Indicator::DealPremiumPerUser => {
+            proportional(t.deal_premium_per_user, w.deal_premium_per_user)
+        }
+        Indicator::ClearingScore => value.map_or(0.0, |v| v.min(w.clearing_score)),
+        Indicator::RenewalIndex => value.map_or(0.0, |v| w.renewal_index * v),
+        Indicator::TaskExecutionRate => value.map_or(0.0, |v| w.task_execution_rate * v),
+        Indicator::ActiveUserRate => value.map_or(0.0, |v| w.active_user_rate * v),
+        Indicator::MobileQuotesPerUser => {
+            rank_tier_points(&config.tiers.mobile_quotes_per_user, rank)
+        }
+        Indicator::WechatBindingRate => rate_tier_points(&config.tiers.wechat_binding_rate, value),
+        Indicator::MobilePaymentPerUser => {
+            rank_tier_points(&config.tiers.mobile_payment_per_user, rank)
+        }
+        Indicator::ReportsAccepted => value.map_or(0.0, |v| v.min(w.reports_accepted)),
+    };
+    round_points(raw)
+}
+
+/// The most points `indicator` can earn.
+pub fn max_points(config: &Config, indicator: Indicator) -> f64 {
+    let w = &config.weights;
+    let best_rank = |tiers: &[RankTier]| tiers.iter().map(|t| t.points).fold(0.0, f64::max);
+    match indicator {
+        Indicator::QuotesPerUser => w.quotes_per_user,
+        Indicator::ProposalsPerUser => w.proposals_per_user,
+        Indicator::DealPremiumPerUser => w.deal_premium_per_user,
+        Indicator::ClearingScore => w.clearing_score,
+        Indicator::RenewalIndex => w.renewal_index,
+        Indicator::TaskExecutionRate => w.task_execution_rate,
+        Indicator::ActiveUserRate => w.active_user_rate,
+        Indicator::MobileQuotesPerUser => best_rank(&config.tiers.mobile_quotes_per_user),
+        Indicator::WechatBindingRate => config
+            .tiers
+            .wechat_binding_rate
+            .iter()
+            .map(|t| t.points)
+            .fold(0.0, f64::max),
+        Indicator::MobilePaymentPerUser => best_rank(&config.tiers.mobile_payment_per_user),
+        Indicator::ReportsAccepted => w.reports_accepted,
+    }
+}
+
+/// The rank tiers of a ranked indicator.
+pub fn rank_tiers(config: &Config, indicator: Indicator) -> &[RankTier] {
+    match indicator {
+        Indicator::MobileQuotesPerUser => &config.tiers.mobile_quotes_per_user,
+        Indicator::MobilePaymentPerUser => &config.tiers.mobile_payment_per_user,
+        _ => &[],
     }
 }
 

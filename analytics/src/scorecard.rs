@@ -1,14 +1,17 @@
 //! The scorecard (docs/scoring.md#scorecard-json) for a month, a quarter or the assessment to date: every branch's indicators,
 //! points, total and rank, with month-end pace for a month, and per-user rows when asked.
 
+use crate::at_stake::{BranchExtras, BranchStake, Field, PersonLogin};
 use crate::engine::Counters;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::facts::{Measure, Measures};
 use crate::indicators::{FigureContext, Fraction, Indicator, Membership, TaskValidity, range_mask};
-use crate::pace::{ActiveOutlook, LoginStatus, MonthProgress, PaceStatus, full_points_at};
+use crate::pace::{
+    ActiveOutlook, LoginStatus, MonthProgress, PaceStatus, ProjectionInputs, projected_points,
+};
 use crate::period::{MonthRange, Period, PeriodSpec};
-use crate::points::{RANKED, Scored, round_points, score, total as total_points};
+use crate::points::{RANKED, Scored, max_points, round_points, score, total as total_points};
 use crate::ranking::competition_ranks;
 use hashbrown::HashMap;
 use schemas::{EpochMillis, YearMonth};
@@ -89,6 +92,9 @@ pub struct BranchRow {
     /// For a month: pace to month end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pace: Option<BranchPace>,
+    /// For a month: what the branch can still gain, indicator by indicator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_stake: Option<BranchStake>,
 }
 
 /// A quarter's total within the assessment.
@@ -110,10 +116,25 @@ pub struct BranchPace {
     pub projected: ByIndicator<Option<f64>>,
     /// Who can still become active.
     pub active_users: ActiveOutlook,
-    /// The projection of each indicator that has a target, against the target.
+    /// Each indicator's projected month-end points (docs/scoring.md#pace).
+    pub projected_points: ByIndicator<f64>,
+    /// Their sum.
+    pub projected_total: f64,
+    /// Each indicator's status by the share of its points it is projected to keep.
     pub statuses: ByIndicator<PaceStatus>,
-    /// The worst of `statuses`: on track, behind or at risk.
+    /// The branch's status by its projected total.
     pub status: PaceStatus,
+    /// The indicators projected to lose points, most points first.
+    pub losing: Vec<Loss>,
+}
+
+/// Points an indicator is projected to lose at month end.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Loss {
+    /// The indicator.
+    pub indicator: Indicator,
+    /// The points.
+    pub points: f64,
 }
 
 /// One person's line.
@@ -350,32 +371,25 @@ impl Engine {
         };
         let user_rows = with_users.then(|| self.user_rows(period.range, &membership, progress));
         let mut rows = self.branch_rows(&branches, &figures, &scored, &points_of);
+        let field = progress.map(|progress| Field {
+            config: self.config(),
+            progress,
+            figures: &figures,
+            scored: &scored,
+            branches: branches
+                .iter()
+                .map(|&b| {
+                    let id = self.state().entities.branches.name(b).to_string();
+                    (b, id, self.in_scope(b))
+                })
+                .collect(),
+        });
         for (b, row) in &mut rows {
-            let f = &figures[b];
-            row.pace = progress.map(|progress| {
-                let projected: Vec<(Indicator, Option<f64>)> = Indicator::ALL
-                    .iter()
-                    .filter(|i| i.is_volume())
-                    .map(|i| (*i, f.value(*i).map(|v| progress.project(v))))
-                    .collect();
-                let statuses: Vec<(Indicator, PaceStatus)> = projected
-                    .iter()
-                    .filter_map(|(i, v)| {
-                        full_points_at(self.config(), *i).map(|t| (*i, PaceStatus::of(*v, t)))
-                    })
-                    .collect();
-                BranchPace {
-                    progress,
-                    status: statuses
-                        .iter()
-                        .map(|(_, s)| *s)
-                        .max()
-                        .unwrap_or(PaceStatus::OnTrack),
-                    statuses: ByIndicator(statuses),
-                    projected: ByIndicator(projected),
-                    active_users: self.active_outlook(*b, period.range.last, &membership, progress),
-                }
-            });
+            if let Some(field) = &field {
+                let (pace, stake) = self.month_outlook(*b, period.range.last, field, &membership);
+                row.pace = Some(pace);
+                row.at_stake = Some(stake);
+            }
             row.quarter_totals = quarterly
                 .iter()
                 .map(|(q, s)| QuarterTotal {
@@ -464,6 +478,7 @@ impl Engine {
                     ),
                     quarter_totals: Vec::new(),
                     pace: None,
+                    at_stake: None,
                 };
                 (b, row)
             })
@@ -473,28 +488,94 @@ impl Engine {
         rows
     }
 
-    /// Login outlook of a branch's users in `month`.
-    fn active_outlook(
+    /// Branch `b`'s pace and points at stake in `month`.
+    fn month_outlook(
         &self,
         b: u32,
         month: YearMonth,
+        field: &Field,
         membership: &Membership,
-        progress: MonthProgress,
-    ) -> ActiveOutlook {
-        let mut outlook = ActiveOutlook::default();
+    ) -> (BranchPace, BranchStake) {
+        let progress = field.progress;
+        let threshold = self.config().active_login_days;
+        let mut active_users = ActiveOutlook::default();
+        let mut projected_active = 0;
+        let mut people = Vec::new();
         for &u in membership.users(month, b) {
-            outlook.add(self.login_status(month, b, u, progress));
+            let (status, days) = self.login_status(month, b, u, progress);
+            active_users.add(status);
+            projected_active += u32::from(progress.projected_active(days, status, threshold));
+            people.push(PersonLogin {
+                user_id: self.state().entities.user_ids.name(u).to_string(),
+                status,
+            });
         }
-        outlook
+        let clearing_scored = self
+            .state()
+            .entities
+            .clearing
+            .contains_key(&(b, month.ordinal()));
+        let f = &field.figures[&b];
+        let points = projected_points(
+            self.config(),
+            progress,
+            f,
+            &field.scored.points[&b],
+            &ProjectionInputs {
+                projected_active,
+                clearing_scored,
+            },
+        );
+        let projected_total = round_points(points.iter().map(|(_, p)| p).sum());
+        let max = |i| max_points(self.config(), i);
+        let mut losing: Vec<Loss> = points
+            .iter()
+            .map(|&(indicator, p)| Loss {
+                indicator,
+                points: round_points(max(indicator) - p),
+            })
+            .filter(|l| l.points > 0.0)
+            .collect();
+        losing.sort_by(|a, b| b.points.total_cmp(&a.points));
+        let pace = BranchPace {
+            progress,
+            projected: ByIndicator(
+                Indicator::ALL
+                    .iter()
+                    .filter(|i| i.is_volume())
+                    .map(|i| (*i, f.value(*i).map(|v| progress.project(v))))
+                    .collect(),
+            ),
+            active_users,
+            statuses: ByIndicator(
+                points
+                    .iter()
+                    .map(|&(i, p)| (i, PaceStatus::of_indicator(p, max(i))))
+                    .collect(),
+            ),
+            projected_points: ByIndicator(points),
+            projected_total,
+            status: PaceStatus::of_total(projected_total, self.config()),
+            losing,
+        };
+        let stake = field.stake(
+            b,
+            &BranchExtras {
+                people,
+                clearing_scored,
+            },
+        );
+        (pace, stake)
     }
 
+    /// A user's standing against the login-day threshold in `month`, and their login days so far.
     fn login_status(
         &self,
         month: YearMonth,
         b: u32,
         u: u32,
         progress: MonthProgress,
-    ) -> LoginStatus {
+    ) -> (LoginStatus, u32) {
         let days = self
             .state()
             .counters
@@ -502,11 +583,13 @@ impl Engine {
             .get(&(month.ordinal(), b, u))
             .map_or(0, |c| c.login_days);
         let today_bit = 1i64 << (progress.days_elapsed.max(1) - 1);
-        progress.login_status(
-            days.count_ones(),
+        let count = days.count_ones();
+        let status = progress.login_status(
+            count,
             days & today_bit != 0,
             self.config().active_login_days,
-        )
+        );
+        (status, count)
     }
 
     /// Per-user rows for `range`, with pace when `progress` is given (a month).
@@ -568,7 +651,7 @@ impl Engine {
                     .months()
                     .any(|m| membership.users(m, b).binary_search(&u).is_ok());
                 let pace = progress.map(|p| UserPace {
-                    login_status: self.login_status(range.last, b, u, p),
+                    login_status: self.login_status(range.last, b, u, p).0,
                     projected_quotes: p.project(c.get(Measure::Quotes) as f64),
                     projected_mobile_quotes: p.project(c.get(Measure::MobileQuotes) as f64),
                     projected_mobile_payment: p

@@ -1,5 +1,5 @@
 //! The live indicator tables of SQL: `branch_monthly`, `user_monthly`, `branch_daily`, `user_daily`,
-//! `scorecard` and `rewards`, built
+//! `branch_at_stake`, `scorecard` and `rewards`, built
 //! from the engine's state when the query runs, one period at a time, with the same code as the scorecard
 //! JSON, so SQL and REST can never disagree.
 
@@ -25,6 +25,8 @@ pub enum LiveTable {
     BranchDaily,
     /// Per day and user: the person's month to date at the day's end.
     UserDaily,
+    /// Per month, branch and indicator: the points at stake and the month-end projection.
+    BranchAtStake,
     /// Per period (each month, quarter and the assessment to date) and branch: indicators, points, rank.
     Scorecard,
     /// Branch awards, specialist bonuses and salesperson payouts of the assessment to date.
@@ -33,11 +35,12 @@ pub enum LiveTable {
 
 impl LiveTable {
     /// All live tables.
-    pub const ALL: [LiveTable; 6] = [
+    pub const ALL: [LiveTable; 7] = [
         LiveTable::BranchMonthly,
         LiveTable::UserMonthly,
         LiveTable::BranchDaily,
         LiveTable::UserDaily,
+        LiveTable::BranchAtStake,
         LiveTable::Scorecard,
         LiveTable::Rewards,
     ];
@@ -49,6 +52,7 @@ impl LiveTable {
             LiveTable::UserMonthly => "user_monthly",
             LiveTable::BranchDaily => "branch_daily",
             LiveTable::UserDaily => "user_daily",
+            LiveTable::BranchAtStake => "branch_at_stake",
             LiveTable::Scorecard => "scorecard",
             LiveTable::Rewards => "rewards",
         }
@@ -120,6 +124,30 @@ impl LiveTable {
                 .chain(DAY_AMOUNTS.iter().map(|name| float(name)))
                 .chain(USER_RANKS.iter().map(|name| int(name)))
                 .collect(),
+            LiveTable::BranchAtStake => [text("month"), boolean("is_final")]
+                .into_iter()
+                .chain(branch)
+                .chain([
+                    text("indicator"),
+                    text("indicator_name"),
+                    float("points"),
+                    float("max_points"),
+                    float("gainable"),
+                    float("projected_points"),
+                    text("status"),
+                    text("kind"),
+                    float("needed"),
+                    float("per_user"),
+                    float("per_day"),
+                    int("rank"),
+                    int("next_rank"),
+                    float("next_points"),
+                    text("below_branch_id"),
+                    float("below_per_user"),
+                    float("below_to_pass"),
+                    float("points_if_passed"),
+                ])
+                .collect(),
             LiveTable::Scorecard => [
                 text("period"),
                 text("period_kind"),
@@ -186,6 +214,10 @@ impl LiveTable {
                 .into_iter()
                 .map(TablePart::UserDays)
                 .collect(),
+            LiveTable::BranchAtStake => month_specs(engine)?
+                .into_iter()
+                .map(TablePart::BranchStakes)
+                .collect(),
             LiveTable::Scorecard => all_specs(engine)?
                 .into_iter()
                 .map(|(spec, kind)| TablePart::Scorecard(spec, kind))
@@ -211,6 +243,8 @@ pub enum TablePart {
     BranchDays(PeriodSpec),
     /// One month's days of `user_daily`.
     UserDays(PeriodSpec),
+    /// One month of `branch_at_stake`.
+    BranchStakes(PeriodSpec),
     /// One period of `scorecard`, with its kind (`month`, `quarter`, `assessment`).
     Scorecard(PeriodSpec, &'static str),
     /// The `rewards` of the assessment to date.
@@ -244,6 +278,12 @@ impl TablePart {
                 }
             }
             TablePart::BranchDays(_) | TablePart::UserDays(_) => {}
+            TablePart::BranchStakes(spec) => {
+                let card = engine.scorecard(spec, false)?;
+                for b in &card.branches {
+                    rows.extend(branch_at_stake(&card, b));
+                }
+            }
             TablePart::Scorecard(spec, kind) => {
                 let card = engine.scorecard(spec, false)?;
                 rows.extend(card.branches.iter().map(|b| scorecard_row(&card, kind, b)));
@@ -423,6 +463,86 @@ fn user_daily(day: &Map<String, Value>, u: &crate::PersonToDate) -> Value {
     }
     rank_columns(&mut row, u.mobile_quotes_rank, u.mobile_payment_rank);
     Value::Object(row)
+}
+
+/// A month's branch row as one row per indicator of `branch_at_stake`: the nearest step of a gap in
+/// `needed` (and `next_rank`, `next_points`), the branch just below a ranked one in `below_*`.
+fn branch_at_stake(card: &Scorecard, b: &crate::BranchRow) -> Vec<Value> {
+    use crate::at_stake::Gap;
+    let (Some(stakes), Some(pace)) = (&b.at_stake, &b.pace) else {
+        return Vec::new();
+    };
+    stakes
+        .indicators
+        .0
+        .iter()
+        .map(|(i, stake)| {
+            let mut row = Map::new();
+            row.insert("month".into(), json!(card.period));
+            row.insert("is_final".into(), json!(card.is_final));
+            branch_columns(&mut row, b);
+            row.insert("indicator".into(), json!(i.key()));
+            row.insert("indicator_name".into(), json!(i.label_zh()));
+            row.insert("points".into(), json!(stake.points));
+            row.insert("max_points".into(), json!(stake.max_points));
+            row.insert("gainable".into(), json!(stake.gainable));
+            row.insert(
+                "projected_points".into(),
+                json!(pace.projected_points.get(*i)),
+            );
+            row.insert("status".into(), json!(pace.statuses.get(*i)));
+            let gap = serde_json::to_value(&stake.gap).unwrap_or_default();
+            row.insert("kind".into(), gap["kind"].clone());
+            let mut put = |name: &str, value: Value| {
+                row.insert(name.into(), value);
+            };
+            match &stake.gap {
+                Gap::Volume {
+                    needed,
+                    per_user,
+                    per_day,
+                } => {
+                    put("needed", json!(needed));
+                    put("per_user", json!(per_user));
+                    put("per_day", json!(per_day));
+                }
+                Gap::Ranked {
+                    rank,
+                    better,
+                    below,
+                } => {
+                    put("rank", json!(rank));
+                    if let Some(step) = better.first() {
+                        put("needed", json!(step.needed));
+                        put("per_user", json!(step.per_user));
+                        put("next_rank", json!(step.rank));
+                        put("next_points", json!(step.points));
+                    }
+                    if let Some(below) = below {
+                        put("below_branch_id", json!(below.branch_id));
+                        put("below_per_user", json!(below.per_user));
+                        put("below_to_pass", json!(below.to_pass));
+                        put("points_if_passed", json!(below.points_if_passed));
+                    }
+                }
+                Gap::Logins {
+                    must_login_every_day,
+                    ..
+                } => put("needed", json!(must_login_every_day.len())),
+                Gap::Binding { better, .. } => {
+                    if let Some(step) = better.first() {
+                        put("needed", json!(step.more));
+                        put("next_points", json!(step.points));
+                    }
+                }
+                Gap::Tasks { not_acted } => put("needed", json!(not_acted)),
+                Gap::Renewals { not_assigned } => put("needed", json!(not_assigned)),
+                Gap::Reports { more } => put("needed", json!(more)),
+                Gap::Full | Gap::Settled | Gap::Pending | Gap::NotRanked | Gap::NoUsers => {}
+            }
+            Value::Object(row)
+        })
+        .collect()
 }
 
 fn scorecard_row(card: &Scorecard, kind: &str, b: &crate::BranchRow) -> Value {

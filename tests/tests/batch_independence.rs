@@ -398,8 +398,11 @@ fn branches_of(rows: &serde_json::Value) -> Vec<serde_json::Value> {
         .unwrap()
         .iter()
         .map(|row| {
+            // The history's days carry no month-end outlook.
             let mut row = row.clone();
-            row.as_object_mut().unwrap().remove("pace");
+            let fields = row.as_object_mut().unwrap();
+            fields.remove("pace");
+            fields.remove("at_stake");
             row
         })
         .collect()

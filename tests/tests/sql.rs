@@ -285,6 +285,39 @@ fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
         .map(|r| r[4].parse::<f64>().unwrap())
         .sum();
     assert!(early != late, "the days differ: {early} {late}");
+    // Points at stake: one row per branch and indicator; each branch's gainable points are REST's, and the
+    // quotes still needed are REST's.
+    let stakes = rows(
+        &psql(
+            port,
+            PASSWORD,
+            "SELECT branch_id, count(*), sum(gainable), \
+             max(CASE WHEN indicator = 'quotes_per_user' THEN needed END) \
+             FROM branch_at_stake WHERE month = '2016-06' GROUP BY 1 ORDER BY 1",
+        )
+        .unwrap(),
+    );
+    assert_eq!(stakes.len(), branches.len(), "{stakes:?}");
+    let mut some_gainable = false;
+    for row in &stakes {
+        let branch = branches
+            .iter()
+            .find(|b| b["branch_id"] == row[0].as_str())
+            .unwrap();
+        assert_eq!(row[1], "11", "{row:?}");
+        let gainable = branch["at_stake"]["gainable"].as_f64().unwrap();
+        assert!(
+            (row[2].parse::<f64>().unwrap() - gainable).abs() < 1e-6,
+            "{row:?} vs {gainable}"
+        );
+        some_gainable |= gainable > 0.0;
+        let quotes = &branch["at_stake"]["indicators"]["quotes_per_user"];
+        match quotes["needed"].as_f64() {
+            Some(needed) => assert_eq!(row[3].parse::<f64>().unwrap(), needed, "{row:?}"),
+            None => assert_eq!(row[3], "", "{row:?}"),
+        }
+    }
+    assert!(some_gainable, "mid-month, points are at stake: {stakes:?}");
     let kinds = psql(
         port,
         PASSWORD,
@@ -301,6 +334,7 @@ fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
         "user_monthly",
         "branch_daily",
         "user_daily",
+        "branch_at_stake",
         "scorecard",
         "rewards",
     ] {
