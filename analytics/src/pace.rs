@@ -246,7 +246,7 @@ mod tests {
         assert!(!p.projected_active(19, LoginStatus::CannotReach, 20));
         assert_eq!(
             full_points_at(&config, Indicator::QuotesPerUser),
-            Some(30.0)
+            Some(200.0)
         );
         assert_eq!(
             full_points_at(&config, Indicator::MobileQuotesPerUser),

@@ -85,6 +85,9 @@ const OPEN: u32 = 8 * HOUR;
 const CLOSE: u32 = 21 * HOUR;
 /// Batch jobs (tasks, renewals) run in `OPEN..BATCH_END`; work on their output starts after.
 const BATCH_END: u32 = OPEN + 30 * MINUTE;
+/// The chance that a user who does not work on a weekday still logs in (half of it at weekends): with it,
+/// a typical branch has about half its people on 20 login days a month, around the threshold.
+const LOOK_IN: f64 = 0.4;
 /// Mean quotes on a login day of a user of diligence 1.
 const QUOTES_AT_FULL_DILIGENCE: f64 = 17.0;
 

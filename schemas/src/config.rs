@@ -222,20 +222,20 @@ impl Default for Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Targets {
-    /// Quotes per user per month (default 30: about one per working day and a half).
+    /// Quotes per user per month (default 200: about nine a working day; docs/configuration.md#targets).
     pub quotes_per_user: f64,
-    /// Proposals per user per month (default 10: one in three quotes).
+    /// Proposals per user per month (default 65: about one in three quotes).
     pub proposals_per_user: f64,
-    /// Deal premium per user per month, in yuan (default 10000).
+    /// Deal premium per user per month, in yuan (default 130000: about 35 car policies).
     pub deal_premium_per_user: f64,
 }
 
 impl Default for Targets {
     fn default() -> Self {
         Self {
-            quotes_per_user: 30.0,
-            proposals_per_user: 10.0,
-            deal_premium_per_user: 10_000.0,
+            quotes_per_user: 200.0,
+            proposals_per_user: 65.0,
+            deal_premium_per_user: 130_000.0,
         }
     }
 }
@@ -565,7 +565,7 @@ mod tests {
         assert_eq!(c.timezone, chrono_tz::UTC);
         assert_eq!(c.assessment_start.to_string(), "2016-07-01");
         assert_eq!(c.targets.quotes_per_user, 12.5);
-        assert_eq!(c.targets.proposals_per_user, 10.0);
+        assert_eq!(c.targets.proposals_per_user, 65.0);
     }
 
     #[test]

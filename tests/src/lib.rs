@@ -202,6 +202,16 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+/// The configuration of the hand-computed tests: the defaults with round monthly targets (30 quotes, 10
+/// proposals, 10,000 yuan of deal premium per user), so that points work out by hand.
+pub fn hand_config() -> Config {
+    let mut config = Config::default();
+    config.targets.quotes_per_user = 30.0;
+    config.targets.proposals_per_user = 10.0;
+    config.targets.deal_premium_per_user = 10_000.0;
+    config
+}
+
 /// The scorecard of `period` (e.g. `2016-06`).
 pub fn card(engine: &Engine, period: &str) -> Scorecard {
     engine

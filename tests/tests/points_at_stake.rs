@@ -2,9 +2,8 @@
 //! rank tier, on each side of a tier boundary and with ties; volumes, logins, binding and reports; nothing at
 //! stake at full points or once the month is over; and the pace status by projected points.
 
-use schemas::Config;
 use serde_json::{Value, json};
-use tests::{Scenario, card, row};
+use tests::{Scenario, card, hand_config, row};
 
 /// Ten in-scope branches; the default mobile-quote tiers are ranks 1–3 → 6, 4–8 → 3, else 0.
 const ORG: &str = "b0:零:true,b1:一:true,b2:二:true,b3:三:true,b4:四:true,b5:五:true,b6:六:true,b7:七:true,b8:八:true,b9:九:true,x:车商:false";
@@ -61,7 +60,7 @@ fn close(actual: &Value, expected: f64) {
 
 #[test]
 fn next_rank_tier_on_each_side_of_a_boundary_with_ties() {
-    let e = june_20().run(ORG, Config::default());
+    let e = june_20().run(ORG, hand_config());
     let june = card(&e, "2016-06");
     // b4: 6 per user, rank 5 (3 points). The last rank of the top tier (3) is held by b2 and b3 at 8:
     // equalling 8 per user with 2 users takes 16 − 12 = 4 more mobile quotes, and gives rank 3 (ties share
@@ -131,7 +130,7 @@ fn next_rank_tier_on_each_side_of_a_boundary_with_ties() {
 
 #[test]
 fn volumes_logins_binding_reports_and_full_points() {
-    let e = june_20().run(ORG, Config::default());
+    let e = june_20().run(ORG, hand_config());
     let june = card(&e, "2016-06");
     // b0: 35 quotes for 1 user ≥ 30: full, nothing at stake.
     let quotes = stake(&june, "b0", "quotes_per_user");
@@ -189,7 +188,7 @@ fn volumes_logins_binding_reports_and_full_points() {
 fn nothing_is_at_stake_once_the_month_is_over() {
     let mut s = june_20();
     s.tick("b9", "2016-07-03T12:05:00+08:00");
-    let e = s.run(ORG, Config::default());
+    let e = s.run(ORG, hand_config());
     let june = card(&e, "2016-06");
     let b1 = serde_json::to_value(row(&june, "b1")).unwrap();
     close(&b1["at_stake"]["gainable"], 0.0);
@@ -203,7 +202,7 @@ fn nothing_is_at_stake_once_the_month_is_over() {
 
 #[test]
 fn pace_status_judges_the_points_projected_at_month_end() {
-    let e = june_20().run(ORG, Config::default());
+    let e = june_20().run(ORG, hand_config());
     let june = card(&e, "2016-06");
     let pace = serde_json::to_value(&row(&june, "b0").pace).unwrap();
     // b0 at month end: quotes 15 (full), active users 10 (20 days reached), mobile quotes 6 (1st), mobile

@@ -4,7 +4,7 @@
 use analytics::{Disposition, Indicator::*, LoginStatus};
 use schemas::Config;
 use serde_json::json;
-use tests::{Scenario, block_on, card, points, row, value};
+use tests::{Scenario, block_on, card, hand_config, points, row, value};
 
 const ORG_A: &str = "a:甲支公司:true,b:乙支公司:true";
 
@@ -32,7 +32,7 @@ fn month_boundary_written_in_plus_eight_and_in_z() {
         );
     }
     s.tick("a", "2016-07-02T10:00:00+08:00");
-    let e = s.run(ORG_A, Config::default());
+    let e = s.run(ORG_A, hand_config());
     let june = card(&e, "2016-06");
     assert_eq!(value(&june, "a", QuotesPerUser), Some(1.0));
     assert_eq!(value(&june, "a", MobileQuotesPerUser), Some(1.0));
@@ -82,7 +82,7 @@ fn renewal_index_counts_assignments_by_the_end_of_the_first_local_day() {
         );
     }
     s.tick("a", "2016-07-05T10:00:00+08:00");
-    let e = s.run(ORG_A, Config::default());
+    let e = s.run(ORG_A, hand_config());
     let july = card(&e, "2016-07");
     assert_eq!(value(&july, "a", RenewalIndex), Some(0.5)); // R1, R2 of R1..R4
     approx(points(&july, "a", RenewalIndex), 5.0);
@@ -112,7 +112,7 @@ fn active_users_need_twenty_distinct_login_days_in_their_branch() {
     }
     s.login("u2", "b", "2016-06-25T09:00:00+08:00"); // a login in another branch does not count for a
     s.tick("a", "2016-07-10T10:00:00+08:00");
-    let e = s.run(ORG_A, Config::default());
+    let e = s.run(ORG_A, hand_config());
     let june = card(&e, "2016-06");
     assert_eq!(value(&june, "a", ActiveUserRate), Some(0.5));
     approx(points(&june, "a", ActiveUserRate), 5.0);
@@ -159,7 +159,7 @@ fn mid_month_pace_projects_volumes_and_sorts_users_by_login_outlook() {
         s.quote("u4", "a", "2016-06-10T10:00:00+08:00", "pc");
     }
     s.tick("a", "2016-06-20T12:05:00+08:00"); // watermark 2016-06-20 12:00: day 20 of 30
-    let e = s.run(ORG_A, Config::default());
+    let e = s.run(ORG_A, hand_config());
     let june = card(&e, "2016-06");
     let pace = row(&june, "a").pace.as_ref().unwrap();
     assert_eq!(
@@ -285,7 +285,7 @@ fn tasks_valid_in_a_period_and_a_second_task_for_the_same_subject() {
     );
     act(&mut s, "T2", "2016-07-03T10:00:00+08:00");
     s.tick("a", "2016-07-20T10:00:00+08:00");
-    let e = s.run(ORG_A, Config::default());
+    let e = s.run(ORG_A, hand_config());
     // June: valid T1, T2, T5 (T3 ignored, T4 cancelled before June, T6 starts in July); executed T1.
     let june = card(&e, "2016-06");
     let f = row(&june, "a").fractions.get(TaskExecutionRate).unwrap();
@@ -377,7 +377,7 @@ fn cancellations_before_and_after_the_issue_month_closes() {
     cancel(&mut s, "P1", "2016-07-02T09:00:00+08:00"); // June still open: P1 leaves June
     s.tick("a", "2016-07-10T10:00:00+08:00"); // June closes (July 4 00:00 + 5 min passed)
     cancel(&mut s, "P2", "2016-07-11T09:00:00+08:00"); // June closed: late, P2 stays
-    let e = s.run(ORG_A, Config::default());
+    let e = s.run(ORG_A, hand_config());
     let june = card(&e, "2016-06");
     assert_eq!(value(&june, "a", DealPremiumPerUser), Some(2300.0)); // P2 + P4
     approx(points(&june, "a", DealPremiumPerUser), 2.3); // 10 × 2300 / 10000
@@ -415,7 +415,7 @@ fn late_events_are_per_partition_and_final_needs_every_partition() {
     s.tick("a", "2016-07-10T10:00:00+08:00"); // partition 1 closes June too
     let messages = s.messages();
     let mut e = analytics::Engine::new(
-        std::sync::Arc::new(Config::default()),
+        std::sync::Arc::new(hand_config()),
         std::sync::Arc::new(tests::org_file(ORG_A)),
     );
     let first = block_on(e.process(&messages[..split])).unwrap();
@@ -450,7 +450,7 @@ fn a_duplicate_event_id_with_different_content_is_dropped() {
             json!({"terminal": "pc", "quote_id": "Q2"}),
         )
         .tick("a", "2016-06-10T10:00:00+08:00");
-    let e = s.run(ORG_A, Config::default());
+    let e = s.run(ORG_A, hand_config());
     let june = card(&e, "2016-06");
     assert_eq!(value(&june, "a", MobileQuotesPerUser), Some(1.0));
     assert_eq!(
@@ -487,7 +487,7 @@ fn users_who_move_branch_count_in_both_that_month_and_leavers_drop_out() {
         .register("u1", "b", "2016-06-15T09:00:00+08:00") // moves to b mid-June
         .register("u4", "a", "2016-06-30T23:00:00+08:00") // joined in the last hour of June
         .tick("a", "2016-07-10T10:00:00+08:00");
-    let e = s.run(ORG_A, Config::default());
+    let e = s.run(ORG_A, hand_config());
     let june = card(&e, "2016-06");
     assert_eq!((row(&june, "a").users, row(&june, "b").users), (3, 1)); // a: u1, u3, u4; b: u1
     let july = card(&e, "2016-07");
@@ -538,7 +538,7 @@ fn registrations_and_bindings_after_their_month_closed_change_only_the_open_mont
     .register("u2", "a", "2016-05-10T09:00:00+08:00");
     let messages = s.messages();
     let mut e = analytics::Engine::new(
-        std::sync::Arc::new(Config::default()),
+        std::sync::Arc::new(hand_config()),
         std::sync::Arc::new(tests::org_file(ORG_A)),
     );
     block_on(e.process(&messages[..on_time])).unwrap();
@@ -614,7 +614,7 @@ fn competition_ranks_with_ties_out_of_scope_units_and_zero_denominators() {
         );
     }
     s.tick("A", "2016-06-10T10:00:00+08:00");
-    let e = s.run(org, Config::default());
+    let e = s.run(org, hand_config());
     let june = card(&e, "2016-06");
     // Mobile quotes per user: A 3, B 3, C 1, D 0.5, X 10 (out of scope), Z null (no users).
     let rank = |b| {
@@ -708,7 +708,7 @@ fn quarters_use_cumulative_values_and_the_assessment_sums_quarter_totals() {
         }
     }
     s.tick("a", "2016-08-20T10:00:00+08:00");
-    let e = s.run("a:甲:true", Config::default());
+    let e = s.run("a:甲:true", hand_config());
     // Users: June 1, July 1, August 2. Q3 (July–August) = (20 + 60) / (1 + 2), not the mean of 20 and 30.
     let q3 = card(&e, "2016-Q3");
     approx(value(&q3, "a", QuotesPerUser).unwrap(), 80.0 / 3.0);
@@ -771,7 +771,7 @@ fn wechat_binding_rate_tiers_use_the_binding_state_at_period_end() {
         json!({}),
     ) // after June ends
     .tick("a", "2016-07-05T09:00:00+08:00");
-    let e = s.run("a:甲:true", Config::default());
+    let e = s.run("a:甲:true", hand_config());
     let june = card(&e, "2016-06");
     assert_eq!(value(&june, "a", WechatBindingRate), Some(0.9));
     assert_eq!(points(&june, "a", WechatBindingRate), 2.0);
@@ -813,7 +813,7 @@ fn clearing_score_latest_stands_and_reports_are_distinct_and_capped() {
     report(&mut s, "2016-07-01T10:00:00+08:00", "K2", true);
     s.tick("a", "2016-07-05T10:00:00+08:00");
     clearing(&mut s, "2016-07-05T10:00:00+08:00", "2016-06", 3.0); // June has closed: late
-    let e = s.run("a:甲:true", Config::default());
+    let e = s.run("a:甲:true", hand_config());
     let june = card(&e, "2016-06");
     assert_eq!(value(&june, "a", ClearingScore), Some(5.0));
     assert_eq!(points(&june, "a", ClearingScore), 5.0);
@@ -879,7 +879,7 @@ fn rewards_branch_prizes_specialist_bonus_and_salesperson_payouts() {
     }
     s.event("policy_issued", "2016-06-06T10:00:00+08:00", "x", Some("xu"), json!({"policy_id": "PX", "premium": 1000, "deal_type": "task", "quote_id": "Q", "proposal_id": "PR"}));
     s.tick("b1", "2016-06-28T10:00:00+08:00");
-    let mut config = Config::default();
+    let mut config = hand_config();
     config.rewards.specialist_min_total = 26.0;
     let e = s.run(org, config);
     let r = e.rewards("2016-06".parse().unwrap()).unwrap();
@@ -984,18 +984,18 @@ fn the_live_month_is_the_current_one_kept_to_the_assessment() {
     let mut s = Scenario::new();
     s.register("u1", "a", "2016-05-01T09:00:00+08:00")
         .tick("a", "2016-05-01T09:00:00+08:00");
-    let before = s.run(org, Config::default()).live_month().unwrap_err();
+    let before = s.run(org, hand_config()).live_month().unwrap_err();
     assert_eq!(
         before.to_string(),
         "the assessment starts in 2016-06; the latest event is from 2016-05"
     );
     s.quote("u1", "a", "2016-12-30T10:00:00+08:00", "phone")
         .tick("a", "2016-12-30T10:00:00+08:00");
-    let running = s.run(org, Config::default());
+    let running = s.run(org, hand_config());
     assert_eq!(running.live_month().unwrap().to_string(), "2016-12");
     // After the assessment the screens keep December, whose scorecard is still there to show.
     s.tick("a", "2017-01-20T10:00:00+08:00");
-    let over = s.run(org, Config::default());
+    let over = s.run(org, hand_config());
     assert_eq!(
         over.current_month().map(|m| m.to_string()).as_deref(),
         Some("2017-01")
@@ -1032,7 +1032,7 @@ fn a_person_who_moved_has_one_city_rank_and_one_row_on_the_city_board() {
     quotes("q", "b", 1, 4);
     quotes("r", "x", 1, 9); // an out-of-scope unit: shown, not ranked
     s.register("p", "b", "2016-07-02T09:00:00+08:00"); // moves after June: still a's in June
-    let e = s.run(org, Config::default());
+    let e = s.run(org, hand_config());
     let june = card(&e, "2016-06");
     let users = june.users.as_ref().unwrap();
     let mover: Vec<_> = users.iter().filter(|u| u.user_id == "mover").collect();
@@ -1081,7 +1081,7 @@ fn a_person_who_moved_has_one_city_rank_and_one_row_on_the_city_board() {
         ]
     );
 
-    let config = Config::default();
+    let config = hand_config();
     let city = rows(
         &BoardKey::new(Board::UserMobileQuotes, None, e.org()).unwrap(),
         &june,
@@ -1131,7 +1131,7 @@ type StreamEvent = (
 fn every_event_moves_the_watermark() -> Config {
     Config {
         watermark_confirmations: 1,
-        ..Config::default()
+        ..hand_config()
     }
 }
 
@@ -1349,7 +1349,7 @@ fn an_earlier_renewal_due_that_would_move_a_renewal_out_of_a_closed_month_is_lat
             due("2016-08"),
         )
         .tick("a", "2016-08-05T10:00:00+08:00");
-    let e = s.run(ORG_A, Config::default());
+    let e = s.run(ORG_A, hand_config());
     assert_eq!(e.counts().late, 1);
     assert_eq!(value(&card(&e, "2016-06"), "a", RenewalIndex), Some(0.0));
     assert_eq!(value(&card(&e, "2016-08"), "a", RenewalIndex), None);

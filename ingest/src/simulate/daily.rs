@@ -1,7 +1,7 @@
 //! One simulated day of each salesperson: arriving, leaving, binding WeChat, logging in, quoting, and the
 //! proposals, policies, payments and cancellations that follow; plus what earlier days scheduled for today.
 
-use super::{BATCH_END, Later, MINUTE, OPEN, QUOTES_AT_FULL_DILIGENCE, Sim, names};
+use super::{BATCH_END, LOOK_IN, Later, MINUTE, OPEN, QUOTES_AT_FULL_DILIGENCE, Sim, names};
 use rand::Rng;
 use schemas::{DealType, Id, Payload, ProposalKind};
 
@@ -98,9 +98,15 @@ impl Sim<'_> {
     }
 
     /// One working day of user `u`: logins, then quotes that may become proposals and policies, and task work.
+    /// On a day without work, a user may still look in (a login only: a customer view, a renewal list).
     pub(super) fn work(&mut self, u: usize, weekend: bool) {
         let diligence = self.users[u].diligence;
-        if !self.chance(diligence * if weekend { 0.5 } else { 1.0 }) {
+        let weekday_share = if weekend { 0.5 } else { 1.0 };
+        if !self.chance(diligence * weekday_share) {
+            if self.chance(LOOK_IN * weekday_share) {
+                let (tod, terminal) = (self.time_of_day(), self.terminal(self.users[u].branch));
+                self.push_user(tod, u, Some(terminal), Payload::Login);
+            }
             return;
         }
         let b = self.users[u].branch;
