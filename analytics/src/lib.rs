@@ -79,8 +79,11 @@ pub use engine::{Counters, Counts, Disposition, Engine, EngineState, WARM_AHEAD}
 pub use error::EngineError;
 pub use history::{History, HistoryDay, PersonToDate};
 pub use indicators::{Fraction, Indicator};
-pub use pace::{ActiveOutlook, BEHIND_WITHIN, LoginStatus, MonthProgress, PaceStatus};
+pub use pace::{
+    ActiveOutlook, BEHIND_WITHIN, LoginStatus, MonthProgress, PaceStatus, full_points_at,
+};
 pub use period::{MonthRange, Period, PeriodSpec, assessment_months};
+pub use points::max_points;
 pub use ranking::competition_ranks;
 pub use rewards::{BranchAward, BranchAwards, RewardReport, SalespersonPayout, SpecialistBonus};
 pub use schemas::Message;

@@ -66,12 +66,14 @@ pub struct HistoryQuery {
     month: Option<String>,
     /// Only this branch's row and people.
     branch: Option<String>,
+    /// `false`: the branches' days only, without the people (much smaller, for charts).
+    users: Option<bool>,
     /// Read by [`Grant`]'s extractor.
     #[allow(dead_code)]
     token: Option<String>,
 }
 
-/// `GET /api/v1/history?month=&branch=`: the month day by day (docs/scoring.md#day-by-day-history). A
+/// `GET /api/v1/history?month=&branch=&users=`: the month day by day (docs/scoring.md#day-by-day-history). A
 /// token limited to a branch sees only its people.
 pub async fn history(
     State(state): State<AppState>,
@@ -91,10 +93,11 @@ pub async fn history(
     };
     let mut history = engine.history(month, q.branch.as_deref())?;
     drop(engine);
-    if let Some(own) = grant.branch() {
-        for day in &mut history.days {
-            day.users.retain(|u| u.branch_id == own);
-        }
+    let own = grant.branch();
+    let with_users = q.users.unwrap_or(true);
+    for day in &mut history.days {
+        day.users
+            .retain(|u| with_users && own.is_none_or(|own| u.branch_id == own));
     }
     Ok(Json(history).into_response())
 }
@@ -150,6 +153,16 @@ pub async fn periods(State(state): State<AppState>, _grant: Grant) -> Result<Res
         "quarters": quarters,
         "assessment": "assessment",
         "active_login_days": config.active_login_days,
+        "indicators": analytics::Indicator::ALL
+            .iter()
+            .map(|&i| {
+                let rule = json!({
+                    "target": analytics::full_points_at(config, i),
+                    "max_points": analytics::max_points(config, i),
+                });
+                (i.key().to_string(), rule)
+            })
+            .collect::<serde_json::Map<_, _>>(),
     }))
     .into_response())
 }

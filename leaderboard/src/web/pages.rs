@@ -14,6 +14,9 @@ struct Asset {
     body: &'static str,
 }
 
+/// The charting library's name under `/assets/`: versioned, so browsers may keep it for good.
+const ECHARTS: &str = "echarts-6.1.0.min.js";
+
 const ASSETS: &[Asset] = &[
     Asset {
         name: "common.js",
@@ -39,6 +42,22 @@ const ASSETS: &[Asset] = &[
         name: "manager.css",
         content_type: "text/css; charset=utf-8",
         body: include_str!("../../assets/manager.css"),
+    },
+    Asset {
+        name: ECHARTS,
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/vendor/echarts/echarts.common.min.js"),
+    },
+    Asset {
+        name: "echarts-LICENSE.txt",
+        content_type: "text/plain; charset=utf-8",
+        body: concat!(
+            include_str!("../../assets/vendor/echarts/LICENSE"),
+            "\n\n",
+            include_str!("../../assets/vendor/echarts/NOTICE"),
+            "\n\nzrender (bundled in echarts.min.js):\n\n",
+            include_str!("../../assets/vendor/echarts/LICENSE-zrender"),
+        ),
     },
 ];
 
@@ -74,7 +93,14 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         Some(asset) => (
             [
                 (header::CONTENT_TYPE, asset.content_type),
-                (header::CACHE_CONTROL, "no-cache"),
+                (
+                    header::CACHE_CONTROL,
+                    if asset.name == ECHARTS {
+                        "public, max-age=31536000, immutable"
+                    } else {
+                        "no-cache"
+                    },
+                ),
             ],
             asset.body,
         )
