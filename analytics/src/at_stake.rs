@@ -3,7 +3,7 @@
 //! ranked branch is to dropping a tier.
 
 use crate::indicators::{BranchFigures, Indicator};
-use crate::pace::{LoginStatus, MonthProgress};
+use crate::pace::{ActiveOutlook, MonthProgress};
 use crate::points::{Scored, indicator_points, max_points, rank_tiers, round_points};
 use crate::scorecard::ByIndicator;
 use hashbrown::HashMap;
@@ -142,15 +142,6 @@ pub struct RateStep {
     pub more: u32,
 }
 
-/// A branch's user and where they stand against the login-day threshold.
-#[derive(Debug, Clone)]
-pub struct PersonLogin {
-    /// The user's id.
-    pub user_id: String,
-    /// Where they stand.
-    pub status: LoginStatus,
-}
-
 /// Everything about a month the stakes are computed from.
 pub(crate) struct Field<'a> {
     pub config: &'a Config,
@@ -163,8 +154,10 @@ pub(crate) struct Field<'a> {
 
 /// What the stakes of one branch read beyond the figures.
 pub(crate) struct BranchExtras {
-    /// The branch's users of the month.
-    pub people: Vec<PersonLogin>,
+    /// Where the branch's users of the month stand against the login-day threshold.
+    pub outlook: ActiveOutlook,
+    /// The ids of those who must log in on every day left.
+    pub must_login_every_day: Vec<String>,
     /// Returns true once the month's clearing score is given.
     pub clearing_scored: bool,
 }
@@ -277,14 +270,7 @@ impl Field<'_> {
                 unreachable!("ranked indicators of in-scope branches with users are handled above")
             }
             Indicator::ActiveUserRate => {
-                let count = |s: LoginStatus| extras.people.iter().filter(|p| p.status == s).count();
-                let must: Vec<String> = extras
-                    .people
-                    .iter()
-                    .filter(|p| p.status == LoginStatus::MustLoginEveryDay)
-                    .map(|p| p.user_id.clone())
-                    .collect();
-                let can_reach = (count(LoginStatus::CanReach) + must.len()) as u32;
+                let can_reach = extras.outlook.can_reach;
                 let reachable = fraction.numerator + f64::from(can_reach);
                 let value = (fraction.denominator > 0.0).then(|| reachable / fraction.denominator);
                 return Stake {
@@ -295,8 +281,8 @@ impl Field<'_> {
                     ),
                     gap: Gap::Logins {
                         can_reach,
-                        must_login_every_day: must,
-                        cannot_reach: count(LoginStatus::CannotReach) as u32,
+                        must_login_every_day: extras.must_login_every_day.clone(),
+                        cannot_reach: extras.outlook.cannot_reach,
                     },
                 };
             }

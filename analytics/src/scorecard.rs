@@ -1,7 +1,7 @@
 //! The scorecard (docs/scoring.md#scorecard-json) for a month, a quarter or the assessment to date: every branch's indicators,
 //! points, total and rank, with month-end pace for a month, and per-user rows when asked.
 
-use crate::at_stake::{BranchExtras, BranchStake, Field, PersonLogin};
+use crate::at_stake::{BranchExtras, BranchStake, Field};
 use crate::engine::Counters;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -500,15 +500,14 @@ impl Engine {
         let threshold = self.config().active_login_days;
         let mut active_users = ActiveOutlook::default();
         let mut projected_active = 0;
-        let mut people = Vec::new();
+        let mut must_login_every_day = Vec::new();
         for &u in membership.users(month, b) {
             let (status, days) = self.login_status(month, b, u, progress);
             active_users.add(status);
             projected_active += u32::from(progress.projected_active(days, status, threshold));
-            people.push(PersonLogin {
-                user_id: self.state().entities.user_ids.name(u).to_string(),
-                status,
-            });
+            if status == LoginStatus::MustLoginEveryDay {
+                must_login_every_day.push(self.state().entities.user_ids.name(u).to_string());
+            }
         }
         let clearing_scored = self
             .state()
@@ -561,7 +560,8 @@ impl Engine {
         let stake = field.stake(
             b,
             &BranchExtras {
-                people,
+                outlook: active_users,
+                must_login_every_day,
                 clearing_scored,
             },
         );

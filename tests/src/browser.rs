@@ -50,6 +50,20 @@ impl ChromeDriver {
 
     /// A headless Chromium session with a `width`×`height` window.
     pub async fn session(&self, width: u32, height: u32) -> Client {
+        self.start_session(width, height, None).await
+    }
+
+    /// A headless Chromium session whose viewport is exactly `width`×`height` CSS pixels (device metrics
+    /// set by chromedriver's emulation; a window alone cannot be narrower than the browser allows), as a
+    /// phone when narrower than 600 px.
+    pub async fn session_with_viewport(&self, width: u32, height: u32) -> Client {
+        let metrics = json!({
+            "deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "mobile": width < 600, "touch": false},
+        });
+        self.start_session(width, height, Some(metrics)).await
+    }
+
+    async fn start_session(&self, width: u32, height: u32, emulation: Option<Value>) -> Client {
         let chromium = binary("CHROMIUM", "/usr/bin/chromium", "chromium");
         // The flags a sandboxed machine without network needs (see the machine notes); no GPU, no sandbox as root.
         let args = vec![
@@ -65,10 +79,13 @@ impl ChromeDriver {
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", self.profile.path().display()),
         ];
-        let capabilities = json!({
+        let mut capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": chromium, "args": args },
         });
+        if let Some(emulation) = emulation {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = emulation;
+        }
         let Value::Object(capabilities) = capabilities else {
             unreachable!("an object literal")
         };

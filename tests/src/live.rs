@@ -76,6 +76,16 @@ impl LiveServer {
             .wait_for_total(self.produced, Duration::from_secs(60));
     }
 
+    /// Produces every line of the NDJSON file `events` and waits until the server's state has taken them.
+    pub fn produce_file(&mut self, events: &Path) {
+        let lines: Vec<String> = std::fs::read_to_string(events)
+            .expect("read the events")
+            .lines()
+            .map(String::from)
+            .collect();
+        self.produce(&lines);
+    }
+
     /// Produces `lines` without waiting for the server.
     pub fn produce_async(&mut self, lines: &[String]) {
         let brokers = self.brokers();

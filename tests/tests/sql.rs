@@ -69,12 +69,7 @@ fn server_with_month(timeout_secs: u64, limits: &str) -> (LiveServer, u16, tempf
         &std::fs::read_to_string(&org).unwrap(),
         &config(pg_port, timeout_secs, limits),
     );
-    let lines: Vec<String> = std::fs::read_to_string(&events)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
-    server.produce(&lines);
+    server.produce_file(&events);
     (server, pg_port, data)
 }
 
