@@ -177,14 +177,18 @@ fn manager_view_on_a_laptop_and_a_phone() {
             let v: Vec<f64> = values.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
             v.windows(2).all(|w| if descending { w[0] >= w[1] } else { w[0] <= w[1] })
         };
-        let header = client.find(Locator::Css("#people thead th:nth-child(3)")).await.unwrap();
-        header.click().await.unwrap();
+        // The table is drawn again after each sort: find the header each time.
+        let click_header = || async {
+            let header = client.find(Locator::Css("#people thead th:nth-child(3) button")).await.unwrap();
+            header.click().await.unwrap();
+        };
+        click_header().await;
         let first = js(&client, column).await;
         let order = js(&client, "return document.querySelector('#people thead th:nth-child(3)').getAttribute('aria-sort');").await;
         let descending = order == "descending";
         assert!(order == "descending" || order == "ascending", "{order}");
         assert!(sorted(&first, descending), "sorted {order}: {first}");
-        header.click().await.unwrap();
+        click_header().await;
         let second = js(&client, column).await;
         assert!(sorted(&second, !descending), "sorted the other way: {second}");
         assert_ne!(first, second);
