@@ -104,6 +104,27 @@ impl Indicator {
         )
     }
 
+    /// Returns true if and only if the value is an amount of money per user (yuan).
+    pub fn is_amount(self) -> bool {
+        matches!(
+            self,
+            Indicator::DealPremiumPerUser | Indicator::MobilePaymentPerUser
+        )
+    }
+
+    /// Returns true if and only if points follow the branch's rank among in-scope branches.
+    pub fn is_ranked(self) -> bool {
+        crate::points::RANKED.contains(&self)
+    }
+
+    /// Returns true if and only if points are in proportion to a monthly per-user target.
+    pub fn has_target(self) -> bool {
+        matches!(
+            self,
+            Indicator::QuotesPerUser | Indicator::ProposalsPerUser | Indicator::DealPremiumPerUser
+        )
+    }
+
     /// Returns true if and only if the indicator is a count or amount per user (projected by pace).
     pub fn is_volume(self) -> bool {
         matches!(

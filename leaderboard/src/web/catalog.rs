@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::LazyLock;
 
-/// The catalog: every indicator (key, names, whether it is a rate or a volume) and every board (key,
+/// The catalog: every indicator (key, names, whether it is a rate, a volume, an amount in yuan, ranked or
+/// scored against a target) and every board (key,
 /// titles, whether it ranks people, the unit of its values), in their order.
 pub fn catalog() -> Value {
     let indicators: Vec<Value> = Indicator::ALL
@@ -22,6 +23,9 @@ pub fn catalog() -> Value {
                 "en": i.label_en(),
                 "is_rate": i.is_rate(),
                 "is_volume": i.is_volume(),
+                "is_amount": i.is_amount(),
+                "is_ranked": i.is_ranked(),
+                "has_target": i.has_target(),
             })
         })
         .collect();
@@ -115,6 +119,26 @@ mod tests {
             ("common.js", include_str!("../../assets/common.js")),
             ("screen.js", include_str!("../../assets/screen.js")),
             ("manager.js", include_str!("../../assets/manager.js")),
+            (
+                "manager-text.js",
+                include_str!("../../assets/manager-text.js"),
+            ),
+            (
+                "manager-branches.js",
+                include_str!("../../assets/manager-branches.js"),
+            ),
+            (
+                "manager-stake.js",
+                include_str!("../../assets/manager-stake.js"),
+            ),
+            (
+                "manager-people.js",
+                include_str!("../../assets/manager-people.js"),
+            ),
+            (
+                "manager-charts.js",
+                include_str!("../../assets/manager-charts.js"),
+            ),
             ("screen.html", include_str!("../../assets/screen.html")),
             ("manager.html", include_str!("../../assets/manager.html")),
         ];

@@ -39,6 +39,31 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../assets/manager.js"),
     },
     Asset {
+        name: "manager-text.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/manager-text.js"),
+    },
+    Asset {
+        name: "manager-branches.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/manager-branches.js"),
+    },
+    Asset {
+        name: "manager-stake.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/manager-stake.js"),
+    },
+    Asset {
+        name: "manager-people.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/manager-people.js"),
+    },
+    Asset {
+        name: "manager-charts.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/manager-charts.js"),
+    },
+    Asset {
         name: "manager.css",
         content_type: "text/css; charset=utf-8",
         body: include_str!("../../assets/manager.css"),
