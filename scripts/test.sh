@@ -41,6 +41,17 @@ fi
 chromium --version
 psql --version
 
+step "python SQL drivers (SQLAlchemy, psycopg2, pandas)"
+# The data team's own tools, tested against the Postgres port: a virtualenv in the cache, from PyPI.
+PY_ROOT="${PY_ROOT:-$HOME/.cache/leaderboard/py}"
+export LEADERBOARD_PYTHON="$PY_ROOT/bin/python"
+if ! "$LEADERBOARD_PYTHON" -c "import sqlalchemy, psycopg2, pandas" 2>/dev/null; then
+  echo "installing SQLAlchemy 2, psycopg2 and pandas into $PY_ROOT (once)"
+  python3 -m venv "$PY_ROOT"
+  "$PY_ROOT/bin/pip" install -q "sqlalchemy==2.0.36" "psycopg2-binary==2.9.10" "pandas==2.2.3"
+fi
+"$LEADERBOARD_PYTHON" -c "import sqlalchemy; print('SQLAlchemy', sqlalchemy.__version__)"
+
 step "format"
 cargo fmt --all --check
 

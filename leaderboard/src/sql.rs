@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod encode;
 pub mod guard;
 pub mod limits;
+pub mod pg_compat;
 pub mod planning;
 pub mod postgres;
 pub mod report;
@@ -222,6 +223,7 @@ impl SqlEngine {
             datafusion_postgres::auth::AuthManager::new(),
         )
         .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
+        pg_compat::register(&ctx);
         let memory_limit_bytes = usize::try_from(config.memory_limit_mb)
             .unwrap_or(usize::MAX / (1 << 20))
             .saturating_mul(1 << 20);

@@ -3,7 +3,7 @@
 //! the replay's, forbidden statements fail with a clear message, and a runaway query is stopped by its limit
 //! while events keep flowing.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -878,4 +878,110 @@ fn the_sql_command_queries_a_replayed_state_directory_without_a_server() {
         stderr.contains("read-only") && stderr.contains("DROP TABLE"),
         "{stderr}"
     );
+}
+
+/// The Python interpreter with SQLAlchemy, psycopg2 and pandas that the test command installs.
+fn python_with_drivers() -> std::path::PathBuf {
+    let python = std::env::var_os("LEADERBOARD_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/leaderboard/py/bin/python")
+        });
+    assert!(
+        python.is_file(),
+        "{} is missing: run `bash scripts/test.sh`, which installs SQLAlchemy, psycopg2 and pandas there \
+         (or set LEADERBOARD_PYTHON)",
+        python.display()
+    );
+    python
+}
+
+#[test]
+fn sqlalchemy_inspects_and_pandas_reads_every_table() {
+    let (server, port, _data) = server_with_month(30, "");
+    let script = tests::workspace_dir().join("tests/py/sqlalchemy_pandas.py");
+    let output = Command::new(python_with_drivers())
+        .arg(&script)
+        .args([&port.to_string(), "analyst", PASSWORD])
+        .output()
+        .expect("run python");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&output.stdout).expect("the script prints JSON");
+
+    // The dialect parsed the version: PostgreSQL 16, with the real engine named.
+    assert_eq!(seen["server_version_info"][0], 16, "{seen}");
+    let version = seen["version"].as_str().unwrap();
+    assert!(
+        version.starts_with("PostgreSQL 16.") && version.contains("Apache DataFusion"),
+        "{version}"
+    );
+    // The inspector: the schema, the raw tables, the live tables as views, their columns.
+    assert!(
+        seen["schemas"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("public"))
+    );
+    assert_eq!(
+        seen["tables"],
+        json!(["events", "late_events", "rejected_events"])
+    );
+    for view in [
+        "branch_at_stake",
+        "branch_daily",
+        "branch_monthly",
+        "rewards",
+        "scorecard",
+        "user_daily",
+        "user_monthly",
+    ] {
+        assert!(
+            seen["views"].as_array().unwrap().contains(&json!(view)),
+            "{view} is not a view: {}",
+            seen["views"]
+        );
+    }
+    let scorecard = &seen["columns"]["scorecard"];
+    for column in [
+        "period",
+        "branch_id",
+        "rank",
+        "total",
+        "quotes_per_user_points",
+    ] {
+        assert!(scorecard.get(column).is_some(), "{column}: {scorecard}");
+    }
+    assert!(
+        seen["columns"]["events"].get("source_offset").is_some(),
+        "{}",
+        seen["columns"]["events"]
+    );
+    assert_eq!(seen["foreign_keys"], json!([]));
+
+    // pandas read every table whole: as many rows as psql counts.
+    for (name, rows) in seen["rows"].as_object().unwrap() {
+        let counted = psql(port, PASSWORD, &format!("SELECT count(*) FROM {name}")).unwrap();
+        assert_eq!(
+            rows.as_u64().unwrap(),
+            counted.trim().parse::<u64>().unwrap(),
+            "{name}"
+        );
+    }
+    assert!(seen["rows"]["events"].as_u64().unwrap() > 1000);
+    // And its figures are the REST scorecard's.
+    let rest = server.get("/api/v1/scorecard?period=2016-06");
+    let branches = rest["branches"].as_array().unwrap();
+    assert_eq!(
+        seen["june_totals"].as_object().unwrap().len(),
+        branches.len()
+    );
+    for branch in branches {
+        let id = branch["branch_id"].as_str().unwrap();
+        assert_eq!(seen["june_totals"][id], branch["total"], "{id}");
+    }
 }

@@ -159,6 +159,7 @@ impl FrontEnd {
         ];
         let mut parameters = DefaultServerParameterProvider::default();
         parameters.default_transaction_read_only = true;
+        parameters.server_version = super::pg_compat::server_version();
         Self {
             service: Arc::new(DfSessionService::new_with_hooks(ctx, hooks)),
             accounts: Arc::new(Accounts(users)),
