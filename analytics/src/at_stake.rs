@@ -21,6 +21,22 @@ pub struct BranchStake {
     pub indicators: ByIndicator<Stake>,
 }
 
+impl BranchStake {
+    /// Drops the ids of people (who must log in every day left), for a reader who may not see this
+    /// branch's people; the counts stay.
+    pub fn hide_people(&mut self) {
+        for (_, stake) in &mut self.indicators.0 {
+            if let Gap::Logins {
+                must_login_every_day,
+                ..
+            } = &mut stake.gap
+            {
+                must_login_every_day.clear();
+            }
+        }
+    }
+}
+
 /// One indicator's stake.
 #[derive(Debug, Clone, Serialize)]
 pub struct Stake {
@@ -56,8 +72,8 @@ pub enum Gap {
         needed: f64,
         /// Per user.
         per_user: f64,
-        /// Per day left (null once the month is over).
-        per_day: Option<f64>,
+        /// Per day left, today included.
+        per_day: f64,
     },
     /// A ranked indicator.
     Ranked {
@@ -108,7 +124,7 @@ pub struct TierStep {
     pub rank: u32,
     /// The tier's points.
     pub points: f64,
-    /// The branch holding that rank now.
+    /// The branch now at that place in the order (it may share a better rank with ties).
     pub holder: String,
     /// Its value: the value to equal.
     pub value: f64,
@@ -158,7 +174,7 @@ pub(crate) struct BranchExtras {
     pub outlook: ActiveOutlook,
     /// The ids of those who must log in on every day left.
     pub must_login_every_day: Vec<String>,
-    /// Returns true once the month's clearing score is given.
+    /// Whether the month's clearing score is given.
     pub clearing_scored: bool,
 }
 
@@ -180,30 +196,23 @@ fn to_pass(numerator: i64, denominator: i64, other_num: i64, other_den: i64) -> 
 
 /// An indicator's numerator in its smallest unit (fen for yuan amounts), as stored.
 fn units(indicator: Indicator, numerator: f64) -> i64 {
-    match indicator {
-        Indicator::DealPremiumPerUser | Indicator::MobilePaymentPerUser => {
-            (numerator * 100.0).round() as i64
-        }
-        _ => numerator.round() as i64,
-    }
+    (numerator * scale(indicator)).round() as i64
 }
 
 /// Smallest units back to what is shown (yuan for amounts).
 fn shown(indicator: Indicator, units: i64) -> f64 {
-    match indicator {
-        Indicator::DealPremiumPerUser | Indicator::MobilePaymentPerUser => units as f64 / 100.0,
-        _ => units as f64,
-    }
+    units as f64 / scale(indicator)
+}
+
+/// Smallest units per shown unit: 100 fen a yuan for amounts, 1 for counts.
+fn scale(indicator: Indicator) -> f64 {
+    if indicator.is_amount() { 100.0 } else { 1.0 }
 }
 
 impl Field<'_> {
     /// The stakes of branch `b`.
     pub fn stake(&self, b: u32, extras: &BranchExtras) -> BranchStake {
-        let days_left = if self.progress.over {
-            0
-        } else {
-            self.progress.days_in_month - self.progress.days_elapsed + 1
-        };
+        let days_left = self.progress.days_left();
         let stakes: Vec<(Indicator, Stake)> = Indicator::ALL
             .iter()
             .map(|&i| (i, self.indicator_stake(b, i, extras, days_left)))
@@ -233,13 +242,14 @@ impl Field<'_> {
         let f = &self.figures[&b];
         let fraction = f.fractions[&indicator];
         let in_scope = self.branches.iter().any(|(k, _, s)| *k == b && *s);
-        let ranked = matches!(
-            indicator,
-            Indicator::MobileQuotesPerUser | Indicator::MobilePaymentPerUser
-        );
+        let ranked = indicator.is_ranked();
         // A ranked branch with full points still has a margin to keep.
-        if ranked && in_scope && days_left > 0 && f.user_months > 0 {
-            return self.ranked(b, indicator, points, max);
+        if ranked
+            && in_scope
+            && days_left > 0
+            && let Some(stake) = self.ranked(b, indicator, points, max)
+        {
+            return stake;
         }
         if points >= max {
             return settled(Gap::Full);
@@ -249,26 +259,30 @@ impl Field<'_> {
             _ if ranked && !in_scope => return settled(Gap::NotRanked),
             _ if days_left == 0 => return settled(Gap::Settled),
             Indicator::ClearingScore => return settled(Gap::Settled),
-            _ if indicator.is_volume() && f.user_months == 0 => return settled(Gap::NoUsers),
-            Indicator::QuotesPerUser
-            | Indicator::ProposalsPerUser
-            | Indicator::DealPremiumPerUser => {
-                let target = crate::pace::full_points_at(self.config, indicator)
-                    .expect("proportional indicators have a target");
-                let target_units = units(indicator, target * fraction.denominator);
+            _ if (indicator.has_target() || ranked || indicator == Indicator::ActiveUserRate)
+                && fraction.denominator == 0.0 =>
+            {
+                return settled(Gap::NoUsers);
+            }
+            _ if indicator.has_target() => {
+                let Some(target) = crate::pace::full_points_at(self.config, indicator) else {
+                    return settled(Gap::Settled);
+                };
+                // The least whole count (or fen) reaching target × users: a tiny tolerance so that
+                // 10 × 3 is 30, not 31.
+                let target_units = (target * fraction.denominator * scale(indicator) - 1e-6).ceil();
                 let needed = shown(
                     indicator,
-                    (target_units - units(indicator, fraction.numerator)).max(0),
+                    (target_units as i64 - units(indicator, fraction.numerator)).max(0),
                 );
                 Gap::Volume {
                     needed,
                     per_user: needed / fraction.denominator,
-                    per_day: Some(needed / f64::from(days_left)),
+                    per_day: needed / f64::from(days_left),
                 }
             }
-            Indicator::MobileQuotesPerUser | Indicator::MobilePaymentPerUser => {
-                unreachable!("ranked indicators of in-scope branches with users are handled above")
-            }
+            // A ranked indicator of an in-scope branch that has no rank: no value to rank.
+            _ if ranked => return settled(Gap::NoUsers),
             Indicator::ActiveUserRate => {
                 let can_reach = extras.outlook.can_reach;
                 let reachable = fraction.numerator + f64::from(can_reach);
@@ -330,6 +344,11 @@ impl Field<'_> {
             Indicator::ReportsAccepted => Gap::Reports {
                 more: (max - fraction.numerator).ceil().max(0.0) as u32,
             },
+            Indicator::QuotesPerUser
+            | Indicator::ProposalsPerUser
+            | Indicator::DealPremiumPerUser
+            | Indicator::MobileQuotesPerUser
+            | Indicator::MobilePaymentPerUser => return settled(Gap::Settled),
         };
         Stake {
             points,
@@ -339,15 +358,13 @@ impl Field<'_> {
         }
     }
 
-    /// The stake of a ranked indicator for an in-scope branch with users.
-    fn ranked(&self, b: u32, indicator: Indicator, points: f64, max: f64) -> Stake {
-        let rank = self.scored.indicator_ranks[&b][&indicator];
+    /// The stake of a ranked indicator for an in-scope branch, if it has a rank (a value to rank).
+    fn ranked(&self, b: u32, indicator: Indicator, points: f64, max: f64) -> Option<Stake> {
+        let rank = *self.scored.indicator_ranks.get(&b)?.get(&indicator)?;
         let ours = self.figures[&b].fractions[&indicator];
         let our_units = units(indicator, ours.numerator);
         let our_users = ours.denominator as i64;
-        let our_value = self.figures[&b]
-            .value(indicator)
-            .expect("ranked: has users");
+        let our_value = self.figures[&b].value(indicator)?;
         // The other in-scope branches with a value, best first.
         let mut others: Vec<(&str, i64, i64, f64)> = self
             .branches
@@ -374,7 +391,8 @@ impl Field<'_> {
             .filter_map(|t| {
                 // Equalling the value of the branch now at the tier's worst rank gives that rank (ties share
                 // the better rank).
-                let (holder, num, den, value) = *others.get(t.max_rank as usize - 1)?;
+                let (holder, num, den, value) =
+                    *others.get((t.max_rank as usize).checked_sub(1)?)?;
                 let needed = shown(indicator, to_equal(our_units, our_users, num, den));
                 Some(TierStep {
                     rank: t.max_rank,
@@ -405,7 +423,7 @@ impl Field<'_> {
                 }
             });
         let gainable = better.iter().map(|s| s.points).fold(points, f64::max) - points;
-        Stake {
+        Some(Stake {
             points,
             max_points: max,
             gainable: round_points(gainable),
@@ -414,6 +432,51 @@ impl Field<'_> {
                 better,
                 below,
             },
-        }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hiding_people_keeps_the_counts_and_drops_the_ids() {
+        let logins = Stake {
+            points: 0.0,
+            max_points: 10.0,
+            gainable: 10.0,
+            gap: Gap::Logins {
+                can_reach: 3,
+                must_login_every_day: vec!["u1".into(), "u2".into()],
+                cannot_reach: 1,
+            },
+        };
+        let mut stake = BranchStake {
+            days_left: 5,
+            gainable: 10.0,
+            indicators: ByIndicator(vec![(Indicator::ActiveUserRate, logins)]),
+        };
+        stake.hide_people();
+        assert_eq!(
+            stake.indicators.0[0].1.gap,
+            Gap::Logins {
+                can_reach: 3,
+                must_login_every_day: vec![],
+                cannot_reach: 1,
+            }
+        );
+    }
+
+    #[test]
+    fn exact_gaps_between_fractions() {
+        // 12 / 2 = 6 per user against 16 / 2 = 8: 4 more to equal, 5 to pass.
+        assert_eq!(to_equal(12, 2, 16, 2), 4);
+        assert_eq!(to_pass(12, 2, 16, 2), 5);
+        // 7 / 3 against 5 / 2 = 2.5, i.e. 7.5 of 3: 8 both equals and passes it (1 more).
+        assert_eq!(to_equal(7, 3, 5, 2), 1);
+        assert_eq!(to_pass(7, 3, 5, 2), 1);
+        // Already ahead: nothing.
+        assert_eq!(to_equal(30, 3, 5, 1), 0);
     }
 }

@@ -19,6 +19,15 @@ pub struct MonthProgress {
 }
 
 impl MonthProgress {
+    /// Days left in the month, today included; 0 once the month is over.
+    pub fn days_left(self) -> u32 {
+        if self.over {
+            0
+        } else {
+            self.days_in_month - self.days_elapsed + 1
+        }
+    }
+
     /// The month-end projection of a volume: `value × days in month / days elapsed`.
     pub fn project(self, value: f64) -> f64 {
         value * f64::from(self.days_in_month) / f64::from(self.days_elapsed.max(1))
@@ -107,26 +116,31 @@ impl ActiveOutlook {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaceStatus {
-    /// For a branch: projected total at least the specialist bonus's line (`rewards.specialist_min_total`,
-    /// 90). For an indicator: projected to keep all but a twentieth of its points.
+    /// For a branch: projected to lose no more points than a branch may and still reach the specialist
+    /// bonus's line (`rewards.specialist_min_total`, 90: 10 of 100). For an indicator: projected to keep
+    /// all but a twentieth of its points.
     OnTrack,
-    /// For a branch: projected total within [`BEHIND_WITHIN`] points below that line. For an indicator:
+    /// For a branch: projected to lose at most [`BEHIND_WITHIN`] points more than that. For an indicator:
     /// projected to keep at least half its points.
     Behind,
     /// Below both.
     AtRisk,
 }
 
-/// How far below the specialist bonus's line a branch's projected total is behind rather than at risk.
+/// How many points beyond those a branch may lose and still reach the specialist bonus's line leave it
+/// behind rather than at risk.
 pub const BEHIND_WITHIN: f64 = 20.0;
 
 impl PaceStatus {
-    /// The status of a branch whose projected total is `projected_total`.
-    pub fn of_total(projected_total: f64, config: &Config) -> Self {
-        let line = config.rewards.specialist_min_total;
-        if projected_total >= line {
+    /// The status of a branch projected to lose `lost` points at month end. A branch may lose the points
+    /// of all indicators above the specialist bonus's line (10 of 100); points an out-of-scope unit can
+    /// never earn (rank points) are not counted as lost.
+    pub fn of_loss(lost: f64, config: &Config) -> Self {
+        let max_total: f64 = Indicator::ALL.iter().map(|i| max_points(config, *i)).sum();
+        let allowed = max_total - config.rewards.specialist_min_total;
+        if lost <= allowed + 1e-9 {
             PaceStatus::OnTrack
-        } else if projected_total >= line - BEHIND_WITHIN {
+        } else if lost <= allowed + BEHIND_WITHIN + 1e-9 {
             PaceStatus::Behind
         } else {
             PaceStatus::AtRisk
@@ -150,13 +164,14 @@ pub(crate) struct ProjectionInputs {
     /// Users projected to reach the login-day threshold: already there, or logging in at a pace that gets
     /// them there in the days left.
     pub projected_active: u32,
-    /// Returns true once the month's clearing score is given.
+    /// Whether the month's clearing score is given.
     pub clearing_scored: bool,
 }
 
 /// Each indicator's projected month-end points: volumes, reports and tasks acted on at the month's pace so
-/// far; active users at each person's login pace; a clearing score not yet given at full points (not held
-/// against the branch); the rest (ranks, binding, renewals) as they stand.
+/// far; active users at each person's login pace; a clearing score not yet given at full points while the
+/// month runs (not held against the branch); the rest (ranks, binding, renewals) as they stand. Once the
+/// month is over, every projection is the figure as it stands.
 pub(crate) fn projected_points(
     config: &Config,
     progress: MonthProgress,
@@ -178,7 +193,7 @@ pub(crate) fn projected_points(
                 }
                 Indicator::ActiveUserRate => (fraction.denominator > 0.0)
                     .then(|| f64::from(inputs.projected_active) / fraction.denominator),
-                Indicator::ClearingScore if !inputs.clearing_scored => {
+                Indicator::ClearingScore if !inputs.clearing_scored && !progress.over => {
                     return (i, max_points(config, i));
                 }
                 _ => return (i, points_now[&i]),
@@ -188,8 +203,8 @@ pub(crate) fn projected_points(
         .collect()
 }
 
-/// The value at which `indicator` earns its full points, for the volume indicators with a per-user target
-/// (reports come once a month or so: projecting them from the days elapsed says nothing).
+/// The monthly per-user target at which `indicator` earns its full points, for the indicators that have one
+/// ([`Indicator::has_target`]).
 pub fn full_points_at(config: &Config, indicator: Indicator) -> Option<f64> {
     match indicator {
         Indicator::QuotesPerUser => Some(config.targets.quotes_per_user),
@@ -228,10 +243,10 @@ mod tests {
     #[test]
     fn pace_status_by_points_projected() {
         let config = Config::default();
-        assert_eq!(PaceStatus::of_total(90.0, &config), PaceStatus::OnTrack);
-        assert_eq!(PaceStatus::of_total(89.9, &config), PaceStatus::Behind);
-        assert_eq!(PaceStatus::of_total(70.0, &config), PaceStatus::Behind);
-        assert_eq!(PaceStatus::of_total(69.9, &config), PaceStatus::AtRisk);
+        assert_eq!(PaceStatus::of_loss(10.0, &config), PaceStatus::OnTrack);
+        assert_eq!(PaceStatus::of_loss(10.1, &config), PaceStatus::Behind);
+        assert_eq!(PaceStatus::of_loss(30.0, &config), PaceStatus::Behind);
+        assert_eq!(PaceStatus::of_loss(30.1, &config), PaceStatus::AtRisk);
         assert_eq!(PaceStatus::of_indicator(9.5, 10.0), PaceStatus::OnTrack);
         assert_eq!(PaceStatus::of_indicator(5.0, 10.0), PaceStatus::Behind);
         assert_eq!(PaceStatus::of_indicator(4.9, 10.0), PaceStatus::AtRisk);

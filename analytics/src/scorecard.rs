@@ -526,7 +526,15 @@ impl Engine {
             },
         );
         let projected_total = round_points(points.iter().map(|(_, p)| p).sum());
-        let max = |i| max_points(self.config(), i);
+        // Rank points an out-of-scope unit can never earn are not lost.
+        let in_scope = self.in_scope(b);
+        let max = |i: Indicator| {
+            if i.is_ranked() && !in_scope {
+                0.0
+            } else {
+                max_points(self.config(), i)
+            }
+        };
         let mut losing: Vec<Loss> = points
             .iter()
             .map(|&(indicator, p)| Loss {
@@ -554,7 +562,7 @@ impl Engine {
             ),
             projected_points: ByIndicator(points),
             projected_total,
-            status: PaceStatus::of_total(projected_total, self.config()),
+            status: PaceStatus::of_loss(losing.iter().map(|l| l.points).sum(), self.config()),
             losing,
         };
         let stake = field.stake(

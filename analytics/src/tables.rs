@@ -127,6 +127,7 @@ impl LiveTable {
             LiveTable::BranchAtStake => [text("month"), boolean("is_final")]
                 .into_iter()
                 .chain(branch)
+                .chain([int("users")])
                 .chain([
                     text("indicator"),
                     text("indicator_name"),

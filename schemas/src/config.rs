@@ -494,6 +494,11 @@ impl Config {
             if tiers.windows(2).any(|w| w[0].max_rank >= w[1].max_rank) {
                 return bad(format!("{key} must list tiers by increasing max_rank"));
             }
+            if tiers.iter().any(|t| t.max_rank == 0) {
+                return bad(format!(
+                    "{key}: ranks start at 1, so max_rank must be at least 1"
+                ));
+            }
         }
         if self
             .tiers

@@ -219,3 +219,70 @@ fn pace_status_judges_the_points_projected_at_month_end() {
     // 9 quotes × 30 / 20 = 13.5 per user → 15 × 13.5 / 30 = 6.75 points.
     close(&b1["projected_points"]["quotes_per_user"], 6.75);
 }
+
+#[test]
+fn fractional_targets_binding_steps_reports_without_users_and_a_month_that_is_over() {
+    let mut s = Scenario::new();
+    // Branch a: 10 users, 7 bound; 3 of them quote 37 times. Branch r: no users, 2 accepted reports.
+    for u in 0..10 {
+        let user = format!("a{u}");
+        s.register(&user, "a", "2016-05-20T09:00:00+08:00");
+        if u < 7 {
+            s.event(
+                "wechat_bound",
+                "2016-05-21T09:00:00+08:00",
+                "a",
+                Some(&user),
+                json!({}),
+            );
+        }
+    }
+    for q in 0..37 {
+        s.quote(
+            &format!("a{}", q % 3),
+            "a",
+            "2016-06-05T10:00:00+08:00",
+            "pc",
+        );
+    }
+    for id in ["R1", "R2"] {
+        s.event(
+            "report_submitted",
+            "2016-06-06T10:00:00+08:00",
+            "r",
+            None,
+            json!({"report_id": id, "report_type": "briefing", "accepted": true}),
+        );
+    }
+    s.tick("a", "2016-06-20T12:05:00+08:00");
+    let mut config = hand_config();
+    // 3.72 a user × 10 users = 37.2 quotes: 37 fall short, 38 reach it: one more, not zero.
+    config.targets.quotes_per_user = 3.72;
+    let e = s.run("a:甲:true,r:乙:true", config);
+    let june = card(&e, "2016-06");
+    let quotes = stake(&june, "a", "quotes_per_user");
+    assert_eq!(quotes["kind"], "volume");
+    close(&quotes["needed"], 1.0);
+    // Binding 7 of 10: 90 % needs 9 (2 more), 100 % needs 3 more.
+    let binding = stake(&june, "a", "wechat_binding_rate");
+    assert_eq!(binding["unbound"], 3);
+    assert_eq!(binding["better"][0]["more"], 2);
+    assert_eq!(binding["better"][1]["more"], 3);
+    // Reports do not need users: 3 more count for the branch without any.
+    let reports = stake(&june, "r", "reports_accepted");
+    assert_eq!(reports["kind"], "reports");
+    assert_eq!(reports["more"], 3);
+    close(&reports["gainable"], 3.0);
+    assert_eq!(stake(&june, "r", "quotes_per_user")["kind"], "no_users");
+    assert_eq!(stake(&june, "r", "active_user_rate")["kind"], "no_users");
+
+    // Once the month is over, the projection is the figures as they stand: the clearing score never given
+    // counts 0, and the projected total is the total.
+    s.tick("a", "2016-07-05T12:05:00+08:00");
+    let e = s.run("a:甲:true,r:乙:true", hand_config());
+    let june = card(&e, "2016-06");
+    for b in &june.branches {
+        let pace = serde_json::to_value(&b.pace).unwrap();
+        close(&pace["projected_total"], b.total);
+    }
+}

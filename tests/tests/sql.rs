@@ -287,7 +287,7 @@ fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
             port,
             PASSWORD,
             "SELECT branch_id, count(*), sum(gainable), \
-             max(CASE WHEN indicator = 'quotes_per_user' THEN needed END) \
+             max(CASE WHEN indicator = 'quotes_per_user' THEN needed END), max(users) \
              FROM branch_at_stake WHERE month = '2016-06' GROUP BY 1 ORDER BY 1",
         )
         .unwrap(),
@@ -306,13 +306,17 @@ fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
             "{row:?} vs {gainable}"
         );
         some_gainable |= gainable > 0.0;
+        assert_eq!(row[4], branch["users"].to_string(), "{row:?}");
         let quotes = &branch["at_stake"]["indicators"]["quotes_per_user"];
         match quotes["needed"].as_f64() {
             Some(needed) => assert_eq!(row[3].parse::<f64>().unwrap(), needed, "{row:?}"),
             None => assert_eq!(row[3], "", "{row:?}"),
         }
     }
-    assert!(some_gainable, "mid-month, points are at stake: {stakes:?}");
+    assert!(
+        some_gainable,
+        "with a day left, points are at stake: {stakes:?}"
+    );
     let kinds = psql(
         port,
         PASSWORD,

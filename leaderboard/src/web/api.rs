@@ -41,7 +41,8 @@ fn period_of(engine: &Engine, text: Option<&str>) -> Result<PeriodSpec, ApiError
     }
 }
 
-/// `GET /api/v1/scorecard?period=&users=`: docs/scoring.md#scorecard-json. A token limited to a branch sees only its people.
+/// `GET /api/v1/scorecard?period=&users=`: docs/scoring.md#scorecard-json. A token limited to a branch sees
+/// only its people: its own rows, and no other branch's names in the points at stake.
 pub async fn scorecard(
     State(state): State<AppState>,
     grant: Grant,
@@ -52,8 +53,15 @@ pub async fn scorecard(
     let spec = period_of(&engine, q.period.as_deref())?;
     let mut card = engine.scorecard(spec, q.users)?;
     drop(engine);
-    if let (Some(own), Some(users)) = (grant.branch(), card.users.as_mut()) {
-        users.retain(|u| u.branch_id == own);
+    if let Some(own) = grant.branch() {
+        if let Some(users) = card.users.as_mut() {
+            users.retain(|u| u.branch_id == own);
+        }
+        for row in card.branches.iter_mut().filter(|r| r.branch_id != own) {
+            if let Some(stake) = row.at_stake.as_mut() {
+                stake.hide_people();
+            }
+        }
     }
     Ok(Json(card).into_response())
 }
