@@ -224,6 +224,8 @@ impl SqlEngine {
         )
         .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
         pg_compat::register(&ctx);
+        pg_compat::type_catalog_arrays(&ctx, "datafusion")
+            .map_err(|e| anyhow::anyhow!("cannot type pg_catalog's arrays: {e}"))?;
         let memory_limit_bytes = usize::try_from(config.memory_limit_mb)
             .unwrap_or(usize::MAX / (1 << 20))
             .saturating_mul(1 << 20);

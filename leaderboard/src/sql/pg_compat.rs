@@ -1,12 +1,26 @@
-//! What the SQL port says it is to drivers. They parse PostgreSQL's version (SQLAlchemy reads `version()`
-//! and expects `PostgreSQL X.Y …`, others read the `server_version` parameter), so both answer like
-//! PostgreSQL 16 while naming the real engine in the rest of the text; and the catalog functions their
-//! table browsers call that `pg_catalog` lacks.
+//! What drivers and their table browsers expect of PostgreSQL and datafusion-postgres's `pg_catalog`
+//! lacks:
+//! - the version: drivers parse it (SQLAlchemy reads `version()` and expects `PostgreSQL X.Y …`, others
+//!   read the `server_version` parameter), so both answer like PostgreSQL 16 while naming the real engine;
+//! - `pg_type_is_visible`;
+//! - `pg_constraint` and `pg_index` with PostgreSQL's array types (`int2[]`, `int2vector`, `oidvector` as
+//!   lists), so `unnest(conkey)` plans; this database has no constraints or indexes, so they are empty
+//!   (the crate's copies hold a PostgreSQL server's own system constraints, as text);
+//! - `generate_subscripts(array, dim)`, rewritten to `unnest(range(1, array_length(array, dim) + 1))`.
 
-use datafusion::arrow::datatypes::DataType;
-use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::catalog::{MemTable, SchemaProvider, TableProvider};
+use datafusion::error::Result;
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf,
+};
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
+use datafusion::sql::sqlparser::ast::{Expr, Statement, visit_expressions_mut};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 /// The PostgreSQL version the port answers as: the protocol and catalog it speaks.
@@ -29,9 +43,13 @@ pub fn version_text() -> String {
     )
 }
 
-/// Replaces DataFusion's `version()` in `ctx` with [`version_text`], and adds `pg_type_is_visible(oid)`:
-/// every type of the catalog is on the search path, as `pg_table_is_visible` says of every table.
+/// Replaces DataFusion's `version()` in `ctx` with [`version_text`], and adds `pg_type_is_visible(oid)`
+/// (every type of the catalog is on the search path, as `pg_table_is_visible` says of every table) and
+/// `pg_get_indexdef(…)` (null: there are no indexes to describe).
 pub fn register(ctx: &SessionContext) {
+    ctx.register_udf(ScalarUDF::new_from_impl(NoIndexDefinition {
+        signature: Signature::variadic_any(Volatility::Stable),
+    }));
     let text = version_text();
     ctx.register_udf(create_udf(
         "version",
@@ -60,9 +78,158 @@ pub fn register(ctx: &SessionContext) {
     ));
 }
 
+/// `pg_get_indexdef(index [, column, pretty])`: null, as this database has no index to describe.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct NoIndexDefinition {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for NoIndexDefinition {
+    fn name(&self) -> &str {
+        "pg_get_indexdef"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, _: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None)))
+    }
+}
+
+/// The array columns of the catalog tables this database has none of rows in, with PostgreSQL's element
+/// types: `int2` as Int16, `oid` as Int32 (the crate's oid type).
+const TYPED_EMPTY: [(&str, &[(&str, DataType)]); 2] = [
+    (
+        "pg_constraint",
+        &[
+            ("conkey", DataType::Int16),
+            ("confkey", DataType::Int16),
+            ("confdelsetcols", DataType::Int16),
+            ("conpfeqop", DataType::Int32),
+            ("conppeqop", DataType::Int32),
+            ("conffeqop", DataType::Int32),
+            ("conexclop", DataType::Int32),
+        ],
+    ),
+    (
+        "pg_index",
+        &[
+            ("indkey", DataType::Int16),
+            ("indoption", DataType::Int16),
+            ("indcollation", DataType::Int32),
+            ("indclass", DataType::Int32),
+        ],
+    ),
+];
+
+/// `pg_catalog` as datafusion-postgres makes it, but [`TYPED_EMPTY`]'s tables empty and typed.
+#[derive(Debug)]
+struct Catalog {
+    inner: Arc<dyn SchemaProvider>,
+}
+
+#[async_trait]
+impl SchemaProvider for Catalog {
+    fn table_names(&self) -> Vec<String> {
+        self.inner.table_names()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let table = self.inner.table(name).await?;
+        let Some((_, arrays)) = TYPED_EMPTY.iter().find(|(t, _)| *t == name) else {
+            return Ok(table);
+        };
+        let Some(table) = table else {
+            return Ok(None);
+        };
+        let fields: Vec<Field> = table
+            .schema()
+            .fields()
+            .iter()
+            .map(
+                |f| match arrays.iter().find(|(column, _)| column == f.name()) {
+                    Some((_, element)) => Field::new(
+                        f.name(),
+                        DataType::List(Arc::new(Field::new_list_field(element.clone(), true))),
+                        true,
+                    ),
+                    None => f.as_ref().clone(),
+                },
+            )
+            .collect();
+        let empty = MemTable::try_new(Arc::new(Schema::new(fields)), vec![vec![]])?;
+        Ok(Some(Arc::new(empty)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.inner.table_exist(name)
+    }
+}
+
+/// Puts [`Catalog`] in place of `ctx`'s `pg_catalog` schema (set up by datafusion-postgres first).
+pub fn type_catalog_arrays(ctx: &SessionContext, catalog: &str) -> Result<()> {
+    let provider = ctx
+        .catalog(catalog)
+        .ok_or_else(|| datafusion::error::DataFusionError::Plan(format!("no catalog {catalog}")))?;
+    if let Some(inner) = provider.schema("pg_catalog") {
+        provider.register_schema("pg_catalog", Arc::new(Catalog { inner }))?;
+    }
+    Ok(())
+}
+
+/// `statement` with what DataFusion cannot run but can run in other words rewritten: each
+/// `generate_subscripts(array, dim)` becomes `unnest(range(1, array_length(array, dim) + 1))` (the
+/// subscripts of a one-based array, unnested alongside the array as PostgreSQL zips set-returning
+/// functions in a select list).
+pub fn rewrite(mut statement: Statement) -> Statement {
+    let _ = visit_expressions_mut(&mut statement, |expr| {
+        if let Expr::Function(f) = expr
+            && f.name
+                .to_string()
+                .to_lowercase()
+                .ends_with("generate_subscripts")
+        {
+            let args = f.args.to_string();
+            let inner = args.trim_start_matches('(').trim_end_matches(')');
+            if let Some((array, dim)) = inner.rsplit_once(',') {
+                let text =
+                    format!("unnest(range(1, CAST(array_length({array}, {dim}) AS BIGINT) + 1))");
+                if let Ok(replacement) = Parser::new(&PostgreSqlDialect {})
+                    .try_with_sql(&text)
+                    .and_then(|mut p| p.parse_expr())
+                {
+                    *expr = replacement;
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    statement
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generate_subscripts_becomes_an_unnest_of_a_range() {
+        let statement = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql("SELECT unnest(k) AS n, generate_subscripts(k, 1) AS i FROM t")
+            .unwrap()
+            .parse_statement()
+            .unwrap();
+        let text = rewrite(statement).to_string();
+        assert!(
+            text.contains("unnest(range(1, CAST(array_length(k, 1) AS BIGINT) + 1)) AS i"),
+            "{text}"
+        );
+    }
 
     #[tokio::test]
     async fn version_reads_like_postgres_and_names_the_engine() {

@@ -433,7 +433,9 @@ impl QueryHook for ReadOnly {
     ) -> Option<PgWireResult<Response>> {
         let plan = self
             .engine
-            .plan(DFStatement::Statement(Box::new(statement.clone())));
+            .plan(DFStatement::Statement(Box::new(super::pg_compat::rewrite(
+                statement.clone(),
+            ))));
         self.answer(statement, plan, client, Format::UnifiedText)
             .await
     }
@@ -449,7 +451,9 @@ impl QueryHook for ReadOnly {
             // Planned under the query limits, not on this connection's thread.
             Ok(Allowed::Query) => Some(
                 self.engine
-                    .plan(DFStatement::Statement(Box::new(statement.clone())))
+                    .plan(DFStatement::Statement(Box::new(super::pg_compat::rewrite(
+                        statement.clone(),
+                    ))))
                     .await
                     .map_err(pg_error),
             ),
