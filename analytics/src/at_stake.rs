@@ -259,7 +259,13 @@ impl Field<'_> {
             _ if ranked && !in_scope => return settled(Gap::NotRanked),
             _ if days_left == 0 => return settled(Gap::Settled),
             Indicator::ClearingScore => return settled(Gap::Settled),
-            _ if (indicator.has_target() || ranked || indicator == Indicator::ActiveUserRate)
+            // Every indicator counted over the branch's users.
+            _ if (indicator.has_target()
+                || ranked
+                || matches!(
+                    indicator,
+                    Indicator::ActiveUserRate | Indicator::WechatBindingRate
+                ))
                 && fraction.denominator == 0.0 =>
             {
                 return settled(Gap::NoUsers);
@@ -285,13 +291,12 @@ impl Field<'_> {
             _ if ranked => return settled(Gap::NoUsers),
             Indicator::ActiveUserRate => {
                 let can_reach = extras.outlook.can_reach;
-                let reachable = fraction.numerator + f64::from(can_reach);
-                let value = (fraction.denominator > 0.0).then(|| reachable / fraction.denominator);
+                let value = (fraction.numerator + f64::from(can_reach)) / fraction.denominator;
                 return Stake {
                     points,
                     max_points: max,
                     gainable: round_points(
-                        indicator_points(self.config, indicator, value, None) - points,
+                        indicator_points(self.config, indicator, Some(value), None) - points,
                     ),
                     gap: Gap::Logins {
                         can_reach,
@@ -301,9 +306,6 @@ impl Field<'_> {
                 };
             }
             Indicator::WechatBindingRate => {
-                if fraction.denominator == 0.0 {
-                    return settled(Gap::NoUsers);
-                }
                 let (bound, users) = (fraction.numerator, fraction.denominator);
                 let better: Vec<RateStep> = self
                     .config

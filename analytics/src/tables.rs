@@ -66,6 +66,11 @@ impl LiveTable {
         let boolean = |name: &str| Field::new(name, DataType::Boolean, true);
         let date = |name: &str| Field::new(name, DataType::Date32, true);
         let branch = [text("branch_id"), text("branch_name"), boolean("in_scope")];
+        // A month's branch: the columns `branch_monthly` and `branch_at_stake` start with.
+        let month_branch = [text("month"), boolean("is_final")]
+            .into_iter()
+            .chain(branch.clone())
+            .chain([int("users")]);
         let day = [
             text("month"),
             date("date"),
@@ -73,10 +78,7 @@ impl LiveTable {
             boolean("complete"),
         ];
         let fields: Vec<Field> = match self {
-            LiveTable::BranchMonthly => [text("month"), boolean("is_final")]
-                .into_iter()
-                .chain(branch)
-                .chain([int("users")])
+            LiveTable::BranchMonthly => month_branch
                 .chain(Indicator::ALL.iter().flat_map(|i| {
                     [
                         float(i.key()),
@@ -124,10 +126,7 @@ impl LiveTable {
                 .chain(DAY_AMOUNTS.iter().map(|name| float(name)))
                 .chain(USER_RANKS.iter().map(|name| int(name)))
                 .collect(),
-            LiveTable::BranchAtStake => [text("month"), boolean("is_final")]
-                .into_iter()
-                .chain(branch)
-                .chain([int("users")])
+            LiveTable::BranchAtStake => month_branch
                 .chain([
                     text("indicator"),
                     text("indicator_name"),
@@ -378,11 +377,17 @@ fn branch_columns(row: &mut Map<String, Value>, b: &crate::BranchRow) {
     row.insert("users".into(), json!(b.users));
 }
 
-fn branch_monthly(card: &Scorecard, b: &crate::BranchRow) -> Value {
+/// The columns a month's branch row starts with: month, is_final and the branch's.
+fn month_branch_columns(card: &Scorecard, b: &crate::BranchRow) -> Map<String, Value> {
     let mut row = Map::new();
     row.insert("month".into(), json!(card.period));
     row.insert("is_final".into(), json!(card.is_final));
     branch_columns(&mut row, b);
+    row
+}
+
+fn branch_monthly(card: &Scorecard, b: &crate::BranchRow) -> Value {
+    let mut row = month_branch_columns(card, b);
     indicator_columns(&mut row, b);
     Value::Object(row)
 }
@@ -478,10 +483,7 @@ fn branch_at_stake(card: &Scorecard, b: &crate::BranchRow) -> Vec<Value> {
         .0
         .iter()
         .map(|(i, stake)| {
-            let mut row = Map::new();
-            row.insert("month".into(), json!(card.period));
-            row.insert("is_final".into(), json!(card.is_final));
-            branch_columns(&mut row, b);
+            let mut row = month_branch_columns(card, b);
             row.insert("indicator".into(), json!(i.key()));
             row.insert("indicator_name".into(), json!(i.label_zh()));
             row.insert("points".into(), json!(stake.points));

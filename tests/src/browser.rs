@@ -17,15 +17,7 @@ pub struct ChromeDriver {
 }
 
 fn binary(env: &str, default: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os(env)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(default));
-    assert!(
-        path.is_file(),
-        "{} is not installed: run `bash scripts/test.sh` (it installs the Debian package {package}) or set {env}",
-        path.display()
-    );
-    path
+    crate::installed(env, default, &format!("the Debian package {package}"))
 }
 
 impl ChromeDriver {

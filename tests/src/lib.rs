@@ -202,6 +202,20 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+/// A program the test command installs: the path in `$env`, else `default`; panics saying how to get it
+/// (`what` the command installs) when it is not there, so a missing component fails, never skips.
+pub fn installed(env: &str, default: &str, what: &str) -> std::path::PathBuf {
+    let path = std::env::var_os(env)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(default));
+    assert!(
+        path.is_file(),
+        "{} is not installed: run `bash scripts/test.sh` (it installs {what}) or set {env}",
+        path.display()
+    );
+    path
+}
+
 /// The configuration of the hand-computed tests: the defaults with round monthly targets (30 quotes, 10
 /// proposals, 10,000 yuan of deal premium per user), so that points work out by hand.
 pub fn hand_config() -> Config {

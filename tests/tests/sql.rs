@@ -886,19 +886,12 @@ fn the_sql_command_queries_a_replayed_state_directory_without_a_server() {
 
 /// The Python interpreter with SQLAlchemy, psycopg2 and pandas that the test command installs.
 fn python_with_drivers() -> std::path::PathBuf {
-    let python = std::env::var_os("LEADERBOARD_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                .join(".cache/leaderboard/py/bin/python")
-        });
-    assert!(
-        python.is_file(),
-        "{} is missing: run `bash scripts/test.sh`, which installs SQLAlchemy, psycopg2 and pandas there \
-         (or set LEADERBOARD_PYTHON)",
-        python.display()
-    );
-    python
+    let home = std::env::var("HOME").unwrap_or_default();
+    tests::installed(
+        "LEADERBOARD_PYTHON",
+        &format!("{home}/.cache/leaderboard/py/bin/python"),
+        "SQLAlchemy, psycopg2 and pandas in a virtualenv there",
+    )
 }
 
 #[test]

@@ -231,32 +231,22 @@ mod tests {
         );
     }
 
+    /// `sql`'s result on `ctx`, as a printed table.
+    async fn answer(ctx: &SessionContext, sql: &str) -> String {
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string()
+    }
+
     #[tokio::test]
     async fn version_reads_like_postgres_and_names_the_engine() {
         let ctx = SessionContext::new();
         register(&ctx);
-        let batches = ctx
-            .sql("SELECT version()")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-            .unwrap()
-            .to_string();
+        let text = answer(&ctx, "SELECT version()").await;
         assert!(text.contains("PostgreSQL 16.6 (leaderboard "), "{text}");
         assert!(text.contains("Apache DataFusion 55."), "{text}");
-        let visible = ctx
-            .sql("SELECT pg_type_is_visible(CAST(25 AS INT)) AS v")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let visible = datafusion::arrow::util::pretty::pretty_format_batches(&visible)
-            .unwrap()
-            .to_string();
+        let visible = answer(&ctx, "SELECT pg_type_is_visible(CAST(25 AS INT)) AS v").await;
         assert!(visible.contains("true"), "{visible}");
         assert!(server_version().starts_with("16.6 "));
     }
