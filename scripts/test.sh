@@ -27,28 +27,31 @@ if [ ! -x "$TANSU" ]; then
 fi
 "$TANSU" --version
 
-step "browser (chromium) and SQL client (psql)"
+step "browser (chromium), SQL client (psql), openssl and curl"
 # Real headless Chromium for the wall-screen tests: Debian's chromium and chromedriver, and CJK fonts so the
-# Chinese screens render (and their screenshots show) real glyphs. The SQL tests use the real psql client.
+# Chinese screens render (and their screenshots show) real glyphs. The SQL tests use the real psql client;
+# the TLS tests make a test CA with openssl and fetch HTTPS with curl.
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v psql >/dev/null \
+  || ! command -v openssl >/dev/null || ! command -v curl >/dev/null \
   || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
-  echo "installing chromium, chromium-driver, fonts-noto-cjk and postgresql-client (once)"
+  echo "installing chromium, chromium-driver, fonts-noto-cjk, postgresql-client, openssl and curl (once)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver fonts-noto-cjk \
-    postgresql-client
+    postgresql-client openssl curl
 fi
 chromium --version
 psql --version
 
-step "python SQL drivers (SQLAlchemy, psycopg2, pandas)"
+step "python SQL drivers (SQLAlchemy, psycopg2, psycopg 3, pandas)"
 # The data team's own tools, tested against the Postgres port: a virtualenv in the cache, from PyPI.
 PY_ROOT="${PY_ROOT:-$HOME/.cache/leaderboard/py}"
 export LEADERBOARD_PYTHON="$PY_ROOT/bin/python"
-if ! "$LEADERBOARD_PYTHON" -c "import sqlalchemy, psycopg2, pandas" 2>/dev/null; then
-  echo "installing SQLAlchemy 2, psycopg2 and pandas into $PY_ROOT (once)"
+if ! "$LEADERBOARD_PYTHON" -c "import sqlalchemy, psycopg2, psycopg, pandas" 2>/dev/null; then
+  echo "installing SQLAlchemy 2, psycopg2, psycopg 3 and pandas into $PY_ROOT (once)"
   python3 -m venv "$PY_ROOT"
-  "$PY_ROOT/bin/pip" install -q "sqlalchemy==2.0.36" "psycopg2-binary==2.9.10" "pandas==2.2.3"
+  "$PY_ROOT/bin/pip" install -q "sqlalchemy==2.0.36" "psycopg2-binary==2.9.10" "psycopg[binary]==3.2.3" \
+    "pandas==2.2.3"
 fi
 "$LEADERBOARD_PYTHON" -c "import sqlalchemy; print('SQLAlchemy', sqlalchemy.__version__)"
 

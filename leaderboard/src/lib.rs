@@ -7,7 +7,7 @@
 //! - [`sql`]: ad hoc SQL over the archive and the live tables, on the Postgres port and over HTTP.
 //!
 //! [`service`] runs the live side, the web and the Postgres port together until a stop signal; [`metrics`],
-//! [`throttle`] and [`accept`] serve all of them. `main.rs` is a thin clap front end.
+//! [`throttle`], [`accept`] and [`tls`] serve all of them. `main.rs` is a thin clap front end.
 #![deny(missing_docs)]
 
 pub mod accept;
@@ -19,4 +19,5 @@ pub mod sql;
 #[cfg(test)]
 mod test_log;
 pub mod throttle;
+pub mod tls;
 pub mod web;

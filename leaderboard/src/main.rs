@@ -8,6 +8,7 @@ use leaderboard::cli::score::{ReplayArgs, RewardsArgs, replay, rewards};
 use leaderboard::cli::serve::{ServeArgs, serve};
 use leaderboard::cli::simulate::{SimulateArgs, simulate};
 use leaderboard::cli::sql::{SqlArgs, sql};
+use leaderboard::cli::sql_password::sql_password;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -39,6 +40,9 @@ enum Command {
     Produce(ProduceArgs),
     /// Run one read-only SQL query on a state directory's archive and last checkpoint (no server needed).
     Sql(SqlArgs),
+    /// Print the SCRAM-SHA-256 verifier of the password on stdin, for `password` in [[sql.users]]
+    /// (`echo 'the-password' | leaderboard sql-password`).
+    SqlPassword,
 }
 
 /// Turns transparent huge pages off for this process. mimalloc gives freed memory back to the kernel in
@@ -97,6 +101,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Serve(args) => serve(&args).await,
         Command::Demo(args) => demo(&args).await,
         Command::Sql(args) => sql(&args).await,
+        Command::SqlPassword => sql_password(),
         Command::Produce(args) => {
             let sent = produce(&args).await?;
             eprintln!("produced {sent} messages to {}", args.topic);

@@ -30,8 +30,9 @@ pub struct Service<S: Source> {
 }
 
 impl<S: Source + 'static> Service<S> {
-    /// Binds the server, calls `on_listening` with its address, and runs until a signal arrives.
-    pub async fn run(self, on_listening: impl FnOnce(SocketAddr)) -> Result<()> {
+    /// Binds the server, calls `on_listening` with its base URL (`http://ADDR` or `https://ADDR`), and
+    /// runs until a signal arrives.
+    pub async fn run(self, on_listening: impl FnOnce(&str)) -> Result<()> {
         let metrics = match crate::metrics::install() {
             Ok(handle) => Some(handle),
             Err(e) => {
@@ -44,7 +45,13 @@ impl<S: Source + 'static> Service<S> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
-        on_listening(listener.local_addr()?);
+        let server_config = &live.config().server;
+        let tls = match (&server_config.tls_cert, &server_config.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key, &[b"http/1.1"])?),
+            _ => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        on_listening(&format!("{scheme}://{}", listener.local_addr()?));
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signal(shutdown.clone()));
         let hub = Arc::new(Hub::new(live.clone()));
@@ -67,7 +74,7 @@ impl<S: Source + 'static> Service<S> {
         let server = tokio::spawn(crate::web::connections::serve(
             listener,
             app,
-            limits,
+            (limits, tls),
             shutdown.clone(),
         ));
         let result = Pipeline::new(self.source, live, self.dead_letters, self.options)

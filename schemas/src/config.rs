@@ -9,11 +9,13 @@ use thiserror::Error;
 
 mod access;
 mod live;
+mod scram;
 mod sql;
 
 pub use access::{AccessConfig, KioskToken};
 pub use live::LiveConfig;
-pub use sql::{SqlConfig, SqlUser};
+pub use scram::{MIN_ITERATIONS, SCRAM_PREFIX, ScramVerifier};
+pub use sql::{MIN_PASSWORD_CHARS, SqlAuth, SqlConfig, SqlUser};
 
 /// A problem with the configuration file.
 #[derive(Debug, Error)]
@@ -151,6 +153,24 @@ pub struct ServerConfig {
     /// take every place; the connections over it are answered like those over `max_connections`. Raise it
     /// when many screens share one address (a proxy, an office behind NAT).
     pub max_connections_per_address: usize,
+    /// PEM certificate chain for HTTPS; with `tls_key` the HTTP listener speaks only HTTPS (and `wss://`).
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<std::path::PathBuf>,
+}
+
+/// Checks that a section gives both of `tls_cert` and `tls_key` or neither.
+pub(crate) fn validate_tls_pair(
+    section: &str,
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> Result<(), String> {
+    if cert.is_some() != key.is_some() {
+        return Err(format!(
+            "{section}.tls_cert and {section}.tls_key go together: give both or neither"
+        ));
+    }
+    Ok(())
 }
 
 impl Default for ServerConfig {
@@ -165,13 +185,16 @@ impl Default for ServerConfig {
             header_timeout_secs: 10,
             max_connections: 4_096,
             max_connections_per_address: 512,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
 
 impl ServerConfig {
-    /// Checks the HTTP connection limits.
+    /// Checks the HTTP connection limits and the TLS files.
     fn validate_connections(&self) -> Result<(), String> {
+        validate_tls_pair("server", self.tls_cert.as_deref(), self.tls_key.as_deref())?;
         if !(1..=300).contains(&self.header_timeout_secs) {
             return Err(format!(
                 "server.header_timeout_secs must be 1..=300, got {}",
@@ -645,6 +668,53 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("push_interval_ms"), "{err}");
+    }
+
+    #[test]
+    fn sql_accounts_take_scram_verifiers_md5_only_with_a_clear_password_and_tls_files_in_pairs() {
+        let verifier = "SCRAM-SHA-256$4096:c2FsdHNhbHRzYWx0MTIz$\
+            AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+        let ok = Config::from_toml(
+            &format!(
+                "[[sql.users]]\nname = \"a\"\npassword = \"{verifier}\"\n\
+                 [[sql.users]]\nname = \"b\"\npassword = \"longenough\"\nauth = \"md5\"\n"
+            ),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(ok.sql.users[0].auth, SqlAuth::ScramSha256);
+        assert_eq!(ok.sql.users[0].scram_verifier().unwrap().iterations, 4096);
+        assert_eq!(ok.sql.users[1].auth, SqlAuth::Md5);
+        assert!(ok.sql.users[1].scram_verifier().is_none());
+        for (toml, says) in [
+            (
+                format!("[[sql.users]]\nname = \"a\"\npassword = \"{verifier}\"\nauth = \"md5\"\n"),
+                "needs the password in clear text",
+            ),
+            (
+                "[[sql.users]]\nname = \"a\"\npassword = \"SCRAM-SHA-256$4096:x\"\n".into(),
+                "the password of a: a SCRAM verifier is",
+            ),
+            (
+                "[[sql.users]]\nname = \"a\"\npassword = \"longenough\"\nauth = \"trust\"\n".into(),
+                "unknown variant",
+            ),
+            (
+                "[sql]\ntls_cert = \"c.pem\"\n".into(),
+                "sql.tls_cert and sql.tls_key go together",
+            ),
+            (
+                "[server]\ntls_key = \"k.pem\"\n".into(),
+                "server.tls_cert and server.tls_key",
+            ),
+            (
+                "[sql]\nrequire_tls = true\n".into(),
+                "sql.require_tls needs sql.tls_cert",
+            ),
+        ] {
+            let err = Config::from_toml(&toml, "t").unwrap_err().to_string();
+            assert!(err.contains(says), "{toml}: {err}");
+        }
     }
 
     #[test]

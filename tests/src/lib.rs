@@ -216,6 +216,16 @@ pub fn installed(env: &str, default: &str, what: &str) -> std::path::PathBuf {
     path
 }
 
+/// The Python of the test command's virtualenv, with SQLAlchemy, psycopg2, psycopg 3 and pandas.
+pub fn python_with_drivers() -> std::path::PathBuf {
+    let home = std::env::var("HOME").unwrap_or_default();
+    installed(
+        "LEADERBOARD_PYTHON",
+        &format!("{home}/.cache/leaderboard/py/bin/python"),
+        "SQLAlchemy, psycopg2, psycopg 3 and pandas in a virtualenv there",
+    )
+}
+
 /// The configuration of the hand-computed tests: the defaults with round monthly targets (30 quotes, 10
 /// proposals, 10,000 yuan of deal premium per user), so that points work out by hand.
 pub fn hand_config() -> Config {

@@ -129,7 +129,8 @@ fn silent_connections_and_wrong_passwords_cannot_keep_the_data_team_out_of_postg
         &format!(
             "[sql]\nlisten = \"127.0.0.1:{pg_port}\"\nmax_connections = 4\n\
              max_pending_connections = 8\nstartup_timeout_secs = 3\n\
-             [[sql.users]]\nname = \"analyst\"\npassword = \"{PASSWORD}\"\n"
+             [[sql.users]]\nname = \"analyst\"\npassword = \"{PASSWORD}\"\n\
+             [[sql.users]]\nname = \"legacy\"\npassword = \"{PASSWORD}\"\nauth = \"md5\"\n"
         ),
     );
 
@@ -216,8 +217,8 @@ fn postgres_queries(metrics: &str) -> u64 {
         .sum()
 }
 
-/// Logs in with a wrong password and sends a query in the same write, as a client that does not wait for
-/// the answer would; returns the types of the messages the server sent until it closed the connection.
+/// Logs in to the MD5 account with a wrong password and sends a query in the same write, as a client that
+/// does not wait for the answer would; returns the types of the messages the server sent until it closed the connection.
 fn pipelined_query_after_a_wrong_password(port: u16) -> Vec<u8> {
     let message = |tag: Option<u8>, body: &[u8]| {
         let mut bytes: Vec<u8> = tag.into_iter().collect();
@@ -228,7 +229,7 @@ fn pipelined_query_after_a_wrong_password(port: u16) -> Vec<u8> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let startup = [
         &196_608u32.to_be_bytes()[..],
-        b"user\0analyst\0database\0leaderboard\0\0",
+        b"user\0legacy\0database\0leaderboard\0\0",
     ]
     .concat();
     stream.write_all(&message(None, &startup)).unwrap();

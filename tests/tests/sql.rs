@@ -526,9 +526,13 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
 
     // A cross join of the event archive with itself runs for ever; the 8 s limit stops it while a new
     // batch of events reaches the leaderboard.
+    // Each stage is logged with its time, so a failure under CI says where it stopped.
+    let started = Instant::now();
+    let stage = |what: &str| eprintln!("[{:?}] {what}", started.elapsed());
     let before = server.get("/api/v1/status")["counts"]["accepted"]
         .as_u64()
         .unwrap();
+    stage("runaway query starts");
     let runaway = std::thread::spawn(move || {
         let started = Instant::now();
         let result = psql(port, PASSWORD, RUNAWAY);
@@ -544,11 +548,16 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
         Duration::from_secs(10),
         "events flow during the runaway query",
         || {
-            let accepted = server.get("/api/v1/status")["counts"]["accepted"].as_u64()?;
-            (accepted == before + 2).then_some(())
+            let counts = server.get("/api/v1/status")["counts"].clone();
+            let accepted = counts["accepted"].as_u64()?;
+            (accepted == before + 2).then_some(()).or_else(|| {
+                eprintln!("counts: {counts} (accepted before: {before})");
+                None
+            })
         },
     );
     let flowed_in = produced_at.elapsed();
+    stage("the events flowed");
     assert!(
         !runaway.is_finished(),
         "the events must have flowed while the query ran"
@@ -566,6 +575,7 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
         body.contains("(sql.max_concurrent_queries = 1) are running"),
         "{body}"
     );
+    stage("HTTP refused a second query");
     let error = psql(port, PASSWORD, "SELECT 1").unwrap_err();
     assert!(
         error.contains("(sql.max_concurrent_queries = 1) are running"),
@@ -588,6 +598,7 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
                 .then_some(())
         },
     );
+    stage("a third connection was refused");
     drop(held.stdin.take());
     held.wait().expect("psql ends when its input does");
     let metrics = server.serve.metrics();
@@ -602,6 +613,7 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
         );
     }
     let (result, took) = runaway.join().unwrap();
+    stage("the runaway query ended");
     let error = result.unwrap_err();
     assert!(error.contains("ran longer than the limit"), "{error}");
     assert!(!error.contains("query stopped: query stopped"), "{error}");
@@ -643,6 +655,7 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
         status == 422 && body.contains("lpad() would make up to"),
         "{status} {body}"
     );
+    stage("memory limits held");
     let small = psql(port, PASSWORD, "SELECT length(repeat('ab', 1000000))").unwrap();
     assert_eq!(small.trim(), "2000000");
     // The server still answers afterwards.
@@ -666,6 +679,9 @@ fn forbidden_statements_fail_clearly_and_a_runaway_query_is_stopped_while_events
     // Ctrl-C in psql stops a query at once, with a connection to spare and with every connection taken
     // (psql sends the cancel request over a connection of its own).
     for every_connection_taken in [false, true] {
+        stage(&format!(
+            "Ctrl-C with every connection taken: {every_connection_taken}"
+        ));
         // A cancelled cross join may hold its query slot until its deadline: wait for it.
         eventually(Duration::from_secs(12), "a free query slot", || {
             (post_sql(&server, "SELECT 1", "application/json").0 == 200).then_some(())
@@ -885,20 +901,11 @@ fn the_sql_command_queries_a_replayed_state_directory_without_a_server() {
 }
 
 /// The Python interpreter with SQLAlchemy, psycopg2 and pandas that the test command installs.
-fn python_with_drivers() -> std::path::PathBuf {
-    let home = std::env::var("HOME").unwrap_or_default();
-    tests::installed(
-        "LEADERBOARD_PYTHON",
-        &format!("{home}/.cache/leaderboard/py/bin/python"),
-        "SQLAlchemy, psycopg2 and pandas in a virtualenv there",
-    )
-}
-
 #[test]
 fn sqlalchemy_inspects_and_pandas_reads_every_table() {
     let (server, port, _data) = server_with_month(30, "");
     let script = tests::workspace_dir().join("tests/py/sqlalchemy_pandas.py");
-    let output = Command::new(python_with_drivers())
+    let output = Command::new(tests::python_with_drivers())
         .arg(&script)
         .args([&port.to_string(), "analyst", PASSWORD])
         .output()

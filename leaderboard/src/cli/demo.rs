@@ -96,13 +96,13 @@ pub async fn demo(args: &DemoArgs) -> Result<()> {
     };
     let catch_up = args.catch_up_secs;
     service
-        .run(|addr| {
+        .run(|base| {
             eprintln!("leaderboard demo: simulating from {from}, the first month in {catch_up} s, then live");
-            eprintln!("  wall screen   http://{addr}/screen?rotate=20");
-            eprintln!("  manager view  http://{addr}/manager");
-            eprintln!("  scorecard  http://{addr}/api/v1/scorecard");
-            eprintln!("  users      http://{addr}/api/v1/scorecard?users=true");
-            eprintln!("  metrics    http://{addr}/metrics");
+            eprintln!("  wall screen   {base}/screen?rotate=20");
+            eprintln!("  manager view  {base}/manager");
+            eprintln!("  scorecard  {base}/api/v1/scorecard");
+            eprintln!("  users      {base}/api/v1/scorecard?users=true");
+            eprintln!("  metrics    {base}/metrics");
             eprintln!("stop with Ctrl-C");
         })
         .await

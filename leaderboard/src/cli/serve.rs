@@ -156,8 +156,8 @@ pub async fn serve(args: &ServeArgs) -> Result<()> {
     };
     let topic = kafka.topic.clone();
     service
-        .run(|addr| {
-            eprintln!("leaderboard: consuming {topic} (dead letters to {dlq_topic}); serving http://{addr}/api/v1/scorecard");
+        .run(|base| {
+            eprintln!("leaderboard: consuming {topic} (dead letters to {dlq_topic}); serving {base}/api/v1/scorecard");
         })
         .await
 }

@@ -1,20 +1,24 @@
 //! The Postgres wire protocol: `psql -h HOST -p 5433 -U analyst leaderboard` and any Postgres client.
 //!
-//! Logins use MD5 password authentication against the `[[sql.users]]` of the configuration, under the
-//! startup timeout, the caps and the failed-login delay of the `login` module. Every statement passes the
+//! Logins check the password of an account of `[[sql.users]]` by SCRAM-SHA-256 (or MD5 where an account
+//! asks for it, module `auth`), over TLS when `sql.tls_cert` is set, under the startup timeout, the caps and
+//! the failed-login delay of the `login` module. Every statement passes the
 //! read-only [`guard`] first; queries run through
 //! [`SqlEngine`] under its memory limit and timeout, on its threads. SET of client
 //! session settings, SHOW of server variables and transaction control are answered by datafusion-postgres's
 //! hooks. Results of the extended protocol come in the formats the client binds (text or binary). A cancel
 //! request stops the query whose rows are streaming (`until_cancelled`).
 
+mod auth;
 mod login;
+mod scram;
 
 use super::guard::{self, Allowed};
 use super::report::Excerpt;
 use super::{Limit, SqlEngine, SqlError, verify_read_only};
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use async_trait::async_trait;
+use auth::{Accounts, PasswordCheck};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::ParamValues;
 use datafusion::execution::SendableRecordBatchStream;
@@ -32,8 +36,7 @@ use futures_util::Sink;
 use futures_util::StreamExt;
 use login::{Admission, Decision, Gate, Login, Ticket};
 use pgwire::api::ClientPortalStore;
-use pgwire::api::auth::md5pass::{Md5PasswordAuthStartupHandler, hash_md5_password};
-use pgwire::api::auth::{AuthSource, DefaultServerParameterProvider, LoginInfo, Password};
+use pgwire::api::auth::DefaultServerParameterProvider;
 use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -45,12 +48,13 @@ use pgwire::api::{
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::data::FORMAT_CODE_BINARY;
-use schemas::{SqlConfig, SqlUser};
+use schemas::SqlConfig;
+pub use scram::verifier_of;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use subtle::ConstantTimeEq;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 /// Binds `config.listen` and serves the Postgres protocol until `shutdown`, to at most
@@ -71,9 +75,13 @@ pub async fn serve(
             "sql.listen must be an IP address and port (like 127.0.0.1:5433), got {listen:?}"
         )
     })?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key, &[])?),
+        _ => None,
+    };
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let front = Arc::new(FrontEnd::new(engine, config.users.clone()));
+    let front = Arc::new(FrontEnd::new(engine, config));
     let admission = Arc::new(Admission::new(config));
     tokio::spawn(async move {
         while let Some((socket, peer)) =
@@ -86,7 +94,7 @@ pub async fn serve(
                 login,
             };
             tokio::spawn(serve_connection(
-                socket,
+                (socket, tls.clone()),
                 peer,
                 session,
                 (ticket, decided),
@@ -97,16 +105,16 @@ pub async fn serve(
     Ok(bound)
 }
 
-/// Serves one connection: its login within the startup timeout (unless a newer connection evicts it),
+/// Serves one connection (over TLS when the client asks for it and `tls` is set): its login within the startup timeout (unless a newer connection evicts it),
 /// then its session under its place of `sql.max_connections`.
 async fn serve_connection(
-    socket: TcpStream,
+    (socket, tls): (TcpStream, Option<TlsAcceptor>),
     peer: SocketAddr,
     session: Session,
     (ticket, decided): (Ticket, oneshot::Receiver<Decision>),
     admission: Arc<Admission>,
 ) {
-    let connection = pgwire::tokio::process_socket(socket, None, session);
+    let connection = pgwire::tokio::process_socket(socket, tls, session);
     tokio::pin!(connection);
     let decision = tokio::select! {
         biased;
@@ -145,12 +153,13 @@ async fn serve_connection(
 struct FrontEnd {
     service: Arc<DfSessionService>,
     accounts: Arc<Accounts>,
+    require_tls: bool,
     parameters: Arc<DefaultServerParameterProvider>,
     connections: Arc<ConnectionManager>,
 }
 
 impl FrontEnd {
-    fn new(engine: Arc<SqlEngine>, users: Vec<SqlUser>) -> Self {
+    fn new(engine: Arc<SqlEngine>, config: &SqlConfig) -> Self {
         let ctx = Arc::new(engine.context().clone());
         let hooks: Vec<Arc<dyn QueryHook>> = vec![
             Arc::new(ReadOnly { engine }),
@@ -162,7 +171,8 @@ impl FrontEnd {
         parameters.server_version = super::pg_compat::server_version();
         Self {
             service: Arc::new(DfSessionService::new_with_hooks(ctx, hooks)),
-            accounts: Arc::new(Accounts(users)),
+            accounts: Arc::new(Accounts::new(&config.users)),
+            require_tls: config.require_tls,
             parameters: Arc::new(parameters),
             connections: Arc::new(ConnectionManager::new()),
         }
@@ -187,11 +197,12 @@ impl PgWireServerHandlers for Session {
     fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
         let front = &self.front;
         Arc::new(Gate {
-            inner: Md5PasswordAuthStartupHandler::new(
+            inner: PasswordCheck::new(
                 front.accounts.clone(),
                 front.parameters.clone(),
-            )
-            .with_connection_manager(front.connections.clone()),
+                front.connections.clone(),
+                front.require_tls,
+            ),
             login: self.login.clone(),
         })
     }
@@ -319,28 +330,6 @@ fn bound_format(client: &dyn HookClient) -> Format {
         [] => Format::UnifiedText,
         [code] => Format::from(*code),
         _ => Format::Individual(codes),
-    }
-}
-
-/// The accounts of `[[sql.users]]`.
-#[derive(Debug)]
-struct Accounts(Vec<SqlUser>);
-
-#[async_trait]
-impl AuthSource for Accounts {
-    async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
-        let salt: [u8; 4] = rand::random();
-        let user = login.user().unwrap_or_default();
-        let known = self
-            .0
-            .iter()
-            .find(|u| bool::from(u.name.as_bytes().ct_eq(user.as_bytes())));
-        // An unknown user gets a challenge nobody can answer, so names cannot be probed.
-        let password = match known {
-            Some(account) => hash_md5_password(&account.name, &account.password, &salt),
-            None => format!("unanswerable-{:x}", rand::random::<u128>()),
-        };
-        Ok(Password::new(Some(salt.to_vec()), password.into_bytes()))
     }
 }
 

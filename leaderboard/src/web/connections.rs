@@ -1,4 +1,5 @@
-//! Serving the HTTP router over TCP with a header timeout and a cap on open connections.
+//! Serving the HTTP router over TCP (or TLS, when `server.tls_cert` is set) with a header timeout and a cap
+//! on open connections.
 //!
 //! Each connection must send a request's whole header within `server.header_timeout_secs` of opening, and
 //! of the previous response when it is kept alive, or it is closed: a silent, half-sent or idle connection
@@ -29,6 +30,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 
 /// Connections over `server.max_connections` that are still answered (then closed).
@@ -65,12 +68,13 @@ impl Limits {
     }
 }
 
-/// Serves `app` on `listener` under `limits` until `shutdown`, then asks every connection to finish its
+/// Serves `app` on `listener` under `limits` (over TLS with `tls`: a TLS handshake counts against the
+/// header timeout) until `shutdown`, then asks every connection to finish its
 /// request and waits for them (at most 5 s).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    limits: Limits,
+    (limits, tls): (Limits, Option<TlsAcceptor>),
     shutdown: CancellationToken,
 ) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
@@ -89,7 +93,20 @@ pub async fn serve(
                             _slot: slot,
                             _address: Some(address),
                         };
-                        tokio::spawn(serve_connection(io, app.clone(), limits, shutdown.clone()));
+                        let app = app.clone();
+                        let shutdown = shutdown.clone();
+                        let tls = tls.clone();
+                        tokio::spawn(async move {
+                            match secure(io, tls, limits.header_timeout).await {
+                                Some(Stream::Clear(io)) => {
+                                    serve_connection(io, app, limits, shutdown).await;
+                                }
+                                Some(Stream::Tls(io)) => {
+                                    serve_connection(*io, app, limits, shutdown).await;
+                                }
+                                None => {}
+                            }
+                        });
                         continue;
                     }
                     Err(_) => Limit::Total,
@@ -103,7 +120,15 @@ pub async fn serve(
                     _slot: slot,
                     _address: None,
                 };
-                tokio::spawn(answer_over_limit(io, limits, limit));
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    let timeout = OVERFLOW_HEADER_TIMEOUT.min(limits.header_timeout);
+                    match secure(io, tls, timeout).await {
+                        Some(Stream::Clear(io)) => answer_over_limit(io, limits, limit).await,
+                        Some(Stream::Tls(io)) => answer_over_limit(*io, limits, limit).await,
+                        None => {}
+                    }
+                });
                 "quick"
             }
             Err(_) => "closed",
@@ -142,8 +167,35 @@ fn tune(tcp: &TcpStream) {
     }
 }
 
+/// A connection as served: in clear, or over TLS when `server.tls_cert` is set.
+enum Stream {
+    Clear(Counted),
+    Tls(Box<TlsStream<Counted>>),
+}
+
+/// `io` over TLS when `tls` is set, once its handshake is done within `timeout`; `None` when it fails.
+async fn secure(io: Counted, tls: Option<TlsAcceptor>, timeout: Duration) -> Option<Stream> {
+    let Some(tls) = tls else {
+        return Some(Stream::Clear(io));
+    };
+    match tokio::time::timeout(timeout, tls.accept(io)).await {
+        Ok(Ok(stream)) => Some(Stream::Tls(Box::new(stream))),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake did not finish within the header timeout");
+            None
+        }
+    }
+}
+
 /// Serves one connection: requests kept alive under the header timeout, and the websocket it may become.
-async fn serve_connection(io: Counted, app: Router, limits: Limits, shutdown: CancellationToken) {
+async fn serve_connection<S>(io: S, app: Router, limits: Limits, shutdown: CancellationToken)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -235,7 +287,10 @@ impl Drop for AddressSlot {
 }
 
 /// Answers one connection over a limit and closes it: `/health` as usual, anything else 503.
-async fn answer_over_limit(io: Counted, limits: Limits, limit: Limit) {
+async fn answer_over_limit<S>(io: S, limits: Limits, limit: Limit)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| async move {
         let response = if request.uri().path() == "/health" {
             crate::web::api::health().await.into_response()

@@ -1,5 +1,6 @@
 //! The `[sql]` section: the data team's read-only SQL over the Postgres wire protocol and HTTP.
 
+use super::scram::ScramVerifier;
 use serde::Deserialize;
 
 /// Where the Postgres-protocol listener binds, who may log in, and the limits every query runs under.
@@ -35,6 +36,12 @@ pub struct SqlConfig {
     /// 2n). Planning time and memory grow with the weight, so a heavier statement is refused before
     /// planning.
     pub max_expression_weight: u64,
+    /// PEM certificate chain for TLS on the Postgres port (`sslmode=require`, `verify-full`).
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Refuse Postgres clients that do not ask for TLS (default false; needs `tls_cert`).
+    pub require_tls: bool,
 }
 
 /// One account of the Postgres listener.
@@ -43,8 +50,35 @@ pub struct SqlConfig {
 pub struct SqlUser {
     /// The user name (`psql -U NAME`).
     pub name: String,
-    /// The password, checked at login (cleartext password exchange: keep the port on a trusted network).
+    /// The password in clear text, or its SCRAM-SHA-256 verifier
+    /// (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, as `leaderboard sql-password` prints
+    /// it and PostgreSQL stores it), so the configuration need not hold the password.
     pub password: String,
+    /// How the password is checked at login (default SCRAM-SHA-256).
+    #[serde(default)]
+    pub auth: SqlAuth,
+}
+
+/// A Postgres password exchange, named as in PostgreSQL's `pg_hba.conf`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum SqlAuth {
+    /// SCRAM-SHA-256 (RFC 7677), PostgreSQL's default since version 14: the password never crosses the
+    /// network and the server proves it knows the verifier.
+    #[default]
+    #[serde(rename = "scram-sha-256")]
+    ScramSha256,
+    /// MD5 challenge and response, for clients too old for SCRAM; needs the password in clear text.
+    #[serde(rename = "md5")]
+    Md5,
+}
+
+impl SqlUser {
+    /// The SCRAM verifier the password is given as, if it is one (checked by [`SqlConfig::validate`]).
+    pub fn scram_verifier(&self) -> Option<ScramVerifier> {
+        ScramVerifier::is_verifier(&self.password)
+            .then(|| ScramVerifier::parse(&self.password))
+            .and_then(Result::ok)
+    }
 }
 
 impl Default for SqlConfig {
@@ -61,6 +95,9 @@ impl Default for SqlConfig {
             startup_timeout_secs: 10,
             max_pending_connections: 16,
             max_expression_weight: 1_000_000,
+            tls_cert: None,
+            tls_key: None,
+            require_tls: false,
         }
     }
 }
@@ -108,6 +145,10 @@ impl SqlConfig {
         if self.max_expression_weight == 0 {
             return Err("sql.max_expression_weight must be at least 1, got 0".into());
         }
+        super::validate_tls_pair("sql", self.tls_cert.as_deref(), self.tls_key.as_deref())?;
+        if self.require_tls && self.tls_cert.is_none() {
+            return Err("sql.require_tls needs sql.tls_cert and sql.tls_key".into());
+        }
         let mut seen = std::collections::HashSet::new();
         for user in &self.users {
             if user.name.is_empty() || !seen.insert(&user.name) {
@@ -116,7 +157,17 @@ impl SqlConfig {
                     user.name
                 ));
             }
-            if user.password.chars().count() < MIN_PASSWORD_CHARS {
+            if ScramVerifier::is_verifier(&user.password) {
+                ScramVerifier::parse(&user.password)
+                    .map_err(|e| format!("sql.users: the password of {}: {e}", user.name))?;
+                if user.auth == SqlAuth::Md5 {
+                    return Err(format!(
+                        "sql.users: {} has auth = \"md5\", which needs the password in clear text, \
+                         not a SCRAM verifier",
+                        user.name
+                    ));
+                }
+            } else if user.password.chars().count() < MIN_PASSWORD_CHARS {
                 return Err(format!(
                     "sql.users: the password of {} must be at least {MIN_PASSWORD_CHARS} characters",
                     user.name

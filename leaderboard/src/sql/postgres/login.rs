@@ -22,6 +22,7 @@ use schemas::SqlConfig;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
@@ -216,6 +217,8 @@ pub struct Login {
     admission: Arc<Admission>,
     /// When the startup timeout closes the connection.
     deadline: Instant,
+    /// Whether the wait before the password check has been served.
+    waited: AtomicBool,
     decided: Mutex<Option<oneshot::Sender<Decision>>>,
 }
 
@@ -226,6 +229,7 @@ impl Login {
         let login = Self {
             deadline: Instant::now() + admission.startup_timeout,
             admission,
+            waited: AtomicBool::new(false),
             decided: Mutex::new(Some(decide)),
         };
         (Arc::new(login), decided)
@@ -283,18 +287,26 @@ impl<H: StartupHandler> StartupHandler for Gate<H> {
             return Ok(());
         }
         if !matches!(message, PgWireFrontendMessage::PasswordMessageFamily(_)) {
-            return self.inner.on_startup(client, message).await;
+            if let Err(error) = self.inner.on_startup(client, message).await {
+                self.login.refuse(client, error.into()).await;
+            }
+            return Ok(());
         }
         let admission = &self.login.admission;
         let peer = client.socket_addr();
-        // Within the startup timeout, so that the client hears the answer.
+        // Once per login (SCRAM sends two messages), within the startup timeout so that the client hears
+        // the answer.
         let left = self
             .login
             .deadline
             .saturating_duration_since(Instant::now());
-        let wait = admission
-            .wait_before_check(peer.ip())
-            .min(left.saturating_sub(ANSWER_TIME));
+        let wait = if self.login.waited.swap(true, Ordering::Relaxed) {
+            Duration::ZERO
+        } else {
+            admission
+                .wait_before_check(peer.ip())
+                .min(left.saturating_sub(ANSWER_TIME))
+        };
         tokio::time::sleep(wait).await;
         let Ok(session) = admission.sessions.clone().try_acquire_owned() else {
             crate::metrics::record_sql_connection_refused();
