@@ -1,5 +1,6 @@
 """The data team's Python stack against the Postgres port: SQLAlchemy 2 with psycopg2 connects (its dialect
-parses version()), its inspector lists the schemas, tables, views, columns and (no) keys and constraints,
+parses version()), its inspector lists the schemas, tables, views, columns and (no) keys, indexes and
+constraints,
 and pandas reads every table.
 Prints what it saw as JSON for the Rust test to compare with the REST figures.
 
@@ -32,6 +33,8 @@ def main(port: str, user: str, password: str) -> None:
     seen["foreign_keys"] = inspector.get_foreign_keys("scorecard")
     seen["primary_key"] = inspector.get_pk_constraint("scorecard")
     seen["unique_constraints"] = inspector.get_unique_constraints("scorecard")
+    seen["indexes"] = {name: inspector.get_indexes(name) for name in ["scorecard", "events"]}
+    seen["check_constraints"] = inspector.get_check_constraints("events")
     rows = {}
     for name in seen["tables"] + seen["views"]:
         frame = pandas.read_sql(f"SELECT * FROM {name}", engine)

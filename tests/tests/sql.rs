@@ -969,6 +969,39 @@ fn sqlalchemy_inspects_and_pandas_reads_every_table() {
     assert_eq!(seen["foreign_keys"], json!([]));
     assert_eq!(seen["primary_key"]["constrained_columns"], json!([]));
     assert_eq!(seen["unique_constraints"], json!([]));
+    assert_eq!(seen["indexes"], json!({"scorecard": [], "events": []}));
+    assert_eq!(seen["check_constraints"], json!([]));
+
+    // psql's describe commands list the same relations and columns.
+    let listed = rows(&psql(port, PASSWORD, "\\d").unwrap());
+    let relations: Vec<(&str, &str)> = listed
+        .iter()
+        .filter(|row| row.len() >= 3)
+        .map(|row| (row[1].as_str(), row[2].as_str()))
+        .collect();
+    for table in ["events", "late_events", "rejected_events"] {
+        assert!(relations.contains(&(table, "table")), "{relations:?}");
+    }
+    for view in seen["views"].as_array().unwrap() {
+        assert!(
+            relations.contains(&(view.as_str().unwrap(), "view")),
+            "{view}: {relations:?}"
+        );
+    }
+    let tables = psql(port, PASSWORD, "\\dt").unwrap();
+    assert_eq!(tables.lines().count(), 3, "{tables}");
+    // `\d scorecard`: a line per column, typed as SQLAlchemy saw it ("DOUBLE PRECISION", "TIMESTAMP" …).
+    let described = psql(port, PASSWORD, "\\d scorecard").unwrap();
+    let columns = scorecard.as_object().unwrap();
+    assert_eq!(described.lines().count(), columns.len(), "{described}");
+    for (name, kind) in columns {
+        let kind = kind.as_str().unwrap().to_lowercase();
+        let expected = format!("{name}\t{}", kind.split(' ').next().unwrap());
+        assert!(
+            described.lines().any(|line| line.starts_with(&expected)),
+            "{expected}: {described}"
+        );
+    }
 
     // pandas read every table whole: as many rows as psql counts.
     for (name, rows) in seen["rows"].as_object().unwrap() {

@@ -6,18 +6,25 @@
 //! - `pg_constraint` and `pg_index` with PostgreSQL's array types (`int2[]`, `int2vector`, `oidvector` as
 //!   lists), so `unnest(conkey)` plans; this database has no constraints or indexes, so they are empty
 //!   (the crate's copies hold a PostgreSQL server's own system constraints, as text);
-//! - `generate_subscripts(array, dim)`, rewritten to `unnest(range(1, array_length(array, dim) + 1))`.
+//! - `pg_class.reloptions` and `relacl` (null), which psql's `\d+` and SQLAlchemy's `get_indexes` read;
+//! - `generate_subscripts(array, dim)`, rewritten to `unnest(range(1, array_length(array, dim) + 1))`, and
+//!   `ARRAY(subquery)`, rewritten to an `array_agg` over the subquery.
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::{MemTable, SchemaProvider, TableProvider};
+use datafusion::datasource::{ViewTable, provider_as_source};
 use datafusion::error::Result;
+use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf,
 };
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
-use datafusion::sql::sqlparser::ast::{Expr, Statement, visit_expressions_mut};
+use datafusion::sql::sqlparser::ast::{
+    Expr, FunctionArguments, Statement, TableAliasColumnDef, TableFactor, VisitMut, VisitorMut,
+    visit_expressions_mut,
+};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use std::ops::ControlFlow;
@@ -128,7 +135,36 @@ const TYPED_EMPTY: [(&str, &[(&str, DataType)]); 2] = [
     ),
 ];
 
-/// `pg_catalog` as datafusion-postgres makes it, but [`TYPED_EMPTY`]'s tables empty and typed.
+/// The `text[]` columns of `pg_class` the crate's copy lacks: storage options and privileges, null for
+/// every relation here (none has options; privileges are not per table).
+const PG_CLASS_ARRAYS: &[&str] = &["reloptions", "relacl"];
+
+/// `table` as a view with the `text[]` columns `columns` appended, null in every row.
+fn with_null_arrays(
+    table: Arc<dyn TableProvider>,
+    columns: &[&str],
+) -> Result<Arc<dyn TableProvider>> {
+    let present = table.schema();
+    let mut projection: Vec<datafusion::prelude::Expr> = present
+        .fields()
+        .iter()
+        .map(|f| datafusion::prelude::col(datafusion::common::Column::from_name(f.name())))
+        .collect();
+    let text_array = DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)));
+    for column in columns {
+        if present.field_with_name(column).is_err() {
+            projection
+                .push(datafusion::prelude::lit(ScalarValue::try_from(&text_array)?).alias(*column));
+        }
+    }
+    let plan = LogicalPlanBuilder::scan("pg_class", provider_as_source(table), None)?
+        .project(projection)?
+        .build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
+}
+
+/// `pg_catalog` as datafusion-postgres makes it, but [`TYPED_EMPTY`]'s tables empty and typed, and
+/// `pg_class` with [`PG_CLASS_ARRAYS`].
 #[derive(Debug)]
 struct Catalog {
     inner: Arc<dyn SchemaProvider>,
@@ -142,6 +178,11 @@ impl SchemaProvider for Catalog {
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         let table = self.inner.table(name).await?;
+        if name == "pg_class"
+            && let Some(table) = table
+        {
+            return with_null_arrays(table, PG_CLASS_ARRAYS).map(Some);
+        }
         let Some((_, arrays)) = TYPED_EMPTY.iter().find(|(t, _)| *t == name) else {
             return Ok(table);
         };
@@ -183,34 +224,91 @@ pub fn type_catalog_arrays(ctx: &SessionContext, catalog: &str) -> Result<()> {
     Ok(())
 }
 
-/// `statement` with what DataFusion cannot run but can run in other words rewritten: each
-/// `generate_subscripts(array, dim)` becomes `unnest(range(1, array_length(array, dim) + 1))` (the
-/// subscripts of a one-based array, unnested alongside the array as PostgreSQL zips set-returning
-/// functions in a select list).
+/// `statement` with what DataFusion cannot run but can run in other words rewritten:
+/// - each `generate_subscripts(array, dim)` becomes `unnest(range(1, array_length(array, dim) + 1))` (the
+///   subscripts of a one-based array, unnested alongside the array as PostgreSQL zips set-returning
+///   functions in a select list);
+/// - each `ARRAY(subquery)` becomes `(SELECT array_agg(…) FROM (subquery))`, the array of the subquery's
+///   one column (null rather than `{}` when it has no rows);
+/// - `FROM unnest(a) x` names its column `x` too ([`NameScalarFunctionColumns`]).
 pub fn rewrite(mut statement: Statement) -> Statement {
     let _ = visit_expressions_mut(&mut statement, |expr| {
-        if let Expr::Function(f) = expr
-            && f.name
-                .to_string()
-                .to_lowercase()
-                .ends_with("generate_subscripts")
+        if let Some(text) = replacement_text(expr)
+            && let Ok(replacement) = Parser::new(&PostgreSqlDialect {})
+                .try_with_sql(&text)
+                .and_then(|mut p| p.parse_expr())
         {
-            let args = f.args.to_string();
-            let inner = args.trim_start_matches('(').trim_end_matches(')');
-            if let Some((array, dim)) = inner.rsplit_once(',') {
-                let text =
-                    format!("unnest(range(1, CAST(array_length({array}, {dim}) AS BIGINT) + 1))");
-                if let Ok(replacement) = Parser::new(&PostgreSqlDialect {})
-                    .try_with_sql(&text)
-                    .and_then(|mut p| p.parse_expr())
-                {
-                    *expr = replacement;
-                }
-            }
+            *expr = replacement;
         }
         ControlFlow::<()>::Continue(())
     });
+    let _ = statement.visit(&mut NameScalarFunctionColumns);
     statement
+}
+
+/// The set-returning functions of one unnamed column that PostgreSQL names after their table alias.
+const SCALAR_TABLE_FUNCTIONS: [&str; 2] = ["unnest", "generate_series"];
+
+/// Gives `FROM unnest(a) x` the column list `x(x)`: PostgreSQL names the one column of a scalar table
+/// function after the alias (psql's `\d+` reads `x` so); DataFusion names only the table.
+struct NameScalarFunctionColumns;
+
+impl VisitorMut for NameScalarFunctionColumns {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        let alias = match factor {
+            TableFactor::UNNEST {
+                alias: Some(alias),
+                array_exprs,
+                with_offset: false,
+                with_ordinality: false,
+                ..
+            } if array_exprs.len() == 1 => alias,
+            TableFactor::Table {
+                name,
+                args: Some(_),
+                alias: Some(alias),
+                with_ordinality: false,
+                ..
+            } if name.0.last().is_some_and(|part| {
+                let part = part.to_string().to_lowercase();
+                SCALAR_TABLE_FUNCTIONS.contains(&part.as_str())
+            }) =>
+            {
+                alias
+            }
+            _ => return ControlFlow::Continue(()),
+        };
+        if alias.columns.is_empty() {
+            alias.columns = vec![TableAliasColumnDef::from_name(alias.name.value.clone())];
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// What [`rewrite`] puts in place of `expr`, as SQL text; `None` to keep it.
+fn replacement_text(expr: &Expr) -> Option<String> {
+    let Expr::Function(f) = expr else {
+        return None;
+    };
+    let name = f.name.to_string().to_lowercase();
+    if let FunctionArguments::Subquery(query) = &f.args
+        && name == "array"
+    {
+        return Some(format!(
+            "(SELECT array_agg(array_element) FROM ({query}) AS array_subquery(array_element))"
+        ));
+    }
+    if name.ends_with("generate_subscripts") {
+        let args = f.args.to_string();
+        let inner = args.trim_start_matches('(').trim_end_matches(')');
+        let (array, dim) = inner.rsplit_once(',')?;
+        return Some(format!(
+            "unnest(range(1, CAST(array_length({array}, {dim}) AS BIGINT) + 1))"
+        ));
+    }
+    None
 }
 
 #[cfg(test)]
@@ -229,6 +327,20 @@ mod tests {
             text.contains("unnest(range(1, CAST(array_length(k, 1) AS BIGINT) + 1)) AS i"),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_array_subquery_becomes_the_array_of_its_rows() {
+        let statement = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(
+                "SELECT array_to_string(ARRAY(SELECT 'toast.' || x FROM unnest(['a', 'b']) x), ', ')",
+            )
+            .unwrap()
+            .parse_statement()
+            .unwrap();
+        let ctx = SessionContext::new();
+        let text = answer(&ctx, &rewrite(statement).to_string()).await;
+        assert!(text.contains("| toast.a, toast.b"), "{text}");
     }
 
     /// `sql`'s result on `ctx`, as a printed table.
