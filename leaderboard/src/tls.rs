@@ -11,7 +11,7 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::crypto::ring;
 
 /// An acceptor for the certificate chain in `cert` and its private key in `key` (PEM: PKCS#8, PKCS#1 or
-/// SEC1), offering the ALPN protocols `alpn` (none for the Postgres port).
+/// SEC1), offering the ALPN protocols `alpn` (`http/1.1`; `postgresql` for the Postgres port).
 pub fn acceptor(cert: &Path, key: &Path, alpn: &[&[u8]]) -> anyhow::Result<TlsAcceptor> {
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())

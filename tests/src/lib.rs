@@ -216,6 +216,18 @@ pub fn installed(env: &str, default: &str, what: &str) -> std::path::PathBuf {
     path
 }
 
+/// The type bytes of the Postgres backend messages in `answer` (each a type, a length, a body).
+pub fn postgres_message_types(answer: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    let mut at = 0;
+    while at + 5 <= answer.len() {
+        types.push(answer[at]);
+        let length = u32::from_be_bytes(answer[at + 1..at + 5].try_into().unwrap()) as usize;
+        at += 1 + length;
+    }
+    types
+}
+
 /// The Python of the test command's virtualenv, with SQLAlchemy, psycopg2, psycopg 3 and pandas.
 pub fn python_with_drivers() -> std::path::PathBuf {
     let home = std::env::var("HOME").unwrap_or_default();

@@ -248,14 +248,7 @@ fn pipelined_query_after_a_wrong_password(port: u16) -> Vec<u8> {
         .unwrap();
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
-    let mut types = Vec::new();
-    let mut at = 0;
-    while at + 5 <= answer.len() {
-        types.push(answer[at]);
-        let length = u32::from_be_bytes(answer[at + 1..at + 5].try_into().unwrap()) as usize;
-        at += 1 + length;
-    }
-    types
+    tests::postgres_message_types(&answer)
 }
 
 #[test]

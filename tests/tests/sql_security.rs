@@ -131,6 +131,20 @@ fn scram_is_the_default_md5_is_opt_in_and_verifiers_replace_passwords() {
     );
     let error = libpq("legacy", PASSWORD, "").unwrap_err();
     assert!(error.contains("password authentication failed"), "{error}");
+    // Malformed SCRAM answers (a short one, a lying length, a plain password) are refused with an error,
+    // and the port keeps serving.
+    for answer in [
+        &b"SCRAM-SHA-256\0\x01\x02"[..],
+        b"SCRAM-SHA-256\0\x7f\xff\xff\xffn,,n=,r=abc",
+        b"md5000000000000000000000000000000000\0",
+    ] {
+        let sent = raw_sasl_answer(pg_port, answer);
+        assert_eq!(sent.first(), Some(&b'E'), "{answer:?}: {sent:?}");
+    }
+    assert_eq!(
+        psql(&conninfo("analyst", ""), PASSWORD, "SELECT 2"),
+        Ok("2".into())
+    );
     // psycopg 3 (libpq 17) logs in with SCRAM too and runs a prepared query with binary results.
     assert_eq!(
         python(
@@ -140,6 +154,34 @@ fn scram_is_the_default_md5_is_opt_in_and_verifiers_replace_passwords() {
         ),
         Ok("42\tlb".into())
     );
+}
+
+/// Logs in as analyst over a raw socket, answers the SASL offer with the password message `body`, and
+/// returns the types of the messages the server sent until it closed the connection.
+fn raw_sasl_answer(port: u16, body: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let startup = [
+        &196_608u32.to_be_bytes()[..],
+        b"user\0analyst\0database\0leaderboard\0\0",
+    ]
+    .concat();
+    stream
+        .write_all(&[&((startup.len() + 4) as u32).to_be_bytes()[..], &startup].concat())
+        .unwrap();
+    let mut offer = [0u8; 9];
+    stream.read_exact(&mut offer).unwrap();
+    assert_eq!(&offer, b"R\0\0\0\x17\0\0\0\x0a", "a SASL offer");
+    let mut mechanisms = [0u8; 15];
+    stream.read_exact(&mut mechanisms).unwrap();
+    let message = [&[b'p'][..], &((body.len() + 4) as u32).to_be_bytes(), body].concat();
+    stream.write_all(&message).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    tests::postgres_message_types(&answer)
 }
 
 /// A test CA and a certificate for `localhost` and 127.0.0.1 signed by it, made with openssl in `dir`:

@@ -8,7 +8,7 @@
 //!   (the crate's copies hold a PostgreSQL server's own system constraints, as text);
 //! - `pg_class.reloptions` and `relacl` (null), which psql's `\d+` and SQLAlchemy's `get_indexes` read;
 //! - `generate_subscripts(array, dim)`, rewritten to `unnest(range(1, array_length(array, dim) + 1))`, and
-//!   `ARRAY(subquery)`, rewritten to an `array_agg` over the subquery.
+//!   `ARRAY(subquery)` (without ORDER BY), rewritten to an `array_agg` over the subquery.
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -230,7 +230,7 @@ pub fn type_catalog_arrays(ctx: &SessionContext, catalog: &str) -> Result<()> {
 ///   functions in a select list);
 /// - each `ARRAY(subquery)` becomes `(SELECT array_agg(…) FROM (subquery))`, the array of the subquery's
 ///   one column (null rather than `{}` when it has no rows);
-/// - `FROM unnest(a) x` names its column `x` too ([`NameScalarFunctionColumns`]).
+/// - `FROM pg_catalog.unnest(a) x` names its column `x` too ([`NameScalarFunctionColumns`]).
 pub fn rewrite(mut statement: Statement) -> Statement {
     let _ = visit_expressions_mut(&mut statement, |expr| {
         if let Some(text) = replacement_text(expr)
@@ -246,41 +246,26 @@ pub fn rewrite(mut statement: Statement) -> Statement {
     statement
 }
 
-/// The set-returning functions of one unnamed column that PostgreSQL names after their table alias.
-const SCALAR_TABLE_FUNCTIONS: [&str; 2] = ["unnest", "generate_series"];
-
-/// Gives `FROM unnest(a) x` the column list `x(x)`: PostgreSQL names the one column of a scalar table
-/// function after the alias (psql's `\d+` reads `x` so); DataFusion names only the table.
+/// Gives `FROM pg_catalog.unnest(a) x` the column list `x(x)`: PostgreSQL names the one column of a scalar
+/// table function after the alias (psql's `\d+` reads `x` so); DataFusion names only the table. Only the
+/// qualified name, as the catalog queries of tools write it: a user's `unnest` of a struct array has a
+/// column per field, and DataFusion's own names for them keep working.
 struct NameScalarFunctionColumns;
 
 impl VisitorMut for NameScalarFunctionColumns {
     type Break = ();
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        let alias = match factor {
-            TableFactor::UNNEST {
-                alias: Some(alias),
-                array_exprs,
-                with_offset: false,
-                with_ordinality: false,
-                ..
-            } if array_exprs.len() == 1 => alias,
-            TableFactor::Table {
-                name,
-                args: Some(_),
-                alias: Some(alias),
-                with_ordinality: false,
-                ..
-            } if name.0.last().is_some_and(|part| {
-                let part = part.to_string().to_lowercase();
-                SCALAR_TABLE_FUNCTIONS.contains(&part.as_str())
-            }) =>
-            {
-                alias
-            }
-            _ => return ControlFlow::Continue(()),
-        };
-        if alias.columns.is_empty() {
+        if let TableFactor::Table {
+            name,
+            args: Some(_),
+            alias: Some(alias),
+            with_ordinality: false,
+            ..
+        } = factor
+            && name.to_string().eq_ignore_ascii_case("pg_catalog.unnest")
+            && alias.columns.is_empty()
+        {
             alias.columns = vec![TableAliasColumnDef::from_name(alias.name.value.clone())];
         }
         ControlFlow::Continue(())
@@ -293,8 +278,10 @@ fn replacement_text(expr: &Expr) -> Option<String> {
         return None;
     };
     let name = f.name.to_string().to_lowercase();
+    // Only without ORDER BY: array_agg over a derived table need not keep the subquery's order.
     if let FunctionArguments::Subquery(query) = &f.args
         && name == "array"
+        && query.order_by.is_none()
     {
         return Some(format!(
             "(SELECT array_agg(array_element) FROM ({query}) AS array_subquery(array_element))"
@@ -329,18 +316,38 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn an_array_subquery_becomes_the_array_of_its_rows() {
+    fn rewritten(sql: &str) -> String {
         let statement = Parser::new(&PostgreSqlDialect {})
-            .try_with_sql(
-                "SELECT array_to_string(ARRAY(SELECT 'toast.' || x FROM unnest(['a', 'b']) x), ', ')",
-            )
+            .try_with_sql(sql)
             .unwrap()
             .parse_statement()
             .unwrap();
-        let ctx = SessionContext::new();
-        let text = answer(&ctx, &rewrite(statement).to_string()).await;
+        rewrite(statement).to_string()
+    }
+
+    #[tokio::test]
+    async fn an_array_subquery_becomes_the_array_of_its_rows() {
+        let sql = rewritten(
+            "SELECT array_to_string(ARRAY(SELECT 'toast.' || x FROM unnest(['a', 'b']) AS t(x)), ', ')",
+        );
+        let text = answer(&SessionContext::new(), &sql).await;
         assert!(text.contains("| toast.a, toast.b"), "{text}");
+        // With ORDER BY it is left alone: array_agg need not keep the order.
+        let ordered = "SELECT ARRAY(SELECT x FROM t ORDER BY x)";
+        assert_eq!(rewritten(ordered), ordered);
+    }
+
+    #[test]
+    fn pg_catalog_unnest_names_its_column_after_its_alias() {
+        assert!(
+            rewritten("SELECT x FROM pg_catalog.unnest(k) x")
+                .ends_with("FROM pg_catalog.unnest(k) x (x)"),
+            "{}",
+            rewritten("SELECT x FROM pg_catalog.unnest(k) x")
+        );
+        // DataFusion's own names stay for unqualified table functions.
+        let own = "SELECT value FROM generate_series(1, 3) AS g";
+        assert_eq!(rewritten(own), own);
     }
 
     /// `sql`'s result on `ctx`, as a printed table.

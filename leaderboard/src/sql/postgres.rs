@@ -76,7 +76,8 @@ pub async fn serve(
         )
     })?;
     let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key, &[])?),
+        // "postgresql": the ALPN protocol of PostgreSQL 17's direct TLS (sslnegotiation=direct).
+        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key, &[b"postgresql"])?),
         _ => None,
     };
     let listener = TcpListener::bind(addr).await?;

@@ -1,8 +1,9 @@
 //! Serving the HTTP router over TCP (or TLS, when `server.tls_cert` is set) with a header timeout and a cap
 //! on open connections.
 //!
-//! Each connection must send a request's whole header within `server.header_timeout_secs` of opening, and
-//! of the previous response when it is kept alive, or it is closed: a silent, half-sent or idle connection
+//! Each connection must send a request's whole header within `server.header_timeout_secs` of opening (of
+//! its TLS handshake, which has as long again), and of the previous response when it is kept alive, or it
+//! is closed: a silent, half-sent or idle connection
 //! does not hold a file descriptor for long. At most `server.max_connections` connections are served at
 //! once (websockets included, for as long as they are open), and at most
 //! `server.max_connections_per_address` of them from one client address, so one client cannot take every
@@ -68,8 +69,8 @@ impl Limits {
     }
 }
 
-/// Serves `app` on `listener` under `limits` (over TLS with `tls`: a TLS handshake counts against the
-/// header timeout) until `shutdown`, then asks every connection to finish its
+/// Serves `app` on `listener` under `limits` (over TLS with `tls`: the handshake has the header timeout to
+/// finish, then the first request's header has it again) until `shutdown`, then asks every connection to finish its
 /// request and waits for them (at most 5 s).
 pub async fn serve(
     listener: TcpListener,

@@ -2,7 +2,8 @@
 //! account configured with `auth = "md5"`; with `sql.require_tls`, only over TLS.
 //!
 //! An unknown user is offered SCRAM with a salt derived from its name, as a known one would be, so user
-//! names cannot be probed; its proof never matches.
+//! names cannot be probed; its proof never matches. (An `md5` account is offered MD5, which tells that it
+//! exists; verifiers with other than 4096 iterations stand out from unknown users the same way.)
 
 use super::scram::{self, Exchange, ScramError};
 use datafusion_postgres::pgwire;
@@ -18,7 +19,7 @@ use pgwire::api::{
     RandomPidSecretKeyGenerator,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use pgwire::messages::startup::Authentication;
+use pgwire::messages::startup::{Authentication, PasswordMessageFamily};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use schemas::{ScramVerifier, SqlAuth, SqlUser};
 use sha2::Sha256;
@@ -43,14 +44,15 @@ struct Account {
 /// start).
 pub struct Accounts {
     accounts: Vec<Account>,
-    /// The key unknown users' salts are derived with; new for every process.
+    /// The key unknown users' salts are derived with: from the accounts' secrets, so an unknown user's salt
+    /// is the same after a restart, as a real account's is.
     mock_key: [u8; 32],
 }
 
 impl Accounts {
     /// The accounts of `users` (validated by the configuration).
     pub fn new(users: &[SqlUser]) -> Self {
-        let accounts = users
+        let accounts: Vec<Account> = users
             .iter()
             .map(|user| Account {
                 name: user.name.clone(),
@@ -61,9 +63,14 @@ impl Accounts {
                 md5_password: (user.auth == SqlAuth::Md5).then(|| user.password.clone()),
             })
             .collect();
+        let mut key = Hmac::<Sha256>::new_from_slice(b"leaderboard unknown-user salts")
+            .expect("any key length");
+        for account in &accounts {
+            key.update(&account.verifier.server_key);
+        }
         Self {
+            mock_key: key.finalize().into_bytes().into(),
             accounts,
-            mock_key: rand::random(),
         }
     }
 
@@ -201,11 +208,18 @@ impl StartupHandler for PasswordCheck {
                 Step::ScramOffered(verifier),
                 PgWireFrontendMessage::PasswordMessageFamily(message),
             ) => {
-                let first = message.into_sasl_initial_response()?;
-                if first.auth_method != scram::MECHANISM {
-                    return Err(PgWireError::UnsupportedSASLAuthMethod(first.auth_method));
+                let (mechanism, data) = sasl_initial_response(message)?;
+                if mechanism != scram::MECHANISM {
+                    return Err(refusal(
+                        "28000",
+                        &format!(
+                            "this account logs in with {}; the client answered with {:?} (a client \
+                             too old for SCRAM needs an account with auth = \"md5\")",
+                            scram::MECHANISM,
+                            schemas::excerpt(&mechanism)
+                        ),
+                    ));
                 }
-                let data = first.data.unwrap_or_default();
                 let (server_first, exchange) =
                     scram::server_first(verifier, &data).map_err(|e| scram_error(e, &user))?;
                 self.set_step(Step::ScramChallenged(Box::new(exchange)));
@@ -248,6 +262,38 @@ impl PasswordCheck {
         client.session_extensions().insert(guard);
         finish_authentication(client, self.parameters.as_ref()).await
     }
+}
+
+/// The mechanism and data of a SASLInitialResponse, read with bounds checks (pgwire's decoder panics on a
+/// short or lying length).
+fn sasl_initial_response(message: PasswordMessageFamily) -> PgWireResult<(String, Vec<u8>)> {
+    let malformed = || PgWireError::InvalidScramMessage("malformed SASLInitialResponse".into());
+    let body = match message {
+        PasswordMessageFamily::Raw(body) => body,
+        PasswordMessageFamily::SASLInitialResponse(first) => {
+            return Ok((
+                first.auth_method,
+                first.data.map(|d| d.to_vec()).unwrap_or_default(),
+            ));
+        }
+        _ => return Err(malformed()),
+    };
+    let nul = body.iter().position(|&b| b == 0).ok_or_else(malformed)?;
+    let mechanism = String::from_utf8_lossy(&body[..nul]).into_owned();
+    let rest = &body[nul + 1..];
+    let length: [u8; 4] = rest
+        .get(..4)
+        .and_then(|l| l.try_into().ok())
+        .ok_or_else(malformed)?;
+    let data = match i32::from_be_bytes(length) {
+        -1 => Vec::new(),
+        n => usize::try_from(n)
+            .ok()
+            .and_then(|n| rest.get(4..4 + n))
+            .ok_or_else(malformed)?
+            .to_vec(),
+    };
+    Ok((mechanism, data))
 }
 
 async fn send<C>(client: &mut C, authentication: Authentication) -> PgWireResult<()>

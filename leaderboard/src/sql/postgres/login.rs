@@ -6,8 +6,9 @@
 //! given up), and against `sql.max_connections` only from then on, so clients that connect and stay
 //! silent cannot keep the data team out: they are closed at the startup timeout, and when the pending cap
 //! is reached a new connection closes the one that has been logging in longest. A login is checked
-//! against `sql.max_connections` when its password arrives. A password from a source with failed logins is
-//! checked only after a wait of [`delay_after`] its failures (forgotten [`FORGET_AFTER`] after the last
+//! against `sql.max_connections` at each password message (SCRAM sends two). The first password message
+//! from a source with failed logins (the MD5 answer, or SCRAM's first message) is read only after a wait of
+//! [`delay_after`] its failures (forgotten [`FORGET_AFTER`] after the last
 //! one), right or wrong, so a client cannot learn a guess was wrong sooner by hanging up; the wait ends in
 //! time for the client to hear the answer before the startup timeout. A wrong password is answered and its
 //! connection closed.

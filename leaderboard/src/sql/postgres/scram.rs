@@ -36,7 +36,9 @@ pub struct Exchange {
     nonce: String,
 }
 
-/// Answers the client's first message (`n,,n=user,r=nonce`) with the server's (`r=…,s=salt,i=4096`).
+/// Answers the client's first message (`n,,n=user,r=nonce`) with the server's (`r=…,s=salt,i=iterations`,
+/// the verifier's). The user name of the message is ignored (libpq sends it empty): the startup message's
+/// counts.
 pub fn server_first(
     verifier: ScramVerifier,
     client_first: &[u8],
