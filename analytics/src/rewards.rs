@@ -97,7 +97,7 @@ impl Engine {
     pub fn rewards(&self, spec: PeriodSpec) -> Result<RewardReport, EngineError> {
         let period: Period = self.resolve_period(spec)?;
         let rewards = &self.config().rewards;
-        let assessment = self.scorecard(PeriodSpec::Assessment, false)?;
+        let assessment = self.standings(PeriodSpec::Assessment, false)?;
         let mut awards = Vec::new();
         for row in &assessment.branches {
             let Some(rank) = row.rank else { continue };
@@ -122,7 +122,7 @@ impl Engine {
         let mut salesperson_payouts = Vec::new();
         let state = self.state();
         for month in period.range.months() {
-            let card = self.scorecard(PeriodSpec::Month(month), false)?;
+            let card = self.standings(PeriodSpec::Month(month), false)?;
             let membership = crate::indicators::Membership::compute(
                 state,
                 self.calendar(),
@@ -191,7 +191,7 @@ impl Engine {
             payouts.sort_by(|a, b| (&a.branch_id, &a.user_id).cmp(&(&b.branch_id, &b.user_id)));
             salesperson_payouts.extend(payouts);
         }
-        let card = self.scorecard(spec, false)?;
+        let card = self.standings(spec, false)?;
         Ok(RewardReport {
             period: spec.to_string(),
             as_of: card.as_of,

@@ -333,8 +333,24 @@ impl Engine {
         })
     }
 
-    /// The scorecard of `spec`; per-user rows too when `with_users`.
+    /// The scorecard of `spec`; per-user rows too when `with_users`. A month's branches come with their
+    /// outlook (`pace`, `at_stake`).
     pub fn scorecard(&self, spec: PeriodSpec, with_users: bool) -> Result<Scorecard, EngineError> {
+        self.scorecard_with(spec, with_users, true)
+    }
+
+    /// The scorecard of `spec` without the month's outlook (`pace` and `at_stake` are `None`): the figures,
+    /// points and ranks that boards, rewards and most tables show, for less work.
+    pub fn standings(&self, spec: PeriodSpec, with_users: bool) -> Result<Scorecard, EngineError> {
+        self.scorecard_with(spec, with_users, false)
+    }
+
+    fn scorecard_with(
+        &self,
+        spec: PeriodSpec,
+        with_users: bool,
+        outlook: bool,
+    ) -> Result<Scorecard, EngineError> {
         let period = self.resolve_period(spec)?;
         let (watermark, _) = self.latest_month()?;
         let counters = self.state().counters();
@@ -371,7 +387,7 @@ impl Engine {
         };
         let user_rows = with_users.then(|| self.user_rows(period.range, &membership, progress));
         let mut rows = self.branch_rows(&branches, &figures, &scored, &points_of);
-        let field = progress.map(|progress| Field {
+        let field = progress.filter(|_| outlook).map(|progress| Field {
             config: self.config(),
             progress,
             figures: &figures,

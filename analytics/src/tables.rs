@@ -257,11 +257,11 @@ impl TablePart {
         let rows = &mut rows.0;
         match self {
             TablePart::BranchMonth(spec) => {
-                let card = engine.scorecard(spec, false)?;
+                let card = engine.standings(spec, false)?;
                 rows.extend(card.branches.iter().map(|b| branch_monthly(&card, b)));
             }
             TablePart::UserMonth(spec) => {
-                let card = engine.scorecard(spec, true)?;
+                let card = engine.standings(spec, true)?;
                 let users = card.users.iter().flatten();
                 rows.extend(users.map(|user| user_monthly(&card.period, user)));
             }
@@ -285,7 +285,7 @@ impl TablePart {
                 }
             }
             TablePart::Scorecard(spec, kind) => {
-                let card = engine.scorecard(spec, false)?;
+                let card = engine.standings(spec, false)?;
                 rows.extend(card.branches.iter().map(|b| scorecard_row(&card, kind, b)));
             }
             TablePart::Rewards => rows.extend(rewards(engine)?),

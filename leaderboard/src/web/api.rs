@@ -137,7 +137,7 @@ pub async fn board(
     let key = grant.board_key(board, q.branch, state.live.org())?;
     let engine = state.live.engine.read().await;
     let spec = period_of(&engine, q.period.as_deref())?;
-    let card = engine.scorecard(spec, board.ranks_people())?;
+    let card = engine.standings(spec, board.ranks_people())?;
     drop(engine);
     Ok(Json(BoardView::of(&key, &card, state.live.config())).into_response())
 }

@@ -2,8 +2,12 @@
 //! embedded source keeps events flowing. Reports the delivery lag of patches (server `updated_at` →
 //! client receipt), the server's resident memory per connection and the CPU both processes used.
 //!
-//! `cargo run --release -p tests --bin ws_bench -- [CLIENTS] [SECONDS] [PUSH_INTERVAL_MS]`
-//! (default 10000, 60, the configured default of 250)
+//! With HEAVY_QUERIES, that many clients keep SQL queries over the live table `user_monthly` running over
+//! HTTP for the whole window, and the patch intervals (a screen's wait from one patch to the next, the
+//! push interval when nothing holds the hub up) show whether building the tables delays the screens.
+//!
+//! `cargo run --release -p tests --bin ws_bench -- [CLIENTS] [SECONDS] [PUSH_INTERVAL_MS] [HEAVY_QUERIES]`
+//! (default 10000, 60, the configured default of 250, 0)
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,6 +23,10 @@ const BOARDS: [&str; 5] = [
     "board=branch_mobile_payment",
     "board=user_mobile_quotes&branch=b03",
 ];
+
+/// The heavy query: a join of `user_monthly` with itself, so each query builds the table twice.
+const HEAVY_QUERY: &str = "SELECT count(*), sum(a.quotes * b.quotes) FROM user_monthly a \
+    JOIN user_monthly b ON a.period = b.period AND a.branch_id = b.branch_id";
 
 /// The fields of a frame the benchmark reads.
 #[derive(serde::Deserialize)]
@@ -54,6 +62,7 @@ fn main() {
     let clients: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let secs: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(60);
     let push_ms: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(250);
+    let heavy: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(0);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bench.toml");
     // Every client comes from loopback: room for all of them, in all and from one address.
@@ -108,12 +117,14 @@ fn main() {
                 let mut client = WsClient::connect(&url).await.expect("connect");
                 drop(permit);
                 let mut lags_ms: Vec<f64> = Vec::new();
+                let mut gaps_ms: Vec<f64> = Vec::new();
+                let mut last_patch: Option<Instant> = None;
                 let mut snapshots = 0u32;
                 loop {
                     tokio::select! {
-                        _ = stop.changed() => return (lags_ms, snapshots),
+                        _ = stop.changed() => return (lags_ms, gaps_ms, snapshots),
                         frame = client.next_text(Duration::from_secs(120)) => {
-                            let Ok(Some(text)) = frame else { return (lags_ms, snapshots) };
+                            let Ok(Some(text)) = frame else { return (lags_ms, gaps_ms, snapshots) };
                             // Only what the measurement needs: a screen would apply the rows too.
                             let Ok(frame) = serde_json::from_str::<Head<'_>>(&text) else { continue };
                             match Some(frame.kind) {
@@ -124,6 +135,10 @@ fn main() {
                                     }
                                 }
                                 Some("patch") => {
+                                    let now = Instant::now();
+                                    if let Some(last) = last_patch.replace(now) {
+                                        gaps_ms.push(now.duration_since(last).as_secs_f64() * 1000.0);
+                                    }
                                     if let Some(made) = frame.updated_at
                                         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                                     {
@@ -151,8 +166,35 @@ fn main() {
     let pid = server.id().to_string();
     let (server_cpu0, client_cpu0, events0) =
         (cpu_seconds(&pid), cpu_seconds("self"), accepted(port));
+    let querying = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let queries: Vec<_> = (0..heavy)
+        .map(|_| {
+            let querying = querying.clone();
+            std::thread::spawn(move || {
+                let (mut answered, mut refused) = (0u32, 0u32);
+                while querying.load(std::sync::atomic::Ordering::Relaxed) {
+                    let sent = ureq::post(&format!("http://127.0.0.1:{port}/api/v1/sql"))
+                        .header("Content-Type", "text/plain")
+                        .config()
+                        .http_status_as_error(false)
+                        .build()
+                        .send(HEAVY_QUERY);
+                    match sent.map(|r| r.status().as_u16()) {
+                        Ok(200) => answered += 1,
+                        _ => refused += 1,
+                    }
+                }
+                (answered, refused)
+            })
+        })
+        .collect();
     let window = Instant::now();
     std::thread::sleep(Duration::from_secs(secs));
+    querying.store(false, std::sync::atomic::Ordering::Relaxed);
+    let (answered, refused) = queries
+        .into_iter()
+        .map(|q| q.join().expect("query thread"))
+        .fold((0, 0), |(a, r), (qa, qr)| (a + qa, r + qr));
     let elapsed = window.elapsed().as_secs_f64();
     let (server_cpu, client_cpu, events) = (
         cpu_seconds(&pid) - server_cpu0,
@@ -161,7 +203,7 @@ fn main() {
     );
     let window_rss = rss_kib(server.id());
     let _ = stop.send(true);
-    let results: Vec<(Vec<f64>, u32)> = rt.block_on(async {
+    let results: Vec<(Vec<f64>, Vec<f64>, u32)> = rt.block_on(async {
         let mut out = Vec::new();
         for t in tasks {
             out.push(t.await.expect("client task"));
@@ -177,10 +219,15 @@ fn main() {
     let _ = server.wait();
     let mut lags: Vec<f64> = results
         .iter()
-        .flat_map(|(l, _)| l.iter().copied())
+        .flat_map(|(l, _, _)| l.iter().copied())
         .collect();
     lags.sort_by(f64::total_cmp);
-    let resnapshots: u32 = results.iter().map(|(_, s)| s.saturating_sub(1)).sum();
+    let mut gaps: Vec<f64> = results
+        .iter()
+        .flat_map(|(_, g, _)| g.iter().copied())
+        .collect();
+    gaps.sort_by(f64::total_cmp);
+    let resnapshots: u32 = results.iter().map(|(_, _, s)| s.saturating_sub(1)).sum();
     println!("clients: {clients}, all holding a snapshot after {connect_secs:.1} s");
     println!(
         "window: {elapsed:.0} s, {events} events accepted ({:.0}/s), {} patches delivered",
@@ -195,6 +242,18 @@ fn main() {
         percentile(&lags, 0.999),
         lags.last().copied().unwrap_or(f64::NAN)
     );
+    println!(
+        "patch interval ms: p50 {:.1}, p99 {:.1}, p99.9 {:.1}, max {:.1}",
+        percentile(&gaps, 0.5),
+        percentile(&gaps, 0.99),
+        percentile(&gaps, 0.999),
+        gaps.last().copied().unwrap_or(f64::NAN)
+    );
+    if heavy > 0 {
+        println!(
+            "heavy queries: {heavy} at a time, {answered} answered, {refused} refused or failed"
+        );
+    }
     println!(
         "server RSS: {} MiB before, {} MiB with the clients, {} MiB at the end: {:.1} KiB per connection",
         base_rss / 1024,
