@@ -27,18 +27,19 @@ if [ ! -x "$TANSU" ]; then
 fi
 "$TANSU" --version
 
-step "browser (chromium), SQL client (psql), openssl and curl"
+step "browser (chromium), SQL clients (psql, pgjdbc), openssl and curl"
 # Real headless Chromium for the wall-screen tests: Debian's chromium and chromedriver, and CJK fonts so the
 # Chinese screens render (and their screenshots show) real glyphs. The SQL tests use the real psql client;
-# the TLS tests make a test CA with openssl and fetch HTTPS with curl.
+# pgjdbc runs under Debian's JDK; the TLS tests make a test CA with openssl and fetch HTTPS with curl.
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v psql >/dev/null \
-  || ! command -v openssl >/dev/null || ! command -v curl >/dev/null \
-  || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
-  echo "installing chromium, chromium-driver, fonts-noto-cjk, postgresql-client, openssl and curl (once)"
+  || ! command -v openssl >/dev/null || ! command -v curl >/dev/null || ! command -v java >/dev/null \
+  || [ ! -f /usr/share/java/postgresql.jar ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+  echo "installing chromium, chromium-driver, fonts-noto-cjk, postgresql-client, openssl, curl, a JDK and"
+  echo "pgjdbc (once)"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver fonts-noto-cjk \
-    postgresql-client openssl curl
+    postgresql-client openssl curl default-jdk-headless libpostgresql-jdbc-java
 fi
 chromium --version
 psql --version

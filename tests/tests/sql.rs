@@ -1025,3 +1025,77 @@ fn sqlalchemy_inspects_and_pandas_reads_every_table() {
         assert_eq!(seen["june_totals"][id], branch["total"], "{id}");
     }
 }
+
+#[test]
+fn pgjdbc_lists_tables_and_columns_and_runs_a_prepared_query() {
+    let (server, port, _data) = server_with_month(30, "");
+    let java = tests::installed(
+        "LEADERBOARD_JAVA",
+        "/usr/bin/java",
+        "default-jdk-headless (Debian)",
+    );
+    let driver = tests::installed(
+        "LEADERBOARD_PGJDBC",
+        "/usr/share/java/postgresql.jar",
+        "libpostgresql-jdbc-java (Debian)",
+    );
+    let output = Command::new(java)
+        .arg("-cp")
+        .arg(driver)
+        .arg(tests::workspace_dir().join("tests/java/JdbcMetadata.java"))
+        .args([&port.to_string(), "analyst", PASSWORD, "2016-06"])
+        .output()
+        .expect("run java");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = rows(&stdout);
+    let of_kind = |kind: &str| -> Vec<(String, String)> {
+        lines
+            .iter()
+            .filter(|l| l[0] == kind && l.len() == 3)
+            .map(|l| (l[1].clone(), l[2].clone()))
+            .collect()
+    };
+    // getTables: the raw tables and the live tables, as tables and views.
+    let tables = of_kind("table");
+    for table in ["events", "late_events", "rejected_events"] {
+        assert!(
+            tables.contains(&(table.into(), "TABLE".into())),
+            "{tables:?}"
+        );
+    }
+    for view in [
+        "scorecard",
+        "branch_monthly",
+        "user_monthly",
+        "branch_at_stake",
+    ] {
+        assert!(tables.contains(&(view.into(), "VIEW".into())), "{tables:?}");
+    }
+    // getColumns: the scorecard's columns with PostgreSQL's type names.
+    let columns = of_kind("column");
+    for (column, pg_type) in [
+        ("period", "text"),
+        ("is_final", "bool"),
+        ("rank", "int8"),
+        ("total", "float8"),
+    ] {
+        assert!(
+            columns.contains(&(column.into(), pg_type.into())),
+            "{column}: {columns:?}"
+        );
+    }
+    // A prepared query with a parameter counts the REST scorecard's branches.
+    let rest = server.get("/api/v1/scorecard?period=2016-06");
+    let branches = rest["branches"].as_array().unwrap().len();
+    assert!(branches > 0);
+    let counted = lines
+        .iter()
+        .find(|l| l[0] == "branches")
+        .map(|l| l[1].clone());
+    assert_eq!(counted, Some(branches.to_string()), "{stdout}");
+}

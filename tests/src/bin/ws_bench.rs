@@ -250,9 +250,7 @@ fn main() {
         gaps.last().copied().unwrap_or(f64::NAN)
     );
     if heavy > 0 {
-        println!(
-            "heavy queries: {heavy} at a time, {answered} answered, {refused} refused (busy)"
-        );
+        println!("heavy queries: {heavy} at a time, {answered} answered, {refused} refused (busy)");
     }
     println!(
         "server RSS: {} MiB before, {} MiB with the clients, {} MiB at the end: {:.1} KiB per connection",
