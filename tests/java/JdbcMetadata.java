@@ -1,9 +1,8 @@
 // pgjdbc (Debian's libpostgresql-jdbc-java) against the Postgres port, as DBeaver and Metabase use it:
-// DatabaseMetaData's tables and columns, and a prepared query with a parameter. (getPrimaryKeys is not
-// answered yet: its query calls information_schema._pg_expandarray.)
+// DatabaseMetaData's tables, columns and primary keys, and a prepared query with a parameter.
 //
 // Usage: java -cp /usr/share/java/postgresql.jar JdbcMetadata.java PORT USER PASSWORD PERIOD
-// Prints tab-separated lines: "table NAME TYPE", "column NAME TYPE", "branches N".
+// Prints tab-separated lines: "table NAME TYPE", "column NAME TYPE", "primary_keys N", "branches N".
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.sql.DriverManager;
@@ -25,6 +24,13 @@ public class JdbcMetadata {
                     System.out.println("column\t" + columns.getString("COLUMN_NAME") + "\t" + columns.getString("TYPE_NAME"));
                 }
             }
+            int keys = 0;
+            try (ResultSet primary = meta.getPrimaryKeys(null, "public", "scorecard")) {
+                while (primary.next()) {
+                    keys++;
+                }
+            }
+            System.out.println("primary_keys\t" + keys);
             try (PreparedStatement query = connection.prepareStatement(
                     "SELECT count(*) FROM scorecard WHERE period = ?")) {
                 query.setString(1, args[3]);

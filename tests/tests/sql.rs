@@ -1027,7 +1027,7 @@ fn sqlalchemy_inspects_and_pandas_reads_every_table() {
 }
 
 #[test]
-fn pgjdbc_lists_tables_and_columns_and_runs_a_prepared_query() {
+fn pgjdbc_lists_tables_columns_and_keys_and_runs_a_prepared_query() {
     let (server, port, _data) = server_with_month(30, "");
     let java = tests::installed(
         "LEADERBOARD_JAVA",
@@ -1089,6 +1089,12 @@ fn pgjdbc_lists_tables_and_columns_and_runs_a_prepared_query() {
             "{column}: {columns:?}"
         );
     }
+    // getPrimaryKeys: none (the tables have no keys), rather than an error.
+    let keys = lines
+        .iter()
+        .find(|l| l[0] == "primary_keys")
+        .map(|l| l[1].clone());
+    assert_eq!(keys.as_deref(), Some("0"), "{stdout}");
     // A prepared query with a parameter counts the REST scorecard's branches.
     let rest = server.get("/api/v1/scorecard?period=2016-06");
     let branches = rest["branches"].as_array().unwrap().len();

@@ -11,7 +11,9 @@
 //!   `ARRAY(subquery)` (without ORDER BY), rewritten to an `array_agg` over the subquery.
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::array::{Array, Int32Array, ListArray, StructArray};
+use datafusion::arrow::buffer::OffsetBuffer;
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema};
 use datafusion::catalog::{MemTable, SchemaProvider, TableProvider};
 use datafusion::datasource::{ViewTable, provider_as_source};
 use datafusion::error::Result;
@@ -22,8 +24,8 @@ use datafusion::logical_expr::{
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use datafusion::sql::sqlparser::ast::{
-    Expr, FunctionArguments, Statement, TableAliasColumnDef, TableFactor, VisitMut, VisitorMut,
-    visit_expressions_mut,
+    AccessExpr, Expr, FunctionArguments, Statement, TableAliasColumnDef, TableFactor, VisitMut,
+    VisitorMut, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -56,6 +58,9 @@ pub fn version_text() -> String {
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::new_from_impl(NoIndexDefinition {
         signature: Signature::variadic_any(Volatility::Stable),
+    }));
+    ctx.register_udf(ScalarUDF::new_from_impl(ExpandArray {
+        signature: Signature::any(1, Volatility::Immutable),
     }));
     let text = version_text();
     ctx.register_udf(create_udf(
@@ -106,6 +111,74 @@ impl ScalarUDFImpl for NoIndexDefinition {
 
     fn invoke_with_args(&self, _: ScalarFunctionArgs) -> Result<ColumnarValue> {
         Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None)))
+    }
+}
+
+/// `pg_expandarray_list(array)`: the array's elements with their one-based positions, as a list of
+/// `{x, n}` structs. PostgreSQL's `information_schema._pg_expandarray` returns them as rows; [`rewrite`]
+/// makes a call to it an `unnest` of this list, so pgjdbc's `getPrimaryKeys` query plans.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ExpandArray {
+    signature: Signature,
+}
+
+impl ExpandArray {
+    /// The function's name: not PostgreSQL's, whose calls [`rewrite`] turns into an `unnest` of this one.
+    const NAME: &str = "pg_expandarray_list";
+
+    fn element_fields(element: &DataType) -> Fields {
+        Fields::from(vec![
+            Field::new("x", element.clone(), true),
+            Field::new("n", DataType::Int32, false),
+        ])
+    }
+}
+
+impl ScalarUDFImpl for ExpandArray {
+    fn name(&self) -> &str {
+        Self::NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        let DataType::List(element) = &args[0] else {
+            return Err(datafusion::error::DataFusionError::Plan(format!(
+                "_pg_expandarray takes an array, got {}",
+                args[0]
+            )));
+        };
+        let fields = Self::element_fields(element.data_type());
+        Ok(DataType::List(Arc::new(Field::new_list_field(
+            DataType::Struct(fields),
+            true,
+        ))))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let lists = datafusion::common::cast::as_list_array(&arrays[0])?;
+        let offsets = lists.offsets();
+        let positions: Int32Array = offsets.windows(2).flat_map(|w| 1..=(w[1] - w[0])).collect();
+        let values = lists.values().slice(
+            offsets[0] as usize,
+            (offsets[offsets.len() - 1] - offsets[0]) as usize,
+        );
+        let pairs = StructArray::try_new(
+            Self::element_fields(&lists.value_type()),
+            vec![values, Arc::new(positions)],
+            None,
+        )?;
+        let rebased = OffsetBuffer::new(offsets.iter().map(|o| o - offsets[0]).collect());
+        let expanded = ListArray::try_new(
+            Arc::new(Field::new_list_field(pairs.data_type().clone(), true)),
+            rebased,
+            Arc::new(pairs),
+            lists.nulls().cloned(),
+        )?;
+        Ok(ColumnarValue::Array(Arc::new(expanded)))
     }
 }
 
@@ -230,7 +303,9 @@ pub fn type_catalog_arrays(ctx: &SessionContext, catalog: &str) -> Result<()> {
 ///   functions in a select list);
 /// - each `ARRAY(subquery)` becomes `(SELECT array_agg(…) FROM (subquery))`, the array of the subquery's
 ///   one column (null rather than `{}` when it has no rows);
-/// - `FROM pg_catalog.unnest(a) x` names its column `x` too ([`NameScalarFunctionColumns`]).
+/// - `FROM pg_catalog.unnest(a) x` names its column `x` too ([`NameScalarFunctionColumns`]);
+/// - `information_schema._pg_expandarray(a)` becomes `unnest(pg_expandarray_list(a))` ([`ExpandArray`]), and
+///   `(expression).field` becomes `get_field(expression, 'field')`.
 pub fn rewrite(mut statement: Statement) -> Statement {
     let _ = visit_expressions_mut(&mut statement, |expr| {
         if let Some(text) = replacement_text(expr)
@@ -244,6 +319,19 @@ pub fn rewrite(mut statement: Statement) -> Statement {
     });
     let _ = statement.visit(&mut NameScalarFunctionColumns);
     statement
+}
+
+/// `(composite).field.other` as `get_field(get_field(composite, 'field'), 'other')`: PostgreSQL's field
+/// access on an expression, which DataFusion's planner takes only on a column; `None` for other chains.
+fn field_access(root: &Expr, chain: &[AccessExpr]) -> Option<String> {
+    let mut text = root.to_string();
+    for access in chain {
+        let AccessExpr::Dot(Expr::Identifier(field)) = access else {
+            return None;
+        };
+        text = format!("get_field({text}, '{}')", field.value.replace('\'', "''"));
+    }
+    Some(text)
 }
 
 /// Gives `FROM pg_catalog.unnest(a) x` the column list `x(x)`: PostgreSQL names the one column of a scalar
@@ -274,10 +362,17 @@ impl VisitorMut for NameScalarFunctionColumns {
 
 /// What [`rewrite`] puts in place of `expr`, as SQL text; `None` to keep it.
 fn replacement_text(expr: &Expr) -> Option<String> {
+    if let Expr::CompoundFieldAccess { root, access_chain } = expr {
+        return field_access(root, access_chain);
+    }
     let Expr::Function(f) = expr else {
         return None;
     };
     let name = f.name.to_string().to_lowercase();
+    // datafusion-postgres may have taken the schema off already.
+    if name == "information_schema._pg_expandarray" || name == "_pg_expandarray" {
+        return Some(format!("unnest({}{})", ExpandArray::NAME, f.args));
+    }
     // Only without ORDER BY: array_agg over a derived table need not keep the subquery's order.
     if let FunctionArguments::Subquery(query) = &f.args
         && name == "array"
@@ -348,6 +443,28 @@ mod tests {
         // DataFusion's own names stay for unqualified table functions.
         let own = "SELECT value FROM generate_series(1, 3) AS g";
         assert_eq!(rewritten(own), own);
+    }
+
+    #[tokio::test]
+    async fn pg_expandarray_gives_elements_with_positions_and_fields_are_read_off_expressions() {
+        let ctx = SessionContext::new();
+        register(&ctx);
+        let sql = rewritten(
+            "SELECT (information_schema._pg_expandarray(k)).x AS x, \
+             (information_schema._pg_expandarray(k)).n AS n \
+             FROM (SELECT make_array(7, 5, 9) AS k UNION ALL SELECT make_array(4)) ORDER BY n, x",
+        );
+        let text = answer(&ctx, &sql).await;
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("| "))
+            .skip(1)
+            .collect();
+        assert_eq!(
+            rows,
+            ["| 4 | 1 |", "| 7 | 1 |", "| 5 | 2 |", "| 9 | 3 |"],
+            "{text}"
+        );
     }
 
     /// `sql`'s result on `ctx`, as a printed table.
