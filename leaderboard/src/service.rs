@@ -46,10 +46,11 @@ impl<S: Source + 'static> Service<S> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let server_config = &live.config().server;
-        let tls = match (&server_config.tls_cert, &server_config.tls_key) {
-            (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key, &[b"http/1.1"])?),
-            _ => None,
-        };
+        let tls = crate::tls::acceptor_for(
+            server_config.tls_cert.as_deref(),
+            server_config.tls_key.as_deref(),
+            &[b"http/1.1"],
+        )?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         on_listening(&format!("{scheme}://{}", listener.local_addr()?));
         let shutdown = CancellationToken::new();
@@ -74,7 +75,8 @@ impl<S: Source + 'static> Service<S> {
         let server = tokio::spawn(crate::web::connections::serve(
             listener,
             app,
-            (limits, tls),
+            limits,
+            tls,
             shutdown.clone(),
         ));
         let result = Pipeline::new(self.source, live, self.dead_letters, self.options)

@@ -372,7 +372,8 @@ impl SqlEngine {
         ))
     }
 
-    /// Plans one statement that [`guard::check_sql`] allowed as a query, under the query's limits: a statement
+    /// Plans one statement that [`guard::check_sql`] allowed as a query, under the query's limits, in
+    /// DataFusion's words for PostgreSQL's ([`pg_compat::rewrite`]): a statement
     /// whose expressions weigh more than `sql.max_expression_weight` ([`shape`]) is refused at once,
     /// and planning takes a query slot and stops at its first check after `sql.timeout_secs` ([`planning`]).
     /// A limit that stops it is logged with the start of the statement.
@@ -388,6 +389,13 @@ impl SqlEngine {
     /// Plans `statement` as [`Self::plan`] says; a limit that stops it is left to the caller to log.
     async fn plan_within_limits(&self, statement: DFStatement) -> Result<LogicalPlan, SqlError> {
         shape::check(&statement, self.max_expression_weight)?;
+        // PostgreSQL's words for what DataFusion says otherwise, from every front end.
+        let statement = match statement {
+            DFStatement::Statement(statement) => {
+                DFStatement::Statement(Box::new(pg_compat::rewrite(*statement)))
+            }
+            other => other,
+        };
         // Held by the planning task until it ends, also when the caller has had its answer at the deadline:
         // planning that runs on until its next check still counts against `sql.max_concurrent_queries`.
         let permit = self

@@ -10,6 +10,19 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::crypto::ring;
 
+/// The acceptor of a section's `tls_cert` and `tls_key` (given together, as the configuration checks), or
+/// `None` when it has neither: see [`acceptor`].
+pub fn acceptor_for(
+    cert: Option<&Path>,
+    key: Option<&Path>,
+    alpn: &[&[u8]],
+) -> anyhow::Result<Option<TlsAcceptor>> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => acceptor(cert, key, alpn).map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// An acceptor for the certificate chain in `cert` and its private key in `key` (PEM: PKCS#8, PKCS#1 or
 /// SEC1), offering the ALPN protocols `alpn` (`http/1.1`; `postgresql` for the Postgres port).
 pub fn acceptor(cert: &Path, key: &Path, alpn: &[&[u8]]) -> anyhow::Result<TlsAcceptor> {

@@ -5,6 +5,7 @@
 pub mod broker;
 pub mod browser;
 pub mod live;
+pub mod pg_wire;
 pub mod process;
 pub mod proxy;
 pub mod ws_client;
@@ -214,18 +215,6 @@ pub fn installed(env: &str, default: &str, what: &str) -> std::path::PathBuf {
         path.display()
     );
     path
-}
-
-/// The type bytes of the Postgres backend messages in `answer` (each a type, a length, a body).
-pub fn postgres_message_types(answer: &[u8]) -> Vec<u8> {
-    let mut types = Vec::new();
-    let mut at = 0;
-    while at + 5 <= answer.len() {
-        types.push(answer[at]);
-        let length = u32::from_be_bytes(answer[at + 1..at + 5].try_into().unwrap()) as usize;
-        at += 1 + length;
-    }
-    types
 }
 
 /// The Python of the test command's virtualenv, with SQLAlchemy, psycopg2, psycopg 3 and pandas.

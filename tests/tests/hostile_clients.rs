@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tests::Scenario;
 use tests::broker::free_port;
 use tests::live::{LiveServer, eventually};
+use tests::pg_wire;
 use tests::ws_client::WsClient;
 
 const ORG: &str = "branch_id,branch_name,in_scope\na,甲支公司,true\nb,乙支公司,true\n";
@@ -218,21 +219,10 @@ fn postgres_queries(metrics: &str) -> u64 {
 }
 
 /// Logs in to the MD5 account with a wrong password and sends a query in the same write, as a client that
-/// does not wait for the answer would; returns the types of the messages the server sent until it closed the connection.
+/// does not wait for the answer would; returns the types of the messages the server sent until it closed
+/// the connection.
 fn pipelined_query_after_a_wrong_password(port: u16) -> Vec<u8> {
-    let message = |tag: Option<u8>, body: &[u8]| {
-        let mut bytes: Vec<u8> = tag.into_iter().collect();
-        bytes.extend(((body.len() + 4) as u32).to_be_bytes());
-        bytes.extend(body);
-        bytes
-    };
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let startup = [
-        &196_608u32.to_be_bytes()[..],
-        b"user\0legacy\0database\0leaderboard\0\0",
-    ]
-    .concat();
-    stream.write_all(&message(None, &startup)).unwrap();
+    let mut stream = pg_wire::start_login(port, "legacy");
     let mut challenge = [0u8; 13];
     stream.read_exact(&mut challenge).unwrap();
     assert_eq!(
@@ -240,15 +230,10 @@ fn pipelined_query_after_a_wrong_password(port: u16) -> Vec<u8> {
         b"R\0\0\0\x0c\0\0\0\x05",
         "an MD5 challenge"
     );
-    let mut attempt = message(Some(b'p'), format!("md5{}\0", "0".repeat(32)).as_bytes());
-    attempt.extend(message(Some(b'Q'), b"SELECT 1\0"));
+    let mut attempt = pg_wire::message(Some(b'p'), format!("md5{}\0", "0".repeat(32)).as_bytes());
+    attempt.extend(pg_wire::message(Some(b'Q'), b"SELECT 1\0"));
     stream.write_all(&attempt).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    tests::postgres_message_types(&answer)
+    pg_wire::types_until_closed(&mut stream)
 }
 
 #[test]

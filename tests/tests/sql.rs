@@ -900,7 +900,6 @@ fn the_sql_command_queries_a_replayed_state_directory_without_a_server() {
     );
 }
 
-/// The Python interpreter with SQLAlchemy, psycopg2 and pandas that the test command installs.
 #[test]
 fn sqlalchemy_inspects_and_pandas_reads_every_table() {
     let (server, port, _data) = server_with_month(30, "");

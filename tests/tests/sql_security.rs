@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use tests::broker::free_port;
 use tests::live::LiveServer;
+use tests::pg_wire;
 
 const ORG: &str = "branch_id,branch_name,in_scope\na,甲支公司,true\nb,乙支公司,true\n";
 const PASSWORD: &str = "analyst-pass";
@@ -160,28 +161,16 @@ fn scram_is_the_default_md5_is_opt_in_and_verifiers_replace_passwords() {
 /// returns the types of the messages the server sent until it closed the connection.
 fn raw_sasl_answer(port: u16, body: &[u8]) -> Vec<u8> {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let startup = [
-        &196_608u32.to_be_bytes()[..],
-        b"user\0analyst\0database\0leaderboard\0\0",
-    ]
-    .concat();
-    stream
-        .write_all(&[&((startup.len() + 4) as u32).to_be_bytes()[..], &startup].concat())
-        .unwrap();
+    let mut stream = pg_wire::start_login(port, "analyst");
     let mut offer = [0u8; 9];
     stream.read_exact(&mut offer).unwrap();
     assert_eq!(&offer, b"R\0\0\0\x17\0\0\0\x0a", "a SASL offer");
     let mut mechanisms = [0u8; 15];
     stream.read_exact(&mut mechanisms).unwrap();
-    let message = [&[b'p'][..], &((body.len() + 4) as u32).to_be_bytes(), body].concat();
-    stream.write_all(&message).unwrap();
     stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .write_all(&pg_wire::message(Some(b'p'), body))
         .unwrap();
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    tests::postgres_message_types(&answer)
+    pg_wire::types_until_closed(&mut stream)
 }
 
 /// A test CA and a certificate for `localhost` and 127.0.0.1 signed by it, made with openssl in `dir`:

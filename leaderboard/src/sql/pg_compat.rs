@@ -7,8 +7,9 @@
 //!   lists), so `unnest(conkey)` plans; this database has no constraints or indexes, so they are empty
 //!   (the crate's copies hold a PostgreSQL server's own system constraints, as text);
 //! - `pg_class.reloptions` and `relacl` (null), which psql's `\d+` and SQLAlchemy's `get_indexes` read;
-//! - `generate_subscripts(array, dim)`, rewritten to `unnest(range(1, array_length(array, dim) + 1))`, and
-//!   `ARRAY(subquery)` (without ORDER BY), rewritten to an `array_agg` over the subquery.
+//! - statements in PostgreSQL's words that DataFusion says otherwise, rewritten before planning
+//!   ([`rewrite`]): `generate_subscripts`, `ARRAY(subquery)`, `FROM pg_catalog.unnest(a) x`,
+//!   `information_schema._pg_expandarray` and `(expression).field`.
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, Int32Array, ListArray, StructArray};
@@ -150,10 +151,8 @@ impl ScalarUDFImpl for ExpandArray {
                 args[0]
             )));
         };
-        let fields = Self::element_fields(element.data_type());
-        Ok(DataType::List(Arc::new(Field::new_list_field(
-            DataType::Struct(fields),
-            true,
+        Ok(list_of(DataType::Struct(Self::element_fields(
+            element.data_type(),
         ))))
     }
 
@@ -180,6 +179,11 @@ impl ScalarUDFImpl for ExpandArray {
         )?;
         Ok(ColumnarValue::Array(Arc::new(expanded)))
     }
+}
+
+/// PostgreSQL's `element[]`: a list of nullable `element`s.
+fn list_of(element: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(element, true)))
 }
 
 /// The array columns of the catalog tables this database has none of rows in, with PostgreSQL's element
@@ -223,7 +227,7 @@ fn with_null_arrays(
         .iter()
         .map(|f| datafusion::prelude::col(datafusion::common::Column::from_name(f.name())))
         .collect();
-    let text_array = DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)));
+    let text_array = list_of(DataType::Utf8);
     for column in columns {
         if present.field_with_name(column).is_err() {
             projection
@@ -268,11 +272,7 @@ impl SchemaProvider for Catalog {
             .iter()
             .map(
                 |f| match arrays.iter().find(|(column, _)| column == f.name()) {
-                    Some((_, element)) => Field::new(
-                        f.name(),
-                        DataType::List(Arc::new(Field::new_list_field(element.clone(), true))),
-                        true,
-                    ),
+                    Some((_, element)) => Field::new(f.name(), list_of(element.clone()), true),
                     None => f.as_ref().clone(),
                 },
             )
@@ -399,18 +399,14 @@ mod tests {
 
     #[test]
     fn generate_subscripts_becomes_an_unnest_of_a_range() {
-        let statement = Parser::new(&PostgreSqlDialect {})
-            .try_with_sql("SELECT unnest(k) AS n, generate_subscripts(k, 1) AS i FROM t")
-            .unwrap()
-            .parse_statement()
-            .unwrap();
-        let text = rewrite(statement).to_string();
+        let text = rewritten("SELECT unnest(k) AS n, generate_subscripts(k, 1) AS i FROM t");
         assert!(
             text.contains("unnest(range(1, CAST(array_length(k, 1) AS BIGINT) + 1)) AS i"),
             "{text}"
         );
     }
 
+    /// `sql` as [`rewrite`] leaves it.
     fn rewritten(sql: &str) -> String {
         let statement = Parser::new(&PostgreSqlDialect {})
             .try_with_sql(sql)

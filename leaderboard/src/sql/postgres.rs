@@ -75,11 +75,12 @@ pub async fn serve(
             "sql.listen must be an IP address and port (like 127.0.0.1:5433), got {listen:?}"
         )
     })?;
-    let tls = match (&config.tls_cert, &config.tls_key) {
-        // "postgresql": the ALPN protocol of PostgreSQL 17's direct TLS (sslnegotiation=direct).
-        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key, &[b"postgresql"])?),
-        _ => None,
-    };
+    // "postgresql": the ALPN protocol of PostgreSQL 17's direct TLS (sslnegotiation=direct).
+    let tls = crate::tls::acceptor_for(
+        config.tls_cert.as_deref(),
+        config.tls_key.as_deref(),
+        &[b"postgresql"],
+    )?;
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let front = Arc::new(FrontEnd::new(engine, config));
@@ -95,7 +96,8 @@ pub async fn serve(
                 login,
             };
             tokio::spawn(serve_connection(
-                (socket, tls.clone()),
+                socket,
+                tls.clone(),
                 peer,
                 session,
                 (ticket, decided),
@@ -106,10 +108,12 @@ pub async fn serve(
     Ok(bound)
 }
 
-/// Serves one connection (over TLS when the client asks for it and `tls` is set): its login within the startup timeout (unless a newer connection evicts it),
-/// then its session under its place of `sql.max_connections`.
+/// Serves one connection (over TLS when the client asks for it and `tls` is set): its login within the
+/// startup timeout (unless a newer connection evicts it), then its session under its place of
+/// `sql.max_connections`.
 async fn serve_connection(
-    (socket, tls): (TcpStream, Option<TlsAcceptor>),
+    socket: TcpStream,
+    tls: Option<TlsAcceptor>,
     peer: SocketAddr,
     session: Session,
     (ticket, decided): (Ticket, oneshot::Receiver<Decision>),
@@ -423,9 +427,7 @@ impl QueryHook for ReadOnly {
     ) -> Option<PgWireResult<Response>> {
         let plan = self
             .engine
-            .plan(DFStatement::Statement(Box::new(super::pg_compat::rewrite(
-                statement.clone(),
-            ))));
+            .plan(DFStatement::Statement(Box::new(statement.clone())));
         self.answer(statement, plan, client, Format::UnifiedText)
             .await
     }
@@ -441,9 +443,7 @@ impl QueryHook for ReadOnly {
             // Planned under the query limits, not on this connection's thread.
             Ok(Allowed::Query) => Some(
                 self.engine
-                    .plan(DFStatement::Statement(Box::new(super::pg_compat::rewrite(
-                        statement.clone(),
-                    ))))
+                    .plan(DFStatement::Statement(Box::new(statement.clone())))
                     .await
                     .map_err(pg_error),
             ),

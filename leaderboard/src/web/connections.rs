@@ -3,8 +3,7 @@
 //!
 //! Each connection must send a request's whole header within `server.header_timeout_secs` of opening (of
 //! its TLS handshake, which has as long again), and of the previous response when it is kept alive, or it
-//! is closed: a silent, half-sent or idle connection
-//! does not hold a file descriptor for long. At most `server.max_connections` connections are served at
+//! is closed: a silent, half-sent or idle connection does not hold a file descriptor for long. At most `server.max_connections` connections are served at
 //! once (websockets included, for as long as they are open), and at most
 //! `server.max_connections_per_address` of them from one client address, so one client cannot take every
 //! place. Up to [`OVERFLOW_CONNECTIONS`] more are answered at once and closed: `/health` with its usual
@@ -33,6 +32,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
 /// Connections over `server.max_connections` that are still answered (then closed).
@@ -70,12 +70,13 @@ impl Limits {
 }
 
 /// Serves `app` on `listener` under `limits` (over TLS with `tls`: the handshake has the header timeout to
-/// finish, then the first request's header has it again) until `shutdown`, then asks every connection to finish its
-/// request and waits for them (at most 5 s).
+/// finish, then the first request's header has it again) until `shutdown`, then asks every connection to
+/// finish its request and waits for them (at most 5 s).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    (limits, tls): (Limits, Option<TlsAcceptor>),
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
     shutdown: CancellationToken,
 ) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
@@ -98,14 +99,8 @@ pub async fn serve(
                         let shutdown = shutdown.clone();
                         let tls = tls.clone();
                         tokio::spawn(async move {
-                            match secure(io, tls, limits.header_timeout).await {
-                                Some(Stream::Clear(io)) => {
-                                    serve_connection(io, app, limits, shutdown).await;
-                                }
-                                Some(Stream::Tls(io)) => {
-                                    serve_connection(*io, app, limits, shutdown).await;
-                                }
-                                None => {}
+                            if let Some(io) = secure(io, tls, limits.header_timeout).await {
+                                serve_connection(io, app, limits, shutdown).await;
                             }
                         });
                         continue;
@@ -124,10 +119,8 @@ pub async fn serve(
                 let tls = tls.clone();
                 tokio::spawn(async move {
                     let timeout = OVERFLOW_HEADER_TIMEOUT.min(limits.header_timeout);
-                    match secure(io, tls, timeout).await {
-                        Some(Stream::Clear(io)) => answer_over_limit(io, limits, limit).await,
-                        Some(Stream::Tls(io)) => answer_over_limit(*io, limits, limit).await,
-                        None => {}
+                    if let Some(io) = secure(io, tls, timeout).await {
+                        answer_over_limit(io, limits, limit).await;
                     }
                 });
                 "quick"
@@ -169,18 +162,15 @@ fn tune(tcp: &TcpStream) {
 }
 
 /// A connection as served: in clear, or over TLS when `server.tls_cert` is set.
-enum Stream {
-    Clear(Counted),
-    Tls(Box<TlsStream<Counted>>),
-}
+type Stream = Either<Counted, Box<TlsStream<Counted>>>;
 
 /// `io` over TLS when `tls` is set, once its handshake is done within `timeout`; `None` when it fails.
 async fn secure(io: Counted, tls: Option<TlsAcceptor>, timeout: Duration) -> Option<Stream> {
     let Some(tls) = tls else {
-        return Some(Stream::Clear(io));
+        return Some(Either::Left(io));
     };
     match tokio::time::timeout(timeout, tls.accept(io)).await {
-        Ok(Ok(stream)) => Some(Stream::Tls(Box::new(stream))),
+        Ok(Ok(stream)) => Some(Either::Right(Box::new(stream))),
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "TLS handshake failed");
             None
@@ -193,10 +183,7 @@ async fn secure(io: Counted, tls: Option<TlsAcceptor>, timeout: Duration) -> Opt
 }
 
 /// Serves one connection: requests kept alive under the header timeout, and the websocket it may become.
-async fn serve_connection<S>(io: S, app: Router, limits: Limits, shutdown: CancellationToken)
-where
-    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-{
+async fn serve_connection(io: Stream, app: Router, limits: Limits, shutdown: CancellationToken) {
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -288,10 +275,7 @@ impl Drop for AddressSlot {
 }
 
 /// Answers one connection over a limit and closes it: `/health` as usual, anything else 503.
-async fn answer_over_limit<S>(io: S, limits: Limits, limit: Limit)
-where
-    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-{
+async fn answer_over_limit(io: Stream, limits: Limits, limit: Limit) {
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| async move {
         let response = if request.uri().path() == "/health" {
             crate::web::api::health().await.into_response()

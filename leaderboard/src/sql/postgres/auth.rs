@@ -8,7 +8,6 @@
 use super::scram::{self, Exchange, ScramError};
 use datafusion_postgres::pgwire;
 use futures_util::{Sink, SinkExt};
-use hmac::{Hmac, KeyInit, Mac};
 use pgwire::api::auth::md5pass::hash_md5_password;
 use pgwire::api::auth::{
     DefaultServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
@@ -22,7 +21,6 @@ use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::startup::{Authentication, PasswordMessageFamily};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use schemas::{ScramVerifier, SqlAuth, SqlUser};
-use sha2::Sha256;
 use std::fmt::Debug;
 use std::sync::{Arc, LazyLock, Mutex};
 use subtle::ConstantTimeEq;
@@ -34,14 +32,28 @@ static SESSION_KEYS: LazyLock<RandomPidSecretKeyGenerator> =
 /// One account, ready to be checked.
 struct Account {
     name: String,
-    auth: SqlAuth,
-    verifier: ScramVerifier,
-    /// The clear-text password, kept only for MD5 accounts.
-    md5_password: Option<String>,
+    secret: Secret,
 }
 
-/// The accounts of `[[sql.users]]`, with a verifier for each (made from a clear-text password once, at
-/// start).
+/// What an account's password is checked against.
+enum Secret {
+    /// A SCRAM-SHA-256 verifier (made from a clear-text password once, at start).
+    Scram(ScramVerifier),
+    /// The clear-text password of an `auth = "md5"` account.
+    Md5(String),
+}
+
+impl Secret {
+    /// The bytes unknown users' salts are derived from.
+    fn key_material(&self) -> &[u8] {
+        match self {
+            Secret::Scram(verifier) => &verifier.server_key,
+            Secret::Md5(password) => password.as_bytes(),
+        }
+    }
+}
+
+/// The accounts of `[[sql.users]]`.
 pub struct Accounts {
     accounts: Vec<Account>,
     /// The key unknown users' salts are derived with: from the accounts' secrets, so an unknown user's salt
@@ -56,20 +68,21 @@ impl Accounts {
             .iter()
             .map(|user| Account {
                 name: user.name.clone(),
-                auth: user.auth,
-                verifier: user
-                    .scram_verifier()
-                    .unwrap_or_else(|| scram::verifier_of(&user.password)),
-                md5_password: (user.auth == SqlAuth::Md5).then(|| user.password.clone()),
+                secret: match user.auth {
+                    SqlAuth::Md5 => Secret::Md5(user.password.clone()),
+                    SqlAuth::ScramSha256 => Secret::Scram(
+                        user.scram_verifier()
+                            .unwrap_or_else(|| scram::verifier_of(&user.password)),
+                    ),
+                },
             })
             .collect();
-        let mut key = Hmac::<Sha256>::new_from_slice(b"leaderboard unknown-user salts")
-            .expect("any key length");
-        for account in &accounts {
-            key.update(&account.verifier.server_key);
-        }
+        let secrets: Vec<u8> = accounts
+            .iter()
+            .flat_map(|a| a.secret.key_material().iter().copied())
+            .collect();
         Self {
-            mock_key: key.finalize().into_bytes().into(),
+            mock_key: scram::hmac(b"leaderboard unknown-user salts", &secrets),
             accounts,
         }
     }
@@ -84,12 +97,9 @@ impl Accounts {
     /// A verifier for a user that does not exist: its salt is the same at every attempt, its keys match no
     /// password.
     fn mock_verifier(&self, user: &str) -> ScramVerifier {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.mock_key).expect("any key length");
-        mac.update(user.as_bytes());
-        let salt: [u8; 32] = mac.finalize().into_bytes().into();
         ScramVerifier {
             iterations: schemas::MIN_ITERATIONS,
-            salt: salt[..16].to_vec(),
+            salt: scram::hmac(&self.mock_key, user.as_bytes())[..16].to_vec(),
             stored_key: rand::random(),
             server_key: rand::random(),
         }
@@ -160,7 +170,8 @@ impl StartupHandler for PasswordCheck {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let user = client.metadata().get("user").cloned().unwrap_or_default();
+        // Known once the startup message is saved: for the answers to the messages after it.
+        let user = user_of(client);
         match (self.take_step(), message) {
             (Step::Start, PgWireFrontendMessage::Startup(startup)) => {
                 protocol_negotiation(client, &startup).await?;
@@ -173,28 +184,26 @@ impl StartupHandler for PasswordCheck {
                          sslmode=require or sslmode=verify-full",
                     ));
                 }
-                let user = client.metadata().get("user").cloned().unwrap_or_default();
+                let user = user_of(client);
                 let account = self.accounts.find(&user);
-                match account {
-                    Some(Account {
-                        auth: SqlAuth::Md5,
-                        md5_password: Some(password),
-                        name,
-                        ..
-                    }) => {
-                        let salt: [u8; 4] = rand::random();
-                        self.set_step(Step::Md5(hash_md5_password(name, password, &salt)));
-                        send(client, Authentication::MD5Password(salt.to_vec())).await
-                    }
-                    _ => {
-                        let verifier = account.map_or_else(
-                            || self.accounts.mock_verifier(&user),
-                            |a| a.verifier.clone(),
-                        );
-                        self.set_step(Step::ScramOffered(verifier));
-                        send(client, Authentication::SASL(vec![scram::MECHANISM.into()])).await
-                    }
+                if let Some(Account {
+                    name,
+                    secret: Secret::Md5(password),
+                }) = account
+                {
+                    let salt: [u8; 4] = rand::random();
+                    self.set_step(Step::Md5(hash_md5_password(name, password, &salt)));
+                    return send(client, Authentication::MD5Password(salt.to_vec())).await;
                 }
+                let verifier = match account {
+                    Some(Account {
+                        secret: Secret::Scram(verifier),
+                        ..
+                    }) => verifier.clone(),
+                    _ => self.accounts.mock_verifier(&user),
+                };
+                self.set_step(Step::ScramOffered(verifier));
+                send(client, Authentication::SASL(vec![scram::MECHANISM.into()])).await
             }
             (Step::Md5(expected), PgWireFrontendMessage::PasswordMessageFamily(message)) => {
                 let answer = message.into_password()?.password;
@@ -264,19 +273,17 @@ impl PasswordCheck {
     }
 }
 
-/// The mechanism and data of a SASLInitialResponse, read with bounds checks (pgwire's decoder panics on a
-/// short or lying length).
+/// The user name of the startup message ("" before it).
+fn user_of(client: &impl ClientInfo) -> String {
+    client.metadata().get("user").cloned().unwrap_or_default()
+}
+
+/// The mechanism and data of a SASLInitialResponse as the connection decoded it (raw), read with bounds
+/// checks (pgwire's own decoder panics on a short or lying length).
 fn sasl_initial_response(message: PasswordMessageFamily) -> PgWireResult<(String, Vec<u8>)> {
     let malformed = || PgWireError::InvalidScramMessage("malformed SASLInitialResponse".into());
-    let body = match message {
-        PasswordMessageFamily::Raw(body) => body,
-        PasswordMessageFamily::SASLInitialResponse(first) => {
-            return Ok((
-                first.auth_method,
-                first.data.map(|d| d.to_vec()).unwrap_or_default(),
-            ));
-        }
-        _ => return Err(malformed()),
+    let PasswordMessageFamily::Raw(body) = message else {
+        return Err(malformed());
     };
     let nul = body.iter().position(|&b| b == 0).ok_or_else(malformed)?;
     let mechanism = String::from_utf8_lossy(&body[..nul]).into_owned();

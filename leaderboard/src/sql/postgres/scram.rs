@@ -96,7 +96,7 @@ impl Exchange {
             "{},{},{without_proof}",
             self.client_first_bare, self.server_first
         );
-        let client_signature = hmac(&self.verifier.stored_key, &auth_message);
+        let client_signature = hmac(&self.verifier.stored_key, auth_message.as_bytes());
         let client_key: Vec<u8> = proof
             .iter()
             .zip(client_signature)
@@ -106,7 +106,7 @@ impl Exchange {
         if !bool::from(stored_key.as_slice().ct_eq(&self.verifier.stored_key)) {
             return Err(ScramError::WrongProof);
         }
-        let server_signature = hmac(&self.verifier.server_key, &auth_message);
+        let server_signature = hmac(&self.verifier.server_key, auth_message.as_bytes());
         Ok(format!("v={}", STANDARD.encode(server_signature)))
     }
 }
@@ -141,9 +141,10 @@ fn attribute(message: &str, name: char) -> Option<&str> {
     })
 }
 
-fn hmac(key: &[u8], message: &str) -> [u8; 32] {
+/// HMAC-SHA-256 of `message` under `key`.
+pub fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
-    mac.update(message.as_bytes());
+    mac.update(message);
     mac.finalize().into_bytes().into()
 }
 
