@@ -284,6 +284,19 @@ impl ArrivalPass {
         self.partitions.values().map(|p| p.outliers).sum()
     }
 
+    /// A copy of the clocks with an empty dedupe set: what readers of a snapshot need (watermarks, closed
+    /// and final months), without copying the ids.
+    pub(crate) fn without_ids(&self) -> ArrivalPass {
+        ArrivalPass {
+            calendar: self.calendar,
+            rule: self.rule,
+            grace_ms: self.grace_ms,
+            partitions: self.partitions.clone(),
+            seen: SeenIds::default(),
+            pruned_before: self.pruned_before,
+        }
+    }
+
     /// How many event ids the dedupe set holds.
     pub fn remembered_ids(&self) -> usize {
         self.seen.len()

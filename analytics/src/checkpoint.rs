@@ -76,7 +76,7 @@ pub enum CheckpointError {
 }
 
 /// What a checkpoint holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// The source the offsets belong to, e.g. `kafka:activity`.
     pub source: String,

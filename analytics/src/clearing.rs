@@ -4,7 +4,7 @@
 //! the partition the event will reach but not yet on all of them passes here and is late there.
 
 use crate::arrival::Fingerprint;
-use crate::engine::Engine;
+use crate::engine::{Engine, Figures};
 use schemas::{EpochMillis, YearMonth};
 use thiserror::Error;
 
@@ -29,7 +29,7 @@ pub enum ClearingRefusal {
     },
 }
 
-impl Engine {
+impl Figures {
     /// The time a clearing score is given when the caller names none: the latest watermark plus the
     /// watermark delay (about the latest event time that moved a watermark, so a replay of old data is not
     /// pushed into the future), or `now` before any event.
@@ -40,7 +40,9 @@ impl Engine {
             .latest_watermark()
             .map_or(now, |w| w + delay)
     }
+}
 
+impl Engine {
     /// Refuses a clearing score for `month` when that month is final, and an event `event_id` at
     /// `occurred_at` (written `at`) that would be a duplicate or late.
     pub fn check_clearing_score(

@@ -132,16 +132,19 @@ fn merge_into<K: std::hash::Hash + Eq>(
 }
 
 /// Everything the engine keeps between batches: what a checkpoint saves.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// Entities, counters and the day-by-day counters are shared with snapshots ([`Engine::snapshot`]) and
+/// copied only when the engine changes them while a snapshot still holds them.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct EngineState {
     /// Watermarks, closed months, offsets and the dedupe set.
     pub(crate) arrival: ArrivalPass,
     /// Entity state.
-    pub(crate) entities: Entities,
+    pub(crate) entities: Arc<Entities>,
     /// Keyed counters.
-    pub(crate) counters: Counters,
+    pub(crate) counters: Arc<Counters>,
     /// What each day of each month added to the counters.
-    pub(crate) daily: DailyCounters,
+    pub(crate) daily: Arc<DailyCounters>,
     /// Disposition totals.
     pub(crate) counts: Counts,
 }
@@ -171,14 +174,60 @@ impl EngineState {
     pub fn positions(&self) -> std::collections::BTreeMap<schemas::PartitionId, u64> {
         self.arrival.positions()
     }
+
+    /// A copy for readers: the clocks without the dedupe set, the rest shared.
+    fn snapshot(&self) -> EngineState {
+        EngineState {
+            arrival: self.arrival.without_ids(),
+            entities: self.entities.clone(),
+            counters: self.counters.clone(),
+            daily: self.daily.clone(),
+            counts: self.counts,
+        }
+    }
 }
 
-/// The scoring engine.
-pub struct Engine {
+/// What the figures are made from: the configuration, the organisation and the engine's state. Scorecards,
+/// history and rewards are computed from it; [`Engine`] dereferences to its own, and
+/// [`Engine::snapshot`] gives a copy that readers use without holding the engine.
+#[derive(Debug)]
+pub struct Figures {
     config: Arc<Config>,
     org: Arc<Organisation>,
     calendar: LocalCalendar,
     state: EngineState,
+}
+
+impl Figures {
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The organisation file.
+    pub fn org(&self) -> &Organisation {
+        &self.org
+    }
+
+    /// The calendar of the configured zone.
+    pub fn calendar(&self) -> &LocalCalendar {
+        &self.calendar
+    }
+
+    /// The state the figures are read from (a snapshot's holds no dedupe set).
+    pub fn state(&self) -> &EngineState {
+        &self.state
+    }
+
+    /// Disposition totals so far.
+    pub fn counts(&self) -> Counts {
+        self.state.counts
+    }
+}
+
+/// The scoring engine: its figures, and what turns batches into them.
+pub struct Engine {
+    figures: Figures,
     aggregator: DeltaAggregator,
     facts: FactBuilder,
     dates: LocalDates,
@@ -199,15 +248,17 @@ impl Engine {
             entities.branches.intern(&branch.branch_id);
         }
         Self {
-            config,
-            org,
-            calendar,
-            state: EngineState {
-                arrival,
-                entities,
-                counters: Counters::default(),
-                daily: DailyCounters::default(),
-                counts: Counts::default(),
+            figures: Figures {
+                config,
+                org,
+                calendar,
+                state: EngineState {
+                    arrival,
+                    entities: Arc::new(entities),
+                    counters: Arc::default(),
+                    daily: Arc::default(),
+                    counts: Counts::default(),
+                },
             },
             aggregator: DeltaAggregator::new(),
             facts: FactBuilder::default(),
@@ -223,14 +274,15 @@ impl Engine {
         state
             .arrival
             .configure(engine.calendar, WatermarkRule::for_config(&engine.config));
+        let entities = Arc::make_mut(&mut state.entities);
         for branch in &engine.org.branches {
-            state.entities.branches.intern(&branch.branch_id);
+            entities.branches.intern(&branch.branch_id);
         }
-        engine.state = state;
+        engine.figures.state = state;
         engine
     }
 
-    /// Keeps no day-by-day history from now on: fact rows carry no day, and [`Engine::history`] shows
+    /// Keeps no day-by-day history from now on: fact rows carry no day, and [`Figures::history`] shows
     /// nothing before the month's last day. Only for measuring what the history costs; the scorecards
     /// are the same.
     pub fn keep_no_day_history(&mut self) {
@@ -238,29 +290,15 @@ impl Engine {
         self.facts.keep_no_days();
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// The organisation file.
-    pub fn org(&self) -> &Organisation {
-        &self.org
-    }
-
-    /// The calendar of the configured zone.
-    pub fn calendar(&self) -> &LocalCalendar {
-        &self.calendar
-    }
-
-    /// The current state (for scorecards and checkpoints).
-    pub fn state(&self) -> &EngineState {
-        &self.state
-    }
-
-    /// Disposition totals so far.
-    pub fn counts(&self) -> Counts {
-        self.state.counts
+    /// A copy of the figures as they are now, for reading without holding the engine: it shares the
+    /// entities and counters until the engine next changes them, and has the clocks but no dedupe set.
+    pub fn snapshot(&self) -> Figures {
+        Figures {
+            config: self.figures.config.clone(),
+            org: self.figures.org.clone(),
+            calendar: self.figures.calendar,
+            state: self.figures.state.snapshot(),
+        }
     }
 
     /// Processes one micro-batch in arrival order; returns each message's disposition, in order.
@@ -276,15 +314,16 @@ impl Engine {
             lookups.extend(chunk.iter().map(|m| {
                 m.decoded.as_ref().ok().map(|event| Lookup {
                     id: Fingerprint::of(&event.event_id),
-                    known: self.state.entities.known_keys(event),
+                    known: self.figures.state.entities.known_keys(event),
                 })
             }));
-            self.state
+            self.figures
+                .state
                 .arrival
                 .warm(lookups.iter().flatten().map(|lookup| lookup.id));
             for (message, lookup) in chunk.iter().zip(&lookups) {
                 let d = self.classify_and_apply(message, *lookup);
-                self.state.counts.record(d);
+                self.figures.state.counts.record(d);
                 dispositions.push(d);
             }
         }
@@ -292,12 +331,13 @@ impl Engine {
             let facts = self.facts.finish();
             let deltas = self.aggregator.aggregate(facts.clone()).await?;
             self.facts.recycle(facts);
+            let state = &mut self.figures.state;
+            let counters = Arc::make_mut(&mut state.counters);
+            let daily = Arc::make_mut(&mut state.daily);
             for (key, delta) in &deltas {
-                self.state
-                    .counters
-                    .merge((key.month, key.branch, key.user), delta);
+                counters.merge((key.month, key.branch, key.user), delta);
                 if self.day_history {
-                    self.state.daily.merge(*key, delta);
+                    daily.merge(*key, delta);
                 }
             }
         }
@@ -307,7 +347,8 @@ impl Engine {
     /// The arrival-order decision for one message, and its effect on entity state and fact rows.
     /// `lookup` is what was looked up for it ahead (`None` for a rejected message).
     fn classify_and_apply(&mut self, message: &Message, lookup: Option<Lookup>) -> Disposition {
-        let arrival = &mut self.state.arrival;
+        let state = &mut self.figures.state;
+        let arrival = &mut state.arrival;
         arrival.saw_offset(message.partition, message.offset);
         let (Ok(event), Some(Lookup { id, known })) = (&message.decoded, lookup) else {
             return Disposition::Rejected;
@@ -326,7 +367,7 @@ impl Engine {
         if arrival.is_duplicate(id, dedupe_month) {
             return Disposition::Duplicate;
         }
-        let target = self.state.entities.target_month(event);
+        let target = state.entities.target_month(event);
         let own_month_late = arrival.is_closed(message.partition, month) && !state_change;
         let late =
             own_month_late || target.is_some_and(|m| arrival.is_closed(message.partition, m));
@@ -341,7 +382,15 @@ impl Engine {
             base_month: self.base_month,
             known,
         };
-        self.state.entities.apply(event, placement, &mut self.facts);
+        Arc::make_mut(&mut state.entities).apply(event, placement, &mut self.facts);
         Disposition::Accepted
+    }
+}
+
+impl std::ops::Deref for Engine {
+    type Target = Figures;
+
+    fn deref(&self) -> &Figures {
+        &self.figures
     }
 }

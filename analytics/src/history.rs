@@ -5,7 +5,7 @@
 //! the month's scorecard. An event accepted late changes its own day and every later day, never an
 //! earlier one, and a day is final when its month is.
 
-use crate::engine::{Counters, Engine};
+use crate::engine::{Counters, Figures};
 use crate::error::EngineError;
 use crate::facts::{Measure, NO_USER};
 #[cfg(test)]
@@ -75,7 +75,7 @@ pub struct PersonToDate {
     pub mobile_payment_rank: UserRank,
 }
 
-impl Engine {
+impl Figures {
     /// `month` day by day; only `branch`'s rows and people when given (ranks are still the city's).
     pub fn history(&self, month: YearMonth, branch: Option<&str>) -> Result<History, EngineError> {
         let period = self.resolve_period(PeriodSpec::Month(month))?;
@@ -159,7 +159,7 @@ impl Engine {
     }
 
     /// One day's rows: the month `range` scored from `counters` and what happened before `before`; only
-    /// the branch `only`'s when given. `people` are the month's ([`Engine::people_of`]).
+    /// the branch `only`'s when given. `people` are the month's ([`Figures::people_of`]).
     fn day(
         &self,
         range: MonthRange,
@@ -235,6 +235,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Engine;
     use schemas::{Config, Message, Organisation, decode_event};
     use std::sync::Arc;
 

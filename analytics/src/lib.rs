@@ -10,7 +10,7 @@
 //!                                        policies …)                     history)
 //! ```
 //!
-//! Scorecards ([`Engine::scorecard`]) and rewards ([`Engine::rewards`]) are computed on demand from the
+//! Scorecards ([`Figures::scorecard`]) and rewards ([`Figures::rewards`]) are computed on demand from the
 //! counters and entity state for a month, a quarter or the assessment to date. Every figure is a function of
 //! each partition's event order only: batch sizes, restarts and how partitions interleave do not change it.
 //!
@@ -75,7 +75,7 @@ pub use checkpoint::{
 };
 pub use clearing::ClearingRefusal;
 pub use daily::{DailyCounters, DailyFootprint, PersonDay};
-pub use engine::{Counters, Counts, Disposition, Engine, EngineState, WARM_AHEAD};
+pub use engine::{Counters, Counts, Disposition, Engine, EngineState, Figures, WARM_AHEAD};
 pub use error::EngineError;
 pub use history::{History, HistoryDay, PersonToDate};
 pub use indicators::{Fraction, Indicator};

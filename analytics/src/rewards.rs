@@ -1,7 +1,7 @@
 //! Rewards (docs/scoring.md#rewards): the annual branch prizes, the specialists' monthly bonus and the salespeople's
 //! per-policy payout.
 
-use crate::engine::Engine;
+use crate::engine::Figures;
 use crate::error::EngineError;
 use crate::facts::Measure;
 use crate::period::{Period, PeriodSpec};
@@ -92,7 +92,7 @@ pub struct SalespersonPayout {
     pub yuan: f64,
 }
 
-impl Engine {
+impl Figures {
     /// The rewards of `spec`'s months, and the branch awards of the assessment to date.
     pub fn rewards(&self, spec: PeriodSpec) -> Result<RewardReport, EngineError> {
         let period: Period = self.resolve_period(spec)?;

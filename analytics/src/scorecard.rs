@@ -3,7 +3,7 @@
 
 use crate::at_stake::{BranchExtras, BranchStake, Field};
 use crate::engine::Counters;
-use crate::engine::Engine;
+use crate::engine::Figures;
 use crate::error::EngineError;
 use crate::facts::{Measure, Measures};
 use crate::indicators::{FigureContext, Fraction, Indicator, Membership, TaskValidity, range_mask};
@@ -214,7 +214,7 @@ pub(crate) fn fen_to_yuan(fen: i64) -> f64 {
     fen as f64 / 100.0
 }
 
-impl Engine {
+impl Figures {
     /// The month of the latest watermark, or an error when nothing has arrived yet.
     fn latest_month(&self) -> Result<(i64, YearMonth), EngineError> {
         let watermark = self
@@ -431,7 +431,7 @@ impl Engine {
         })
     }
 
-    /// Every branch's row of a block scored by [`Engine::score_range`], its points given by `points_of`,
+    /// Every branch's row of a block scored by [`Figures::score_range`], its points given by `points_of`,
     /// with its key: in-scope branches by rank, then the rest, in `branches` order where equal. Without
     /// pace or quarter totals.
     pub(crate) fn branch_rows(

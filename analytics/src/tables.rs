@@ -3,7 +3,7 @@
 //! from the engine's state when the query runs, one period at a time, with the same code as the scorecard
 //! JSON, so SQL and REST can never disagree.
 
-use crate::engine::Engine;
+use crate::engine::Figures;
 use crate::error::EngineError;
 use crate::indicators::Indicator;
 use crate::period::PeriodSpec;
@@ -185,7 +185,7 @@ impl LiveTable {
     }
 
     /// The table's rows in `engine`'s state now (no rows before the first event).
-    pub fn rows(self, engine: &Engine) -> Result<RecordBatch, TableError> {
+    pub fn rows(self, engine: &Figures) -> Result<RecordBatch, TableError> {
         let mut rows = TableRows::default();
         for part in self.parts(engine)? {
             part.add_rows(engine, &mut rows)?;
@@ -196,7 +196,7 @@ impl LiveTable {
     /// The pieces the table is built from: one per period (the rewards in one piece). A server reads each
     /// under its own short lock of the engine ([`TablePart::add_rows`]), so the pipeline waits for one
     /// period's figures at a time, never for a whole table; each period's rows are consistent.
-    pub fn parts(self, engine: &Engine) -> Result<Vec<TablePart>, TableError> {
+    pub fn parts(self, engine: &Figures) -> Result<Vec<TablePart>, TableError> {
         Ok(match self {
             LiveTable::BranchMonthly => month_specs(engine)?
                 .into_iter()
@@ -253,7 +253,7 @@ pub enum TablePart {
 
 impl TablePart {
     /// Adds this piece's rows in `engine`'s state now to `rows`.
-    pub fn add_rows(self, engine: &Engine, rows: &mut TableRows) -> Result<(), TableError> {
+    pub fn add_rows(self, engine: &Figures, rows: &mut TableRows) -> Result<(), TableError> {
         let rows = &mut rows.0;
         match self {
             TablePart::BranchMonth(spec) => {
@@ -342,7 +342,7 @@ const DAY_COUNTS: [DayCount; 5] = [
 const DAY_AMOUNTS: [&str; 2] = ["deal_premium", "mobile_payment"];
 
 /// The months of the assessment so far, oldest first (none before the first event).
-fn month_specs(engine: &Engine) -> Result<Vec<PeriodSpec>, EngineError> {
+fn month_specs(engine: &Figures) -> Result<Vec<PeriodSpec>, EngineError> {
     match engine.resolve_period(PeriodSpec::Assessment) {
         Ok(period) => Ok(period.range.months().map(PeriodSpec::Month).collect()),
         Err(EngineError::NoData) => Ok(Vec::new()),
@@ -351,7 +351,7 @@ fn month_specs(engine: &Engine) -> Result<Vec<PeriodSpec>, EngineError> {
 }
 
 /// Every month, every quarter and the assessment, with the period kind.
-fn all_specs(engine: &Engine) -> Result<Vec<(PeriodSpec, &'static str)>, EngineError> {
+fn all_specs(engine: &Figures) -> Result<Vec<(PeriodSpec, &'static str)>, EngineError> {
     let months = month_specs(engine)?;
     if months.is_empty() {
         return Ok(Vec::new());
@@ -567,7 +567,7 @@ fn scorecard_row(card: &Scorecard, kind: &str, b: &crate::BranchRow) -> Value {
     Value::Object(row)
 }
 
-fn rewards(engine: &Engine) -> Result<Vec<Value>, EngineError> {
+fn rewards(engine: &Figures) -> Result<Vec<Value>, EngineError> {
     let report = match engine.rewards(PeriodSpec::Assessment) {
         Ok(report) => report,
         Err(EngineError::NoData) => return Ok(Vec::new()),

@@ -1,7 +1,7 @@
 //! What the day-by-day history (docs/scoring.md#day-by-day-history) costs in memory and what answering it
 //! costs in time, after replaying an event file: the person-days and branch-days held and their bytes, per
 //! active person-day (a day a person logged in or had something counted), and how long
-//! `Engine::history` takes for each month, alone and with its JSON (what `GET /api/v1/history` does). docs/BENCHMARKS.md (Day-by-day history) reports it.
+//! `Figures::history` takes for each month, alone and with its JSON (what `GET /api/v1/history` does). docs/BENCHMARKS.md (Day-by-day history) reports it.
 //!
 //!     cargo run --release --example history_cost -- ORG.csv EVENTS.ndjson
 

@@ -106,13 +106,13 @@ impl Hub {
             .clone()
     }
 
-    /// The standings of the live month ([`analytics::Engine::live_month`]; no outlook: boards do not show it),
+    /// The standings of the live month ([`analytics::Figures::live_month`]; no outlook: boards do not show it),
     /// if there is one.
     async fn current_scorecard(&self, with_users: bool) -> Option<Scorecard> {
-        let engine = self.live.engine.read().await;
-        match engine
+        let figures = self.live.figures().await;
+        match figures
             .live_month()
-            .and_then(|month| engine.standings(PeriodSpec::Month(month), with_users))
+            .and_then(|month| figures.standings(PeriodSpec::Month(month), with_users))
         {
             Ok(card) => Some(card),
             Err(EngineError::NoData | EngineError::NotStarted { .. }) => None,

@@ -1,7 +1,7 @@
 //! What the pipeline shares with the HTTP server: the engine behind a lock, and the pipeline's status.
 
 use crate::live::deals::Deal;
-use analytics::Engine;
+use analytics::{Engine, Figures};
 use schemas::{Config, Organisation};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -43,6 +43,12 @@ impl Live {
             version: watch::Sender::new(0),
             deals: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The figures as they are now, to read without holding the engine: the pipeline goes on while a
+    /// reader computes a scorecard, history or table from them.
+    pub async fn figures(&self) -> Figures {
+        self.engine.read().await.snapshot()
     }
 
     /// Records that a batch has changed the state, with the large deals it held.

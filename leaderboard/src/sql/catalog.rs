@@ -1,6 +1,7 @@
-//! The tables of the SQL catalog: the live indicator tables, read from the engine when the query runs (a
-//! period at a time, each under its own short read of the engine), and the archived tables, whose committed Parquet files and waiting rows are taken together
-//! under one lock so a query never sees a row twice or misses one across a flush.
+//! The tables of the SQL catalog: the live indicator tables, built when the query runs from a snapshot of
+//! the engine's figures (the pipeline is not held while they are built), and the archived tables, whose
+//! committed Parquet files and waiting rows are taken together under one lock so a query never sees a row
+//! twice or misses one across a flush.
 
 use crate::live::Live;
 use analytics::{Archive, ArchiveTable, LiveTable, TableRows};
@@ -77,15 +78,10 @@ impl TableProvider for LiveTableProvider {
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let failed = |e: analytics::TableError| DataFusionError::External(Box::new(e));
-        let parts = self
-            .table
-            .parts(&*self.live.engine.read().await)
-            .map_err(failed)?;
+        let figures = self.live.figures().await;
         let mut rows = TableRows::default();
-        for part in parts {
-            // One period under each read of the engine, so the pipeline never waits for a whole table.
-            part.add_rows(&*self.live.engine.read().await, &mut rows)
-                .map_err(failed)?;
+        for part in self.table.parts(&figures).map_err(failed)? {
+            part.add_rows(&figures, &mut rows).map_err(failed)?;
         }
         let batch = self.table.batch(rows).map_err(failed)?;
         let exec =

@@ -4,7 +4,7 @@ use crate::live::boards::{Board, BoardView};
 use crate::web::access::Grant;
 use crate::web::error::ApiError;
 use crate::web::state::AppState;
-use analytics::{Engine, PeriodSpec};
+use analytics::{Figures, PeriodSpec};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -33,11 +33,11 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     query.map(|Query(q)| q).map_err(ApiError::from)
 }
 
-/// The period `text` names, or the live month ([`Engine::live_month`]).
-fn period_of(engine: &Engine, text: Option<&str>) -> Result<PeriodSpec, ApiError> {
+/// The period `text` names, or the live month ([`Figures::live_month`]).
+fn period_of(figures: &Figures, text: Option<&str>) -> Result<PeriodSpec, ApiError> {
     match text {
         Some(text) => text.parse::<PeriodSpec>().map_err(ApiError::bad_request),
-        None => Ok(PeriodSpec::Month(engine.live_month()?)),
+        None => Ok(PeriodSpec::Month(figures.live_month()?)),
     }
 }
 
@@ -49,10 +49,9 @@ pub async fn scorecard(
     q: Result<Query<ScorecardQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
-    let engine = state.live.engine.read().await;
-    let spec = period_of(&engine, q.period.as_deref())?;
-    let mut card = engine.scorecard(spec, q.users)?;
-    drop(engine);
+    let figures = state.live.figures().await;
+    let spec = period_of(&figures, q.period.as_deref())?;
+    let mut card = figures.scorecard(spec, q.users)?;
     if let Some(own) = grant.branch() {
         if let Some(users) = card.users.as_mut() {
             users.retain(|u| u.branch_id == own);
@@ -94,13 +93,12 @@ pub async fn history(
         .as_deref()
         .map(|text| text.parse::<YearMonth>().map_err(ApiError::bad_request))
         .transpose()?;
-    let engine = state.live.engine.read().await;
+    let figures = state.live.figures().await;
     let month = match month {
         Some(month) => month,
-        None => engine.live_month()?,
+        None => figures.live_month()?,
     };
-    let mut history = engine.history(month, q.branch.as_deref())?;
-    drop(engine);
+    let mut history = figures.history(month, q.branch.as_deref())?;
     let own = grant.branch();
     let with_users = q.users.unwrap_or(true);
     for day in &mut history.days {
@@ -135,16 +133,15 @@ pub async fn board(
         .parse()
         .map_err(|e: String| ApiError::new(StatusCode::NOT_FOUND, e))?;
     let key = grant.board_key(board, q.branch, state.live.org())?;
-    let engine = state.live.engine.read().await;
-    let spec = period_of(&engine, q.period.as_deref())?;
-    let card = engine.standings(spec, board.ranks_people())?;
-    drop(engine);
+    let figures = state.live.figures().await;
+    let spec = period_of(&figures, q.period.as_deref())?;
+    let card = figures.standings(spec, board.ranks_people())?;
     Ok(Json(BoardView::of(&key, &card, state.live.config())).into_response())
 }
 
 /// `GET /api/v1/periods`: the periods with data, for the manager view's selector.
 pub async fn periods(State(state): State<AppState>, _grant: Grant) -> Result<Response, ApiError> {
-    let current = state.live.engine.read().await.live_month()?;
+    let current = state.live.figures().await.live_month()?;
     let config = state.live.config();
     let first = analytics::assessment_months(config).first;
     let months: Vec<YearMonth> = (0..=current.months_since(first))
