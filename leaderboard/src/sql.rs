@@ -10,6 +10,7 @@ pub mod encode;
 pub mod guard;
 pub mod limits;
 pub mod pg_compat;
+pub mod pg_rewrite;
 pub mod planning;
 pub mod postgres;
 pub mod report;
@@ -373,7 +374,7 @@ impl SqlEngine {
     }
 
     /// Plans one statement that [`guard::check_sql`] allowed as a query, under the query's limits, in
-    /// DataFusion's words for PostgreSQL's ([`pg_compat::rewrite`]): a statement
+    /// DataFusion's words for PostgreSQL's ([`pg_rewrite::rewrite`]): a statement
     /// whose expressions weigh more than `sql.max_expression_weight` ([`shape`]) is refused at once,
     /// and planning takes a query slot and stops at its first check after `sql.timeout_secs` ([`planning`]).
     /// A limit that stops it is logged with the start of the statement.
@@ -392,7 +393,12 @@ impl SqlEngine {
         // PostgreSQL's words for what DataFusion says otherwise, from every front end.
         let statement = match statement {
             DFStatement::Statement(statement) => {
-                DFStatement::Statement(Box::new(pg_compat::rewrite(*statement)))
+                let state = self.ctx.state();
+                let is_scalar = |name: &str| {
+                    state.scalar_functions().contains_key(name)
+                        && !state.table_functions().contains_key(name)
+                };
+                DFStatement::Statement(Box::new(pg_rewrite::rewrite(*statement, &is_scalar)))
             }
             other => other,
         };

@@ -227,6 +227,22 @@ pub fn python_with_drivers() -> std::path::PathBuf {
     )
 }
 
+/// Runs `sql` with a Python driver over `conninfo` (`tests/py/connect.py`): `psycopg2` (libpq 16, the simple
+/// protocol) or `psycopg` (psycopg 3, libpq 17, a prepared statement with binary results). Its rows as
+/// tab-separated lines, or the driver's message.
+pub fn python_query(driver: &str, conninfo: &str, sql: &str) -> Result<String, String> {
+    let output = std::process::Command::new(python_with_drivers())
+        .arg(workspace_dir().join("tests/py/connect.py"))
+        .args([driver, conninfo, sql])
+        .output()
+        .expect("run python");
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
 /// The configuration of the hand-computed tests: the defaults with round monthly targets (30 quotes, 10
 /// proposals, 10,000 yuan of deal premium per user), so that points work out by hand.
 pub fn hand_config() -> Config {

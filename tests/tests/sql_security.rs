@@ -58,16 +58,6 @@ fn outcome(output: &std::process::Output) -> Result<String, String> {
     }
 }
 
-/// Runs `sql` with a Python driver (`psycopg2` or `psycopg`) over `conninfo`; its rows or its message.
-fn python(driver: &str, conninfo: &str, sql: &str) -> Result<String, String> {
-    let output = Command::new(tests::python_with_drivers())
-        .arg(tests::workspace_dir().join("tests/py/connect.py"))
-        .args([driver, conninfo, sql])
-        .output()
-        .expect("run python");
-    outcome(&output)
-}
-
 #[test]
 fn scram_is_the_default_md5_is_opt_in_and_verifiers_replace_passwords() {
     let pg_port = free_port();
@@ -84,7 +74,7 @@ fn scram_is_the_default_md5_is_opt_in_and_verifiers_replace_passwords() {
         format!("host=127.0.0.1 port={pg_port} user={user} dbname=leaderboard {extra}")
     };
     let libpq = |user: &str, password: &str, extra: &str| {
-        python(
+        tests::python_query(
             "psycopg2",
             &format!("{} password={password}", conninfo(user, extra)),
             &format!("SELECT '{user}'"),
@@ -148,7 +138,7 @@ fn scram_is_the_default_md5_is_opt_in_and_verifiers_replace_passwords() {
     );
     // psycopg 3 (libpq 17) logs in with SCRAM too and runs a prepared query with binary results.
     assert_eq!(
-        python(
+        tests::python_query(
             "psycopg",
             &format!("{} password={PASSWORD}", conninfo("analyst", "")),
             "SELECT CAST(7 AS BIGINT) * 6, 'lb'"

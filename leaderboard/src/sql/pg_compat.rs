@@ -7,9 +7,8 @@
 //!   lists), so `unnest(conkey)` plans; this database has no constraints or indexes, so they are empty
 //!   (the crate's copies hold a PostgreSQL server's own system constraints, as text);
 //! - `pg_class.reloptions` and `relacl` (null), which psql's `\d+` and SQLAlchemy's `get_indexes` read;
-//! - statements in PostgreSQL's words that DataFusion says otherwise, rewritten before planning
-//!   ([`rewrite`]): `generate_subscripts`, `ARRAY(subquery)`, `FROM pg_catalog.unnest(a) x`,
-//!   `information_schema._pg_expandarray` and `(expression).field`.
+//! - `pg_expandarray_list`, what `information_schema._pg_expandarray` becomes
+//!   ([`super::pg_rewrite`] puts statements in PostgreSQL's words into DataFusion's).
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, Int32Array, ListArray, StructArray};
@@ -17,20 +16,13 @@ use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema};
 use datafusion::catalog::{MemTable, SchemaProvider, TableProvider};
 use datafusion::datasource::{ViewTable, provider_as_source};
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf,
 };
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
-use datafusion::sql::sqlparser::ast::{
-    AccessExpr, Expr, FunctionArguments, Statement, TableAliasColumnDef, TableFactor, VisitMut,
-    VisitorMut, visit_expressions_mut,
-};
-use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::parser::Parser;
-use std::ops::ControlFlow;
 use std::sync::Arc;
 
 /// The PostgreSQL version the port answers as: the protocol and catalog it speaks.
@@ -54,12 +46,51 @@ pub fn version_text() -> String {
 }
 
 /// Replaces DataFusion's `version()` in `ctx` with [`version_text`], and adds `pg_type_is_visible(oid)`
-/// (every type of the catalog is on the search path, as `pg_table_is_visible` says of every table) and
-/// `pg_get_indexdef(…)` (null: there are no indexes to describe).
+/// (every type of the catalog is on the search path, as `pg_table_is_visible` says of every table),
+/// [`FixedAnswer::ALL`] and `current_setting(name)` ([`setting`]).
 pub fn register(ctx: &SessionContext) {
-    ctx.register_udf(ScalarUDF::new_from_impl(NoIndexDefinition {
-        signature: Signature::variadic_any(Volatility::Stable),
-    }));
+    ctx.register_udf(create_udf(
+        "current_setting",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let value = |name: Option<&str>| match name {
+                None => Ok(None),
+                Some(name) => setting(name).map(|v| Some(v.to_string())).ok_or_else(|| {
+                    DataFusionError::Execution(format!(
+                        "unrecognized configuration parameter \"{name}\""
+                    ))
+                }),
+            };
+            Ok(match &args[0] {
+                ColumnarValue::Scalar(ScalarValue::Utf8(name)) => {
+                    ColumnarValue::Scalar(ScalarValue::Utf8(value(name.as_deref())?))
+                }
+                ColumnarValue::Scalar(other) => {
+                    return Err(DataFusionError::Execution(format!(
+                        "current_setting takes a text, not {other:?}"
+                    )));
+                }
+                ColumnarValue::Array(names) => {
+                    let names = datafusion::common::cast::as_string_array(names)?;
+                    ColumnarValue::Array(Arc::new(
+                        names
+                            .iter()
+                            .map(value)
+                            .collect::<Result<datafusion::arrow::array::StringArray>>()?,
+                    ))
+                }
+            })
+        }),
+    ));
+    for (name, answer) in FixedAnswer::ALL {
+        ctx.register_udf(ScalarUDF::new_from_impl(FixedAnswer {
+            name,
+            answer,
+            signature: Signature::variadic_any(Volatility::Stable),
+        }));
+    }
     ctx.register_udf(ScalarUDF::new_from_impl(ExpandArray {
         signature: Signature::any(1, Volatility::Immutable),
     }));
@@ -91,15 +122,51 @@ pub fn register(ctx: &SessionContext) {
     ));
 }
 
-/// `pg_get_indexdef(index [, column, pretty])`: null, as this database has no index to describe.
+/// The settings `current_setting(name)` answers (PostgreSQL 16's values for what this server does; names
+/// as PostgreSQL compares them, without regard to case). Grafana's table picker reads `search_path` to
+/// name the tables of `public` without their schema.
+fn setting(name: &str) -> Option<&'static str> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "search_path" => "\"$user\", public",
+        "server_version" => POSTGRES,
+        "server_version_num" => "160006",
+        "server_encoding" | "client_encoding" => "UTF8",
+        "datestyle" => "ISO, MDY",
+        "timezone" => "UTC",
+        "standard_conforming_strings" | "integer_datetimes" => "on",
+        "transaction_read_only" | "default_transaction_read_only" => "on",
+        "max_identifier_length" => "63",
+        _ => return None,
+    })
+}
+
+/// What a catalog function answers here whatever its arguments.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct NoIndexDefinition {
+struct FixedAnswer {
+    name: &'static str,
+    answer: Option<&'static str>,
     signature: Signature,
 }
 
-impl ScalarUDFImpl for NoIndexDefinition {
+impl FixedAnswer {
+    /// The functions that describe what this database does not have: comments (`col_description`,
+    /// `obj_description`, `shobj_description`: null) and indexes (`pg_get_indexdef`: null), and the view
+    /// definitions (`pg_get_viewdef`: a note, as the live tables are built by the engine, not from SQL).
+    const ALL: [(&str, Option<&str>); 5] = [
+        ("pg_get_indexdef", None),
+        ("col_description", None),
+        ("obj_description", None),
+        ("shobj_description", None),
+        (
+            "pg_get_viewdef",
+            Some("-- built from the engine's live figures when a query reads it"),
+        ),
+    ];
+}
+
+impl ScalarUDFImpl for FixedAnswer {
     fn name(&self) -> &str {
-        "pg_get_indexdef"
+        self.name
     }
 
     fn signature(&self) -> &Signature {
@@ -111,7 +178,9 @@ impl ScalarUDFImpl for NoIndexDefinition {
     }
 
     fn invoke_with_args(&self, _: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None)))
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(
+            self.answer.map(str::to_string),
+        )))
     }
 }
 
@@ -119,13 +188,13 @@ impl ScalarUDFImpl for NoIndexDefinition {
 /// `{x, n}` structs. PostgreSQL's `information_schema._pg_expandarray` returns them as rows; [`rewrite`]
 /// makes a call to it an `unnest` of this list, so pgjdbc's `getPrimaryKeys` query plans.
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct ExpandArray {
+pub(crate) struct ExpandArray {
     signature: Signature,
 }
 
 impl ExpandArray {
-    /// The function's name: not PostgreSQL's, whose calls [`rewrite`] turns into an `unnest` of this one.
-    const NAME: &str = "pg_expandarray_list";
+    /// The function's name: not PostgreSQL's, whose calls [`super::pg_rewrite::rewrite`] turns into an `unnest` of this one.
+    pub(crate) const NAME: &str = "pg_expandarray_list";
 
     fn element_fields(element: &DataType) -> Fields {
         Fields::from(vec![
@@ -297,171 +366,9 @@ pub fn type_catalog_arrays(ctx: &SessionContext, catalog: &str) -> Result<()> {
     Ok(())
 }
 
-/// `statement` with what DataFusion cannot run but can run in other words rewritten:
-/// - each `generate_subscripts(array, dim)` becomes `unnest(range(1, array_length(array, dim) + 1))` (the
-///   subscripts of a one-based array, unnested alongside the array as PostgreSQL zips set-returning
-///   functions in a select list);
-/// - each `ARRAY(subquery)` becomes `(SELECT array_agg(…) FROM (subquery))`, the array of the subquery's
-///   one column (null rather than `{}` when it has no rows);
-/// - `FROM pg_catalog.unnest(a) x` names its column `x` too ([`NameScalarFunctionColumns`]);
-/// - `information_schema._pg_expandarray(a)` becomes `unnest(pg_expandarray_list(a))` ([`ExpandArray`]), and
-///   `(expression).field` becomes `get_field(expression, 'field')`.
-pub fn rewrite(mut statement: Statement) -> Statement {
-    let _ = visit_expressions_mut(&mut statement, |expr| {
-        if let Some(text) = replacement_text(expr)
-            && let Ok(replacement) = Parser::new(&PostgreSqlDialect {})
-                .try_with_sql(&text)
-                .and_then(|mut p| p.parse_expr())
-        {
-            *expr = replacement;
-        }
-        ControlFlow::<()>::Continue(())
-    });
-    let _ = statement.visit(&mut NameScalarFunctionColumns);
-    statement
-}
-
-/// `(composite).field.other` as `get_field(get_field(composite, 'field'), 'other')`: PostgreSQL's field
-/// access on an expression, which DataFusion's planner takes only on a column; `None` for other chains.
-fn field_access(root: &Expr, chain: &[AccessExpr]) -> Option<String> {
-    let mut text = root.to_string();
-    for access in chain {
-        let AccessExpr::Dot(Expr::Identifier(field)) = access else {
-            return None;
-        };
-        text = format!("get_field({text}, '{}')", field.value.replace('\'', "''"));
-    }
-    Some(text)
-}
-
-/// Gives `FROM pg_catalog.unnest(a) x` the column list `x(x)`: PostgreSQL names the one column of a scalar
-/// table function after the alias (psql's `\d+` reads `x` so); DataFusion names only the table. Only the
-/// qualified name, as the catalog queries of tools write it: a user's `unnest` of a struct array has a
-/// column per field, and DataFusion's own names for them keep working.
-struct NameScalarFunctionColumns;
-
-impl VisitorMut for NameScalarFunctionColumns {
-    type Break = ();
-
-    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        if let TableFactor::Table {
-            name,
-            args: Some(_),
-            alias: Some(alias),
-            with_ordinality: false,
-            ..
-        } = factor
-            && name.to_string().eq_ignore_ascii_case("pg_catalog.unnest")
-            && alias.columns.is_empty()
-        {
-            alias.columns = vec![TableAliasColumnDef::from_name(alias.name.value.clone())];
-        }
-        ControlFlow::Continue(())
-    }
-}
-
-/// What [`rewrite`] puts in place of `expr`, as SQL text; `None` to keep it.
-fn replacement_text(expr: &Expr) -> Option<String> {
-    if let Expr::CompoundFieldAccess { root, access_chain } = expr {
-        return field_access(root, access_chain);
-    }
-    let Expr::Function(f) = expr else {
-        return None;
-    };
-    let name = f.name.to_string().to_lowercase();
-    // datafusion-postgres may have taken the schema off already.
-    if name == "information_schema._pg_expandarray" || name == "_pg_expandarray" {
-        return Some(format!("unnest({}{})", ExpandArray::NAME, f.args));
-    }
-    // Only without ORDER BY: array_agg over a derived table need not keep the subquery's order.
-    if let FunctionArguments::Subquery(query) = &f.args
-        && name == "array"
-        && query.order_by.is_none()
-    {
-        return Some(format!(
-            "(SELECT array_agg(array_element) FROM ({query}) AS array_subquery(array_element))"
-        ));
-    }
-    if name.ends_with("generate_subscripts") {
-        let args = f.args.to_string();
-        let inner = args.trim_start_matches('(').trim_end_matches(')');
-        let (array, dim) = inner.rsplit_once(',')?;
-        return Some(format!(
-            "unnest(range(1, CAST(array_length({array}, {dim}) AS BIGINT) + 1))"
-        ));
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn generate_subscripts_becomes_an_unnest_of_a_range() {
-        let text = rewritten("SELECT unnest(k) AS n, generate_subscripts(k, 1) AS i FROM t");
-        assert!(
-            text.contains("unnest(range(1, CAST(array_length(k, 1) AS BIGINT) + 1)) AS i"),
-            "{text}"
-        );
-    }
-
-    /// `sql` as [`rewrite`] leaves it.
-    fn rewritten(sql: &str) -> String {
-        let statement = Parser::new(&PostgreSqlDialect {})
-            .try_with_sql(sql)
-            .unwrap()
-            .parse_statement()
-            .unwrap();
-        rewrite(statement).to_string()
-    }
-
-    #[tokio::test]
-    async fn an_array_subquery_becomes_the_array_of_its_rows() {
-        let sql = rewritten(
-            "SELECT array_to_string(ARRAY(SELECT 'toast.' || x FROM unnest(['a', 'b']) AS t(x)), ', ')",
-        );
-        let text = answer(&SessionContext::new(), &sql).await;
-        assert!(text.contains("| toast.a, toast.b"), "{text}");
-        // With ORDER BY it is left alone: array_agg need not keep the order.
-        let ordered = "SELECT ARRAY(SELECT x FROM t ORDER BY x)";
-        assert_eq!(rewritten(ordered), ordered);
-    }
-
-    #[test]
-    fn pg_catalog_unnest_names_its_column_after_its_alias() {
-        assert!(
-            rewritten("SELECT x FROM pg_catalog.unnest(k) x")
-                .ends_with("FROM pg_catalog.unnest(k) x (x)"),
-            "{}",
-            rewritten("SELECT x FROM pg_catalog.unnest(k) x")
-        );
-        // DataFusion's own names stay for unqualified table functions.
-        let own = "SELECT value FROM generate_series(1, 3) AS g";
-        assert_eq!(rewritten(own), own);
-    }
-
-    #[tokio::test]
-    async fn pg_expandarray_gives_elements_with_positions_and_fields_are_read_off_expressions() {
-        let ctx = SessionContext::new();
-        register(&ctx);
-        let sql = rewritten(
-            "SELECT (information_schema._pg_expandarray(k)).x AS x, \
-             (information_schema._pg_expandarray(k)).n AS n \
-             FROM (SELECT make_array(7, 5, 9) AS k UNION ALL SELECT make_array(4)) ORDER BY n, x",
-        );
-        let text = answer(&ctx, &sql).await;
-        let rows: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with("| "))
-            .skip(1)
-            .collect();
-        assert_eq!(
-            rows,
-            ["| 4 | 1 |", "| 7 | 1 |", "| 5 | 2 |", "| 9 | 3 |"],
-            "{text}"
-        );
-    }
 
     /// `sql`'s result on `ctx`, as a printed table.
     async fn answer(ctx: &SessionContext, sql: &str) -> String {
@@ -478,6 +385,21 @@ mod tests {
         let text = answer(&ctx, "SELECT version()").await;
         assert!(text.contains("PostgreSQL 16.6 (leaderboard "), "{text}");
         assert!(text.contains("Apache DataFusion 55."), "{text}");
+        let path = answer(&ctx, "SELECT current_setting('search_path') AS p").await;
+        assert!(path.contains("| \"$user\", public |"), "{path}");
+        let unknown = ctx
+            .sql("SELECT current_setting('no_such_thing')")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap_err();
+        assert!(
+            unknown
+                .to_string()
+                .contains("unrecognized configuration parameter \"no_such_thing\""),
+            "{unknown}"
+        );
         let visible = answer(&ctx, "SELECT pg_type_is_visible(CAST(25 AS INT)) AS v").await;
         assert!(visible.contains("true"), "{visible}");
         assert!(server_version().starts_with("16.6 "));

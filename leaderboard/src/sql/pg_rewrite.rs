@@ -1,0 +1,459 @@
+//! Statements in PostgreSQL's words that DataFusion says otherwise, rewritten before planning for every
+//! front end (Postgres, HTTP, `leaderboard sql`): what the catalog queries of psql, SQLAlchemy and pgjdbc
+//! write.
+
+use super::pg_compat::ExpandArray;
+use datafusion::sql::sqlparser::ast::{
+    AccessExpr, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList,
+    FunctionArguments, GroupByExpr, Ident, LambdaFunction, LambdaFunctionParameter, LambdaSyntax,
+    ObjectName, OneOrManyWithParens, SelectItem, SetExpr, Statement, TableAlias,
+    TableAliasColumnDef, TableFactor, VisitMut, VisitorMut, visit_expressions_mut,
+};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use std::ops::ControlFlow;
+
+/// What `user` answers: the name datafusion-postgres gives `current_user`.
+const CURRENT_USER: &str = "postgres";
+
+/// `statement` with what DataFusion cannot run but can run in other words rewritten:
+/// - each `generate_subscripts(array, dim)` becomes `unnest(range(1, array_length(array, dim) + 1))` (the
+///   subscripts of a one-based array, unnested alongside the array as PostgreSQL zips set-returning
+///   functions in a select list);
+/// - `ARRAY(SELECT e FROM unnest(a) x)` becomes `array_transform(a, x -> e)` ([`array_of_elements`]);
+/// - each other `ARRAY(subquery)` becomes `(SELECT array_agg(…) FROM (subquery))`, the array of the subquery's
+///   one column (null rather than `{}` when it has no rows);
+/// - `FROM pg_catalog.unnest(a) x` names its column `x` too, and a scalar function in `FROM` (`is_scalar`
+///   says which names are scalar functions and not table functions) is a table of one row
+///   ([`NameScalarFunctionColumns`]);
+/// - `user`, unquoted (a keyword in PostgreSQL, as Grafana's table picker uses it), is [`CURRENT_USER`];
+/// - `information_schema._pg_expandarray(a)` becomes `unnest(pg_expandarray_list(a))` ([`ExpandArray`]), and
+///   `(expression).field` becomes `get_field(expression, 'field')`.
+pub fn rewrite(mut statement: Statement, is_scalar: &dyn Fn(&str) -> bool) -> Statement {
+    let _ = visit_expressions_mut(&mut statement, |expr| {
+        if let Some(replacement) = array_of_elements(expr) {
+            *expr = replacement;
+        } else if let Some(text) = replacement_text(expr)
+            && let Ok(replacement) = Parser::new(&PostgreSqlDialect {})
+                .try_with_sql(&text)
+                .and_then(|mut p| p.parse_expr())
+        {
+            *expr = replacement;
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let _ = statement.visit(&mut NameScalarFunctionColumns { is_scalar });
+    statement
+}
+
+/// `ARRAY(SELECT e FROM [pg_catalog.]unnest(a) [AS] x)` as `array_transform(a, x -> e)`: the array of `e`
+/// for each element `x` of `a`, in order. When `a` is an outer query's column (psql's `\d+` builds a table's
+/// options so), the subquery is correlated, which DataFusion plans only as a whole select item; the lambda
+/// is an ordinary expression. `None` for any other subquery (a filter, a join, a second column, an order).
+/// Unlike PostgreSQL's `{}`, a null `a` gives null.
+fn array_of_elements(expr: &Expr) -> Option<Expr> {
+    let Expr::Function(function) = expr else {
+        return None;
+    };
+    let FunctionArguments::Subquery(query) = &function.args else {
+        return None;
+    };
+    if !function.name.to_string().eq_ignore_ascii_case("array")
+        || query.with.is_some()
+        || query.order_by.is_some()
+        || query.limit_clause.is_some()
+        || query.fetch.is_some()
+    {
+        return None;
+    }
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let ungrouped =
+        matches!(&select.group_by, GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty());
+    let ([from], [item]) = (select.from.as_slice(), select.projection.as_slice()) else {
+        return None;
+    };
+    if !ungrouped
+        || !from.joins.is_empty()
+        || select.selection.is_some()
+        || select.having.is_some()
+        || select.distinct.is_some()
+        || select.qualify.is_some()
+    {
+        return None;
+    }
+    let TableFactor::Table {
+        name,
+        args: Some(args),
+        alias: Some(alias),
+        with_ordinality: false,
+        ..
+    } = &from.relation
+    else {
+        return None;
+    };
+    let table_function = name.to_string().to_lowercase();
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(array))] = args.args.as_slice() else {
+        return None;
+    };
+    let element = match alias.columns.as_slice() {
+        [] => alias.name.clone(),
+        [column] => column.name.clone(),
+        _ => return None,
+    };
+    let (SelectItem::UnnamedExpr(body) | SelectItem::ExprWithAlias { expr: body, .. }) = item
+    else {
+        return None;
+    };
+    if table_function != "unnest" && table_function != "pg_catalog.unnest" {
+        return None;
+    }
+    let lambda = Expr::Lambda(LambdaFunction {
+        params: OneOrManyWithParens::One(LambdaFunctionParameter {
+            name: element,
+            data_type: None,
+        }),
+        body: Box::new(body.clone()),
+        syntax: LambdaSyntax::Arrow,
+    });
+    let argument = |e: Expr| FunctionArg::Unnamed(FunctionArgExpr::Expr(e));
+    Some(Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new("array_transform")]),
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: vec![argument(array.clone()), argument(lambda)],
+            clauses: vec![],
+        }),
+        ..function.clone()
+    }))
+}
+
+/// `(composite).field.other` as `get_field(get_field(composite, 'field'), 'other')`: PostgreSQL's field
+/// access on an expression, which DataFusion's planner takes only on a column; `None` for other chains.
+fn field_access(root: &Expr, chain: &[AccessExpr]) -> Option<String> {
+    let mut text = root.to_string();
+    for access in chain {
+        let AccessExpr::Dot(Expr::Identifier(field)) = access else {
+            return None;
+        };
+        text = format!("get_field({text}, '{}')", field.value.replace('\'', "''"));
+    }
+    Some(text)
+}
+
+/// PostgreSQL's functions in `FROM` that return one value per row:
+/// - gives `FROM pg_catalog.unnest(a) x` the column list `x(x)`: PostgreSQL names the one column of a
+///   scalar table function after the alias (psql's `\d+` reads `x` so); DataFusion names only the table.
+///   Only the qualified name, as the catalog queries of tools write it: a user's `unnest` of a struct array
+///   has a column per field, and DataFusion's own names for them keep working;
+/// - makes `FROM f(args) s` of a scalar function `f` the one-row table `(SELECT f(args) AS s) s` (Grafana's
+///   table picker splits the search path so), where DataFusion looks for a table function.
+struct NameScalarFunctionColumns<'a> {
+    is_scalar: &'a dyn Fn(&str) -> bool,
+}
+
+impl VisitorMut for NameScalarFunctionColumns<'_> {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let Some(table) = self.one_row_table(factor).or_else(|| series_named(factor)) {
+            *factor = table;
+            return ControlFlow::Continue(());
+        }
+        if let TableFactor::Table {
+            name,
+            args: Some(_),
+            alias: Some(alias),
+            with_ordinality: false,
+            ..
+        } = factor
+            && name.to_string().eq_ignore_ascii_case("pg_catalog.unnest")
+            && alias.columns.is_empty()
+        {
+            alias.columns = vec![TableAliasColumnDef::from_name(alias.name.value.clone())];
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// `(SELECT value, value AS alias FROM f(args)) alias` for `factor` `f(args) alias` of the series `f`
+/// (`generate_series`, `range`): PostgreSQL names the one column after the alias (Grafana's table picker
+/// reads `i` of `generate_series(…) AS i`), DataFusion names it `value`; both names work.
+fn series_named(factor: &TableFactor) -> Option<TableFactor> {
+    let TableFactor::Table {
+        name,
+        args: Some(args),
+        alias: Some(alias),
+        with_ordinality: false,
+        ..
+    } = factor
+    else {
+        return None;
+    };
+    let function = name.0.last()?.to_string().to_lowercase();
+    if !alias.columns.is_empty() || (function != "generate_series" && function != "range") {
+        return None;
+    }
+    let arguments: Vec<String> = args.args.iter().map(ToString::to_string).collect();
+    let query = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&format!(
+            "SELECT value, value AS {} FROM {name}({})",
+            alias.name,
+            arguments.join(", ")
+        ))
+        .and_then(|mut p| p.parse_query())
+        .ok()?;
+    Some(TableFactor::Derived {
+        lateral: false,
+        subquery: query,
+        alias: Some(alias.clone()),
+        sample: None,
+    })
+}
+
+impl NameScalarFunctionColumns<'_> {
+    /// `(SELECT f(args) AS column) alias` for `factor` `f(args) alias[(column)]` when `f` is a scalar
+    /// function; PostgreSQL names the column after the alias, or after the function without one.
+    fn one_row_table(&self, factor: &TableFactor) -> Option<TableFactor> {
+        let TableFactor::Table {
+            name,
+            args: Some(args),
+            alias,
+            with_ordinality: false,
+            ..
+        } = factor
+        else {
+            return None;
+        };
+        let function = name.0.last()?.to_string().to_lowercase();
+        if function == "unnest" || !(self.is_scalar)(&function) {
+            return None;
+        }
+        let column = match alias.as_ref().map(|a| a.columns.as_slice()) {
+            Some([column]) => column.name.clone(),
+            Some([]) => alias.as_ref()?.name.clone(),
+            None => Ident::new(function.clone()),
+            Some(_) => return None,
+        };
+        let arguments: Vec<String> = args.args.iter().map(ToString::to_string).collect();
+        let query = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(&format!(
+                "SELECT {name}({}) AS {column}",
+                arguments.join(", ")
+            ))
+            .and_then(|mut p| p.parse_query())
+            .ok()?;
+        let mut alias = alias.clone().unwrap_or(TableAlias {
+            explicit: true,
+            name: Ident::new(function),
+            columns: vec![],
+            at: None,
+        });
+        alias.columns.clear();
+        Some(TableFactor::Derived {
+            lateral: false,
+            subquery: query,
+            alias: Some(alias),
+            sample: None,
+        })
+    }
+}
+
+/// What [`rewrite`] puts in place of `expr`, as SQL text; `None` to keep it.
+fn replacement_text(expr: &Expr) -> Option<String> {
+    // sqlparser reads PostgreSQL's keyword as a call without parentheses; DataFusion has no `user`. The
+    // name is datafusion-postgres's answer to `current_user`, whatever the login.
+    if let Expr::Function(f) = expr
+        && matches!(f.args, FunctionArguments::None)
+        && f.name.to_string().eq_ignore_ascii_case("user")
+    {
+        return Some(format!("CAST('{CURRENT_USER}' AS TEXT)"));
+    }
+    if let Expr::CompoundFieldAccess { root, access_chain } = expr {
+        return field_access(root, access_chain);
+    }
+    let Expr::Function(f) = expr else {
+        return None;
+    };
+    let name = f.name.to_string().to_lowercase();
+    // datafusion-postgres may have taken the schema off already.
+    if name == "information_schema._pg_expandarray" || name == "_pg_expandarray" {
+        return Some(format!("unnest({}{})", ExpandArray::NAME, f.args));
+    }
+    // Only without ORDER BY: array_agg over a derived table need not keep the subquery's order.
+    if let FunctionArguments::Subquery(query) = &f.args
+        && name == "array"
+        && query.order_by.is_none()
+    {
+        return Some(format!(
+            "(SELECT array_agg(array_element) FROM ({query}) AS array_subquery(array_element))"
+        ));
+    }
+    if name.ends_with("generate_subscripts") {
+        let args = f.args.to_string();
+        let inner = args.trim_start_matches('(').trim_end_matches(')');
+        let (array, dim) = inner.rsplit_once(',')?;
+        return Some(format!(
+            "unnest(range(1, CAST(array_length({array}, {dim}) AS BIGINT) + 1))"
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::pg_compat::register;
+    use super::*;
+    use datafusion::prelude::SessionContext;
+
+    #[test]
+    fn generate_subscripts_becomes_an_unnest_of_a_range() {
+        let text = rewritten("SELECT unnest(k) AS n, generate_subscripts(k, 1) AS i FROM t");
+        assert!(
+            text.contains("unnest(range(1, CAST(array_length(k, 1) AS BIGINT) + 1)) AS i"),
+            "{text}"
+        );
+    }
+
+    /// Whether `name` is one of the scalar functions the tests' statements call in `FROM`.
+    fn is_scalar(name: &str) -> bool {
+        name == "string_to_array"
+    }
+
+    /// `sql` as [`rewrite`] leaves it.
+    fn rewritten(sql: &str) -> String {
+        let statement = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(sql)
+            .unwrap()
+            .parse_statement()
+            .unwrap();
+        rewrite(statement, &is_scalar).to_string()
+    }
+
+    #[tokio::test]
+    async fn an_array_of_an_outer_columns_elements_becomes_a_lambda_over_them() {
+        // psql's \d+ NAME: the elements of a left-joined table's column, inside a function call.
+        let sql = "SELECT c.n, array_to_string(c.o || ARRAY(SELECT 'toast.' || x FROM pg_catalog.unnest(t.o) x), ', ') AS options \
+             FROM (SELECT 1 AS n, make_array('a') AS o UNION ALL SELECT 2, make_array('b')) c \
+             LEFT JOIN (SELECT make_array('p', 'q') AS o, 1 AS n) t ON c.n = t.n ORDER BY c.n";
+        assert!(
+            rewritten(sql).contains("array_transform(t.o, x -> 'toast.' || x)"),
+            "{}",
+            rewritten(sql)
+        );
+        let text = answer(&SessionContext::new(), sql).await;
+        assert!(text.contains("| 1 | a, toast.p, toast.q |"), "{text}");
+        // No row on the right: the lambda gives null, and the options are the left's.
+        assert!(text.contains("| 2 | b "), "{text}");
+        // Filters, joins, grouping and two columns are left to the array_agg rewrite or DataFusion.
+        let filtered = rewritten("SELECT ARRAY(SELECT x FROM unnest(k) x WHERE x > 1) FROM t");
+        assert!(filtered.contains("array_agg"), "{filtered}");
+    }
+
+    #[tokio::test]
+    async fn an_array_subquery_becomes_the_array_of_its_rows() {
+        let sql = "SELECT array_to_string(ARRAY(SELECT 'toast.' || x FROM (VALUES ('a'), ('b')) AS t(x)), ', ')";
+        assert!(rewritten(sql).contains("array_agg"), "{}", rewritten(sql));
+        let text = answer(&SessionContext::new(), sql).await;
+        assert!(text.contains("| toast.a, toast.b"), "{text}");
+        // With ORDER BY it is left alone: array_agg need not keep the order.
+        let ordered = "SELECT ARRAY(SELECT x FROM t ORDER BY x)";
+        assert_eq!(rewritten(ordered), ordered);
+    }
+
+    #[test]
+    fn pg_catalog_unnest_names_its_column_after_its_alias() {
+        assert!(
+            rewritten("SELECT x FROM pg_catalog.unnest(k) x")
+                .ends_with("FROM pg_catalog.unnest(k) x (x)"),
+            "{}",
+            rewritten("SELECT x FROM pg_catalog.unnest(k) x")
+        );
+        // DataFusion's own names stay for unqualified table functions.
+        let own = "SELECT value FROM generate_series(1, 3)";
+        assert_eq!(rewritten(own), own);
+    }
+
+    #[tokio::test]
+    async fn a_scalar_function_in_from_is_a_table_of_one_row() {
+        let sql = "SELECT s[i] AS part FROM generate_series(1, 2) AS g(i), string_to_array('a,b', ',') s ORDER BY part";
+        assert!(
+            rewritten(sql).contains("(SELECT string_to_array('a,b', ',') AS s) s"),
+            "{}",
+            rewritten(sql)
+        );
+        let text = answer(&SessionContext::new(), sql).await;
+        assert!(
+            text.contains("| a    |") && text.contains("| b    |"),
+            "{text}"
+        );
+        // Table functions stay as they are.
+        let own = "SELECT value FROM generate_series(1, 3)";
+        assert_eq!(rewritten(own), own);
+        // PostgreSQL's keyword `user` is the current user; a quoted "user" is a column.
+        assert_eq!(
+            rewritten("SELECT CASE WHEN a THEN user ELSE \"user\" END FROM t"),
+            "SELECT CASE WHEN a THEN CAST('postgres' AS TEXT) ELSE \"user\" END FROM t"
+        );
+        // A series' one column is named after its alias too, and keeps DataFusion's name `value`.
+        let series =
+            "SELECT i, g.value FROM generate_series(1, 3) AS i, generate_series(4, 4) AS g";
+        assert!(
+            rewritten(series)
+                .contains("FROM (SELECT value, value AS i FROM generate_series(1, 3)) AS i"),
+            "{}",
+            rewritten(series)
+        );
+        let text = answer(&SessionContext::new(), series).await;
+        assert!(text.contains("| 3 | 4     |"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn pg_expandarray_gives_elements_with_positions_and_fields_are_read_off_expressions() {
+        let ctx = SessionContext::new();
+        register(&ctx);
+        let sql = "SELECT (information_schema._pg_expandarray(k)).x AS x, \
+             (information_schema._pg_expandarray(k)).n AS n \
+             FROM (SELECT make_array(7, 5, 9) AS k UNION ALL SELECT make_array(4)) ORDER BY n, x";
+        let text = answer(&ctx, sql).await;
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("| "))
+            .skip(1)
+            .collect();
+        assert_eq!(
+            rows,
+            ["| 4 | 1 |", "| 7 | 1 |", "| 5 | 2 |", "| 9 | 3 |"],
+            "{text}"
+        );
+    }
+
+    /// `sql`'s result on `ctx` once rewritten, as a printed table: the statement is planned as [`rewrite`]
+    /// leaves it, not printed and parsed again (its lambdas have no PostgreSQL spelling).
+    async fn answer(ctx: &SessionContext, sql: &str) -> String {
+        let statement = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(sql)
+            .unwrap()
+            .parse_statement()
+            .unwrap();
+        let state = ctx.state();
+        let is_scalar = |name: &str| {
+            state.scalar_functions().contains_key(name)
+                && !state.table_functions().contains_key(name)
+        };
+        let statement =
+            datafusion::sql::parser::Statement::Statement(Box::new(rewrite(statement, &is_scalar)));
+        let plan = ctx.state().statement_to_plan(statement).await.unwrap();
+        let batches = ctx
+            .execute_logical_plan(plan)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string()
+    }
+}
