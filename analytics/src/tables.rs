@@ -193,9 +193,8 @@ impl LiveTable {
         self.batch(rows)
     }
 
-    /// The pieces the table is built from: one per period (the rewards in one piece). A server reads each
-    /// under its own short lock of the engine ([`TablePart::add_rows`]), so the pipeline waits for one
-    /// period's figures at a time, never for a whole table; each period's rows are consistent.
+    /// The pieces the table is built from: one per period (the rewards in one piece), each added to the
+    /// rows by [`TablePart::add_rows`] from the same figures.
     pub fn parts(self, engine: &Figures) -> Result<Vec<TablePart>, TableError> {
         Ok(match self {
             LiveTable::BranchMonthly => month_specs(engine)?

@@ -2,7 +2,9 @@
 //! lacks:
 //! - the version: drivers parse it (SQLAlchemy reads `version()` and expects `PostgreSQL X.Y …`, others
 //!   read the `server_version` parameter), so both answer like PostgreSQL 16 while naming the real engine;
-//! - `pg_type_is_visible`;
+//! - `pg_type_is_visible`, `current_setting` (Grafana reads the search path) and the functions that
+//!   describe what this database has none of: comments, indexes, view definitions in SQL
+//!   ([`FixedAnswer`]);
 //! - `pg_constraint` and `pg_index` with PostgreSQL's array types (`int2[]`, `int2vector`, `oidvector` as
 //!   lists), so `unnest(conkey)` plans; this database has no constraints or indexes, so they are empty
 //!   (the crate's copies hold a PostgreSQL server's own system constraints, as text);
@@ -185,8 +187,9 @@ impl ScalarUDFImpl for FixedAnswer {
 }
 
 /// `pg_expandarray_list(array)`: the array's elements with their one-based positions, as a list of
-/// `{x, n}` structs. PostgreSQL's `information_schema._pg_expandarray` returns them as rows; [`rewrite`]
-/// makes a call to it an `unnest` of this list, so pgjdbc's `getPrimaryKeys` query plans.
+/// `{x, n}` structs. PostgreSQL's `information_schema._pg_expandarray` returns them as rows;
+/// [`super::pg_rewrite::rewrite`] makes a call to it an `unnest` of this list, so pgjdbc's
+/// `getPrimaryKeys` query plans.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct ExpandArray {
     signature: Signature,
