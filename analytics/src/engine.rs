@@ -307,6 +307,15 @@ impl Engine {
     pub async fn process(&mut self, messages: &[Message]) -> Result<Vec<Disposition>, EngineError> {
         let mut dispositions = Vec::with_capacity(messages.len());
         let mut lookups = Vec::with_capacity(WARM_AHEAD);
+        let state = &mut self.figures.state;
+        let mut batch = Arrivals {
+            arrival: &mut state.arrival,
+            // Taken from snapshots once for the batch (copied only if one still holds them).
+            entities: Arc::make_mut(&mut state.entities),
+            facts: &mut self.facts,
+            dates: &mut self.dates,
+            base_month: self.base_month,
+        };
         for chunk in messages.chunks(WARM_AHEAD) {
             // What can be looked up before any of the chunk is applied, for all of it at once: the
             // lookups are independent, so their cache misses overlap.
@@ -314,16 +323,15 @@ impl Engine {
             lookups.extend(chunk.iter().map(|m| {
                 m.decoded.as_ref().ok().map(|event| Lookup {
                     id: Fingerprint::of(&event.event_id),
-                    known: self.figures.state.entities.known_keys(event),
+                    known: batch.entities.known_keys(event),
                 })
             }));
-            self.figures
-                .state
+            batch
                 .arrival
                 .warm(lookups.iter().flatten().map(|lookup| lookup.id));
             for (message, lookup) in chunk.iter().zip(&lookups) {
-                let d = self.classify_and_apply(message, *lookup);
-                self.figures.state.counts.record(d);
+                let d = batch.classify_and_apply(message, *lookup);
+                state.counts.record(d);
                 dispositions.push(d);
             }
         }
@@ -333,22 +341,32 @@ impl Engine {
             self.facts.recycle(facts);
             let state = &mut self.figures.state;
             let counters = Arc::make_mut(&mut state.counters);
-            let daily = Arc::make_mut(&mut state.daily);
+            let mut daily = self.day_history.then(|| Arc::make_mut(&mut state.daily));
             for (key, delta) in &deltas {
                 counters.merge((key.month, key.branch, key.user), delta);
-                if self.day_history {
+                if let Some(daily) = daily.as_mut() {
                     daily.merge(*key, delta);
                 }
             }
         }
         Ok(dispositions)
     }
+}
 
+/// What the arrival-order pass of one batch reads and changes, borrowed from the engine.
+struct Arrivals<'a> {
+    arrival: &'a mut ArrivalPass,
+    entities: &'a mut Entities,
+    facts: &'a mut FactBuilder,
+    dates: &'a mut LocalDates,
+    base_month: YearMonth,
+}
+
+impl Arrivals<'_> {
     /// The arrival-order decision for one message, and its effect on entity state and fact rows.
     /// `lookup` is what was looked up for it ahead (`None` for a rejected message).
     fn classify_and_apply(&mut self, message: &Message, lookup: Option<Lookup>) -> Disposition {
-        let state = &mut self.figures.state;
-        let arrival = &mut state.arrival;
+        let arrival = &mut *self.arrival;
         arrival.saw_offset(message.partition, message.offset);
         let (Ok(event), Some(Lookup { id, known })) = (&message.decoded, lookup) else {
             return Disposition::Rejected;
@@ -367,7 +385,7 @@ impl Engine {
         if arrival.is_duplicate(id, dedupe_month) {
             return Disposition::Duplicate;
         }
-        let target = state.entities.target_month(event);
+        let target = self.entities.target_month(event);
         let own_month_late = arrival.is_closed(message.partition, month) && !state_change;
         let late =
             own_month_late || target.is_some_and(|m| arrival.is_closed(message.partition, m));
@@ -382,7 +400,7 @@ impl Engine {
             base_month: self.base_month,
             known,
         };
-        Arc::make_mut(&mut state.entities).apply(event, placement, &mut self.facts);
+        self.entities.apply(event, placement, self.facts);
         Disposition::Accepted
     }
 }

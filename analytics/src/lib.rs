@@ -90,4 +90,4 @@ pub use schemas::Message;
 pub use scorecard::{
     BranchPace, BranchRow, ByIndicator, Loss, QuarterTotal, Scorecard, UserPace, UserRank, UserRow,
 };
-pub use tables::{LiveTable, TableError, TablePart, TableRows};
+pub use tables::{LiveTable, TableError};

@@ -186,16 +186,16 @@ impl LiveTable {
 
     /// The table's rows in `engine`'s state now (no rows before the first event).
     pub fn rows(self, engine: &Figures) -> Result<RecordBatch, TableError> {
-        let mut rows = TableRows::default();
+        let mut rows = Vec::new();
         for part in self.parts(engine)? {
             part.add_rows(engine, &mut rows)?;
         }
-        self.batch(rows)
+        Ok(to_batch(self.schema(), &rows)?)
     }
 
     /// The pieces the table is built from: one per period (the rewards in one piece), each added to the
     /// rows by [`TablePart::add_rows`] from the same figures.
-    pub fn parts(self, engine: &Figures) -> Result<Vec<TablePart>, TableError> {
+    fn parts(self, engine: &Figures) -> Result<Vec<TablePart>, TableError> {
         Ok(match self {
             LiveTable::BranchMonthly => month_specs(engine)?
                 .into_iter()
@@ -224,16 +224,11 @@ impl LiveTable {
             LiveTable::Rewards => vec![TablePart::Rewards],
         })
     }
-
-    /// The table made of `rows` (no engine needed: this runs without the lock).
-    pub fn batch(self, rows: TableRows) -> Result<RecordBatch, TableError> {
-        Ok(to_batch(self.schema(), &rows.0)?)
-    }
 }
 
 /// A piece of a live table: see [`LiveTable::parts`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TablePart {
+enum TablePart {
     /// One month of `branch_monthly`.
     BranchMonth(PeriodSpec),
     /// One month of `user_monthly`.
@@ -252,8 +247,7 @@ pub enum TablePart {
 
 impl TablePart {
     /// Adds this piece's rows in `engine`'s state now to `rows`.
-    pub fn add_rows(self, engine: &Figures, rows: &mut TableRows) -> Result<(), TableError> {
-        let rows = &mut rows.0;
+    fn add_rows(self, engine: &Figures, rows: &mut Vec<Value>) -> Result<(), TableError> {
         match self {
             TablePart::BranchMonth(spec) => {
                 let card = engine.standings(spec, false)?;
@@ -292,10 +286,6 @@ impl TablePart {
         Ok(())
     }
 }
-
-/// Rows gathered for a live table, not yet made into a record batch.
-#[derive(Debug, Default)]
-pub struct TableRows(Vec<Value>);
 
 /// A problem building a live table.
 #[derive(Debug, thiserror::Error)]

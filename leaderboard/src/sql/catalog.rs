@@ -4,7 +4,7 @@
 //! twice or misses one across a flush.
 
 use crate::live::Live;
-use analytics::{Archive, ArchiveTable, LiveTable, TableRows};
+use analytics::{Archive, ArchiveTable, LiveTable};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -78,12 +78,10 @@ impl TableProvider for LiveTableProvider {
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let failed = |e: analytics::TableError| DataFusionError::External(Box::new(e));
-        let figures = self.live.figures().await;
-        let mut rows = TableRows::default();
-        for part in self.table.parts(&figures).map_err(failed)? {
-            part.add_rows(&figures, &mut rows).map_err(failed)?;
-        }
-        let batch = self.table.batch(rows).map_err(failed)?;
+        let batch = self
+            .table
+            .rows(&self.live.figures().await)
+            .map_err(failed)?;
         let exec =
             MemorySourceConfig::try_new_exec(&[vec![batch]], self.schema(), projection.cloned())?;
         Ok(exec)

@@ -56,34 +56,23 @@ pub fn register(ctx: &SessionContext) {
         vec![DataType::Utf8],
         DataType::Utf8,
         Volatility::Stable,
+        // Scalar arguments come as one-row arrays; DataFusion makes the one-row answer a scalar again.
         Arc::new(|args: &[ColumnarValue]| {
-            let value = |name: Option<&str>| match name {
-                None => Ok(None),
-                Some(name) => setting(name).map(|v| Some(v.to_string())).ok_or_else(|| {
-                    DataFusionError::Execution(format!(
-                        "unrecognized configuration parameter \"{name}\""
-                    ))
-                }),
-            };
-            Ok(match &args[0] {
-                ColumnarValue::Scalar(ScalarValue::Utf8(name)) => {
-                    ColumnarValue::Scalar(ScalarValue::Utf8(value(name.as_deref())?))
-                }
-                ColumnarValue::Scalar(other) => {
-                    return Err(DataFusionError::Execution(format!(
-                        "current_setting takes a text, not {other:?}"
-                    )));
-                }
-                ColumnarValue::Array(names) => {
-                    let names = datafusion::common::cast::as_string_array(names)?;
-                    ColumnarValue::Array(Arc::new(
-                        names
-                            .iter()
-                            .map(value)
-                            .collect::<Result<datafusion::arrow::array::StringArray>>()?,
-                    ))
-                }
-            })
+            let names = ColumnarValue::values_to_arrays(args)?;
+            let values = datafusion::common::cast::as_string_array(&names[0])?
+                .iter()
+                .map(|name| {
+                    name.map(|name| {
+                        setting(name).ok_or_else(|| {
+                            DataFusionError::Execution(format!(
+                                "unrecognized configuration parameter \"{name}\""
+                            ))
+                        })
+                    })
+                    .transpose()
+                })
+                .collect::<Result<datafusion::arrow::array::StringArray>>()?;
+            Ok(ColumnarValue::Array(Arc::new(values)))
         }),
     ));
     for (name, answer) in FixedAnswer::ALL {
@@ -110,16 +99,12 @@ pub fn register(ctx: &SessionContext) {
         DataType::Boolean,
         Volatility::Stable,
         Arc::new(|args: &[ColumnarValue]| {
-            let visible =
-                |oid: &ScalarValue| ScalarValue::Boolean((!oid.is_null()).then_some(true));
-            Ok(match &args[0] {
-                ColumnarValue::Scalar(oid) => ColumnarValue::Scalar(visible(oid)),
-                ColumnarValue::Array(oids) => ColumnarValue::Array(Arc::new(
-                    (0..oids.len())
-                        .map(|i| oids.is_valid(i).then_some(true))
-                        .collect::<datafusion::arrow::array::BooleanArray>(),
-                )),
-            })
+            let oids = &ColumnarValue::values_to_arrays(args)?[0];
+            Ok(ColumnarValue::Array(Arc::new(
+                (0..oids.len())
+                    .map(|i| oids.is_valid(i).then_some(true))
+                    .collect::<datafusion::arrow::array::BooleanArray>(),
+            )))
         }),
     ));
 }

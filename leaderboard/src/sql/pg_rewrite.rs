@@ -29,11 +29,13 @@ const CURRENT_USER: &str = "postgres";
 /// - `user`, unquoted (a keyword in PostgreSQL, as Grafana's table picker uses it), is [`CURRENT_USER`];
 /// - `information_schema._pg_expandarray(a)` becomes `unnest(pg_expandarray_list(a))` ([`ExpandArray`]), and
 ///   `(expression).field` becomes `get_field(expression, 'field')`.
+///
+/// The rewrites that print and parse SQL text run first; the lambdas, which PostgreSQL's dialect cannot
+/// spell, are put in last.
 pub fn rewrite(mut statement: Statement, is_scalar: &dyn Fn(&str) -> bool) -> Statement {
     let _ = visit_expressions_mut(&mut statement, |expr| {
-        if let Some(replacement) = array_of_elements(expr) {
-            *expr = replacement;
-        } else if let Some(text) = replacement_text(expr)
+        if array_of_elements(expr).is_none()
+            && let Some(text) = replacement_text(expr)
             && let Ok(replacement) = Parser::new(&PostgreSqlDialect {})
                 .try_with_sql(&text)
                 .and_then(|mut p| p.parse_expr())
@@ -43,6 +45,12 @@ pub fn rewrite(mut statement: Statement, is_scalar: &dyn Fn(&str) -> bool) -> St
         ControlFlow::<()>::Continue(())
     });
     let _ = statement.visit(&mut NameScalarFunctionColumns { is_scalar });
+    let _ = visit_expressions_mut(&mut statement, |expr| {
+        if let Some(replacement) = array_of_elements(expr) {
+            *expr = replacement;
+        }
+        ControlFlow::<()>::Continue(())
+    });
     statement
 }
 
@@ -94,6 +102,9 @@ fn array_of_elements(expr: &Expr) -> Option<Expr> {
         return None;
     };
     let table_function = name.to_string().to_lowercase();
+    if table_function != "unnest" && table_function != "pg_catalog.unnest" {
+        return None;
+    }
     let [FunctionArg::Unnamed(FunctionArgExpr::Expr(array))] = args.args.as_slice() else {
         return None;
     };
@@ -106,9 +117,6 @@ fn array_of_elements(expr: &Expr) -> Option<Expr> {
     else {
         return None;
     };
-    if table_function != "unnest" && table_function != "pg_catalog.unnest" {
-        return None;
-    }
     let lambda = Expr::Lambda(LambdaFunction {
         params: OneOrManyWithParens::One(LambdaFunctionParameter {
             name: element,
@@ -177,45 +185,16 @@ impl VisitorMut for NameScalarFunctionColumns<'_> {
     }
 }
 
-/// `(SELECT value, value AS alias FROM f(args)) alias` for `factor` `f(args) alias` of the series `f`
-/// (`generate_series`, `range`): PostgreSQL names the one column after the alias (Grafana's table picker
-/// reads `i` of `generate_series(…) AS i`), DataFusion names it `value`; both names work.
-fn series_named(factor: &TableFactor) -> Option<TableFactor> {
-    let TableFactor::Table {
-        name,
-        args: Some(args),
-        alias: Some(alias),
-        with_ordinality: false,
-        ..
-    } = factor
-    else {
-        return None;
-    };
-    let function = name.0.last()?.to_string().to_lowercase();
-    if !alias.columns.is_empty() || (function != "generate_series" && function != "range") {
-        return None;
-    }
-    let arguments: Vec<String> = args.args.iter().map(ToString::to_string).collect();
-    let query = Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(&format!(
-            "SELECT value, value AS {} FROM {name}({})",
-            alias.name,
-            arguments.join(", ")
-        ))
-        .and_then(|mut p| p.parse_query())
-        .ok()?;
-    Some(TableFactor::Derived {
-        lateral: false,
-        subquery: query,
-        alias: Some(alias.clone()),
-        sample: None,
-    })
+/// A function called in `FROM`: its name's last part in lower case, the call as written, its alias.
+struct FromCall<'a> {
+    function: String,
+    call: String,
+    alias: Option<&'a TableAlias>,
 }
 
-impl NameScalarFunctionColumns<'_> {
-    /// `(SELECT f(args) AS column) alias` for `factor` `f(args) alias[(column)]` when `f` is a scalar
-    /// function; PostgreSQL names the column after the alias, or after the function without one.
-    fn one_row_table(&self, factor: &TableFactor) -> Option<TableFactor> {
+impl<'a> FromCall<'a> {
+    /// The call `factor` makes, if it is one.
+    fn of(factor: &'a TableFactor) -> Option<Self> {
         let TableFactor::Table {
             name,
             args: Some(args),
@@ -226,37 +205,68 @@ impl NameScalarFunctionColumns<'_> {
         else {
             return None;
         };
-        let function = name.0.last()?.to_string().to_lowercase();
-        if function == "unnest" || !(self.is_scalar)(&function) {
+        let arguments: Vec<String> = args.args.iter().map(ToString::to_string).collect();
+        Some(FromCall {
+            function: name.0.last()?.to_string().to_lowercase(),
+            call: format!("{name}({})", arguments.join(", ")),
+            alias: alias.as_ref(),
+        })
+    }
+}
+
+/// The table `(query) alias`; `None` if `query` does not parse.
+fn derived(query: &str, alias: TableAlias) -> Option<TableFactor> {
+    let subquery = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(query)
+        .and_then(|mut p| p.parse_query())
+        .ok()?;
+    Some(TableFactor::Derived {
+        lateral: false,
+        subquery,
+        alias: Some(alias),
+        sample: None,
+    })
+}
+
+/// `(SELECT value, value AS alias FROM f(args)) alias` for `factor` `f(args) alias` of the series `f`
+/// (`generate_series`, `range`): PostgreSQL names the one column after the alias (Grafana's table picker
+/// reads `i` of `generate_series(…) AS i`), DataFusion names it `value`; both names work.
+fn series_named(factor: &TableFactor) -> Option<TableFactor> {
+    let call = FromCall::of(factor)?;
+    let alias = call.alias.filter(|a| a.columns.is_empty())?;
+    if !matches!(call.function.as_str(), "generate_series" | "range")
+        || alias.name.value.eq_ignore_ascii_case("value")
+    {
+        return None;
+    }
+    derived(
+        &format!("SELECT value, value AS {} FROM {}", alias.name, call.call),
+        alias.clone(),
+    )
+}
+
+impl NameScalarFunctionColumns<'_> {
+    /// `(SELECT f(args) AS column) alias` for `factor` `f(args) alias[(column)]` when `f` is a scalar
+    /// function; PostgreSQL names the column after the alias, or after the function without one.
+    fn one_row_table(&self, factor: &TableFactor) -> Option<TableFactor> {
+        let call = FromCall::of(factor)?;
+        if call.function == "unnest" || !(self.is_scalar)(&call.function) {
             return None;
         }
-        let column = match alias.as_ref().map(|a| a.columns.as_slice()) {
+        let column = match call.alias.map(|a| a.columns.as_slice()) {
             Some([column]) => column.name.clone(),
-            Some([]) => alias.as_ref()?.name.clone(),
-            None => Ident::new(function.clone()),
+            Some([]) => call.alias?.name.clone(),
+            None => Ident::new(&call.function),
             Some(_) => return None,
         };
-        let arguments: Vec<String> = args.args.iter().map(ToString::to_string).collect();
-        let query = Parser::new(&PostgreSqlDialect {})
-            .try_with_sql(&format!(
-                "SELECT {name}({}) AS {column}",
-                arguments.join(", ")
-            ))
-            .and_then(|mut p| p.parse_query())
-            .ok()?;
-        let mut alias = alias.clone().unwrap_or(TableAlias {
+        let mut alias = call.alias.cloned().unwrap_or(TableAlias {
             explicit: true,
-            name: Ident::new(function),
+            name: Ident::new(&call.function),
             columns: vec![],
             at: None,
         });
         alias.columns.clear();
-        Some(TableFactor::Derived {
-            lateral: false,
-            subquery: query,
-            alias: Some(alias),
-            sample: None,
-        })
+        derived(&format!("SELECT {} AS {column}", call.call), alias)
     }
 }
 
@@ -346,6 +356,11 @@ mod tests {
         assert!(text.contains("| 1 | a, toast.p, toast.q |"), "{text}");
         // No row on the right: the lambda gives null, and the options are the left's.
         assert!(text.contains("| 2 | b "), "{text}");
+        // Inside a rewrite that prints and parses its text again, the lambda is still put in.
+        let nested = "SELECT ARRAY(SELECT array_to_string(ARRAY(SELECT 'p.' || x FROM pg_catalog.unnest(t.o) x), ',') \
+             FROM (SELECT make_array('a', 'b') AS o) t WHERE t.o IS NOT NULL) AS a";
+        let text = answer(&SessionContext::new(), nested).await;
+        assert!(text.contains("p.a,p.b"), "{text}");
         // Filters, joins, grouping and two columns are left to the array_agg rewrite or DataFusion.
         let filtered = rewritten("SELECT ARRAY(SELECT x FROM unnest(k) x WHERE x > 1) FROM t");
         assert!(filtered.contains("array_agg"), "{filtered}");
@@ -407,6 +422,9 @@ mod tests {
         );
         let text = answer(&SessionContext::new(), series).await;
         assert!(text.contains("| 3 | 4     |"), "{text}");
+        // An alias `value` keeps DataFusion's one column.
+        let value = "SELECT value FROM generate_series(1, 2) AS value";
+        assert_eq!(rewritten(value), value);
     }
 
     #[tokio::test]

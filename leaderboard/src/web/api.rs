@@ -49,9 +49,10 @@ pub async fn scorecard(
     q: Result<Query<ScorecardQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
-    let figures = state.live.figures().await;
-    let spec = period_of(&figures, q.period.as_deref())?;
-    let mut card = figures.scorecard(spec, q.users)?;
+    let mut card = {
+        let figures = state.live.figures().await;
+        figures.scorecard(period_of(&figures, q.period.as_deref())?, q.users)?
+    };
     if let Some(own) = grant.branch() {
         if let Some(users) = card.users.as_mut() {
             users.retain(|u| u.branch_id == own);
@@ -93,12 +94,14 @@ pub async fn history(
         .as_deref()
         .map(|text| text.parse::<YearMonth>().map_err(ApiError::bad_request))
         .transpose()?;
-    let figures = state.live.figures().await;
-    let month = match month {
-        Some(month) => month,
-        None => figures.live_month()?,
+    let mut history = {
+        let figures = state.live.figures().await;
+        let month = match month {
+            Some(month) => month,
+            None => figures.live_month()?,
+        };
+        figures.history(month, q.branch.as_deref())?
     };
-    let mut history = figures.history(month, q.branch.as_deref())?;
     let own = grant.branch();
     let with_users = q.users.unwrap_or(true);
     for day in &mut history.days {
@@ -133,15 +136,19 @@ pub async fn board(
         .parse()
         .map_err(|e: String| ApiError::new(StatusCode::NOT_FOUND, e))?;
     let key = grant.board_key(board, q.branch, state.live.org())?;
-    let figures = state.live.figures().await;
-    let spec = period_of(&figures, q.period.as_deref())?;
-    let card = figures.standings(spec, board.ranks_people())?;
+    let card = {
+        let figures = state.live.figures().await;
+        figures.standings(
+            period_of(&figures, q.period.as_deref())?,
+            board.ranks_people(),
+        )?
+    };
     Ok(Json(BoardView::of(&key, &card, state.live.config())).into_response())
 }
 
 /// `GET /api/v1/periods`: the periods with data, for the manager view's selector.
 pub async fn periods(State(state): State<AppState>, _grant: Grant) -> Result<Response, ApiError> {
-    let current = state.live.figures().await.live_month()?;
+    let current = state.live.engine.read().await.live_month()?;
     let config = state.live.config();
     let first = analytics::assessment_months(config).first;
     let months: Vec<YearMonth> = (0..=current.months_since(first))
