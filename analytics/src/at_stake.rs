@@ -194,6 +194,18 @@ fn to_pass(numerator: i64, denominator: i64, other_num: i64, other_den: i64) -> 
     (need - i128::from(numerator)).max(0) as i64
 }
 
+/// What a branch at `ours` (numerator, users) needs more in total (mobile quotes, or yuan of mobile
+/// payment) for its value of `indicator` to equal the value of `theirs`, exactly in whole quotes or fen.
+pub fn needed_to_equal(indicator: Indicator, ours: (f64, f64), theirs: (f64, f64)) -> f64 {
+    let more = to_equal(
+        units(indicator, ours.0),
+        ours.1 as i64,
+        units(indicator, theirs.0),
+        theirs.1 as i64,
+    );
+    shown(indicator, more)
+}
+
 /// An indicator's numerator in its smallest unit (fen for yuan amounts), as stored.
 fn units(indicator: Indicator, numerator: f64) -> i64 {
     (numerator * scale(indicator)).round() as i64

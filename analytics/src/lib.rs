@@ -69,7 +69,7 @@ pub use archive::{
     TableSnapshot,
 };
 pub use arrival::{ArrivalPass, Fingerprint, PartitionClock, WatermarkRule};
-pub use at_stake::{BranchStake, Gap, Margin, RateStep, Stake, TierStep};
+pub use at_stake::{BranchStake, Gap, Margin, RateStep, Stake, TierStep, needed_to_equal};
 pub use checkpoint::{
     Checkpoint, CheckpointBytes, CheckpointError, CheckpointStore, read_checkpoint, state_settings,
 };

@@ -4,6 +4,7 @@ use crate::live::Live;
 use crate::live::hub::Hub;
 use crate::live::pipeline::{DeadLetters, Pipeline, PipelineOptions};
 use crate::live::publish::Publisher;
+use crate::live::screens::Screens;
 use crate::sql::SqlEngine;
 use crate::web::{router::router, state::AppState};
 use analytics::Engine;
@@ -41,6 +42,8 @@ impl<S: Source + 'static> Service<S> {
             }
         };
         let live = Arc::new(Live::new(self.engine));
+        let screens = Screens::new(&live.config().screens, live.org())
+            .map_err(|e| anyhow::anyhow!("config: {e}"))?;
         let listen = listen_address(&self.listen, live.config().access.has_tokens())?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -70,6 +73,7 @@ impl<S: Source + 'static> Service<S> {
             metrics,
             shutdown: shutdown.clone(),
             sql,
+            screens: Arc::new(screens),
         });
         let limits = crate::web::connections::Limits::of(&live.config().server);
         let server = tokio::spawn(crate::web::connections::serve(

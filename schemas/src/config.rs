@@ -10,11 +10,15 @@ use thiserror::Error;
 mod access;
 mod live;
 mod scram;
+mod screens;
 mod sql;
 
 pub use access::{AccessConfig, KioskToken};
 pub use live::LiveConfig;
 pub use scram::{MIN_ITERATIONS, SCRAM_PREFIX, ScramVerifier};
+pub use screens::{
+    MAX_PLAYLIST_BOARDS, MAX_TICKER_CHARS, PlaylistItem, ScreenConfig, validate_screens,
+};
 pub use sql::{MIN_PASSWORD_CHARS, SqlAuth, SqlConfig, SqlUser};
 
 /// A problem with the configuration file.
@@ -86,6 +90,8 @@ pub struct Config {
     pub live: LiveConfig,
     /// The data team's read-only SQL (`[sql]`).
     pub sql: SqlConfig,
+    /// Wall screens managed from the server (`[[screens]]`).
+    pub screens: Vec<ScreenConfig>,
 }
 
 /// The `[kafka]` section: the activity topic and how the pipeline reads it.
@@ -237,6 +243,7 @@ impl Default for Config {
             access: AccessConfig::default(),
             live: LiveConfig::default(),
             sql: SqlConfig::default(),
+            screens: Vec::new(),
         }
     }
 }
@@ -560,6 +567,7 @@ impl Config {
         self.access.validate().map_err(ConfigError::Invalid)?;
         self.live.validate().map_err(ConfigError::Invalid)?;
         self.sql.validate().map_err(ConfigError::Invalid)?;
+        validate_screens(&self.screens, &self.access).map_err(ConfigError::Invalid)?;
         Ok(())
     }
 }

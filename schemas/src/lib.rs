@@ -36,9 +36,10 @@ pub use arrow_schema::{
     event_schema, events_to_batch, rejected_schema, rejections_to_batch,
 };
 pub use config::{
-    AccessConfig, Config, ConfigError, KafkaConfig, KioskToken, LiveConfig, MIN_ITERATIONS,
-    MIN_PASSWORD_CHARS, Prize, RankTier, RateTier, Rewards, SCRAM_PREFIX, ScramVerifier,
-    ServerConfig, SqlAuth, SqlConfig, SqlUser, Targets, Tiers, Weights,
+    AccessConfig, Config, ConfigError, KafkaConfig, KioskToken, LiveConfig, MAX_PLAYLIST_BOARDS,
+    MAX_TICKER_CHARS, MIN_ITERATIONS, MIN_PASSWORD_CHARS, PlaylistItem, Prize, RankTier, RateTier,
+    Rewards, SCRAM_PREFIX, ScramVerifier, ScreenConfig, ServerConfig, SqlAuth, SqlConfig, SqlUser,
+    Targets, Tiers, Weights, validate_screens,
 };
 pub use decode::{
     Checked, MAX_AMOUNT_YUAN, MAX_DAYS_BEFORE_ASSESSMENT, MAX_EVENT_ID_CHARS, MAX_FUTURE_MILLIS,

@@ -119,6 +119,44 @@ pub fn replay_counts(org: &Path, events: &Path) -> Value {
     Value::Object(counts)
 }
 
+/// Sends `method` to `url` with an optional bearer `token` and JSON `body`: the status and the answer as
+/// JSON (a body that is not JSON comes back as a string).
+pub fn request(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = match (method, body) {
+        (method @ ("POST" | "PUT"), Some(body)) => {
+            let mut r = if method == "PUT" {
+                agent.put(url)
+            } else {
+                agent.post(url)
+            }
+            .header("content-type", "application/json");
+            if let Some(t) = token {
+                r = r.header("authorization", &format!("Bearer {t}"));
+            }
+            r.send(body.to_string())
+        }
+        ("DELETE", None) => agent.delete(url).call(),
+        _ => {
+            let mut r = agent.get(url);
+            if let Some(t) = token {
+                r = r.header("authorization", &format!("Bearer {t}"));
+            }
+            r.call()
+        }
+    }
+    .expect("the server answers");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
 /// GET `url` as JSON (a body that is not JSON comes back as a string), with its status code; status 0 when
 /// nothing answered.
 pub fn get_json(url: &str) -> (u16, Value) {

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tests::Scenario;
 use tests::live::LiveServer;
+use tests::process::request;
 use tests::ws_client::WsClient;
 
 const ORG: &str =
@@ -60,37 +61,6 @@ fn policy(s: &mut Scenario, branch: &str, user: &str, premium: f64, deal_type: &
         Some(user),
         json!({"policy_id": format!("P-{branch}-{user}-{premium}-{deal_type}-{at}"), "premium": premium, "deal_type": deal_type}),
     );
-}
-
-fn request(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = match (method, body) {
-        ("POST", Some(body)) => {
-            let mut r = agent.post(url).header("content-type", "application/json");
-            if let Some(t) = token {
-                r = r.header("authorization", &format!("Bearer {t}"));
-            }
-            r.send(body.to_string())
-        }
-        ("DELETE", None) => agent.delete(url).call(),
-        _ => {
-            let mut r = agent.get(url);
-            if let Some(t) = token {
-                r = r.header("authorization", &format!("Bearer {t}"));
-            }
-            r.call()
-        }
-    }
-    .expect("the server answers");
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 #[test]

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tests::Scenario;
 use tests::live::{LiveServer, eventually};
+use tests::process::request;
 use tests::ws_client::{Applied, BoardState, WsClient, ranking_of};
 
 const ORG: &str = "branch_id,branch_name,in_scope\n\
@@ -440,4 +441,173 @@ fn a_thousand_clients_converge_to_the_ranking_the_scorecard_gives() {
         .map(|(k, r, _)| (k, r))
         .collect();
     assert_eq!(board_ranks, by_score);
+}
+
+const ADMIN: &str = "admin-token-0123456789";
+const HALL: &str = "kiosk-token-hall-0123456789";
+const LIMITED: &str = "kiosk-token-only-b-0123456789";
+
+/// The managed screens' configuration: a hall screen found by its token, a lobby nobody watches.
+const SCREENS: &str = "[live]\npush_interval_ms = 250\nlast_month_days = 3\nlast_month_until_quotes = 6\n\
+[access]\nadmin_token = \"admin-token-0123456789\"\n\
+[[access.kiosk]]\ntoken = \"kiosk-token-hall-0123456789\"\nlabel = \"甲 大厅\"\n\
+[[access.kiosk]]\ntoken = \"kiosk-token-only-b-0123456789\"\nbranch = \"b\"\n\
+[[screens]]\nname = \"hall\"\nlabel = \"甲支公司 大厅\"\ntoken = \"kiosk-token-hall-0123456789\"\n\
+boards = [{ board = \"branch_mobile_quotes\", seconds = 15 }]\n\
+[[screens]]\nname = \"lobby\"\nbranch = \"b\"\nboards = [{ board = \"branch_total_score\" }]\n";
+
+#[test]
+fn managed_screens_get_their_playlist_follow_changes_and_are_listed() {
+    let server = LiveServer::start(ORG, SCREENS);
+    let rt = runtime();
+    let url = |path: &str| server.serve.url(path);
+
+    // Found by its token: the heartbeat, then the playlist.
+    let ws = server.ws_url(&format!("/ws?token={HALL}&version=9.9.9"));
+    let mut hall = rt.block_on(WsClient::connect(&ws)).unwrap();
+    let frames = rt
+        .block_on(hall.read_until(Duration::from_secs(10), |f| f["type"] == "playlist"))
+        .unwrap();
+    assert_eq!(frames[0].0["type"], "hb", "{frames:?}");
+    let playlist = &frames.last().unwrap().0;
+    assert_eq!(playlist["screen"], "hall");
+    assert_eq!(playlist["label"], "甲支公司 大厅");
+    assert_eq!(
+        playlist["boards"],
+        json!([{"board": "branch_mobile_quotes", "seconds": 15}])
+    );
+    assert!(playlist.get("token").is_none(), "the token is never sent");
+    rt.block_on(hall.subscribe("branch_mobile_quotes", None))
+        .unwrap();
+    rt.block_on(hall.send(json!({"type": "showing", "board": "branch_mobile_quotes"})))
+        .unwrap();
+
+    // Listed: the hall lit with what it shows, the lobby dark; the token never appears.
+    let list = eventually(Duration::from_secs(5), "the hall listed", || {
+        let (status, list) = request("GET", &url("/api/v1/screens"), Some(ADMIN), None);
+        assert_eq!(status, 200, "{list}");
+        (list["screens"][0]["showing"] == "branch_mobile_quotes").then_some(list)
+    });
+    assert_eq!(list["screens"][0]["name"], "hall");
+    assert_eq!(list["screens"][0]["dark"], false);
+    assert_eq!(list["screens"][0]["version"], "9.9.9");
+    assert_eq!(list["screens"][1]["name"], "lobby");
+    assert_eq!(list["screens"][1]["dark"], true);
+    assert_eq!(list["connections"][0]["token_label"], "甲 大厅");
+    assert_eq!(
+        list["connections"][0]["boards"],
+        json!(["branch_mobile_quotes"])
+    );
+    assert!(
+        !list.to_string().contains(HALL),
+        "tokens stay secret: {list}"
+    );
+    // A token limited to branch b sees b's screens only, and not the hall's connection.
+    let (_, own) = request("GET", &url("/api/v1/screens"), Some(LIMITED), None);
+    let names: Vec<&Value> = own["screens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["name"])
+        .collect();
+    assert_eq!(names, [&json!("lobby")]);
+    assert_eq!(own["connections"], json!([]));
+
+    // Changing the playlist: kiosk tokens may not, a bad board is refused, the admin's change arrives at
+    // once.
+    let change = json!({"lang": "en", "ticker": "Sprint: 10 mobile quotes each",
+        "boards": [{"board": "user_mobile_quotes", "seconds": 30}, {"board": "branch_total_score"}]});
+    let put = url("/api/v1/screens/hall");
+    assert_eq!(
+        request("PUT", &put, Some(HALL), Some(change.clone())).0,
+        403
+    );
+    let bad = json!({"boards": [{"board": "branch_quotes"}]});
+    let (status, body) = request("PUT", &put, Some(ADMIN), Some(bad));
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("unknown board"),
+        "{body}"
+    );
+    let too_short = json!({"boards": [{"board": "branch_total_score", "seconds": 1}]});
+    assert_eq!(request("PUT", &put, Some(ADMIN), Some(too_short)).0, 400);
+    let sent = Instant::now();
+    let (status, body) = request("PUT", &put, Some(ADMIN), Some(change));
+    assert_eq!(status, 200, "{body}");
+    let frames = rt
+        .block_on(hall.read_until(Duration::from_secs(5), |f| f["type"] == "playlist"))
+        .unwrap();
+    let arrived = sent.elapsed();
+    let playlist = &frames.last().unwrap().0;
+    assert_eq!(playlist["lang"], "en");
+    assert_eq!(playlist["ticker"], "Sprint: 10 mobile quotes each");
+    assert_eq!(
+        playlist["boards"],
+        json!([{"board": "user_mobile_quotes", "seconds": 30}, {"board": "branch_total_score", "seconds": 20}])
+    );
+    assert!(
+        arrived < Duration::from_millis(250),
+        "the change took {arrived:?}, more than one push interval"
+    );
+
+    // A page naming an unknown screen is refused before the upgrade.
+    let err = rt
+        .block_on(WsClient::connect(
+            &server.ws_url(&format!("/ws?screen=nope&token={HALL}")),
+        ))
+        .err()
+        .expect("refused");
+    assert!(err.contains("404"), "{err}");
+    rt.block_on(hall.close());
+}
+
+#[test]
+fn heartbeats_name_last_month_while_a_new_month_opens() {
+    let mut server = LiveServer::start(
+        ORG,
+        "[live]\npush_interval_ms = 100\nlast_month_days = 2\nlast_month_until_quotes = 6\n",
+    );
+    let rt = runtime();
+    let mut events = Scenario::new();
+    opening(&mut events, [3, 2, 1, 9]);
+    server.produce(&events.take_new());
+    let mut client = rt
+        .block_on(WsClient::connect(
+            &server.ws_url("/ws?board=branch_mobile_quotes"),
+        ))
+        .unwrap();
+    // Heartbeats come every 10 s whatever happens: a deadline over the whole wait.
+    let hb = |client: &mut WsClient, want: Value| {
+        let wait = client.read_until(Duration::from_secs(15), |f| {
+            f["type"] == "hb" && f["opening"] == want
+        });
+        rt.block_on(tokio::time::timeout(Duration::from_secs(30), wait))
+            .unwrap_or_else(|_| panic!("no heartbeat with opening {want} within 30 s"))
+            .unwrap_or_else(|e| panic!("no heartbeat with opening {want}: {e}"));
+    };
+    // June is the assessment's first month: no last month to show.
+    hb(&mut client, Value::Null);
+    // July 1st, two mobile quotes city-wide: June's final standings alternate with July's.
+    events.tick("a", "2016-07-01T11:00:00+08:00");
+    more_quotes(&mut events, "a", 2, 1);
+    let july: Vec<String> = events
+        .take_new()
+        .into_iter()
+        .map(|line| line.replace("2016-06-01T11", "2016-07-01T11"))
+        .collect();
+    server.produce(&july);
+    hb(&mut client, json!("2016-06"));
+    let june = server.get("/api/v1/boards/branch_mobile_quotes?period=2016-06");
+    assert_eq!(june["period"], "2016-06", "what the screens fetch: {june}");
+    assert_eq!(june["rows"][0]["key"], "a", "{june}");
+    // Six mobile quotes in July: the new month stands on its own.
+    more_quotes(&mut events, "b", 4, 1);
+    let july: Vec<String> = events
+        .take_new()
+        .into_iter()
+        .map(|line| line.replace("2016-06-01T11", "2016-07-01T11"))
+        .collect();
+    server.produce(&july);
+    hb(&mut client, Value::Null);
+    rt.block_on(client.close());
 }

@@ -151,6 +151,18 @@ pub struct Tier {
     pub points: f64,
 }
 
+/// What a ranked branch needs to enter the nearest better points tier.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NextTier {
+    /// The tier's last rank (3: the top 3).
+    pub to_rank: u32,
+    /// The tier's points.
+    pub points: f64,
+    /// More mobile quotes, or yuan of mobile payment, with the branch's users now: enough to equal the
+    /// branch now at `to_rank` (ties share the better rank).
+    pub needed: f64,
+}
+
 /// One line of a board.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BoardRow {
@@ -174,6 +186,9 @@ pub struct BoardRow {
     pub points: Option<f64>,
     /// The points tier the rank sits in, on boards scored by rank.
     pub tier: Option<Tier>,
+    /// What it takes to enter the nearest better tier, on boards scored by rank, for an in-scope branch
+    /// below the best tier.
+    pub next_tier: Option<NextTier>,
     /// Whether the branch is ranked and awarded.
     pub in_scope: bool,
 }
@@ -257,6 +272,7 @@ fn branch_identity(b: &BranchRow) -> BoardRow {
         denominator: None,
         points: None,
         tier: None,
+        next_tier: None,
         in_scope: b.in_scope,
     }
 }
@@ -281,7 +297,40 @@ fn ranked_branch_rows(card: &Scorecard, indicator: Indicator, tiers: &[RankTier]
         .collect();
     // Ranked first by rank, then the unranked; the scorecard's order (file order) breaks ties.
     rows.sort_by_key(|r| (r.rank.is_none(), r.rank));
+    let next: Vec<Option<NextTier>> = rows
+        .iter()
+        .map(|row| next_tier(row, &rows, indicator, tiers))
+        .collect();
+    for (row, next) in rows.iter_mut().zip(next) {
+        row.next_tier = next;
+    }
     rows
+}
+
+/// The nearest better tier than `row`'s and what entering it takes: equalling the value of the branch at
+/// the tier's last place in the order of the other ranked branches (`rows` is in rank order).
+fn next_tier(
+    row: &BoardRow,
+    rows: &[BoardRow],
+    indicator: Indicator,
+    tiers: &[RankTier],
+) -> Option<NextTier> {
+    let rank = row.rank?;
+    let points = row.tier.map_or(0.0, |t| t.points);
+    let better = tiers
+        .iter()
+        .filter(|t| t.max_rank < rank && t.points > points)
+        .max_by_key(|t| t.max_rank)?;
+    let holder = rows
+        .iter()
+        .filter(|r| r.rank.is_some() && r.key != row.key)
+        .nth((better.max_rank as usize).checked_sub(1)?)?;
+    let fraction = |r: &BoardRow| Some((r.numerator?, r.denominator?));
+    Some(NextTier {
+        to_rank: better.max_rank,
+        points: better.points,
+        needed: analytics::needed_to_equal(indicator, fraction(row)?, fraction(holder)?),
+    })
 }
 
 /// The tier holding `rank`; ranks past the last tier form a tier of 0 points.
@@ -345,6 +394,7 @@ fn user_rows(
                 denominator: None,
                 points: None,
                 tier: None,
+                next_tier: None,
                 in_scope,
             }
         })
@@ -402,6 +452,60 @@ mod tests {
         assert!(BoardKey::new(Board::UserMobileQuotes, Some("zd".into()), &org).is_ok());
         let err = BoardKey::new(Board::UserMobileQuotes, Some("xx".into()), &org).unwrap_err();
         assert!(err.contains("unknown branch"), "{err}");
+    }
+
+    fn ranked(key: &str, rank: u32, quotes: f64, users: f64) -> BoardRow {
+        let tiers = Config::default().tiers.mobile_quotes_per_user;
+        BoardRow {
+            key: key.into(),
+            name: key.into(),
+            branch_id: key.into(),
+            branch_name: key.into(),
+            rank: Some(rank),
+            value: Some(quotes / users),
+            numerator: Some(quotes),
+            denominator: Some(users),
+            points: None,
+            tier: tier_of(rank, &tiers),
+            next_tier: None,
+            in_scope: true,
+        }
+    }
+
+    #[test]
+    fn the_next_tier_is_the_nearest_better_one_and_its_gap_is_exact() {
+        let tiers = Config::default().tiers.mobile_quotes_per_user;
+        // 1–3: 6 points, 4–8: 3 points, from 9: 0 (the defaults).
+        let mut rows: Vec<BoardRow> = (1..=10)
+            .map(|r| ranked(&format!("b{r}"), r, f64::from(100 - r * 5), 10.0))
+            .collect();
+        rows.push(BoardRow {
+            rank: None,
+            in_scope: false,
+            ..ranked("cs", 1, 500.0, 10.0)
+        });
+        let next_of = |rows: &[BoardRow], i: usize| {
+            next_tier(&rows[i], rows, Indicator::MobileQuotesPerUser, &tiers)
+        };
+        let next = |i: usize| next_of(&rows, i);
+        assert_eq!(next(0), None, "the leader has no better tier");
+        assert_eq!(next(2), None, "3rd is in the best tier");
+        // 4th (80 quotes / 10 users) equals 3rd (85 / 10) with 5 more: it then shares 3rd place.
+        assert_eq!(
+            next(3),
+            Some(NextTier {
+                to_rank: 3,
+                points: 6.0,
+                needed: 5.0
+            })
+        );
+        // 9th (55) aims at the 4–8 tier: the 8th branch has 60.
+        assert_eq!(next(8).map(|n| (n.to_rank, n.needed)), Some((8, 5.0)));
+        assert_eq!(next(10), None, "out of scope: not ranked");
+        // Other users: 9 more quotes for 7 users to reach 85/10 = 8.5 per user means 59.5, so 60.
+        rows[3].numerator = Some(51.0);
+        rows[3].denominator = Some(7.0);
+        assert_eq!(next_of(&rows, 3).map(|n| n.needed), Some(9.0));
     }
 
     #[test]

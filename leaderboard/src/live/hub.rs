@@ -15,7 +15,8 @@ pub use frame::{Frame, FrameKind, Freshness};
 use crate::live::Live;
 use crate::live::boards::{self, BoardKey};
 use crate::live::deals::Deal;
-use analytics::{EngineError, PeriodSpec, Scorecard};
+use analytics::{EngineError, Indicator, PeriodSpec, Scorecard};
+use schemas::YearMonth;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,6 +34,10 @@ struct Watch {
     updated_at: Option<String>,
     stale: bool,
     last_heartbeat: Instant,
+    /// Last month's period while screens alternate its final standings with the new month's.
+    opening: Option<String>,
+    /// A heartbeat is due at the next tick (`opening` changed).
+    heartbeat_due: bool,
 }
 
 /// The hub.
@@ -65,6 +70,8 @@ impl Hub {
                 updated_at: None,
                 stale: false,
                 last_heartbeat: Instant::now(),
+                opening: None,
+                heartbeat_due: false,
             }),
         }
     }
@@ -194,6 +201,7 @@ impl Hub {
             return;
         };
         self.observe_watermark(&card.as_of, true);
+        self.observe_opening(opening(&card, self.live.config()));
         let mut frames = 0;
         for feed in &feeds {
             let update = self.board_update(&feed.key, Some(&card));
@@ -219,7 +227,17 @@ impl Hub {
         }
     }
 
-    /// Sends a heartbeat to every feed every 10 s, and at once when the data turns stale or fresh again.
+    /// Records whether the month is opening; a change is sent with the next tick's heartbeat.
+    fn observe_opening(&self, opening: Option<String>) {
+        let mut watch = Self::lock(&self.watch);
+        if watch.opening != opening {
+            watch.opening = opening;
+            watch.heartbeat_due = true;
+        }
+    }
+
+    /// Sends a heartbeat to every feed every 10 s, and within a second when the data turns stale or fresh
+    /// again or the month's opening starts or ends.
     async fn heartbeat(&self) {
         let as_of = {
             let engine = self.live.engine.read().await;
@@ -233,21 +251,24 @@ impl Hub {
             self.observe_watermark(as_of, false);
         }
         let connected = self.live.is_connected();
-        let (stale, due) = {
+        let due = {
             let mut watch = Self::lock(&self.watch);
             let stale = !connected
                 || watch.since.elapsed() >= Duration::from_secs(self.settings.stale_after_secs);
-            let due = stale != watch.stale || watch.last_heartbeat.elapsed() >= HEARTBEAT;
+            let due = stale != watch.stale
+                || watch.heartbeat_due
+                || watch.last_heartbeat.elapsed() >= HEARTBEAT;
             watch.stale = stale;
             if due {
                 watch.last_heartbeat = Instant::now();
+                watch.heartbeat_due = false;
             }
-            (stale, due)
+            due
         };
         if !due {
             return;
         }
-        let frame = Arc::new(Frame::heartbeat(&self.freshness(), stale, connected));
+        let frame = Arc::new(self.heartbeat_now());
         let feeds: Vec<Arc<Feed>> = Self::lock(&self.feeds).values().cloned().collect();
         for feed in feeds {
             feed.broadcast(frame.clone());
@@ -256,9 +277,45 @@ impl Hub {
 
     /// The latest heartbeat's content, for a client that has just connected.
     pub fn heartbeat_now(&self) -> Frame {
-        let stale = Self::lock(&self.watch).stale;
-        Frame::heartbeat(&self.freshness(), stale, self.live.is_connected())
+        let (stale, opening) = {
+            let watch = Self::lock(&self.watch);
+            (watch.stale, watch.opening.clone())
+        };
+        Frame::heartbeat(
+            &self.freshness(),
+            stale,
+            self.live.is_connected(),
+            opening.as_deref(),
+        )
     }
+}
+
+/// Last month's period while the live month of `card` is opening: within `live.last_month_days` of its
+/// start (by the watermark) and below `live.last_month_until_quotes` mobile quotes city-wide, when last
+/// month is a month of the assessment.
+fn opening(card: &Scorecard, config: &schemas::Config) -> Option<String> {
+    let settings = &config.live;
+    let month: YearMonth = card.period.parse().ok()?;
+    let previous = month.plus(-1);
+    let day: u32 = card
+        .as_of
+        .strip_prefix(card.period.as_str())?
+        .get(1..3)?
+        .parse()
+        .ok()?;
+    let quotes: f64 = card
+        .branches
+        .iter()
+        .filter_map(|b| b.fractions.get(Indicator::MobileQuotesPerUser))
+        .map(|f| f.numerator)
+        .sum();
+    let quiet =
+        settings.last_month_until_quotes == 0 || quotes < settings.last_month_until_quotes as f64;
+    (day <= settings.last_month_days
+        && quiet
+        && !card.is_final
+        && analytics::assessment_months(config).contains(previous))
+    .then(|| previous.to_string())
 }
 
 /// Names a deal's branch and salesperson from the scorecard; its time in the local calendar, like every

@@ -22,6 +22,8 @@ pub enum Grant {
     Kiosk {
         /// The one branch whose people the token may see.
         branch: Option<String>,
+        /// The token's label, for the list of screens.
+        label: Option<String>,
     },
 }
 
@@ -29,7 +31,7 @@ impl Grant {
     /// The branch the caller is limited to, if any.
     pub fn branch(&self) -> Option<&str> {
         match self {
-            Grant::Kiosk { branch } => branch.as_deref(),
+            Grant::Kiosk { branch, .. } => branch.as_deref(),
             Grant::Admin => None,
         }
     }
@@ -62,6 +64,14 @@ impl Grant {
             branch
         };
         BoardKey::new(board, branch, org).map_err(ApiError::bad_request)
+    }
+
+    /// The label of the caller's kiosk token.
+    pub fn label(&self) -> Option<&str> {
+        match self {
+            Grant::Kiosk { label, .. } => label.as_deref(),
+            Grant::Admin => None,
+        }
     }
 
     /// An error unless the caller is an administrator.
@@ -97,6 +107,7 @@ pub fn grant(access: &AccessConfig, token: Option<&str>) -> Result<Grant, ApiErr
         .find(|k| matches(&k.token))
         .map(|k| Grant::Kiosk {
             branch: k.branch.clone(),
+            label: k.label.clone(),
         })
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown token"))
 }

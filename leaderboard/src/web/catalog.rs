@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::LazyLock;
 
-/// The catalog: every indicator (key, names, whether it is a rate, a volume, an amount in yuan, ranked or
+/// The catalog: the server's version (a screen reports the version of the page it runs), every indicator (key, names, whether it is a rate, a volume, an amount in yuan, ranked or
 /// scored against a target) and every board (key,
 /// titles, whether it ranks people, the unit of its values), in their order.
 pub fn catalog() -> Value {
@@ -41,7 +41,7 @@ pub fn catalog() -> Value {
             })
         })
         .collect();
-    json!({ "indicators": indicators, "boards": boards })
+    json!({ "version": env!("CARGO_PKG_VERSION"), "indicators": indicators, "boards": boards })
 }
 
 /// The catalog as JSON text, made once.

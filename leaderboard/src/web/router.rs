@@ -2,14 +2,14 @@
 
 use super::error::{ApiError, MAX_BODY_BYTES};
 use super::state::AppState;
-use super::{api, catalog, pages, sql, ws};
+use super::{api, catalog, pages, screens, sql, ws};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 /// The router of every endpoint.
 pub fn router(state: AppState) -> Router {
@@ -21,6 +21,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/clearing-scores", post(api::clearing_score))
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/sql", post(sql::sql))
+        .route("/api/v1/screens", get(screens::list))
+        .route("/api/v1/screens/{name}", put(screens::put))
         .route("/api/v1/catalog", get(catalog::get))
         .route("/api/v1/openapi.json", get(catalog::openapi))
         .route("/ws", get(ws::upgrade))

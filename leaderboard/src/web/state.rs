@@ -3,6 +3,7 @@
 use crate::live::Live;
 use crate::live::hub::Hub;
 use crate::live::publish::Publisher;
+use crate::live::screens::Screens;
 use crate::sql::SqlEngine;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -23,4 +24,6 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Ad hoc SQL.
     pub sql: Arc<SqlEngine>,
+    /// The managed wall screens and who is connected.
+    pub screens: Arc<Screens>,
 }

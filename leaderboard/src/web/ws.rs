@@ -8,6 +8,7 @@
 
 use crate::live::boards::{Board, BoardKey};
 use crate::live::hub::{Feed, Frame, FrameKind, Hub};
+use crate::live::screens::{Arrival, Registration};
 use crate::metrics;
 use crate::web::access::Grant;
 use crate::web::error::ApiError;
@@ -15,6 +16,7 @@ use crate::web::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
+use schemas::ScreenConfig;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,8 +40,11 @@ pub struct WsQuery {
     branch: Option<String>,
     epoch: Option<u64>,
     seq: Option<u64>,
-    /// Read by [`Grant`]'s extractor.
-    #[allow(dead_code)]
+    /// The managed screen (`[[screens]]`) the page is; else the one its token names, if any.
+    screen: Option<String>,
+    /// The page's version, listed by `GET /api/v1/screens`.
+    version: Option<String>,
+    /// Checked by [`Grant`]'s extractor; also finds a screen by its token.
     token: Option<String>,
 }
 
@@ -64,6 +69,8 @@ enum ClientMessage {
         board: String,
         branch: Option<String>,
     },
+    /// The board the screen shows now (for `GET /api/v1/screens`).
+    Showing { board: String },
 }
 
 /// `GET /ws`: checks the token and the first subscription, then upgrades.
@@ -87,6 +94,19 @@ pub async fn upgrade(
         )),
         None => None,
     };
+    let screen = state
+        .screens
+        .identify(query.screen.as_deref(), query.token.as_deref())
+        .map_err(|e| ApiError::new(axum::http::StatusCode::NOT_FOUND, e))?;
+    let registration = state.screens.register(Arrival {
+        screen: screen.clone(),
+        token_label: grant.label().map(str::to_string),
+        token_branch: grant.branch().map(str::to_string),
+        version: query
+            .version
+            .as_deref()
+            .map(|v| schemas::excerpt(v).to_string()),
+    });
     let hub = state.hub.clone();
     let shutdown = state.shutdown.clone();
     let send_timeout = Duration::from_millis(hub.settings().send_timeout_ms);
@@ -106,6 +126,9 @@ pub async fn upgrade(
                 feeds: StreamMap::new(),
                 positions: HashMap::new(),
                 send_timeout,
+                screen,
+                registration,
+                playlist: None,
             };
             connection.run(first, shutdown).await;
         }))
@@ -157,7 +180,10 @@ impl Position {
             FrameKind::Snapshot => Admit::Skip,
             FrameKind::Rollover if frame.epoch == self.epoch => Admit::Send,
             FrameKind::Rollover => Admit::Skip,
-            FrameKind::Heartbeat | FrameKind::Celebrate | FrameKind::Error => Admit::Send,
+            FrameKind::Heartbeat
+            | FrameKind::Celebrate
+            | FrameKind::Playlist
+            | FrameKind::Error => Admit::Send,
         }
     }
 }
@@ -170,6 +196,12 @@ struct Connection {
     feeds: StreamMap<BoardKey, BroadcastStream<Arc<Frame>>>,
     positions: HashMap<BoardKey, Position>,
     send_timeout: Duration,
+    /// The managed screen the connection is.
+    screen: Option<String>,
+    /// Its entry in the list of screens.
+    registration: Registration,
+    /// The playlist last sent.
+    playlist: Option<Arc<ScreenConfig>>,
 }
 
 /// Why a connection ended.
@@ -244,7 +276,11 @@ impl Connection {
         shutdown: &tokio_util::sync::CancellationToken,
     ) -> End {
         let mut celebrations = BroadcastStream::new(self.hub.celebrations());
+        let mut playlists = self.state.screens.changes();
         if let Err(end) = self.send(&self.hub.heartbeat_now()).await {
+            return end;
+        }
+        if let Err(end) = self.send_playlist().await {
             return end;
         }
         if let Some((key, position)) = first
@@ -265,6 +301,7 @@ impl Connection {
                     Some(Ok(_)) => Ok(()), // pings are answered by the library
                 },
                 Some((key, item)) = self.feeds.next() => self.on_feed(key, item).await,
+                Ok(()) = playlists.changed() => self.send_playlist().await,
                 Some(item) = celebrations.next() => match item {
                     Ok(frame) if self.sees_branch(frame.branch.as_deref()) => self.send(&frame).await,
                     _ => Ok(()), // another branch's, or missed while busy: celebrations are not replayed
@@ -273,6 +310,26 @@ impl Connection {
             if let Err(end) = result {
                 return end;
             }
+        }
+    }
+
+    /// Sends the screen's playlist when it is not the one last sent.
+    async fn send_playlist(&mut self) -> Result<(), End> {
+        let Some(screen) = &self.screen else {
+            return Ok(());
+        };
+        let current = self.state.screens.playlist(screen);
+        let unchanged = match (&current, &self.playlist) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if unchanged {
+            return Ok(());
+        }
+        self.playlist = current.clone();
+        match current {
+            Some(playlist) => self.send(&Frame::playlist(&playlist)).await,
+            None => Ok(()),
         }
     }
 
@@ -297,6 +354,15 @@ impl Connection {
             ClientMessage::Subscribe { board, branch, .. }
             | ClientMessage::Unsubscribe { board, branch }
             | ClientMessage::Resync { board, branch } => (board.clone(), branch.clone()),
+            ClientMessage::Showing { board } => {
+                return match board.parse::<Board>() {
+                    Ok(board) => {
+                        self.registration.connected.shows(board);
+                        Ok(())
+                    }
+                    Err(e) => self.send(&Frame::error(&e)).await,
+                };
+            }
         };
         let key = match board_key(&self.state, &self.grant, &board, branch) {
             Ok(key) => key,
@@ -313,9 +379,11 @@ impl Connection {
             ClientMessage::Unsubscribe { .. } => {
                 self.feeds.remove(&key);
                 self.positions.remove(&key);
+                self.record_follows();
                 Ok(())
             }
             ClientMessage::Resync { .. } => self.resync(&key).await,
+            ClientMessage::Showing { .. } => Ok(()),
         }
     }
 
@@ -324,7 +392,14 @@ impl Connection {
         let feed = self.hub.feed(&key).await;
         self.feeds
             .insert(key.clone(), BroadcastStream::new(feed.subscribe()));
+        self.record_follows();
         self.catch_up(key, &feed, position).await
+    }
+
+    /// Lists the boards followed in the list of screens.
+    fn record_follows(&self) {
+        let boards = self.feeds.keys().map(|k| k.board.as_str().to_string());
+        self.registration.connected.follows(boards.collect());
     }
 
     async fn resync(&mut self, key: &BoardKey) -> Result<(), End> {
@@ -383,7 +458,10 @@ impl Connection {
     async fn send(&mut self, frame: &Frame) -> Result<(), End> {
         let message = Message::Text(frame.text.clone());
         match tokio::time::timeout(self.send_timeout, self.socket.send(message)).await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                self.registration.connected.sent_frame();
+                Ok(())
+            }
             Ok(Err(_)) => Err(End::SendFailed),
             Err(_) => Err(End::SendTimeout),
         }

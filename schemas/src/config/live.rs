@@ -19,6 +19,12 @@ pub struct LiveConfig {
     pub large_deal_yuan: f64,
     /// Most celebrations a second, over all screens (default 3).
     pub celebrations_per_sec: u32,
+    /// Days at the start of a month during which the screens alternate last month's final standings with
+    /// the new month's (default 3: the 1st to the 3rd; 0 never).
+    pub last_month_days: u32,
+    /// Mobile quotes of the new month, city-wide, that end those days early (default 500; 0: the days
+    /// alone decide).
+    pub last_month_until_quotes: u64,
 }
 
 impl Default for LiveConfig {
@@ -30,6 +36,8 @@ impl Default for LiveConfig {
             stale_after_secs: 600,
             large_deal_yuan: 7000.0,
             celebrations_per_sec: 3,
+            last_month_days: 3,
+            last_month_until_quotes: 500,
         }
     }
 }
@@ -53,6 +61,12 @@ impl LiveConfig {
             return Err(format!(
                 "live.celebrations_per_sec must be 1..=3 (flashing faster is unsafe), got {}",
                 self.celebrations_per_sec
+            ));
+        }
+        if self.last_month_days > 27 {
+            return Err(format!(
+                "live.last_month_days must be 0..=27 (a month has at least 28 days), got {}",
+                self.last_month_days
             ));
         }
         if !(self.large_deal_yuan.is_finite() && self.large_deal_yuan > 0.0) {

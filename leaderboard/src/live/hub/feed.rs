@@ -225,6 +225,7 @@ mod tests {
             denominator: None,
             points: None,
             tier: None,
+            next_tier: None,
             in_scope: true,
         }
     }

@@ -18,6 +18,8 @@ pub enum FrameKind {
     Heartbeat,
     /// A large deal to celebrate.
     Celebrate,
+    /// A managed screen's playlist.
+    Playlist,
     /// A message about the client's own request.
     Error,
 }
@@ -177,8 +179,13 @@ impl Frame {
         }
     }
 
-    /// A heartbeat.
-    pub fn heartbeat(freshness: &Freshness, stale: bool, connected: bool) -> Self {
+    /// A heartbeat; `opening` is last month's period while screens show its final standings too.
+    pub fn heartbeat(
+        freshness: &Freshness,
+        stale: bool,
+        connected: bool,
+        opening: Option<&str>,
+    ) -> Self {
         #[derive(Serialize)]
         struct Heartbeat<'a> {
             #[serde(rename = "type")]
@@ -187,6 +194,7 @@ impl Frame {
             freshness: &'a Freshness,
             stale: bool,
             connected: bool,
+            opening: Option<&'a str>,
             server_time: String,
         }
         Self::unnumbered(
@@ -197,7 +205,36 @@ impl Frame {
                 freshness,
                 stale,
                 connected,
+                opening,
                 server_time: chrono::Utc::now().to_rfc3339(),
+            }),
+        )
+    }
+
+    /// The playlist of a managed screen (`[[screens]]`).
+    pub fn playlist(screen: &schemas::ScreenConfig) -> Self {
+        #[derive(Serialize)]
+        struct Playlist<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            screen: &'a str,
+            label: Option<&'a str>,
+            lang: Option<&'a str>,
+            branch: Option<&'a str>,
+            ticker: Option<&'a str>,
+            boards: &'a [schemas::PlaylistItem],
+        }
+        Self::unnumbered(
+            FrameKind::Playlist,
+            None,
+            text(&Playlist {
+                kind: "playlist",
+                screen: &screen.name,
+                label: screen.label.as_deref(),
+                lang: screen.lang.as_deref(),
+                branch: screen.branch.as_deref(),
+                ticker: screen.ticker.as_deref(),
+                boards: &screen.boards,
             }),
         )
     }
