@@ -2,7 +2,8 @@
 "use strict";
 
 const PARAMS = new URLSearchParams(location.search);
-const LANG = PARAMS.get("lang") === "en" ? "en" : "zh";
+/** The page's language: the URL's (`lang=en`, else Chinese); a screen's playlist may change it (setLanguage). */
+let LANG = PARAMS.get("lang") === "en" ? "en" : "zh";
 const TOKEN = PARAMS.get("token");
 
 /** The URL of an API path, carrying the page's token. */
@@ -13,53 +14,79 @@ function apiUrl(path, query) {
   return s ? `${path}?${s}` : path;
 }
 
-/** GET a JSON document; rejects with the server's error message. */
+/** GET a JSON document; rejects with the server's error message (and the HTTP status as `status`). */
 async function getJson(path, query) {
   const response = await fetch(apiUrl(path, query), { cache: "no-store" });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+  if (!response.ok) {
+    throw Object.assign(new Error(body.error || `${response.status} ${response.statusText}`), { status: response.status });
+  }
   return body;
 }
+
+/** A month's English name ("2016-06" → "June"). */
+const monthName = (p) => new Intl.DateTimeFormat("en-GB", { month: "long", timeZone: "UTC" }).format(new Date(`${p}-01T00:00:00Z`));
+/** Chinese numerals for 1–10 (进前三), digits with 名 beyond (进前12名). */
+const topZh = (n) => (n >= 1 && n <= 10 ? `前${"一二三四五六七八九十"[n - 1]}` : `前${n}名`);
 
 const LABELS = {
   zh: {
     title: "营销管理系统运营管理考评",
-    rank: "名次", value: "数值", points: "得分", tier: (a, b, p) => b > 999 ? `${a}名以后 · ${p}分` : `${a}–${b}名 · ${p}分`,
-    outOfScope: "不参与排名",
+    tier: (a, b, p) => b > 999 ? `${a}名以后 · ${p}分` : `${a}–${b}名 · ${p}分`,
+    outOfScope: "不参评",
     updatedAt: "更新于", asOf: "数据截至",
     reconnecting: "连接中断，正在重新连接…",
     stale: "数据可能已过时：事件时间停留在",
-    waiting: "等待数据…",
+    waiting: "等待数据…", nothingYet: "本月暂无数据",
     deal: "大单喜报",
-    mobileQuotes: "移动端报价", users: "用户", yuan: "元", quotes: "次",
+    mobileQuotes: "移动端报价", users: "用户",
     month: (p) => /^\d{4}-\d{2}$/.test(p) ? `${p.slice(0, 4)}年${Number(p.slice(5))}月` : p,
     final: "已定稿",
+    // The gap to the next points tier: quotes (单) or yuan ("¥1,200").
+    toTierCount: (n, rank) => `差 ${fmt(n, 0)} 单进${topZh(rank)}`,
+    toTierYuan: (yuan, rank) => `差 ¥${fmt(yuan, 0)} 进${topZh(rank)}`,
+    finalStandings: (p) => `${Number(p.slice(5))}月最终排名`,
+    titleOfBranch: (branch, title) => `${branch} · ${title}`,
   },
   en: {
     title: "Sales system adoption assessment",
-    rank: "Rank", value: "Value", points: "Points", tier: (a, b, p) => b > 999 ? `rank ${a}+ · ${p} pts` : `ranks ${a}–${b} · ${p} pts`,
-    outOfScope: "not ranked",
+    tier: (a, b, p) => `${b > 999 ? `rank ${a}+` : `ranks ${a}–${b}`} · ${p} ${p === 1 ? "pt" : "pts"}`,
+    outOfScope: "not assessed",
     updatedAt: "Updated", asOf: "Data as of",
     reconnecting: "Connection lost, reconnecting…",
     stale: "Data may be stale: event time stuck at",
-    waiting: "Waiting for data…",
+    waiting: "Waiting for data…", nothingYet: "Nothing yet this month",
     deal: "Big deal",
-    mobileQuotes: "mobile quotes", users: "users", yuan: "yuan", quotes: "quotes",
-    month: (p) => p,
+    mobileQuotes: "mobile quotes", users: "users",
+    month: (p) => /^\d{4}-\d{2}$/.test(p) ? `${monthName(p)} ${p.slice(0, 4)}` : p,
     final: "final",
+    toTierCount: (n, rank) => `${fmt(n, 0)} more ${n === 1 ? "quote" : "quotes"} to reach top ${rank}`,
+    toTierYuan: (yuan, rank) => `¥${fmt(yuan, 0)} more to reach top ${rank}`,
+    finalStandings: (p) => `${monthName(p)} final standings`,
+    titleOfBranch: (branch, title) => `${branch} · ${title}`,
   },
 };
-const T = LABELS[LANG];
-/** Each board's title in the page's language, from the server's catalog (catalog.js). */
-const BOARD_TITLES = Object.fromEntries(CATALOG.boards.map((b) => [b.key, b[LANG]]));
+/** The page's words, each board's title (from the server's catalog, catalog.js) and number formats. */
+let T, BOARD_TITLES, NUMBER, INTEGER, TWO;
 
-const NUMBER = new Intl.NumberFormat(LANG === "zh" ? "zh-CN" : "en-US", { maximumFractionDigits: 2 });
-const INTEGER = new Intl.NumberFormat(LANG === "zh" ? "zh-CN" : "en-US", { maximumFractionDigits: 0 });
+/** Switches the words, titles and number formats to `lang` ("zh" or "en"). */
+function setLanguage(lang) {
+  LANG = lang === "en" ? "en" : "zh";
+  T = LABELS[LANG];
+  BOARD_TITLES = Object.fromEntries(CATALOG.boards.map((b) => [b.key, b[LANG]]));
+  const locale = LANG === "zh" ? "zh-CN" : "en-US";
+  NUMBER = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 });
+  INTEGER = new Intl.NumberFormat(locale, { maximumFractionDigits: 0 });
+  TWO = new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+setLanguage(LANG);
 
-/** A number for people: "—" for null (a ratio without users). */
+/** A number for people: "—" for null (a ratio without users); `digits` 0 (none) or 2 (always two, for columns
+ * of figures), else up to two. */
 function fmt(value, digits) {
   if (value === null || value === undefined) return "—";
   if (digits === 0) return INTEGER.format(value);
+  if (digits === 2) return TWO.format(value);
   return NUMBER.format(Math.round(value * 100) / 100);
 }
 

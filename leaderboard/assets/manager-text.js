@@ -48,7 +48,7 @@ const M = {
     target: (t) => `目标${t}`, pts: (p) => `${p}分`, perQuarter: (p) => `每季${p}分`, provisional: "暂定",
     provisionalTip: "暂定：月末前名次仍会变化，得分随之变化",
     rankOf: (r, tied) => (tied ? `并列第${r}名` : `第${r}名`), tied: "并列",
-    outOfScope: "不参评", pending: "待评",
+    outOfScope: LABELS.zh.outOfScope, pending: "待评",
     projected: (v) => `预计 ${v}`,
     status: { on_track: "正常", behind: "落后", at_risk: "有风险" },
     // Words per indicator that the catalog does not give (short labels, units), by the catalog's keys; where
@@ -90,7 +90,7 @@ const M = {
     renewals: (n, gain) => `今日还有 ${n} 单应续保家自车未分配 → +${gain}分`,
     reports: (n, gain) => `再报送 ${n} 篇 → +${gain}分`,
     gainTail: (gain) => ` → +${gain}分`,
-    kinds: { full: "满分", pending: "待评：市公司尚未给出清分得分，不计入可争取分", settled: "已定", not_ranked: "不参评", no_users: "本月无用户" },
+    kinds: { full: "满分", pending: "待评：市公司尚未给出清分得分，不计入可争取分", settled: "已定", not_ranked: LABELS.zh.outOfScope, no_users: "本月无用户" },
     maxOnly: (max) => `满分 ${max}分`,
     sep: "；", list: "、",
     // Charts.
@@ -113,6 +113,11 @@ const M = {
     // CSV.
     csvPoints: (name) => `${name} 得分`, csvProjected: "预计总分", csvStake: "可争取分",
     csvIndicator: "指标", csvNow: "得分", csvMax: "满分", csvHow: "说明",
+    // Screens.
+    screens: "大屏", screensDark: (n) => `${n} 块黑屏`,
+    screenOnline: "在线", screenDark: "黑屏", screenShows: (b) => `正在显示 ${b}`,
+    lastFrame: (t) => `最后通信 ${t}`, neverSeen: "从未连接", needsReload: "需刷新页面",
+    otherConnections: (n) => `另有 ${n} 个未配置的连接`,
   },
   en: {
     title: ["Sales system assessment", "mid-month progress"],
@@ -124,7 +129,7 @@ const M = {
     target: (t) => `target ${t}`, pts: (p) => `${p} pts`, perQuarter: (p) => `${p} pts a quarter`, provisional: "provisional",
     provisionalTip: "Provisional: ranks, and so points, can change until the month is final",
     rankOf: (r, tied) => (tied ? `tied #${r}` : `#${r}`), tied: "tied",
-    outOfScope: "not ranked", pending: "pending",
+    outOfScope: LABELS.en.outOfScope, pending: "pending",
     projected: (v) => `proj. ${v}`,
     status: { on_track: "on track", behind: "behind", at_risk: "at risk" },
     short: {
@@ -136,7 +141,7 @@ const M = {
       status: "Status: the month-end total projected at the current pace against the 90-point specialist bonus line, with the indicators losing most.",
       provisional: "Provisional: mobile quotes and mobile payment per user score by rank, which can change until the period is final.",
       pending: "Pending: no clearing score given yet.",
-      outOfScope: "Not ranked: a unit outside the assessment's scope.",
+      outOfScope: "Not assessed: a unit outside the assessment's scope, not ranked.",
     },
     stakeTitle: (b) => b,
     stakeTotal: (g, d) => (d > 0 ? `${g} pts to gain · ${d} days left` : `${g} pts to gain · month over`),
@@ -163,12 +168,12 @@ const M = {
     renewals: (n, gain) => `${n} due renewals to assign today → +${gain} pts`,
     reports: (n, gain) => `${n} more accepted reports → +${gain} pts`,
     gainTail: (gain) => ` → +${gain} pts`,
-    kinds: { full: "full points", pending: "pending: the city company has not given the clearing score yet; not counted", settled: "settled", not_ranked: "not ranked", no_users: "no users this month" },
+    kinds: { full: "full points", pending: "pending: the city company has not given the clearing score yet; not counted", settled: "settled", not_ranked: LABELS.en.outOfScope, no_users: "no users this month" },
     maxOnly: (max) => `max ${max} pts`,
     sep: "; ", list: ", ",
     volumeTitle: (b) => `${b} · month to date`,
     bumpTitle: "Ranks by day",
-    bumpTotal: "Total rank", bumpOutOfScope: (b) => `${b} is not ranked (outside the scope); click a line to pick another unit.`,
+    bumpTotal: "Total rank", bumpOutOfScope: (b) => `${b} is not assessed (outside the scope); click a line to pick another unit.`,
     thisMonth: "This month", lastMonth: "Last month", targetLine: "Target pace", projection: "At this pace",
     day: (d) => `${d}`, inProgress: " (in progress)", rankAxis: "Rank",
     noHistory: "No day-by-day data",
@@ -183,6 +188,10 @@ const M = {
     none: "none",
     csvPoints: (name) => `${name} points`, csvProjected: "Projected total", csvStake: "At stake",
     csvIndicator: "Indicator", csvNow: "Points", csvMax: "Max", csvHow: "What it takes",
+    screens: "Screens", screensDark: (n) => `${n} dark`,
+    screenOnline: "online", screenDark: "dark", screenShows: (b) => `showing ${b}`,
+    lastFrame: (t) => `last frame ${t}`, neverSeen: "never connected", needsReload: "needs reload",
+    otherConnections: (n) => `${n} other ${n === 1 ? "connection" : "connections"} (no configured screen)`,
   },
 }[LANG];
 

@@ -237,6 +237,7 @@ async function start() {
     resizeTimer = setTimeout(() => { pinKeyColumns($("branches")); if (state.card) renderCharts(); }, 100);
   });
   document.body.dataset.charts = "loading";
+  startScreens();
   await load();
   setInterval(refresh, 30000);
 }

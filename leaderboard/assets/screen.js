@@ -1,201 +1,141 @@
-// The wall screen: follows boards over the websocket (docs/websocket.md), animates rank moves, rotates
-// boards, celebrates big deals (never more than 3 flashes a second) and says when it is reconnecting or
-// when the data is stale.
+// The wall screen: a TV across a room. Holds what it shows (the programme, the turns of boards and views, last
+// month's final standings while a month opens) and shows it when due; celebrates big deals (never more than 3
+// flashes a second), runs the ticker and starts. screen-link.js keeps the boards current, screen-rows.js draws.
 "use strict";
 
 const ALL_BOARDS = CATALOG.boards.map((b) => b.key);
-const UNITS = new Map(CATALOG.boards.map((b) => [b.key, b.unit]));
-const BRANCH = PARAMS.get("branch");
-const ROTATE_SECS = Number(PARAMS.get("rotate")) || 0;
-const requested = (PARAMS.get("board") || ALL_BOARDS[0]).split(",").filter(Boolean);
-const BOARDS = ROTATE_SECS && requested.length === 1 ? ALL_BOARDS : requested;
+const URL_BRANCH = PARAMS.get("branch");
 const MAX_FLASHES_PER_SEC = 3;
-const SILENCE_MS = 25000; // heartbeats come every 10 s: this long without a frame means a dead link
+const ALTERNATE_MS = 15000; // last month's standings and the live month take turns this often on a fixed board
 
-/** Per board: where the client stands and the rows it holds. */
-const boards = new Map(BOARDS.map((b) => [b, { epoch: null, seq: null, period: "", final: false, rows: new Map(), order: [] }]));
-let shown = 0;
-let socket = null;
-let lastFrameAt = 0;
-let retryMs = 1000;
-let freshness = { as_of: null, updated_at: null, stale: false };
+/** The boards the URL asks for: `board=a,b`, turning every `rotate=S` seconds (all boards when one is named). */
+function urlProgramme() {
+  const rotate = Number(PARAMS.get("rotate")) || 0;
+  const requested = (PARAMS.get("board") || ALL_BOARDS[0]).split(",").filter(Boolean);
+  const list = rotate && requested.length === 1 ? ALL_BOARDS : requested;
+  return { boards: list.map((board) => ({ board, seconds: rotate })), branch: URL_BRANCH, ticker: null };
+}
+
+/** What the screen shows: `boards` ({board, seconds}, in turn), the people boards' `branch`, the `ticker` line. */
+let programme = urlProgramme();
+/** The month before, while a new month opens (the heartbeats' `opening`), else null. */
+let opening = null;
+/** Per followed board: its final standings of `opening` (null while they load). */
+const finals = new Map();
+/** The programme's entry on screen, and which of its views: "live" (this month) or "final" (`opening`'s). */
+const slot = { index: 0, phase: "live", since: Date.now() };
 const flashes = [];
-// For tests and diagnostics.
-window.__leaderboard = { boards, frames: 0, resyncs: 0, connects: 0 };
 
-const $ = (id) => document.getElementById(id);
+/* ------------------------------------------------------------------------------------------------
+ * The turns of boards and views.
+ * ---------------------------------------------------------------------------------------------- */
 
-function subscription(board) {
-  const s = { type: "subscribe", board };
-  if (BRANCH && board.startsWith("user_")) s.branch = BRANCH;
-  return s;
+/** The programme's entry on screen. */
+const current = () => programme.boards[slot.index % programme.boards.length];
+
+/** Whether the screen turns through its boards (more than one, each with its seconds). */
+const rotating = () => programme.boards.length > 1 && programme.boards.every((b) => b.seconds > 0);
+
+/** Whether rows say something: one above 0 (a new month's all-zero ties mean nothing). */
+const anyValue = (rows) => rows.some((r) => r.value);
+
+/** The views of a board's turn: last month's final standings first while a month opens (alone while the
+ * new month has nothing to show), then the live month. */
+function phases(board) {
+  const last = opening && finals.get(board);
+  if (!last || !anyValue(last.rows)) return ["live"];
+  return anyValue([...boards.get(board).rows.values()]) ? ["final", "live"] : ["final"];
 }
 
-function connect() {
-  const q = new URLSearchParams();
-  if (TOKEN) q.set("token", TOKEN);
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws?${q}`;
-  socket = new WebSocket(url);
-  socket.onopen = () => {
-    window.__leaderboard.connects++;
-    retryMs = 1000;
-    lastFrameAt = Date.now();
-    for (const [board, state] of boards) {
-      const s = subscription(board);
-      if (state.epoch !== null) { s.epoch = state.epoch; s.seq = state.seq; }
-      socket.send(JSON.stringify(s));
-    }
-    setConnected(true);
-  };
-  socket.onmessage = (event) => {
-    lastFrameAt = Date.now();
-    window.__leaderboard.frames++;
-    onFrame(JSON.parse(event.data));
-  };
-  socket.onclose = () => {
-    setConnected(false);
-    socket = null;
-    const wait = retryMs * (0.75 + Math.random() * 0.5);
-    retryMs = Math.min(retryMs * 2, 10000);
-    setTimeout(connect, wait);
-  };
+/** How long a view stays: its share of the board's seconds when rotating, else ALTERNATE_MS between two views. */
+function phaseMs(count) {
+  if (rotating()) return (current().seconds * 1000) / count;
+  return count > 1 ? ALTERNATE_MS : Infinity;
 }
 
-function setConnected(connected) {
-  document.body.dataset.connected = String(connected);
-  $("reconnecting").hidden = connected;
+/** Moves on to the next view or board when the current one's time is up, or when it has nothing to show. */
+function tick() {
+  const views = phases(current().board);
+  if (!views.includes(slot.phase)) {
+    slot.phase = views[0];
+    show();
+    return;
+  }
+  if (Date.now() - slot.since < phaseMs(views.length)) return;
+  const next = views.indexOf(slot.phase) + 1;
+  if (next < views.length) {
+    slot.phase = views[next];
+  } else {
+    if (rotating()) slot.index = (slot.index + 1) % programme.boards.length;
+    slot.phase = phases(current().board)[0];
+  }
+  slot.since = Date.now();
+  show();
 }
 
-function onFrame(f) {
-  switch (f.type) {
-    case "snapshot": {
-      const state = boards.get(f.board);
-      if (!state) return;
-      Object.assign(state, { epoch: f.epoch, seq: f.seq, period: f.period, final: f.final, order: f.rows.map((r) => r.key) });
-      state.rows = new Map(f.rows.map((r) => [r.key, r]));
-      freshen(f);
-      if (f.board === BOARDS[shown]) render(true);
-      break;
-    }
-    case "patch": {
-      const state = boards.get(f.board);
-      if (!state) return;
-      if (state.epoch === f.epoch && f.seq <= state.seq) return; // already have it
-      if (state.epoch !== f.epoch || state.seq !== f.base) { resync(f.board); return; }
-      for (const row of f.rows) state.rows.set(row.key, row);
-      for (const key of f.removed) state.rows.delete(key);
-      state.order = f.order;
-      state.seq = f.seq;
-      state.final = f.final;
-      freshen(f);
-      if (f.board === BOARDS[shown]) render(false, f.rows.map((r) => r.key));
-      break;
-    }
-    case "rollover": {
-      const state = boards.get(f.board);
-      if (state) state.period = f.period; // the new month's snapshot follows
-      break;
-    }
-    case "hb":
-      freshen(f);
-      freshness.stale = f.stale;
-      showFreshness();
-      break;
-    case "celebrate":
-      celebrate(f);
-      break;
-    case "error":
-      console.warn("server:", f.message);
-      break;
+/** Shows the current view from scratch, and tells the server when the board on screen changed. */
+function show() {
+  render(true);
+  showRotation();
+  const board = current().board;
+  if (window.__leaderboard.showing !== board) {
+    window.__leaderboard.showing = board;
+    send({ type: "showing", board });
   }
 }
 
-function resync(board) {
-  window.__leaderboard.resyncs++;
-  const s = { type: "resync", board };
-  if (BRANCH && board.startsWith("user_")) s.branch = BRANCH;
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(s));
-}
-
-function freshen(f) {
-  if (f.as_of) freshness.as_of = f.as_of;
-  if (f.updated_at) freshness.updated_at = f.updated_at;
-  showFreshness();
-}
-
-function showFreshness() {
-  $("updated-at").textContent = clock(freshness.updated_at);
-  $("as-of").textContent = eventTime(freshness.as_of);
-  const stale = $("stale");
-  stale.hidden = !freshness.stale;
-  stale.textContent = `${T.stale} ${eventTime(freshness.as_of)}`;
-}
-
-/** How a row's value reads on this board, by the unit of its values. */
-function describe(board, row) {
-  switch (UNITS.get(board)) {
-    case "count_per_user":
-      return { value: fmt(row.value), detail: row.denominator ? `${fmt(row.numerator, 0)} ${T.mobileQuotes} / ${fmt(row.denominator, 0)} ${T.users}` : "" };
-    case "yuan_per_user":
-      return { value: `¥${fmt(row.value, 0)}`, detail: row.denominator ? `¥${fmt(row.numerator, 0)} / ${fmt(row.denominator, 0)} ${T.users}` : "" };
-    case "points":
-      return { value: fmt(row.value), detail: T.points };
-    case "count":
-      return { value: fmt(row.value, 0), detail: T.mobileQuotes };
-    default:
-      return { value: `¥${fmt(row.value, 0)}`, detail: T.yuan };
-  }
-}
-
-const elements = new Map(); // row key → <li>, reused so rank moves can be animated
-
-function render(full, changedKeys) {
-  const board = BOARDS[shown];
+/** What is on screen: the live month's board, or `opening`'s final standings of it. */
+function currentView() {
+  const { board } = current();
   const state = boards.get(board);
-  $("board-title").textContent = BOARD_TITLES[board];
-  $("period").textContent = state.period ? T.month(state.period) + (state.final ? ` · ${T.final}` : "") : "";
-  const list = $("rows");
-  const rows = state.order.map((k) => state.rows.get(k)).filter(Boolean).slice(0, 15);
-  $("waiting").textContent = rows.length ? "" : T.waiting;
-  list.parentElement.style.setProperty("--rows", Math.max(rows.length, 8));
-  // FLIP: remember where each row was, move the elements, then animate from the old place to the new.
-  const before = new Map();
-  for (const [key, li] of elements) before.set(key, li.getBoundingClientRect().top);
-  if (full) { list.textContent = ""; elements.clear(); }
-  const keep = new Set(rows.map((r) => r.key));
-  for (const [key, li] of elements) if (!keep.has(key)) { li.remove(); elements.delete(key); }
-  rows.forEach((row, i) => {
-    let li = elements.get(row.key);
-    if (!li) { li = document.createElement("li"); elements.set(row.key, li); }
-    fill(li, board, row);
-    if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
-  });
-  const changed = new Set(changedKeys || []);
-  for (const [key, li] of elements) {
-    const old = before.get(key);
-    const now = li.getBoundingClientRect().top;
-    if (old !== undefined && old !== now && !full) {
-      li.animate([{ transform: `translateY(${old - now}px)` }, { transform: "translateY(0)" }], { duration: 800, easing: "ease-in-out" });
-    }
-    if (changed.has(key)) { li.classList.add("changed"); setTimeout(() => li.classList.remove("changed"), 1200); }
+  if (slot.phase === "final") {
+    const v = finals.get(board);
+    return { board, branch: state.branch, live: false, period: v.period, final: true, rows: v.rows };
+  }
+  const rows = state.order.map((k) => state.rows.get(k)).filter(Boolean);
+  return { board, branch: state.branch, live: true, period: state.period, final: state.final, rows };
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The month that opens: last month's final standings.
+ * ---------------------------------------------------------------------------------------------- */
+
+/** Notes the month that is opening (from each heartbeat) and fetches the final standings still missing. */
+function setOpening(period) {
+  if (period !== opening) {
+    opening = period;
+    finals.clear();
+    tick();
+  }
+  fetchFinals();
+}
+
+/** Fetches `opening`'s final standings of every followed board that lacks them (once; again after a failure). */
+function fetchFinals() {
+  if (!opening) return;
+  for (const [board, state] of boards) {
+    if (finals.has(board)) continue;
+    finals.set(board, null);
+    const asked = opening;
+    const query = { period: asked };
+    if (state.branch) query.branch = state.branch;
+    getJson(`/api/v1/boards/${board}`, query).then((view) => {
+      if (asked !== opening || boards.get(board) !== state) return;
+      finals.set(board, view);
+      learnNames(view.rows);
+      if (board !== current().board) return;
+      // On screen now: its turn starts again, with last month's standings.
+      Object.assign(slot, { phase: "final", since: Date.now() });
+      show();
+    }).catch(() => {
+      if (asked === opening && finals.get(board) === null) finals.delete(board); // asked again at the next heartbeat
+    });
   }
 }
 
-function fill(li, board, row) {
-  const { value, detail } = describe(board, row);
-  li.dataset.key = row.key;
-  li.dataset.rank = row.rank ?? "";
-  li.className = row.rank && row.rank <= 3 ? `top${row.rank}` : row.rank ? "" : "unranked";
-  const person = board.startsWith("user_");
-  const tier = row.tier ? `<span class="pts">${T.tier(row.tier.from_rank, row.tier.to_rank, row.tier.points)}</span>` : "";
-  li.innerHTML = `<span class="rank">${row.rank ?? "—"}</span>` +
-    `<span class="name"></span>` +
-    `<span class="value">${value}<small>${detail}</small></span>` +
-    `<span class="tier">${row.in_scope ? tier : T.outOfScope}</span>`;
-  const name = li.querySelector(".name");
-  name.textContent = row.name;
-  if (person) { const small = document.createElement("small"); small.textContent = row.branch_name; name.appendChild(small); }
-}
+/* ------------------------------------------------------------------------------------------------
+ * Celebrations, the footer, start.
+ * ---------------------------------------------------------------------------------------------- */
 
 /** Shows a big deal, at most MAX_FLASHES_PER_SEC a second (the server limits them too). */
 function celebrate(f) {
@@ -206,7 +146,7 @@ function celebrate(f) {
   const box = $("celebration");
   box.hidden = false;
   box.innerHTML = "";
-  box.append(`🎉 ${T.deal} ¥${fmt(f.premium, 0)}`);
+  box.append(`★ ${T.deal} ${yuan(f.premium)}`);
   const who = document.createElement("small");
   who.textContent = `${f.branch_name} · ${f.name || f.user_id || ""}`;
   box.append(who);
@@ -217,29 +157,57 @@ function celebrate(f) {
   celebrate.timer = setTimeout(() => { box.hidden = true; }, 1600);
 }
 
+/** The footer's board names, the one on screen marked. */
 function showRotation() {
-  const footer = $("rotation");
-  footer.textContent = "";
-  if (BOARDS.length < 2) return;
-  BOARDS.forEach((b, i) => {
+  const nav = $("rotation");
+  nav.textContent = "";
+  if (programme.boards.length < 2) return;
+  programme.boards.forEach(({ board }, i) => {
     const span = document.createElement("span");
-    span.textContent = BOARD_TITLES[b];
-    if (i === shown) span.className = "current";
-    footer.append(span);
+    span.textContent = BOARD_TITLES[board];
+    if (i === slot.index % programme.boards.length) span.className = "current";
+    nav.append(span);
   });
 }
 
-function start() {
+/** The playlist's ticker line: still when it fits, else drifting slowly from right to left. */
+function showTicker() {
+  const box = $("ticker");
+  const text = $("ticker-text");
+  box.hidden = !programme.ticker;
+  text.textContent = programme.ticker || "";
+  for (const a of text.getAnimations()) a.cancel();
+  if (!programme.ticker || text.scrollWidth <= box.clientWidth) return;
+  const speed = innerHeight * 0.08; // px a second: about two characters
+  const distance = text.scrollWidth + box.clientWidth;
+  text.animate([{ transform: `translateX(${box.clientWidth}px)` }, { transform: `translateX(${-text.scrollWidth}px)` }],
+    { duration: (distance / speed) * 1000, iterations: Infinity });
+}
+
+/** The words that do not depend on the data, in the current language. */
+function showStaticText() {
   document.documentElement.lang = LANG === "zh" ? "zh-CN" : "en";
   $("org-title").textContent = T.title;
   $("updated-label").textContent = T.updatedAt;
   $("as-of-label").textContent = T.asOf;
   $("reconnecting").textContent = T.reconnecting;
-  render(true);
-  showRotation();
-  if (ROTATE_SECS && BOARDS.length > 1) {
-    setInterval(() => { shown = (shown + 1) % BOARDS.length; render(true); showRotation(); }, ROTATE_SECS * 1000);
-  }
+  showFreshness();
+}
+
+function start() {
+  follow();
+  showStaticText();
+  show();
+  setInterval(() => { tick(); fetchHistory(); }, 500);
+  // The room for the rows changes with the window and the ticker: size them again.
+  let last = "";
+  new ResizeObserver(() => {
+    const size = `${innerWidth}x${$("board").clientHeight}`;
+    if (size === last) return;
+    last = size;
+    render(true);
+    showTicker();
+  }).observe($("board"));
   // A link that went silent (no heartbeat) is dead even if the socket has not noticed.
   setInterval(() => {
     if (socket && socket.readyState === WebSocket.OPEN && Date.now() - lastFrameAt > SILENCE_MS) socket.close();

@@ -550,14 +550,16 @@ fn managed_screens_get_their_playlist_follow_changes_and_are_listed() {
         "the change took {arrived:?}, more than one push interval"
     );
 
-    // A page naming an unknown screen is refused before the upgrade.
-    let err = rt
-        .block_on(WsClient::connect(
-            &server.ws_url(&format!("/ws?screen=nope&token={HALL}")),
-        ))
-        .err()
-        .expect("refused");
-    assert!(err.contains("404"), "{err}");
+    // A page naming an unknown screen is told so (a TV cannot read a refused upgrade's status) and gets
+    // no playlist.
+    let ws = server.ws_url(&format!(
+        "/ws?screen=nope&board=branch_total_score&token={LIMITED}"
+    ));
+    let mut lost = rt.block_on(WsClient::connect(&ws)).unwrap();
+    let message = rt.block_on(next_error(&mut lost));
+    assert!(message.contains("no screen named \"nope\""), "{message}");
+    assert!(message.contains("hall, lobby"), "{message}");
+    rt.block_on(lost.close());
     rt.block_on(hall.close());
 }
 
@@ -581,7 +583,7 @@ fn heartbeats_name_last_month_while_a_new_month_opens() {
         let wait = client.read_until(Duration::from_secs(15), |f| {
             f["type"] == "hb" && f["opening"] == want
         });
-        rt.block_on(tokio::time::timeout(Duration::from_secs(30), wait))
+        rt.block_on(async { tokio::time::timeout(Duration::from_secs(30), wait).await })
             .unwrap_or_else(|_| panic!("no heartbeat with opening {want} within 30 s"))
             .unwrap_or_else(|e| panic!("no heartbeat with opening {want}: {e}"));
     };

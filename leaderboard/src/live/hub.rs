@@ -114,14 +114,17 @@ impl Hub {
     }
 
     /// The standings of the live month ([`analytics::Figures::live_month`]; no outlook: boards do not show it),
-    /// if there is one.
+    /// if there is one; notes whether the month is opening.
     async fn current_scorecard(&self, with_users: bool) -> Option<Scorecard> {
         let figures = self.live.figures().await;
         match figures
             .live_month()
             .and_then(|month| figures.standings(PeriodSpec::Month(month), with_users))
         {
-            Ok(card) => Some(card),
+            Ok(card) => {
+                self.observe_opening(opening(&card, self.live.config()));
+                Some(card)
+            }
             Err(EngineError::NoData | EngineError::NotStarted { .. }) => None,
             Err(e) => {
                 tracing::error!(error = %e, "cannot compute the live scorecard");
@@ -201,7 +204,6 @@ impl Hub {
             return;
         };
         self.observe_watermark(&card.as_of, true);
-        self.observe_opening(opening(&card, self.live.config()));
         let mut frames = 0;
         for feed in &feeds {
             let update = self.board_update(&feed.key, Some(&card));

@@ -115,39 +115,13 @@ mod tests {
     /// The pages take every indicator and board from the catalog: none of their keys is written in them.
     #[test]
     fn no_page_keeps_its_own_list_of_indicators_or_boards() {
-        let pages = [
-            ("common.js", include_str!("../../assets/common.js")),
-            ("screen.js", include_str!("../../assets/screen.js")),
-            ("manager.js", include_str!("../../assets/manager.js")),
-            (
-                "manager-text.js",
-                include_str!("../../assets/manager-text.js"),
-            ),
-            (
-                "manager-branches.js",
-                include_str!("../../assets/manager-branches.js"),
-            ),
-            (
-                "manager-stake.js",
-                include_str!("../../assets/manager-stake.js"),
-            ),
-            (
-                "manager-people.js",
-                include_str!("../../assets/manager-people.js"),
-            ),
-            (
-                "manager-charts.js",
-                include_str!("../../assets/manager-charts.js"),
-            ),
-            ("screen.html", include_str!("../../assets/screen.html")),
-            ("manager.html", include_str!("../../assets/manager.html")),
-        ];
+        let pages = crate::web::pages::own_pages();
         let keys = Indicator::ALL
             .iter()
             .map(|i| i.key())
             .chain(Board::ALL.iter().map(|b| b.as_str()));
         for key in keys {
-            for (name, text) in pages {
+            for &(name, text) in &pages {
                 assert!(
                     !text.contains(&format!("\"{key}\"")),
                     "{name} names {key}: take it from CATALOG"

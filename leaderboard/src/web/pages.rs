@@ -1,6 +1,9 @@
 //! The wall screen, the manager view and the OpenAPI document: static files embedded in the binary.
 //!
 //! The pages read their token from their own URL (`?token=`) and pass it on to the API and the websocket.
+//!
+//! While editing the pages, `LEADERBOARD_ASSETS_DIR=leaderboard/assets` makes the server read them from that
+//! folder on every request instead (only the files named here; nothing else in the folder is served).
 
 use crate::web::error::ApiError;
 use axum::extract::Path;
@@ -22,6 +25,16 @@ const ASSETS: &[Asset] = &[
         name: "common.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../assets/common.js"),
+    },
+    Asset {
+        name: "screen-link.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/screen-link.js"),
+    },
+    Asset {
+        name: "screen-rows.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/screen-rows.js"),
     },
     Asset {
         name: "screen.js",
@@ -59,6 +72,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../assets/manager-people.js"),
     },
     Asset {
+        name: "manager-screens.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/manager-screens.js"),
+    },
+    Asset {
         name: "manager-charts.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../assets/manager-charts.js"),
@@ -86,7 +104,35 @@ const ASSETS: &[Asset] = &[
     },
 ];
 
-fn html(body: &'static str) -> Response {
+/// The environment variable naming a folder to read the pages from instead of the embedded copies.
+const ASSETS_DIR: &str = "LEADERBOARD_ASSETS_DIR";
+
+/// The file `name` (relative to `leaderboard/assets/`): from [`ASSETS_DIR`] when it is set and has the
+/// file, else the embedded copy.
+fn current(name: &str, embedded: &'static str) -> std::borrow::Cow<'static, str> {
+    std::env::var_os(ASSETS_DIR)
+        .and_then(|dir| std::fs::read_to_string(std::path::Path::new(&dir).join(name)).ok())
+        .map_or(
+            std::borrow::Cow::Borrowed(embedded),
+            std::borrow::Cow::Owned,
+        )
+}
+
+/// The project's own pages and scripts (not the vendored library), by name: for tests of their content.
+#[cfg(test)]
+pub(crate) fn own_pages() -> Vec<(&'static str, &'static str)> {
+    ASSETS
+        .iter()
+        .filter(|a| a.name.ends_with(".js") && a.name != ECHARTS)
+        .map(|a| (a.name, a.body))
+        .chain([
+            ("screen.html", include_str!("../../assets/screen.html")),
+            ("manager.html", include_str!("../../assets/manager.html")),
+        ])
+        .collect()
+}
+
+fn html(body: std::borrow::Cow<'static, str>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -104,12 +150,18 @@ pub async fn index() -> Redirect {
 
 /// `GET /screen?board=&branch=&lang=&rotate=&token=`: the wall screen.
 pub async fn screen() -> Response {
-    html(include_str!("../../assets/screen.html"))
+    html(current(
+        "screen.html",
+        include_str!("../../assets/screen.html"),
+    ))
 }
 
 /// `GET /manager?token=`: the manager view.
 pub async fn manager() -> Response {
-    html(include_str!("../../assets/manager.html"))
+    html(current(
+        "manager.html",
+        include_str!("../../assets/manager.html"),
+    ))
 }
 
 /// `GET /assets/{file}`.
@@ -127,7 +179,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
                     },
                 ),
             ],
-            asset.body,
+            current(asset.name, asset.body),
         )
             .into_response(),
         None => ApiError::new(

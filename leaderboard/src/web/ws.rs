@@ -94,10 +94,15 @@ pub async fn upgrade(
         )),
         None => None,
     };
-    let screen = state
+    // An unknown screen name is said in an error frame: a TV cannot read the status of a refused upgrade,
+    // and it still shows the boards of its URL.
+    let (screen, unknown_screen) = match state
         .screens
         .identify(query.screen.as_deref(), query.token.as_deref())
-        .map_err(|e| ApiError::new(axum::http::StatusCode::NOT_FOUND, e))?;
+    {
+        Ok(screen) => (screen, None),
+        Err(message) => (None, Some(message)),
+    };
     let registration = state.screens.register(Arrival {
         screen: screen.clone(),
         token_label: grant.label().map(str::to_string),
@@ -127,6 +132,7 @@ pub async fn upgrade(
                 positions: HashMap::new(),
                 send_timeout,
                 screen,
+                unknown_screen,
                 registration,
                 playlist: None,
             };
@@ -198,6 +204,8 @@ struct Connection {
     send_timeout: Duration,
     /// The managed screen the connection is.
     screen: Option<String>,
+    /// The error about the screen name the page gave, when no screen has it.
+    unknown_screen: Option<String>,
     /// Its entry in the list of screens.
     registration: Registration,
     /// The playlist last sent.
@@ -281,6 +289,11 @@ impl Connection {
             return end;
         }
         if let Err(end) = self.send_playlist().await {
+            return end;
+        }
+        if let Some(message) = self.unknown_screen.take()
+            && let Err(end) = self.send(&Frame::error(&message)).await
+        {
             return end;
         }
         if let Some((key, position)) = first
