@@ -167,7 +167,7 @@ fn every_unit_fits_a_tv_at_every_resolution_readable_across_the_room() {
 
 #[test]
 fn a_month_start_shows_last_months_standings_and_a_playlist_change_arrives_at_once() {
-    let config = "[live]\npush_interval_ms = 250\nlast_month_days = 3\nlast_month_until_quotes = 50\n\
+    let config = "[live]\npush_interval_ms = 1000\nlast_month_days = 3\nlast_month_until_quotes = 50\n\
 [[screens]]\nname = \"hall\"\nlabel = \"张店支公司 大厅\"\n\
 boards = [{ board = \"branch_mobile_quotes\", seconds = 10 }]\n";
     let mut server = LiveServer::start(ORG, config);
@@ -222,7 +222,7 @@ boards = [{ board = \"branch_mobile_quotes\", seconds = 10 }]\n";
         )
         .await;
         let latency = applied[0].as_f64().unwrap() - sent_ms;
-        assert!(latency < 250.0, "the playlist took {latency} ms, more than one push interval");
+        assert!(latency < 1000.0, "the playlist took {latency} ms, more than one push interval");
         assert_eq!(applied[1], "user_mobile_quotes");
         let listed = server.get("/api/v1/screens");
         assert_eq!(listed["screens"][0]["dark"], false, "{listed}");
