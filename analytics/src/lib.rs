@@ -55,6 +55,7 @@ mod facts;
 mod history;
 mod indicators;
 mod interner;
+mod moments;
 mod pace;
 mod period;
 mod points;
@@ -79,6 +80,9 @@ pub use engine::{Counters, Counts, Disposition, Engine, EngineState, Figures, WA
 pub use error::EngineError;
 pub use history::{History, HistoryDay, PersonToDate};
 pub use indicators::{Fraction, Indicator};
+pub use moments::{
+    Moment, MomentSteps, MomentWatch, Place, RankedBoard, Unit, process_with_moments,
+};
 pub use pace::{
     ActiveOutlook, BEHIND_WITHIN, LoginStatus, MonthProgress, PaceStatus, full_points_at,
 };

@@ -26,7 +26,7 @@ pub struct RewardReport {
 }
 
 /// The annual ranking of summed quarterly totals.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BranchAwards {
     /// Returns true when the whole assessment is final.
     #[serde(rename = "final")]
@@ -36,7 +36,7 @@ pub struct BranchAwards {
 }
 
 /// One prize.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BranchAward {
     /// Branch.
     pub branch_id: String,

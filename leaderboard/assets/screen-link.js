@@ -1,6 +1,7 @@
 // The wall screen's link to the server (docs/websocket.md): connecting and reconnecting with backoff, the
 // subscriptions to the programme's boards and the frames that keep them current (snapshots, patches,
-// heartbeats with the data's freshness, playlists). Loaded first: it also holds the shared lookups and `$`.
+// heartbeats with the data's freshness, playlists; moments go to screen-moments.js). Loaded first: it also
+// holds the shared lookups and `$`.
 "use strict";
 
 const UNITS = new Map(CATALOG.boards.map((b) => [b.key, b.unit]));
@@ -18,8 +19,8 @@ let lastFrameAt = 0;
 let retryMs = 1000;
 let freshness = { as_of: null, updated_at: null, stale: false };
 // For tests and diagnostics: `playlist` is the last playlist frame (null without) and `playlistAppliedAt` when
-// it was taken (ms since the epoch), `showing` the board on screen.
-window.__leaderboard = { boards, frames: 0, resyncs: 0, connects: 0, playlist: null, playlistAppliedAt: null, showing: null };
+// it was taken (ms since the epoch), `showing` the board on screen, `moments` the last moment frames (at most 50).
+window.__leaderboard = { boards, frames: 0, resyncs: 0, connects: 0, playlist: null, playlistAppliedAt: null, showing: null, moments: [] };
 
 const $ = (id) => document.getElementById(id);
 
@@ -60,12 +61,17 @@ function follow() {
 
 function connect() {
   const q = new URLSearchParams();
+  // A page that names its boards is not a managed screen, even with a screen's token.
   if (SCREEN) q.set("screen", SCREEN);
+  else if (PARAMS.has("board")) q.set("screen", "");
   q.set("version", CATALOG.version);
   if (TOKEN) q.set("token", TOKEN);
   const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws?${q}`;
   socket = new WebSocket(url);
+  let opened = false;
   socket.onopen = () => {
+    opened = true;
+    $("reconnecting").textContent = T.reconnecting;
     window.__leaderboard.connects++;
     retryMs = 1000;
     lastFrameAt = Date.now();
@@ -84,11 +90,30 @@ function connect() {
   };
   socket.onclose = () => {
     setConnected(false);
+    if (!opened) explainRefusal();
     socket = null;
     const wait = retryMs * (0.75 + Math.random() * 0.5);
     retryMs = Math.min(retryMs * 2, 10000);
     setTimeout(connect, wait);
   };
+}
+
+/** A websocket refused before it opened says nothing to the page: asks the API whether the token is the cause,
+ * and says so in the banner instead of "reconnecting". */
+function explainRefusal() {
+  getJson("/api/v1/status").catch((e) => {
+    if (e.status === 401) $("reconnecting").textContent = T.badToken;
+  });
+}
+
+/** Shows what the server said about this screen's own request (an unknown screen name or board) for a minute:
+ * whoever sets up the TV sees it. */
+function showNotice(text) {
+  const notice = $("notice");
+  notice.textContent = text;
+  notice.hidden = false;
+  clearTimeout(showNotice.timer);
+  showNotice.timer = setTimeout(() => { notice.hidden = true; }, 60000);
 }
 
 function setConnected(connected) {
@@ -143,8 +168,12 @@ function onFrame(f) {
     case "celebrate":
       celebrate(f);
       break;
+    case "moment":
+      onMoment(f);
+      break;
     case "error":
       console.warn("server:", f.message);
+      showNotice(f.message);
       break;
   }
 }

@@ -57,12 +57,16 @@ function titleOf(view) {
 function fitTitle(text) {
   const title = $("board-name");
   title.textContent = text;
-  title.style.fontSize = "";
-  let size = parseFloat(getComputedStyle(title).fontSize);
-  const least = innerHeight * 0.028;
-  while (title.scrollWidth > title.clientWidth && size > least) {
-    size *= 0.95;
-    title.style.fontSize = `${size}px`;
+  shrinkToFit(title, innerHeight * 0.028);
+}
+
+/** Makes a line of text smaller than its style says, down to `least` px, while it is wider than its box. */
+function shrinkToFit(element, least) {
+  element.style.fontSize = "";
+  let size = parseFloat(getComputedStyle(element).fontSize);
+  while (element.scrollWidth > element.clientWidth && size > least) {
+    size = Math.max(size * 0.95, least);
+    element.style.fontSize = `${size}px`;
   }
 }
 
@@ -125,7 +129,8 @@ function render(full, changedKeys) {
   document.body.dataset.view = view.live ? "live" : "final";
   fitTitle(titleOf(view));
   $("standing").hidden = view.live;
-  $("standing").textContent = view.live ? "" : T.finalStandings(view.period);
+  // Last month stays provisional through its grace days: "final" only once it is.
+  $("standing").textContent = view.live ? "" : view.final ? T.finalStandings(view.period) : T.provisionalStandings(view.period);
   $("period").textContent = view.period ? T.month(view.period) + (view.final && view.live ? ` · ${T.final}` : "") : "";
   const list = $("rows");
   const rows = visibleRows(view);

@@ -1,6 +1,7 @@
 // The wall screen: a TV across a room. Holds what it shows (the programme, the turns of boards and views, last
 // month's final standings while a month opens) and shows it when due; celebrates big deals (never more than 3
-// flashes a second), runs the ticker and starts. screen-link.js keeps the boards current, screen-rows.js draws.
+// flashes a second), runs the ticker and starts. screen-link.js keeps the boards current, screen-rows.js draws,
+// screen-moments.js shows the moments (an overtake, a tier, a month's close) between celebrations.
 "use strict";
 
 const ALL_BOARDS = CATALOG.boards.map((b) => b.key);
@@ -90,7 +91,7 @@ function currentView() {
   const state = boards.get(board);
   if (slot.phase === "final") {
     const v = finals.get(board);
-    return { board, branch: state.branch, live: false, period: v.period, final: true, rows: v.rows };
+    return { board, branch: state.branch, live: false, period: v.period, final: v.final, rows: v.rows };
   }
   const rows = state.order.map((k) => state.rows.get(k)).filter(Boolean);
   return { board, branch: state.branch, live: true, period: state.period, final: state.final, rows };

@@ -193,19 +193,38 @@ boards = [{ board = \"branch_mobile_quotes\", seconds = 10 }]\n";
         )
         .await;
         assert_eq!(playlist, "hall");
-        // June's final standings, with the scheme's title, alternate with July's.
+        // June's standings alternate with July's: "最终排名" once June is final, "待定" through its grace
+        // days (July 1st here).
+        let june = server.get("/api/v1/boards/branch_mobile_quotes?period=2016-06");
+        assert_eq!(june["final"], false);
         let june_order = wait_for_js(
             &client,
-            "return document.getElementById('board-title').textContent.includes('6月最终排名') ? [...document.querySelectorAll('#rows li')].map(li => li.dataset.key) : null;",
+            "return document.getElementById('standing').textContent === '6月排名 · 待定' ? [...document.querySelectorAll('#rows li')].map(li => li.dataset.key) : null;",
             timeout,
             "June's standings",
             |v| !v.is_null(),
         )
         .await;
-        let june = server.get("/api/v1/boards/branch_mobile_quotes?period=2016-06");
         let want: Vec<Value> = june["rows"].as_array().unwrap().iter().map(|r| r["key"].clone()).collect();
         assert_eq!(june_order, Value::Array(want), "June's order");
         screenshot(&client, "tv-month-start-zh").await;
+
+        // June's days made moments (ranks moved day by day): one shows at a time, in a banner.
+        let kind = wait_for_js(
+            &client,
+            "const m = document.getElementById('moment'); return m && !m.hidden ? m.dataset.kind : null;",
+            Duration::from_secs(30),
+            "a moment on screen",
+            |v| !v.is_null(),
+        )
+        .await;
+        let received = js(&client, "return window.__leaderboard.moments.map(m => m.kind);").await;
+        assert!(
+            received.as_array().unwrap().contains(&kind),
+            "the banner shows a moment received: {kind} of {received}"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await; // past the banner's fade-in
+        screenshot(&client, "tv-moment-zh").await;
 
         // The administrator changes the playlist: English, the people board, a ticker.
         let change = json!({"lang": "en", "ticker": "July sprint: every salesperson quotes on the phone",

@@ -522,6 +522,9 @@ fn managed_screens_get_their_playlist_follow_changes_and_are_listed() {
         request("PUT", &put, Some(HALL), Some(change.clone())).0,
         403
     );
+    let typo = url("/api/v1/screens/hal");
+    let (status, _) = request("PUT", &typo, Some(ADMIN), Some(change.clone()));
+    assert_eq!(status, 404, "no screen is added by a typo");
     let bad = json!({"boards": [{"board": "branch_quotes"}]});
     let (status, body) = request("PUT", &put, Some(ADMIN), Some(bad));
     assert_eq!(status, 400);
@@ -563,21 +566,29 @@ fn managed_screens_get_their_playlist_follow_changes_and_are_listed() {
     rt.block_on(hall.close());
 }
 
-#[test]
-fn heartbeats_name_last_month_while_a_new_month_opens() {
-    let mut server = LiveServer::start(
-        ORG,
-        "[live]\npush_interval_ms = 100\nlast_month_days = 2\nlast_month_until_quotes = 6\n",
-    );
+/// A server configured by `config` holding [`opening`] (a 3, b 2, c 1, x 9 mobile quotes on June 1st),
+/// and a client following `branch_mobile_quotes`.
+fn following_the_opening(
+    config: &str,
+) -> (LiveServer, tokio::runtime::Runtime, Scenario, WsClient) {
+    let mut server = LiveServer::start(ORG, config);
     let rt = runtime();
     let mut events = Scenario::new();
     opening(&mut events, [3, 2, 1, 9]);
     server.produce(&events.take_new());
-    let mut client = rt
+    let client = rt
         .block_on(WsClient::connect(
             &server.ws_url("/ws?board=branch_mobile_quotes"),
         ))
         .unwrap();
+    (server, rt, events, client)
+}
+
+#[test]
+fn heartbeats_name_last_month_while_a_new_month_opens() {
+    let (mut server, rt, mut events, mut client) = following_the_opening(
+        "[live]\npush_interval_ms = 100\nlast_month_days = 2\nlast_month_until_quotes = 6\n",
+    );
     // Heartbeats come every 10 s whatever happens: a deadline over the whole wait.
     let hb = |client: &mut WsClient, want: Value| {
         let wait = client.read_until(Duration::from_secs(15), |f| {
@@ -611,5 +622,53 @@ fn heartbeats_name_last_month_while_a_new_month_opens() {
         .collect();
     server.produce(&july);
     hb(&mut client, Value::Null);
+    rt.block_on(client.close());
+}
+
+#[test]
+fn an_overtake_is_one_moment_however_many_patches_it_took() {
+    // a 3, b 2, c 1 mobile quotes at 10:00; then c gains 2 in separate batches at 10:10.
+    let (mut server, rt, mut events, mut client) = following_the_opening(
+        "[live]\npush_interval_ms = 50\nmoment_step_secs = 60\nmoment_gap_secs = 1\n",
+    );
+    rt.block_on(client.read_until(Duration::from_secs(10), |f| f["type"] == "snapshot"))
+        .unwrap();
+    for user in ["c1", "c2"] {
+        events.quote(user, "c", "2016-06-01T10:10:00+08:00", "phone");
+        server.produce(&events.take_new());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // The next step of event time: the figures of 10:10 are judged.
+    events.quote("a1", "a", "2016-06-01T10:12:00+08:00", "pc");
+    server.produce(&events.take_new());
+    let mut patches = 0;
+    let mut moments = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < deadline {
+        if let Some((frame, _)) = rt
+            .block_on(client.next(Duration::from_millis(500)))
+            .unwrap()
+        {
+            match frame["type"].as_str() {
+                Some("patch") => patches += 1,
+                Some("moment") => moments.push(frame),
+                _ => {}
+            }
+        }
+    }
+    assert!(patches >= 2, "the overtake took {patches} patches");
+    let overtakes: Vec<&Value> = moments
+        .iter()
+        .filter(|m| m["kind"] == "overtake" && m["board"] == "branch_mobile_quotes")
+        .collect();
+    assert_eq!(overtakes.len(), 1, "one overtake frame: {moments:?}");
+    assert_eq!(overtakes[0]["branch_id"], "c");
+    assert_eq!(overtakes[0]["rank"], 1, "c ties a for first");
+    assert_eq!(
+        overtakes[0]["passed"],
+        json!([{"branch_id": "b", "branch_name": "乙支公司"}])
+    );
+    // Three ranked branches all sit in the top tier: no tier moment.
+    assert!(moments.iter().all(|m| m["kind"] != "tier"), "{moments:?}");
     rt.block_on(client.close());
 }

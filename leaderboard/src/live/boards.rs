@@ -145,8 +145,8 @@ impl BoardKey {
 pub struct Tier {
     /// First rank of the tier.
     pub from_rank: u32,
-    /// Last rank of the tier.
-    pub to_rank: u32,
+    /// Last rank of the tier; none for the last tier (every rank from `from_rank` on).
+    pub to_rank: Option<u32>,
     /// Points the tier earns.
     pub points: f64,
 }
@@ -340,7 +340,7 @@ fn tier_of(rank: u32, tiers: &[RankTier]) -> Option<Tier> {
         if rank <= tier.max_rank {
             return Some(Tier {
                 from_rank,
-                to_rank: tier.max_rank,
+                to_rank: Some(tier.max_rank),
                 points: tier.points,
             });
         }
@@ -348,7 +348,7 @@ fn tier_of(rank: u32, tiers: &[RankTier]) -> Option<Tier> {
     }
     Some(Tier {
         from_rank,
-        to_rank: u32::MAX,
+        to_rank: None,
         points: 0.0,
     })
     .filter(|_| !tiers.is_empty())
@@ -513,11 +513,11 @@ mod tests {
         let tiers = Config::default().tiers.mobile_quotes_per_user;
         assert_eq!(
             tier_of(1, &tiers).map(|t| (t.from_rank, t.to_rank, t.points)),
-            Some((1, 3, 6.0))
+            Some((1, Some(3), 6.0))
         );
         assert_eq!(
             tier_of(4, &tiers).map(|t| (t.from_rank, t.to_rank, t.points)),
-            Some((4, 8, 3.0))
+            Some((4, Some(8), 3.0))
         );
         assert_eq!(
             tier_of(9, &tiers).map(|t| (t.from_rank, t.points)),

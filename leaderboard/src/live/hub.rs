@@ -1,5 +1,6 @@
 //! The websocket hub: one feed per board that screens follow, refreshed from the engine at most every
-//! `live.push_interval_ms` after a batch changed the state, with heartbeats and celebrations.
+//! `live.push_interval_ms` after a batch changed the state, with heartbeats, celebrations and moments (at most one
+//! every `live.moment_gap_secs`, the others waiting their turn).
 //!
 //! Each frame is serialised once and shared by every follower; a follower that falls behind misses nothing
 //! silently: it is resynced with a snapshot (see `ws`).
@@ -15,14 +16,17 @@ pub use frame::{Frame, FrameKind, Freshness};
 use crate::live::Live;
 use crate::live::boards::{self, BoardKey};
 use crate::live::deals::Deal;
-use analytics::{EngineError, Indicator, PeriodSpec, Scorecard};
+use analytics::{EngineError, Indicator, Moment, PeriodSpec, Scorecard};
 use schemas::YearMonth;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
+
+/// Most moments waiting their turn.
+const MOMENTS_WAITING: usize = 20;
 
 /// Seconds between heartbeats.
 const HEARTBEAT: Duration = Duration::from_secs(10);
@@ -45,7 +49,10 @@ pub struct Hub {
     live: Arc<Live>,
     settings: schemas::LiveConfig,
     feeds: Mutex<BTreeMap<BoardKey, Arc<Feed>>>,
-    celebrations: broadcast::Sender<Arc<Frame>>,
+    /// Celebrations and moments, for every connection.
+    announcements: broadcast::Sender<Arc<Frame>>,
+    /// Moments waiting their turn, and when the last went out.
+    moments: Mutex<(VecDeque<Moment>, Option<Instant>)>,
     next_epoch: AtomicU64,
     watch: Mutex<Watch>,
     limiter: Mutex<CelebrationLimiter>,
@@ -61,7 +68,8 @@ impl Hub {
             live,
             settings,
             feeds: Mutex::new(BTreeMap::new()),
-            celebrations: broadcast::channel(16).0,
+            announcements: broadcast::channel(16).0,
+            moments: Mutex::new((VecDeque::new(), None)),
             // Epochs never repeat across restarts (a restarted server's seq 3 is not the old one's).
             next_epoch: AtomicU64::new(now_ms * 1000),
             watch: Mutex::new(Watch {
@@ -89,9 +97,9 @@ impl Hub {
         m.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Celebrations from now on.
-    pub fn celebrations(&self) -> broadcast::Receiver<Arc<Frame>> {
-        self.celebrations.subscribe()
+    /// Celebrations and moments from now on.
+    pub fn announcements(&self) -> broadcast::Receiver<Arc<Frame>> {
+        self.announcements.subscribe()
     }
 
     /// The feed of `key`, created on first use.
@@ -181,7 +189,10 @@ impl Hub {
                     self.refresh().await;
                     next_refresh = tokio::time::Instant::now() + interval;
                 }
-                _ = tick.tick() => self.heartbeat().await,
+                _ = tick.tick() => {
+                    self.heartbeat().await;
+                    self.release_moment();
+                }
             }
         }
     }
@@ -194,6 +205,7 @@ impl Hub {
             feeds.retain(|_, f| f.followers() > 0);
             feeds.values().cloned().collect()
         };
+        self.queue_moments(self.live.take_moments());
         let deals = self.live.take_deals();
         let deals = Self::lock(&self.limiter).admit(deals, Instant::now());
         if feeds.is_empty() && deals.is_empty() {
@@ -212,9 +224,46 @@ impl Hub {
         let calendar = schemas::LocalCalendar::new(self.live.config().timezone);
         for deal in deals {
             let frame = Frame::celebrate(&name_deal(deal, &card, &calendar));
-            let _ = self.celebrations.send(Arc::new(frame));
+            let _ = self.announcements.send(Arc::new(frame));
         }
         crate::metrics::record_push(frames, started.elapsed());
+    }
+
+    /// Queues moments for their turn; beyond [`MOMENTS_WAITING`] the oldest overtakes and tiers give way
+    /// (a month closing always stays).
+    fn queue_moments(&self, moments: Vec<Moment>) {
+        if moments.is_empty() {
+            return;
+        }
+        let mut queue = Self::lock(&self.moments);
+        queue.0.extend(moments);
+        while queue.0.len() > MOMENTS_WAITING {
+            match queue
+                .0
+                .iter()
+                .position(|m| !matches!(m, Moment::MonthClose { .. }))
+            {
+                Some(i) => queue.0.remove(i),
+                None => queue.0.pop_front(),
+            };
+        }
+    }
+
+    /// Sends the next moment when its turn has come (`live.moment_gap_secs` after the last).
+    fn release_moment(&self) {
+        let gap = Duration::from_secs(self.settings.moment_gap_secs);
+        let moment = {
+            let mut queue = Self::lock(&self.moments);
+            if queue.1.is_some_and(|last| last.elapsed() < gap) {
+                return;
+            }
+            let Some(moment) = queue.0.pop_front() else {
+                return;
+            };
+            queue.1 = Some(Instant::now());
+            moment
+        };
+        let _ = self.announcements.send(Arc::new(Frame::moment(&moment)));
     }
 
     /// Records the watermark seen; `changed_board` marks that the figures moved now.

@@ -166,7 +166,16 @@ impl<S: Source> Pipeline<S> {
         self.in_flight = Some(tokio::spawn(async move {
             let mut engine = live.engine.write().await;
             let branches_before = engine.state().entities().branches.len();
-            let dispositions = engine.process(&decoded.messages).await?;
+            let (dispositions, moments) = {
+                let clock = &mut *live.moment_clock.lock().await;
+                analytics::process_with_moments(
+                    &mut engine,
+                    &mut clock.steps,
+                    &mut clock.watch,
+                    &decoded.messages,
+                )
+                .await?
+            };
             log_unknown_branches(&engine, branches_before);
             let mut dates = schemas::LocalDates::new(*engine.calendar());
             let arrival = engine.state().arrival();
@@ -188,11 +197,10 @@ impl<S: Source> Pipeline<S> {
             )
             .context("cannot convert the batch for the archive")?;
             archive.append(rows);
-            live.batch_applied(large_deals(
-                &decoded.messages,
-                &applied.dispositions,
-                large_deal_yuan,
-            ));
+            live.batch_applied(
+                large_deals(&decoded.messages, &applied.dispositions, large_deal_yuan),
+                moments,
+            );
             Ok(applied)
         }));
         Ok(())

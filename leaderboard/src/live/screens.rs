@@ -20,6 +20,8 @@ pub struct Screens {
     changes: watch::Sender<u64>,
     connections: Mutex<BTreeMap<u64, Arc<Connected>>>,
     next_id: AtomicU64,
+    /// Per screen, its last connection that has gone: a dark screen still says when it was last seen.
+    gone: Mutex<BTreeMap<String, Arc<Connected>>>,
 }
 
 /// A websocket connection as the list of screens shows it.
@@ -83,6 +85,9 @@ pub struct Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         lock(&self.screens.connections).remove(&self.id);
+        if let Some(screen) = &self.connected.screen {
+            lock(&self.screens.gone).insert(screen.clone(), self.connected.clone());
+        }
     }
 }
 
@@ -115,13 +120,13 @@ pub struct ScreenStatus {
     /// Its playlist.
     #[serde(flatten)]
     pub config: ScreenConfig,
-    /// No connection of it has had a frame in the last 30 s.
+    /// None of its connections has had a frame in the last 30 s (or it has none).
     pub dark: bool,
     /// Its connections.
     pub connections: usize,
-    /// The board its most recently served connection shows.
+    /// The board its most recently served connection shows (or showed, when gone).
     pub showing: Option<String>,
-    /// The time of the last frame sent to it (UTC).
+    /// The time of the last frame sent to it (UTC), also after its connections have gone.
     pub last_frame_at: Option<String>,
     /// The page version that connection reported.
     pub version: Option<String>,
@@ -163,17 +168,21 @@ impl Screens {
             changes: watch::channel(0).0,
             connections: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
+            gone: Mutex::new(BTreeMap::new()),
         })
     }
 
-    /// The screen a connection is: the one `name`d, else the one whose token it presents. An unknown name
-    /// is an error.
+    /// The screen a connection is: the one `name`d, else the one whose token it presents; an empty name is
+    /// none (a page showing the boards of its own URL). An unknown name is an error.
     pub fn identify(
         &self,
         name: Option<&str>,
         token: Option<&str>,
     ) -> Result<Option<String>, String> {
         let playlists = lock(&self.playlists);
+        if name == Some("") {
+            return Ok(None);
+        }
         if let Some(name) = name {
             return match playlists.contains_key(name) {
                 true => Ok(Some(name.to_string())),
@@ -202,18 +211,21 @@ impl Screens {
         self.changes.subscribe()
     }
 
-    /// Replaces (or adds) the playlist of `config.name`; the screen's connections get it at once. The
-    /// token stays the configured one.
-    pub fn set(&self, mut config: ScreenConfig, org: &Organisation) -> Result<(), String> {
+    /// Replaces the playlist of the configured screen `config.name`; its connections get it at once. The
+    /// token stays the configured one. `Ok(false)` when no screen has that name.
+    pub fn set(&self, mut config: ScreenConfig, org: &Organisation) -> Result<bool, String> {
         config.validate()?;
         check(&config, org)?;
         {
             let mut playlists = lock(&self.playlists);
-            config.token = playlists.get(&config.name).and_then(|p| p.token.clone());
+            let Some(old) = playlists.get(&config.name) else {
+                return Ok(false);
+            };
+            config.token = old.token.clone();
             playlists.insert(config.name.clone(), Arc::new(config));
         }
         self.changes.send_modify(|version| *version += 1);
-        Ok(())
+        Ok(true)
     }
 
     /// Lists a connection until the registration is dropped.
@@ -245,6 +257,7 @@ impl Screens {
             .cloned()
             .collect();
         let now = Utc::now().timestamp_millis();
+        let gone = lock(&self.gone).clone();
         let screens = lock(&self.playlists)
             .values()
             .filter(|p| branch.is_none() || p.branch.as_deref() == branch)
@@ -253,11 +266,18 @@ impl Screens {
                     .iter()
                     .filter(|c| c.screen.as_deref() == Some(p.name.as_str()))
                     .collect();
-                let latest = own.iter().max_by_key(|c| c.last_frame_ms());
+                let latest = own
+                    .iter()
+                    .copied()
+                    .chain(gone.get(&p.name))
+                    .max_by_key(|c| c.last_frame_ms());
                 let last_ms = latest.and_then(|c| c.last_frame_ms());
                 ScreenStatus {
                     config: (**p).clone(),
-                    dark: last_ms.is_none_or(|ms| now - ms > DARK_AFTER_MS),
+                    dark: !own.iter().any(|c| {
+                        c.last_frame_ms()
+                            .is_some_and(|ms| now - ms <= DARK_AFTER_MS)
+                    }),
                     connections: own.len(),
                     showing: latest.and_then(|c| lock(&c.seen).showing.clone()),
                     last_frame_at: last_ms.and_then(utc),
@@ -337,6 +357,12 @@ mod tests {
     fn a_screen_is_found_by_name_or_token_and_an_unknown_name_is_refused() {
         let s = screens();
         assert_eq!(
+            s.identify(Some(""), Some("kiosk-token-zd-0123456789"))
+                .unwrap(),
+            None,
+            "a page of its own boards"
+        );
+        assert_eq!(
             s.identify(Some("city"), None).unwrap().as_deref(),
             Some("city")
         );
@@ -362,11 +388,17 @@ mod tests {
             seconds: 30,
         }];
         next.ticker = Some("本月冲刺".into());
-        s.set(next.clone(), &org).unwrap();
+        assert!(s.set(next.clone(), &org).unwrap());
         assert!(changes.has_changed().unwrap());
         let now = s.playlist("zd-hall").unwrap();
         assert_eq!(now.boards[0].board, "user_mobile_payment");
         assert_eq!(now.token.as_deref(), Some("kiosk-token-zd-0123456789"));
+        let mut unknown = next.clone();
+        unknown.name = "hal".into();
+        assert!(
+            !s.set(unknown, &org).unwrap(),
+            "no screen is added by a typo"
+        );
         let mut bad = next.clone();
         bad.boards[0].board = "branch_quotes".into();
         assert!(s.set(bad, &org).unwrap_err().contains("unknown board"));
@@ -399,6 +431,18 @@ mod tests {
         assert_eq!(s.view(Some("zd")).connections.len(), 0, "another token's");
         assert_eq!(s.view(Some("zd")).screens.len(), 1, "zd's screens only");
         drop(registration);
-        assert!(s.view(None).connections.is_empty());
+        let view = s.view(None);
+        assert!(view.connections.is_empty());
+        let city = view
+            .screens
+            .iter()
+            .find(|x| x.config.name == "city")
+            .unwrap();
+        assert!(
+            city.last_frame_at.is_some(),
+            "a screen gone still says when it was seen"
+        );
+        assert!(city.dark, "no connection: dark at once");
+        assert_eq!(city.connections, 0);
     }
 }

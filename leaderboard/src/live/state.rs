@@ -1,7 +1,7 @@
 //! What the pipeline shares with the HTTP server: the engine behind a lock, and the pipeline's status.
 
 use crate::live::deals::Deal;
-use analytics::{Engine, Figures};
+use analytics::{Engine, Figures, Moment, MomentSteps, MomentWatch};
 use schemas::{Config, Organisation};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -10,6 +10,17 @@ use tokio::sync::{RwLock, watch};
 
 /// Most large deals waiting for the hub; more in one push interval are dropped (screens flash at most a few).
 const PENDING_DEALS: usize = 64;
+
+/// Most moments waiting for the hub; more are dropped (the hub releases a few a minute anyway).
+const PENDING_MOMENTS: usize = 256;
+
+/// Where the moments are judged: the step of event time reached and the figures of the last cut.
+pub struct MomentClock {
+    /// The cuts.
+    pub steps: MomentSteps,
+    /// The judge.
+    pub watch: MomentWatch,
+}
 
 /// The live engine and the status `/ready` and `/metrics` report.
 pub struct Live {
@@ -27,11 +38,16 @@ pub struct Live {
     version: watch::Sender<u64>,
     /// Large deals of the batches applied since the hub last looked.
     deals: Mutex<Vec<Deal>>,
+    /// The moments' clock, used by the batch being applied.
+    pub moment_clock: tokio::sync::Mutex<MomentClock>,
+    /// Moments of the batches applied since the hub last looked.
+    moments: Mutex<Vec<Moment>>,
 }
 
 impl Live {
     /// Shares `engine`; not ready until the pipeline has started and reached its source.
     pub fn new(engine: Engine) -> Self {
+        let engine_step_secs = engine.config().live.moment_step_secs;
         Self {
             config: Arc::new(engine.config().clone()),
             org: Arc::new(engine.org().clone()),
@@ -42,6 +58,11 @@ impl Live {
             checkpoint_saved_at: AtomicI64::new(0),
             version: watch::Sender::new(0),
             deals: Mutex::new(Vec::new()),
+            moment_clock: tokio::sync::Mutex::new(MomentClock {
+                steps: MomentSteps::new(engine_step_secs),
+                watch: MomentWatch::default(),
+            }),
+            moments: Mutex::new(Vec::new()),
         }
     }
 
@@ -51,13 +72,10 @@ impl Live {
         self.engine.read().await.snapshot()
     }
 
-    /// Records that a batch has changed the state, with the large deals it held.
-    pub fn batch_applied(&self, deals: Vec<Deal>) {
-        if !deals.is_empty() {
-            let mut pending = self.deals.lock().unwrap_or_else(|e| e.into_inner());
-            let room = PENDING_DEALS.saturating_sub(pending.len());
-            pending.extend(deals.into_iter().take(room));
-        }
+    /// Records that a batch has changed the state, with the large deals it held and the moments it made.
+    pub fn batch_applied(&self, deals: Vec<Deal>, moments: Vec<Moment>) {
+        append(&self.deals, deals, PENDING_DEALS);
+        append(&self.moments, moments, PENDING_MOMENTS);
         self.version.send_modify(|v| *v += 1);
     }
 
@@ -69,6 +87,11 @@ impl Live {
     /// Takes the large deals recorded since the last call.
     pub fn take_deals(&self) -> Vec<Deal> {
         std::mem::take(&mut *self.deals.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Takes the moments recorded since the last call.
+    pub fn take_moments(&self) -> Vec<Moment> {
+        std::mem::take(&mut *self.moments.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The configuration the engine runs with.
@@ -125,6 +148,16 @@ impl Live {
             Ok(())
         }
     }
+}
+
+/// Appends `items` to `pending`, up to `cap` waiting.
+fn append<T>(pending: &Mutex<Vec<T>>, items: Vec<T>, cap: usize) {
+    if items.is_empty() {
+        return;
+    }
+    let mut pending = pending.lock().unwrap_or_else(|e| e.into_inner());
+    let room = cap.saturating_sub(pending.len());
+    pending.extend(items.into_iter().take(room));
 }
 
 #[cfg(test)]

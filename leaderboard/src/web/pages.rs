@@ -37,6 +37,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../assets/screen-rows.js"),
     },
     Asset {
+        name: "screen-moments.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/screen-moments.js"),
+    },
+    Asset {
         name: "screen.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../assets/screen.js"),

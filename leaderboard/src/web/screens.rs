@@ -1,5 +1,5 @@
 //! `GET /api/v1/screens` (the managed screens, whether they are lit, and every connection) and
-//! `PUT /api/v1/screens/{name}` (an administrator changes a screen's playlist; its screens follow at once).
+//! `PUT /api/v1/screens/{name}` (an administrator replaces a screen's playlist; its screens follow at once).
 
 use crate::web::access::Grant;
 use crate::web::error::ApiError;
@@ -27,8 +27,9 @@ pub struct PlaylistRequest {
     boards: Vec<PlaylistItem>,
 }
 
-/// `PUT /api/v1/screens/{name}` (admin): replaces or adds the screen's playlist until the server restarts
-/// (the configuration file keeps the lasting ones); its connected screens get it at once.
+/// `PUT /api/v1/screens/{name}` (admin): replaces a configured screen's playlist until the server restarts
+/// (the configuration file keeps the lasting ones); its connected screens get it at once. 404 for a name
+/// `[[screens]]` does not configure.
 pub async fn put(
     State(state): State<AppState>,
     grant: Grant,
@@ -47,10 +48,19 @@ pub async fn put(
         boards: request.boards,
     };
     let name = config.name.clone();
-    state
+    let known = state
         .screens
         .set(config, state.live.org())
         .map_err(ApiError::bad_request)?;
+    if !known {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!(
+                "no screen named {:?}: screens are configured by [[screens]]",
+                schemas::excerpt(&name)
+            ),
+        ));
+    }
     let view = state.screens.view(None);
     let status = view.screens.into_iter().find(|s| s.config.name == name);
     Ok(Json(status).into_response())

@@ -188,6 +188,7 @@ impl Position {
             FrameKind::Rollover => Admit::Skip,
             FrameKind::Heartbeat
             | FrameKind::Celebrate
+            | FrameKind::Moment
             | FrameKind::Playlist
             | FrameKind::Error => Admit::Send,
         }
@@ -283,7 +284,7 @@ impl Connection {
         first: Option<(BoardKey, Option<(u64, u64)>)>,
         shutdown: &tokio_util::sync::CancellationToken,
     ) -> End {
-        let mut celebrations = BroadcastStream::new(self.hub.celebrations());
+        let mut announcements = BroadcastStream::new(self.hub.announcements());
         let mut playlists = self.state.screens.changes();
         if let Err(end) = self.send(&self.hub.heartbeat_now()).await {
             return end;
@@ -315,9 +316,9 @@ impl Connection {
                 },
                 Some((key, item)) = self.feeds.next() => self.on_feed(key, item).await,
                 Ok(()) = playlists.changed() => self.send_playlist().await,
-                Some(item) = celebrations.next() => match item {
+                Some(item) = announcements.next() => match item {
                     Ok(frame) if self.sees_branch(frame.branch.as_deref()) => self.send(&frame).await,
-                    _ => Ok(()), // another branch's, or missed while busy: celebrations are not replayed
+                    _ => Ok(()), // another branch's, or missed while busy: announcements are not replayed
                 },
             };
             if let Err(end) = result {

@@ -25,6 +25,11 @@ pub struct LiveConfig {
     /// Mobile quotes of the new month, city-wide, that end those days early (default 500; 0: the days
     /// alone decide).
     pub last_month_until_quotes: u64,
+    /// Seconds of event time between two judgements of the moments (overtakes, tiers, login days, quote
+    /// targets, a month closing) (default 300).
+    pub moment_step_secs: u64,
+    /// Shortest time between two moments on the screens, in seconds (default 8); more wait their turn.
+    pub moment_gap_secs: u64,
 }
 
 impl Default for LiveConfig {
@@ -38,6 +43,8 @@ impl Default for LiveConfig {
             celebrations_per_sec: 3,
             last_month_days: 3,
             last_month_until_quotes: 500,
+            moment_step_secs: 300,
+            moment_gap_secs: 8,
         }
     }
 }
@@ -61,6 +68,14 @@ impl LiveConfig {
             return Err(format!(
                 "live.celebrations_per_sec must be 1..=3 (flashing faster is unsafe), got {}",
                 self.celebrations_per_sec
+            ));
+        }
+        if !(10..=3600).contains(&self.moment_step_secs)
+            || !(1..=600).contains(&self.moment_gap_secs)
+        {
+            return Err(format!(
+                "live.moment_step_secs must be 10..=3600 and live.moment_gap_secs 1..=600, got {} and {}",
+                self.moment_step_secs, self.moment_gap_secs
             ));
         }
         if self.last_month_days > 27 {

@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 /// Longest ticker line, in characters.
 pub const MAX_TICKER_CHARS: usize = 200;
 
+/// Longest label, in characters.
+pub const MAX_LABEL_CHARS: usize = 100;
+
 /// Most boards in one playlist (a screen follows them all at once).
 pub const MAX_PLAYLIST_BOARDS: usize = 8;
 
@@ -63,8 +66,17 @@ impl ScreenConfig {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             return Err(format!(
-                "screens.name {:?}: 1 to 64 letters, digits, '-' or '_'",
+                "a screen's name must be 1 to 64 letters, digits, '-' or '_', not {:?}",
                 crate::excerpt(name)
+            ));
+        }
+        if self
+            .label
+            .as_ref()
+            .is_some_and(|l| l.chars().count() > MAX_LABEL_CHARS)
+        {
+            return Err(format!(
+                "screen {name}: the label is longer than {MAX_LABEL_CHARS} characters"
             ));
         }
         if let Some(lang) = &self.lang

@@ -20,6 +20,8 @@ pub enum FrameKind {
     Celebrate,
     /// A managed screen's playlist.
     Playlist,
+    /// A moment worth looking up for (an overtake, a tier, a threshold, a month closing).
+    Moment,
     /// A message about the client's own request.
     Error,
 }
@@ -235,6 +237,25 @@ impl Frame {
                 branch: screen.branch.as_deref(),
                 ticker: screen.ticker.as_deref(),
                 boards: &screen.boards,
+            }),
+        )
+    }
+
+    /// A moment; people's moments belong to their branch.
+    pub fn moment(moment: &analytics::Moment) -> Self {
+        #[derive(Serialize)]
+        struct MomentFrame<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            #[serde(flatten)]
+            moment: &'a analytics::Moment,
+        }
+        Self::unnumbered(
+            FrameKind::Moment,
+            moment.people_of().map(str::to_string),
+            text(&MomentFrame {
+                kind: "moment",
+                moment,
             }),
         )
     }
