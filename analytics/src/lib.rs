@@ -81,7 +81,7 @@ pub use error::EngineError;
 pub use history::{History, HistoryDay, PersonToDate};
 pub use indicators::{Fraction, Indicator};
 pub use moments::{
-    Moment, MomentSteps, MomentWatch, Place, RankedBoard, Unit, process_with_moments,
+    Moment, MomentSteps, MomentWatch, Place, RankedBoard, Unit, make_room, process_with_moments,
 };
 pub use pace::{
     ActiveOutlook, BEHIND_WITHIN, LoginStatus, MonthProgress, PaceStatus, full_points_at,

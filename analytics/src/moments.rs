@@ -15,7 +15,7 @@ use crate::rewards::BranchAwards;
 use crate::scorecard::Scorecard;
 use schemas::{Message, YearMonth};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A board ranked by the figures: its name on the screens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -154,19 +154,46 @@ impl Moment {
     }
 }
 
-/// Where the cuts fall: the step of event time the messages have reached.
+/// Trims a queue of moments waiting for the screens to `cap`: the oldest overtakes and tiers give way
+/// first, then the oldest of the others; a month's close goes only when nothing else is left.
+pub fn make_room(queue: &mut VecDeque<Moment>, cap: usize) {
+    while queue.len() > cap {
+        let i = queue
+            .iter()
+            .position(|m| matches!(m, Moment::Overtake { .. } | Moment::Tier { .. }))
+            .or_else(|| {
+                queue
+                    .iter()
+                    .position(|m| !matches!(m, Moment::MonthClose { .. }))
+            })
+            .unwrap_or(0);
+        queue.remove(i);
+    }
+}
+
+/// Where the cuts fall: the step of event time the messages have reached. Like the watermark, one event
+/// far ahead (a device with a wrong clock) moves it only when the next events confirm the time.
 #[derive(Debug, Clone)]
 pub struct MomentSteps {
     step_ms: i64,
+    /// The furthest a step moves on one event's word.
+    max_jump_ms: i64,
+    /// Events in a row that far ahead which confirm a new time.
+    confirmations: u32,
     reached: Option<i64>,
+    /// Events in a row seen further ahead than `max_jump_ms`.
+    ahead: u32,
 }
 
 impl MomentSteps {
-    /// Steps of `step_secs` seconds of event time.
-    pub fn new(step_secs: u64) -> Self {
+    /// Steps of `live.moment_step_secs` of event time, with the watermark's rule for jumps.
+    pub fn new(config: &schemas::Config) -> Self {
         Self {
-            step_ms: (step_secs.max(1) * 1000) as i64,
+            step_ms: (config.live.moment_step_secs.max(1) * 1000) as i64,
+            max_jump_ms: (config.max_watermark_jump_secs * 1000) as i64,
+            confirmations: config.watermark_confirmations.max(1),
             reached: None,
+            ahead: 0,
         }
     }
 
@@ -179,14 +206,23 @@ impl MomentSteps {
                 continue;
             };
             let step = event.occurred_at.div_euclid(self.step_ms);
-            match self.reached {
-                Some(reached) if step <= reached => {}
-                Some(_) => {
-                    cuts.push(i);
-                    self.reached = Some(step);
-                }
-                None => self.reached = Some(step),
+            let Some(reached) = self.reached else {
+                self.reached = Some(step);
+                continue;
+            };
+            if step <= reached {
+                self.ahead = 0;
+                continue;
             }
+            if (step - reached) * self.step_ms > self.max_jump_ms {
+                self.ahead += 1;
+                if self.ahead < self.confirmations {
+                    continue;
+                }
+            }
+            self.ahead = 0;
+            cuts.push(i);
+            self.reached = Some(step);
         }
         cuts
     }
@@ -206,18 +242,26 @@ struct Seen {
 #[derive(Debug, Clone, Default)]
 pub struct MomentWatch {
     seen: Seen,
-    /// Months seen live and not final yet.
+    /// Months seen live and not final yet: each is announced once, when it becomes final.
     open: BTreeSet<YearMonth>,
 }
 
 impl MomentWatch {
     /// The moments since the last judgement.
     pub fn judge(&mut self, figures: &Figures) -> Vec<Moment> {
-        let mut moments = self.closed_months(figures);
         let Ok(month) = figures.live_month() else {
-            return moments;
+            return self.closed_months(figures);
         };
-        self.open.insert(month);
+        let arrival = figures.state().arrival();
+        let assessment = crate::period::assessment_months(figures.config());
+        // The month before too, on the first judgement (a restart during its grace days).
+        let first = self.seen.month.is_none();
+        for m in [month, month.plus(-1)] {
+            if (m == month || first) && assessment.contains(m) && !arrival.is_final(m) {
+                self.open.insert(m);
+            }
+        }
+        let mut moments = self.closed_months(figures);
         let Ok(card) = figures.standings(PeriodSpec::Month(month), true) else {
             return moments;
         };
@@ -328,8 +372,12 @@ fn compare(before: &Seen, now: &Seen, card: &Scorecard, figures: &Figures) -> Ve
             rows.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
             rows
         };
-        let (old, new) = (on_board(before), on_board(now));
-        let old_rank = |id: &str| old.iter().find(|r| r.0 == id).map(|r| (r.1, r.2));
+        let new = on_board(now);
+        let old: std::collections::HashMap<String, (u32, f64)> = on_board(before)
+            .into_iter()
+            .map(|(id, rank, points)| (id, (rank, points)))
+            .collect();
+        let old_rank = |id: &str| old.get(id).copied();
         for (id, rank, points) in &new {
             let Some((was, had)) = old_rank(id) else {
                 continue;

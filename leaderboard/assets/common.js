@@ -32,7 +32,7 @@ const topZh = (n) => (n >= 1 && n <= 10 ? `前${"一二三四五六七八九十"
 const LABELS = {
   zh: {
     title: "营销管理系统运营管理考评",
-    tier: (a, b, p) => b === null || b > 999 ? `${a}名以后 · ${p}分` : `${a}–${b}名 · ${p}分`,
+    tier: (a, b, p) => b === null ? `${a}名以后 · ${p}分` : `${a}–${b}名 · ${p}分`,
     outOfScope: "不参评",
     updatedAt: "更新于", asOf: "数据截至",
     reconnecting: "连接中断，正在重新连接…",
@@ -66,7 +66,7 @@ const LABELS = {
   },
   en: {
     title: "Sales system adoption assessment",
-    tier: (a, b, p) => `${b === null || b > 999 ? `rank ${a}+` : `ranks ${a}–${b}`} · ${p} ${p === 1 ? "pt" : "pts"}`,
+    tier: (a, b, p) => `${b === null ? `rank ${a}+` : `ranks ${a}–${b}`} · ${p} ${p === 1 ? "pt" : "pts"}`,
     outOfScope: "not assessed",
     updatedAt: "Updated", asOf: "Data as of",
     reconnecting: "Connection lost, reconnecting…",

@@ -111,12 +111,14 @@ function setOpening(period) {
   fetchFinals();
 }
 
-/** Fetches `opening`'s final standings of every followed board that lacks them (once; again after a failure). */
+/** Fetches `opening`'s standings of every followed board that lacks them, or holds them provisional (through
+ * last month's grace days corrections may still come: fetched again at each heartbeat until final). */
 function fetchFinals() {
   if (!opening) return;
   for (const [board, state] of boards) {
-    if (finals.has(board)) continue;
-    finals.set(board, null);
+    const held = finals.get(board);
+    if (finals.has(board) && (held === null || held.final)) continue;
+    if (!held) finals.set(board, null);
     const asked = opening;
     const query = { period: asked };
     if (state.branch) query.branch = state.branch;
@@ -124,7 +126,7 @@ function fetchFinals() {
       if (asked !== opening || boards.get(board) !== state) return;
       finals.set(board, view);
       learnNames(view.rows);
-      if (board !== current().board) return;
+      if (held || board !== current().board) return;
       // On screen now: its turn starts again, with last month's standings.
       Object.assign(slot, { phase: "final", since: Date.now() });
       show();

@@ -46,7 +46,7 @@ fn moments(messages: &[Message], batch: usize) -> Vec<Moment> {
     let org = Organisation::from_csv(organisation_csv(6).as_bytes()).unwrap();
     let config = config();
     let mut engine = Engine::new(Arc::new(config.clone()), Arc::new(org));
-    let mut steps = MomentSteps::new(config.live.moment_step_secs);
+    let mut steps = MomentSteps::new(&config);
     let mut watch = MomentWatch::default();
     let mut all = Vec::new();
     for chunk in messages.chunks(batch) {

@@ -48,14 +48,19 @@ fn june(s: &mut Scenario) {
                 json!({"channel": "direct", "display_name": format!("销售员{}{u}", i + 1)}),
             );
         }
-        for q in 0..(3 + i * 2) {
-            let user = format!("{branch}-{}", q % 3 + 1);
-            s.quote(
-                &user,
-                branch,
-                &format!("2016-06-{:02}T10:00:00+08:00", 1 + q % 20),
-                "phone",
-            );
+    }
+    // In time order, day by day, as a real stream comes: unit i's q-th quote (of 3 + 2i) on day 1 + q % 20.
+    for day in 1..=20 {
+        for (i, branch) in BRANCHES.iter().enumerate() {
+            for q in (0..(3 + i * 2)).filter(|q| 1 + q % 20 == day) {
+                let user = format!("{branch}-{}", q % 3 + 1);
+                s.quote(
+                    &user,
+                    branch,
+                    &format!("2016-06-{day:02}T10:00:00+08:00"),
+                    "phone",
+                );
+            }
         }
     }
 }
@@ -256,5 +261,27 @@ boards = [{ board = \"branch_mobile_quotes\", seconds = 10 }]\n";
         assert_eq!(ticker, true);
         screenshot(&client, "tv-playlist-en").await;
     });
-    rt.block_on(client.close()).unwrap();
+
+    // The manager view lists the hall: lit while its page is open, dark (with its last frame) once it closes.
+    // A browser of its own: two sessions of one driver would share a profile.
+    let manager_driver = ChromeDriver::start();
+    let manager = rt.block_on(manager_driver.session_with_viewport(1440, 900));
+    let card = "const c = document.querySelector('#screen-list li.screen-card[data-screen=\"hall\"]'); return c ? [c.classList.contains('dark'), c.textContent] : null;";
+    rt.block_on(async {
+        manager.goto(&server.serve.url("/manager")).await.unwrap();
+        let lit = wait_for_js(&manager, card, timeout, "the hall's card", |v| !v.is_null()).await;
+        assert_eq!(lit[0], false, "the hall's page is open: {lit}");
+        // The PUT above left the label out, so it was cleared: the card names the screen.
+        assert!(lit[1].as_str().unwrap().contains("hall"), "{lit}");
+        client.close().await.unwrap();
+        manager.refresh().await.unwrap();
+        let dark = wait_for_js(&manager, card, timeout, "the hall dark", |v| v[0] == true).await;
+        let text = dark[1].as_str().unwrap();
+        assert!(
+            text.contains("黑屏") && text.contains("最后通信"),
+            "dark, last seen: {dark}"
+        );
+        screenshot(&manager, "manager-screens-dark").await;
+        manager.close().await.unwrap();
+    });
 }

@@ -229,24 +229,15 @@ impl Hub {
         crate::metrics::record_push(frames, started.elapsed());
     }
 
-    /// Queues moments for their turn; beyond [`MOMENTS_WAITING`] the oldest overtakes and tiers give way
-    /// (a month closing always stays).
+    /// Queues moments for their turn; beyond [`MOMENTS_WAITING`] the oldest give way
+    /// ([`analytics::make_room`]: overtakes and tiers first, a month's close last).
     fn queue_moments(&self, moments: Vec<Moment>) {
         if moments.is_empty() {
             return;
         }
         let mut queue = Self::lock(&self.moments);
         queue.0.extend(moments);
-        while queue.0.len() > MOMENTS_WAITING {
-            match queue
-                .0
-                .iter()
-                .position(|m| !matches!(m, Moment::MonthClose { .. }))
-            {
-                Some(i) => queue.0.remove(i),
-                None => queue.0.pop_front(),
-            };
-        }
+        analytics::make_room(&mut queue.0, MOMENTS_WAITING);
     }
 
     /// Sends the next moment when its turn has come (`live.moment_gap_secs` after the last).

@@ -3,7 +3,7 @@
 
 use crate::live::boards::Board;
 use chrono::{DateTime, Utc};
-use schemas::{Organisation, ScreenConfig};
+use schemas::{AccessConfig, Organisation, ScreenConfig};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -174,19 +174,26 @@ impl Screens {
 
     /// The screen a connection is: the one `name`d, else the one whose token it presents; an empty name is
     /// none (a page showing the boards of its own URL). An unknown name is an error.
+    ///
+    /// A screen given a token is only that token's (or an administrator's) when tokens are in use
+    /// (`checked`): another page cannot pass for it in the list of screens.
     pub fn identify(
         &self,
         name: Option<&str>,
         token: Option<&str>,
+        checked: bool,
     ) -> Result<Option<String>, String> {
         let playlists = lock(&self.playlists);
         if name == Some("") {
             return Ok(None);
         }
         if let Some(name) = name {
-            return match playlists.contains_key(name) {
-                true => Ok(Some(name.to_string())),
-                false => Err(format!(
+            return match playlists.get(name) {
+                Some(p) if checked && p.token.is_some() && p.token.as_deref() != token => Err(
+                    format!("screen {name} is shown with its own token; this token is another's"),
+                ),
+                Some(_) => Ok(Some(name.to_string())),
+                None => Err(format!(
                     "no screen named {:?}: [[screens]] configures {}",
                     schemas::excerpt(name),
                     playlists.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -213,8 +220,12 @@ impl Screens {
 
     /// Replaces the playlist of the configured screen `config.name`; its connections get it at once. The
     /// token stays the configured one. `Ok(false)` when no screen has that name.
-    pub fn set(&self, mut config: ScreenConfig, org: &Organisation) -> Result<bool, String> {
-        config.validate()?;
+    pub fn set(
+        &self,
+        mut config: ScreenConfig,
+        org: &Organisation,
+        access: &AccessConfig,
+    ) -> Result<bool, String> {
         check(&config, org)?;
         {
             let mut playlists = lock(&self.playlists);
@@ -222,6 +233,8 @@ impl Screens {
                 return Ok(false);
             };
             config.token = old.token.clone();
+            // The whole file's rules: a token limited to a branch shows only that branch's people.
+            schemas::validate_screens(std::slice::from_ref(&config), access)?;
             playlists.insert(config.name.clone(), Arc::new(config));
         }
         self.changes.send_modify(|version| *version += 1);
@@ -249,13 +262,9 @@ impl Screens {
     }
 
     /// The screens and connections a caller limited to `branch` (if any) may see: that branch's screens
-    /// and the connections of its token.
+    /// (whatever token they use) and the connections of tokens limited to it.
     pub fn view(&self, branch: Option<&str>) -> ScreensView {
-        let connections: Vec<Arc<Connected>> = lock(&self.connections)
-            .values()
-            .filter(|c| branch.is_none() || c.token_branch.as_deref() == branch)
-            .cloned()
-            .collect();
+        let connections: Vec<Arc<Connected>> = lock(&self.connections).values().cloned().collect();
         let now = Utc::now().timestamp_millis();
         let gone = lock(&self.gone).clone();
         let screens = lock(&self.playlists)
@@ -287,6 +296,7 @@ impl Screens {
             .collect();
         let connections = connections
             .iter()
+            .filter(|c| branch.is_none() || c.token_branch.as_deref() == branch)
             .map(|c| {
                 let seen = lock(&c.seen);
                 ConnectionStatus {
@@ -357,19 +367,23 @@ mod tests {
     fn a_screen_is_found_by_name_or_token_and_an_unknown_name_is_refused() {
         let s = screens();
         assert_eq!(
-            s.identify(Some(""), Some("kiosk-token-zd-0123456789"))
+            s.identify(Some(""), Some("kiosk-token-zd-0123456789"), false)
                 .unwrap(),
             None,
             "a page of its own boards"
         );
         assert_eq!(
-            s.identify(Some("city"), None).unwrap().as_deref(),
+            s.identify(Some("city"), None, false).unwrap().as_deref(),
             Some("city")
         );
-        let by_token = s.identify(None, Some("kiosk-token-zd-0123456789"));
+        let by_token = s.identify(None, Some("kiosk-token-zd-0123456789"), false);
         assert_eq!(by_token.unwrap().as_deref(), Some("zd-hall"));
-        assert_eq!(s.identify(None, Some("another")).unwrap(), None);
-        let err = s.identify(Some("lobby"), None).unwrap_err();
+        assert_eq!(s.identify(None, Some("another"), false).unwrap(), None);
+        let theirs = s.identify(Some("zd-hall"), Some("another-token-0123456789"), true);
+        assert!(theirs.unwrap_err().contains("its own token"));
+        let own = s.identify(Some("zd-hall"), Some("kiosk-token-zd-0123456789"), true);
+        assert_eq!(own.unwrap().as_deref(), Some("zd-hall"));
+        let err = s.identify(Some("lobby"), None, false).unwrap_err();
         assert!(err.contains("city, zd-hall"), "{err}");
         assert_eq!(s.playlist("zd-hall").unwrap().boards[1].seconds, 20);
     }
@@ -388,7 +402,10 @@ mod tests {
             seconds: 30,
         }];
         next.ticker = Some("本月冲刺".into());
-        assert!(s.set(next.clone(), &org).unwrap());
+        assert!(
+            s.set(next.clone(), &org, &schemas::AccessConfig::default())
+                .unwrap()
+        );
         assert!(changes.has_changed().unwrap());
         let now = s.playlist("zd-hall").unwrap();
         assert_eq!(now.boards[0].board, "user_mobile_payment");
@@ -396,15 +413,24 @@ mod tests {
         let mut unknown = next.clone();
         unknown.name = "hal".into();
         assert!(
-            !s.set(unknown, &org).unwrap(),
+            !s.set(unknown, &org, &schemas::AccessConfig::default())
+                .unwrap(),
             "no screen is added by a typo"
         );
         let mut bad = next.clone();
         bad.boards[0].board = "branch_quotes".into();
-        assert!(s.set(bad, &org).unwrap_err().contains("unknown board"));
+        assert!(
+            s.set(bad, &org, &schemas::AccessConfig::default())
+                .unwrap_err()
+                .contains("unknown board")
+        );
         let mut bad = next;
         bad.branch = Some("xx".into());
-        assert!(s.set(bad, &org).unwrap_err().contains("unknown branch"));
+        assert!(
+            s.set(bad, &org, &schemas::AccessConfig::default())
+                .unwrap_err()
+                .contains("unknown branch")
+        );
     }
 
     #[test]

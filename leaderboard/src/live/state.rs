@@ -1,8 +1,9 @@
 //! What the pipeline shares with the HTTP server: the engine behind a lock, and the pipeline's status.
 
 use crate::live::deals::Deal;
-use analytics::{Engine, Figures, Moment, MomentSteps, MomentWatch};
+use analytics::{Engine, Figures, Moment, MomentSteps, MomentWatch, make_room};
 use schemas::{Config, Organisation};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -11,7 +12,7 @@ use tokio::sync::{RwLock, watch};
 /// Most large deals waiting for the hub; more in one push interval are dropped (screens flash at most a few).
 const PENDING_DEALS: usize = 64;
 
-/// Most moments waiting for the hub; more are dropped (the hub releases a few a minute anyway).
+/// Most moments waiting for the hub; beyond them the oldest give way ([`make_room`]).
 const PENDING_MOMENTS: usize = 256;
 
 /// Where the moments are judged: the step of event time reached and the figures of the last cut.
@@ -41,13 +42,13 @@ pub struct Live {
     /// The moments' clock, used by the batch being applied.
     pub moment_clock: tokio::sync::Mutex<MomentClock>,
     /// Moments of the batches applied since the hub last looked.
-    moments: Mutex<Vec<Moment>>,
+    moments: Mutex<VecDeque<Moment>>,
 }
 
 impl Live {
     /// Shares `engine`; not ready until the pipeline has started and reached its source.
     pub fn new(engine: Engine) -> Self {
-        let engine_step_secs = engine.config().live.moment_step_secs;
+        let steps = MomentSteps::new(engine.config());
         Self {
             config: Arc::new(engine.config().clone()),
             org: Arc::new(engine.org().clone()),
@@ -59,10 +60,10 @@ impl Live {
             version: watch::Sender::new(0),
             deals: Mutex::new(Vec::new()),
             moment_clock: tokio::sync::Mutex::new(MomentClock {
-                steps: MomentSteps::new(engine_step_secs),
+                steps,
                 watch: MomentWatch::default(),
             }),
-            moments: Mutex::new(Vec::new()),
+            moments: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -74,8 +75,16 @@ impl Live {
 
     /// Records that a batch has changed the state, with the large deals it held and the moments it made.
     pub fn batch_applied(&self, deals: Vec<Deal>, moments: Vec<Moment>) {
-        append(&self.deals, deals, PENDING_DEALS);
-        append(&self.moments, moments, PENDING_MOMENTS);
+        if !deals.is_empty() {
+            let mut pending = self.deals.lock().unwrap_or_else(|e| e.into_inner());
+            let room = PENDING_DEALS.saturating_sub(pending.len());
+            pending.extend(deals.into_iter().take(room));
+        }
+        if !moments.is_empty() {
+            let mut pending = self.moments.lock().unwrap_or_else(|e| e.into_inner());
+            pending.extend(moments);
+            make_room(&mut pending, PENDING_MOMENTS);
+        }
         self.version.send_modify(|v| *v += 1);
     }
 
@@ -91,7 +100,8 @@ impl Live {
 
     /// Takes the moments recorded since the last call.
     pub fn take_moments(&self) -> Vec<Moment> {
-        std::mem::take(&mut *self.moments.lock().unwrap_or_else(|e| e.into_inner()))
+        let mut pending = self.moments.lock().unwrap_or_else(|e| e.into_inner());
+        pending.drain(..).collect()
     }
 
     /// The configuration the engine runs with.
@@ -148,16 +158,6 @@ impl Live {
             Ok(())
         }
     }
-}
-
-/// Appends `items` to `pending`, up to `cap` waiting.
-fn append<T>(pending: &Mutex<Vec<T>>, items: Vec<T>, cap: usize) {
-    if items.is_empty() {
-        return;
-    }
-    let mut pending = pending.lock().unwrap_or_else(|e| e.into_inner());
-    let room = cap.saturating_sub(pending.len());
-    pending.extend(items.into_iter().take(room));
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub async fn put(
     let name = config.name.clone();
     let known = state
         .screens
-        .set(config, state.live.org())
+        .set(config, state.live.org(), &state.live.config().access)
         .map_err(ApiError::bad_request)?;
     if !known {
         return Err(ApiError::new(

@@ -96,10 +96,11 @@ pub async fn upgrade(
     };
     // An unknown screen name is said in an error frame: a TV cannot read the status of a refused upgrade,
     // and it still shows the boards of its URL.
-    let (screen, unknown_screen) = match state
-        .screens
-        .identify(query.screen.as_deref(), query.token.as_deref())
-    {
+    let (screen, unknown_screen) = match state.screens.identify(
+        query.screen.as_deref(),
+        query.token.as_deref(),
+        state.live.config().access.has_tokens() && grant != Grant::Admin,
+    ) {
         Ok(screen) => (screen, None),
         Err(message) => (None, Some(message)),
     };
