@@ -265,7 +265,7 @@ impl MomentWatch {
         let Ok(card) = figures.standings(PeriodSpec::Month(month), true) else {
             return moments;
         };
-        let now = seen(&card, month);
+        let now = seen_in(&card, month);
         if self.seen.month == Some(month) {
             moments.extend(compare(&self.seen, &now, &card, figures));
         }
@@ -317,7 +317,7 @@ fn unit(id: &str, name: &str) -> Unit {
     }
 }
 
-fn seen(card: &Scorecard, month: YearMonth) -> Seen {
+fn seen_in(card: &Scorecard, month: YearMonth) -> Seen {
     let mut ranks = BTreeMap::new();
     for (i, board) in BOARDS.iter().enumerate() {
         for b in card.branches.iter().filter(|b| b.in_scope) {
@@ -422,9 +422,15 @@ fn compare(before: &Seen, now: &Seen, card: &Scorecard, figures: &Figures) -> Ve
         else {
             continue;
         };
-        let person = |branch: &str| (u.user_id.clone(), u.display_name.clone(), name_of(branch));
+        let person = || {
+            (
+                u.user_id.clone(),
+                u.display_name.clone(),
+                name_of(&u.branch_id),
+            )
+        };
         if days < threshold && u.login_days >= threshold {
-            let (user_id, name, branch) = person(&u.branch_id);
+            let (user_id, name, branch) = person();
             moments.push(Moment::LoginDays {
                 month: month.clone(),
                 user_id,
@@ -434,7 +440,7 @@ fn compare(before: &Seen, now: &Seen, card: &Scorecard, figures: &Figures) -> Ve
             });
         }
         if target > 0 && quotes < target && u.quotes >= target {
-            let (user_id, name, branch) = person(&u.branch_id);
+            let (user_id, name, branch) = person();
             moments.push(Moment::QuoteTarget {
                 month: month.clone(),
                 user_id,

@@ -584,6 +584,15 @@ fn following_the_opening(
     (server, rt, events, client)
 }
 
+/// The new lines of `events`, their June 1st 11:00 moved to July 1st.
+fn moved_to_july(events: &mut Scenario) -> Vec<String> {
+    events
+        .take_new()
+        .into_iter()
+        .map(|line| line.replace("2016-06-01T11", "2016-07-01T11"))
+        .collect()
+}
+
 #[test]
 fn heartbeats_name_last_month_while_a_new_month_opens() {
     let (mut server, rt, mut events, mut client) = following_the_opening(
@@ -603,24 +612,14 @@ fn heartbeats_name_last_month_while_a_new_month_opens() {
     // July 1st, two mobile quotes city-wide: June's final standings alternate with July's.
     events.tick("a", "2016-07-01T11:00:00+08:00");
     more_quotes(&mut events, "a", 2, 1);
-    let july: Vec<String> = events
-        .take_new()
-        .into_iter()
-        .map(|line| line.replace("2016-06-01T11", "2016-07-01T11"))
-        .collect();
-    server.produce(&july);
+    server.produce(&moved_to_july(&mut events));
     hb(&mut client, json!("2016-06"));
     let june = server.get("/api/v1/boards/branch_mobile_quotes?period=2016-06");
     assert_eq!(june["period"], "2016-06", "what the screens fetch: {june}");
     assert_eq!(june["rows"][0]["key"], "a", "{june}");
     // Six mobile quotes in July: the new month stands on its own.
     more_quotes(&mut events, "b", 4, 1);
-    let july: Vec<String> = events
-        .take_new()
-        .into_iter()
-        .map(|line| line.replace("2016-06-01T11", "2016-07-01T11"))
-        .collect();
-    server.produce(&july);
+    server.produce(&moved_to_july(&mut events));
     hb(&mut client, Value::Null);
     rt.block_on(client.close());
 }
