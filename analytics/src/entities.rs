@@ -92,6 +92,20 @@ impl UserRecord {
         })
     }
 
+    /// The branches the user counts as a user of in `month` (from `start` to `end`), by the changes that
+    /// happened before `before`: registered before the month ends and not deregistered (or moved) before it
+    /// starts (docs/scoring.md#users-of-a-branch). A branch may come twice.
+    pub fn branches_in(
+        &self,
+        month: YearMonth,
+        (start, end): (EpochMillis, EpochMillis),
+        before: EpochMillis,
+    ) -> impl Iterator<Item = u32> + '_ {
+        self.intervals(month, before)
+            .filter(move |(_, from, until)| *from < end && until.is_none_or(|u| u >= start))
+            .map(|(branch, _, _)| branch)
+    }
+
     /// Returns true if and only if the user was bound to WeChat at `at` (by the latest change at or before
     /// it), as it holds for `month`.
     pub fn bound_at(&self, at: EpochMillis, month: YearMonth) -> bool {

@@ -217,14 +217,11 @@ impl Membership {
         let mut by_month_branch: HashMap<(i32, u32), Vec<u32>> = HashMap::new();
         for (user, record) in state.entities.users.iter().enumerate() {
             for &(month, start, end) in &bounds {
-                for (branch, from, until) in record.intervals(month, before) {
-                    // Registered before M ends and not deregistered (or moved) before M starts.
-                    if from < end && until.is_none_or(|u| u >= start) {
-                        by_month_branch
-                            .entry((month.ordinal(), branch))
-                            .or_default()
-                            .push(user as u32);
-                    }
+                for branch in record.branches_in(month, (start, end), before) {
+                    by_month_branch
+                        .entry((month.ordinal(), branch))
+                        .or_default()
+                        .push(user as u32);
                 }
             }
         }

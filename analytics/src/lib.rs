@@ -80,9 +80,7 @@ pub use engine::{Counters, Counts, Disposition, Engine, EngineState, Figures, WA
 pub use error::EngineError;
 pub use history::{History, HistoryDay, PersonToDate};
 pub use indicators::{Fraction, Indicator};
-pub use moments::{
-    Moment, MomentSteps, MomentWatch, Place, RankedBoard, Unit, make_room, process_with_moments,
-};
+pub use moments::{Judging, Moment, Moments, Place, RankedBoard, Unit, make_room};
 pub use pace::{
     ActiveOutlook, BEHIND_WITHIN, LoginStatus, MonthProgress, PaceStatus, full_points_at,
 };

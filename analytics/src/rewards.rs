@@ -5,6 +5,8 @@ use crate::engine::Figures;
 use crate::error::EngineError;
 use crate::facts::Measure;
 use crate::period::{Period, PeriodSpec};
+use crate::scorecard::Scorecard;
+use schemas::YearMonth;
 use serde::Serialize;
 
 /// Everything payable for a period.
@@ -93,11 +95,15 @@ pub struct SalespersonPayout {
 }
 
 impl Figures {
-    /// The rewards of `spec`'s months, and the branch awards of the assessment to date.
-    pub fn rewards(&self, spec: PeriodSpec) -> Result<RewardReport, EngineError> {
-        let period: Period = self.resolve_period(spec)?;
+    /// The branch award places of the assessment through `last` (a quarter's last month: the places as that
+    /// quarter closed, whatever came after).
+    pub fn branch_awards_through(&self, last: YearMonth) -> Result<BranchAwards, EngineError> {
+        Ok(self.branch_awards(&self.standings_through(PeriodSpec::Assessment, last)?))
+    }
+
+    /// The prize places of an assessment's standings.
+    fn branch_awards(&self, assessment: &Scorecard) -> BranchAwards {
         let rewards = &self.config().rewards;
-        let assessment = self.standings(PeriodSpec::Assessment, false)?;
         let mut awards = Vec::new();
         for row in &assessment.branches {
             let Some(rank) = row.rank else { continue };
@@ -117,7 +123,17 @@ impl Figures {
                 });
             }
         }
+        BranchAwards {
+            is_final: assessment.is_final,
+            awards,
+        }
+    }
 
+    /// The rewards of `spec`'s months, and the branch awards of the assessment to date.
+    pub fn rewards(&self, spec: PeriodSpec) -> Result<RewardReport, EngineError> {
+        let period: Period = self.resolve_period(spec)?;
+        let rewards = &self.config().rewards;
+        let branch_awards = self.branch_awards(&self.standings(PeriodSpec::Assessment, false)?);
         let mut specialist_bonuses = Vec::new();
         let mut salesperson_payouts = Vec::new();
         let state = self.state();
@@ -196,10 +212,7 @@ impl Figures {
             period: spec.to_string(),
             as_of: card.as_of,
             is_final: card.is_final,
-            branch_awards: BranchAwards {
-                is_final: assessment.is_final,
-                awards,
-            },
+            branch_awards,
             specialist_bonuses,
             salesperson_payouts,
         })

@@ -345,13 +345,33 @@ impl Figures {
         self.scorecard_with(spec, with_users, false)
     }
 
+    /// The standings of `spec` as if `last` were the latest month with data: the assessment through a
+    /// month, without the months after it.
+    pub(crate) fn standings_through(
+        &self,
+        spec: PeriodSpec,
+        last: YearMonth,
+    ) -> Result<Scorecard, EngineError> {
+        let period = Period::resolve(spec, self.config(), last)?;
+        self.scorecard_of(spec, period, false, false)
+    }
+
     fn scorecard_with(
         &self,
         spec: PeriodSpec,
         with_users: bool,
         outlook: bool,
     ) -> Result<Scorecard, EngineError> {
-        let period = self.resolve_period(spec)?;
+        self.scorecard_of(spec, self.resolve_period(spec)?, with_users, outlook)
+    }
+
+    fn scorecard_of(
+        &self,
+        spec: PeriodSpec,
+        period: Period,
+        with_users: bool,
+        outlook: bool,
+    ) -> Result<Scorecard, EngineError> {
         let (watermark, _) = self.latest_month()?;
         let counters = self.state().counters();
         let (figures, scored, membership) =

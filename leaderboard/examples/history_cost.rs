@@ -23,6 +23,7 @@ async fn main() -> Result<()> {
         batch_size: DEFAULT_BATCH_SIZE,
         progress: false,
         archive: None,
+        moments: None,
     };
     replay_file(&mut engine, &options).await?;
     let state = engine.state();

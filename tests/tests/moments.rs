@@ -3,7 +3,7 @@
 //! 7, 1000 and all at once give identical moments, with every kind among them, and the overtakes agree
 //! with the standings before and after.
 
-use analytics::{Engine, Moment, MomentSteps, MomentWatch, RankedBoard, process_with_moments};
+use analytics::{Engine, Judging, Moment, Moments, RankedBoard};
 use ingest::simulate::{SimulationSpec, organisation_csv, simulate};
 use schemas::{Config, Message, Organisation, decode_event, encode_event};
 use std::sync::Arc;
@@ -41,22 +41,30 @@ fn config() -> Config {
     config
 }
 
-/// The moments of `messages` fed in batches of `batch`.
-fn moments(messages: &[Message], batch: usize) -> Vec<Moment> {
+/// A new engine for the simulated organisation.
+fn engine(config: &Config) -> Engine {
     let org = Organisation::from_csv(organisation_csv(6).as_bytes()).unwrap();
+    Engine::new(Arc::new(config.clone()), Arc::new(org))
+}
+
+/// The moments of `messages` fed in batches of `batch`, judged at every step.
+fn moments(messages: &[Message], batch: usize) -> Vec<Moment> {
+    moments_judged(messages, batch, |_| Judging::EveryStep)
+}
+
+/// The moments of `messages` fed in batches of `batch`, each judged as `judging` says for its first offset.
+fn moments_judged(
+    messages: &[Message],
+    batch: usize,
+    judging: impl Fn(usize) -> Judging,
+) -> Vec<Moment> {
     let config = config();
-    let mut engine = Engine::new(Arc::new(config.clone()), Arc::new(org));
-    let mut steps = MomentSteps::new(&config);
-    let mut watch = MomentWatch::default();
+    let mut engine = engine(&config);
+    let mut judge = Moments::new(&config);
     let mut all = Vec::new();
-    for chunk in messages.chunks(batch) {
-        let (_, found) = block_on(process_with_moments(
-            &mut engine,
-            &mut steps,
-            &mut watch,
-            chunk,
-        ))
-        .unwrap();
+    for (i, chunk) in messages.chunks(batch).enumerate() {
+        let judging = judging(i * batch);
+        let (_, found) = block_on(judge.process(&mut engine, chunk, judging)).unwrap();
         all.extend(found);
     }
     all
@@ -101,7 +109,17 @@ fn a_replay_gives_the_same_moments_whatever_its_batch_size() {
     assert_eq!(month, "2016-06");
     assert_eq!(standings.len(), 6);
     assert_eq!(standings[0].rank, Some(1));
-    assert!(awards.is_some(), "June closes the second quarter");
+    // June closes the second quarter; the assessment starts in June, so the award places as the quarter
+    // closed are June's standings (July's first days, in the third quarter, do not count).
+    let awards = &awards.as_ref().expect("June closes a quarter").awards;
+    assert_eq!(awards.len(), 6);
+    for award in awards {
+        let place = standings
+            .iter()
+            .find(|p| p.unit.branch_id == award.branch_id)
+            .unwrap();
+        assert_eq!((Some(award.rank), award.total), (place.rank, place.total));
+    }
     // A person reaches 20 login days once a month at most.
     let mut reached: Vec<(String, String)> = whole
         .iter()
@@ -141,4 +159,75 @@ fn a_replay_gives_the_same_moments_whatever_its_batch_size() {
             | RankedBoard::BranchMobilePayment
             | RankedBoard::BranchTotalScore
     ));
+}
+
+#[test]
+fn a_pipeline_catching_up_announces_only_the_months_closing_then_judges_from_a_new_baseline() {
+    let messages = history();
+    let whole = moments(&messages, 1000);
+    // Catching up until early July, at the end of the log after.
+    let resume = messages.len() * 9 / 10 / 1000 * 1000;
+    let caught_up = moments_judged(&messages, 1000, |start| {
+        if start < resume {
+            Judging::ClosesOnly
+        } else {
+            Judging::EveryStep
+        }
+    });
+    let is_close = |m: &&Moment| matches!(m, Moment::MonthClose { .. });
+    let closes = |all: &[Moment]| all.iter().filter(is_close).cloned().collect::<Vec<_>>();
+    let others = |all: &[Moment]| {
+        all.iter()
+            .filter(|m| !is_close(m))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    // June's close is announced all the same, with the same standings.
+    assert_eq!(closes(&caught_up), closes(&whole));
+    assert_eq!(closes(&caught_up).len(), 1);
+    // Nothing of the backlog is judged; from the first step after it, the same moments as ever.
+    let (after, all) = (others(&caught_up), others(&whole));
+    assert!(!after.is_empty(), "moments after catching up");
+    assert!(after.len() < all.len(), "the backlog's moments are skipped");
+    assert!(
+        all.ends_with(&after),
+        "the same moments after the new baseline"
+    );
+    let first_live_month = |m: &Moment| serde_json::to_value(m).unwrap()["month"] == "2016-07";
+    assert!(after.iter().all(first_live_month));
+}
+
+#[test]
+fn replay_writes_the_moments_as_ndjson_the_same_at_any_batch_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let (events, org) = tests::process::simulate(dir.path(), "2016-06-01", 35, 4, 6, 3);
+    let replay = |batch: &str| {
+        let out = dir.path().join(format!("moments-{batch}.ndjson"));
+        tests::process::run(&[
+            "replay",
+            "--org",
+            org.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+            "--period",
+            "assessment",
+            "--batch-size",
+            batch,
+            "--moments",
+            out.to_str().unwrap(),
+        ]);
+        std::fs::read_to_string(out).unwrap()
+    };
+    let default = replay("16384");
+    assert_eq!(replay("13"), default);
+    let kinds: Vec<String> = default
+        .lines()
+        .map(|line| {
+            let moment: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(moment["month"].as_str().unwrap().len(), 7, "{line}");
+            moment["kind"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert!(kinds.iter().any(|k| k == "overtake"), "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| *k == "month_close").count(), 1);
 }

@@ -28,6 +28,8 @@ pub struct ReplayOptions {
     pub progress: bool,
     /// Where to archive the events (for `leaderboard sql`), if anywhere.
     pub archive: Option<Arc<Archive>>,
+    /// Where to write the moments (NDJSON), if anywhere.
+    pub moments: Option<PathBuf>,
 }
 
 /// Rows archived between two flushes of a replay's archive.
@@ -250,6 +252,10 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
         .archive
         .clone()
         .map(|archive| ReplayArchiver::start(archive, *engine.calendar()));
+    let mut moments = match &options.moments {
+        Some(path) => Some(MomentWriter::create(path, engine.config())?),
+        None => None,
+    };
     let mut counts = Counts::default();
     let mut progress = Progress::new(options.progress, total_bytes);
     while let Some(next) = decoded.batches.recv().await {
@@ -258,7 +264,10 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
         if let Some(rejects) = &mut rejects {
             rejects.write(&batch)?;
         }
-        let dispositions = engine.process(&batch.messages).await?;
+        let dispositions = match &mut moments {
+            Some(moments) => moments.process(engine, &batch.messages).await?,
+            None => engine.process(&batch.messages).await?,
+        };
         for disposition in &dispositions {
             counts.record(*disposition);
         }
@@ -276,7 +285,55 @@ pub async fn replay_file(engine: &mut Engine, options: &ReplayOptions) -> Result
     if let Some(mut rejects) = rejects {
         rejects.out.flush()?;
     }
+    if let Some(moments) = moments {
+        moments.finish()?;
+    }
     Ok(counts)
+}
+
+/// Judges the moments of a replay at every step and writes them out, one JSON object per line.
+struct MomentWriter {
+    moments: analytics::Moments,
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl MomentWriter {
+    fn create(path: &Path, config: &Config) -> Result<Self> {
+        let out =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Self {
+            moments: analytics::Moments::new(config),
+            path: path.to_path_buf(),
+            out: BufWriter::new(out),
+        })
+    }
+
+    /// Processes a batch into the engine, writing the moments it makes.
+    async fn process(
+        &mut self,
+        engine: &mut Engine,
+        messages: &[schemas::Message],
+    ) -> Result<Vec<Disposition>> {
+        let (dispositions, moments) = self
+            .moments
+            .process(engine, messages, analytics::Judging::EveryStep)
+            .await?;
+        for moment in &moments {
+            let mut line = serde_json::to_vec(moment).context("cannot encode a moment")?;
+            line.push(b'\n');
+            self.out
+                .write_all(&line)
+                .with_context(|| format!("cannot write to {}", self.path.display()))?;
+        }
+        Ok(dispositions)
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.out
+            .flush()
+            .with_context(|| format!("cannot write to {}", self.path.display()))
+    }
 }
 
 /// The one-line summary printed on stderr after a replay.

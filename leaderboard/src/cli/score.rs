@@ -42,6 +42,10 @@ pub struct ScoreInput {
     /// Keep the state and the event archive here, for `leaderboard sql` (an empty or new directory).
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// Write the moments the wall screens would have shown (overtakes, tiers, login days, quote targets,
+    /// months closing) here, one JSON object per line, in order (docs/websocket.md#moments).
+    #[arg(long)]
+    pub moments: Option<PathBuf>,
     /// Messages per micro-batch (results never depend on it). Small enough that a batch's decoded messages
     /// (about 3 MiB) are still cached when the engine reads them, and that the first batch's decoding and
     /// the last one's processing, which nothing overlaps, are short; large enough that the per-batch work
@@ -131,6 +135,7 @@ async fn score(input: &ScoreInput) -> Result<Engine> {
         batch_size: input.batch_size,
         progress: true,
         archive: kept.as_ref().map(|k| k.archive.clone()),
+        moments: input.moments.clone(),
     };
     let counts = replay_file(&mut engine, &options).await?;
     if let Some(kept) = kept {

@@ -15,7 +15,7 @@
 use crate::live::Live;
 use crate::live::deals::large_deals;
 use crate::metrics;
-use analytics::{Archive, ArchiveRows, CheckpointStore, state_settings};
+use analytics::{Archive, ArchiveRows, CheckpointStore, Judging, Moments, state_settings};
 use anyhow::{Context, Result};
 use ingest::kafka::{DeadLetter, DeadLetterProducer};
 use ingest::{BatchLimits, DecodedBatch, Positions, RawMessage, Source, decode_batch};
@@ -57,6 +57,8 @@ pub struct Pipeline<S: Source> {
     positions: Positions,
     /// The next offset of each partition handed to the engine (ahead of `positions` while a batch is applied).
     dispatched: Positions,
+    /// Where the moments are judged, used by the batch being applied.
+    moments: Arc<tokio::sync::Mutex<Moments>>,
     /// The batch the engine is applying.
     in_flight: Option<tokio::task::JoinHandle<Result<Applied>>>,
     /// Cancelled on SIGTERM/SIGINT.
@@ -81,6 +83,7 @@ impl<S: Source> Pipeline<S> {
         dead_letters: DeadLetters,
         options: PipelineOptions,
     ) -> Self {
+        let moments = Moments::new(live.config());
         Self {
             source,
             live,
@@ -88,6 +91,7 @@ impl<S: Source> Pipeline<S> {
             options,
             positions: Positions::new(),
             dispatched: Positions::new(),
+            moments: Arc::new(tokio::sync::Mutex::new(moments)),
             in_flight: None,
             shutdown: CancellationToken::new(),
         }
@@ -160,22 +164,19 @@ impl<S: Source> Pipeline<S> {
             return Ok(()); // stopping: this batch is not applied, a restart reads it again
         }
         self.settle().await?;
+        let judging = self.judging(decoded.messages.len());
+        let moments = self.moments.clone();
         let live = self.live.clone();
         let large_deal_yuan = self.options.large_deal_yuan;
         let archive = self.options.archive.clone();
         self.in_flight = Some(tokio::spawn(async move {
             let mut engine = live.engine.write().await;
             let branches_before = engine.state().entities().branches.len();
-            let (dispositions, moments) = {
-                let clock = &mut *live.moment_clock.lock().await;
-                analytics::process_with_moments(
-                    &mut engine,
-                    &mut clock.steps,
-                    &mut clock.watch,
-                    &decoded.messages,
-                )
-                .await?
-            };
+            let (dispositions, moments) = moments
+                .lock()
+                .await
+                .process(&mut engine, &decoded.messages, judging)
+                .await?;
             log_unknown_branches(&engine, branches_before);
             let mut dates = schemas::LocalDates::new(*engine.calendar());
             let arrival = engine.state().arrival();
@@ -204,6 +205,19 @@ impl<S: Source> Pipeline<S> {
             Ok(applied)
         }));
         Ok(())
+    }
+
+    /// How a batch of `messages` is judged for moments: at every step while the pipeline is at the end of
+    /// its log, only the months closing while it catches up (the batch filled up, or the source is more
+    /// than a full batch behind).
+    fn judging(&self, messages: usize) -> Judging {
+        let behind: u64 = self
+            .source
+            .lag(&self.dispatched)
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        judging(messages, behind, self.options.limits.max_messages)
     }
 
     /// Sends the batch's rejected messages to the dead-letter topic and waits for the broker to have them;
@@ -309,5 +323,30 @@ fn log_unknown_branches(engine: &analytics::Engine, before: usize) {
             branch = branches.name(b as u32),
             "a branch not in the organisation file: its events are scored as out of scope"
         );
+    }
+}
+
+/// How a batch of `messages` is judged when `behind` more wait in the log and batches hold at most
+/// `max_messages`.
+fn judging(messages: usize, behind: u64, max_messages: usize) -> Judging {
+    if messages >= max_messages || behind >= max_messages as u64 {
+        Judging::ClosesOnly
+    } else {
+        Judging::EveryStep
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_are_judged_at_every_step_only_at_the_end_of_the_log() {
+        assert_eq!(judging(400, 0, 20_000), Judging::EveryStep);
+        assert_eq!(judging(19_999, 19_999, 20_000), Judging::EveryStep);
+        // A full batch: more were waiting.
+        assert_eq!(judging(20_000, 0, 20_000), Judging::ClosesOnly);
+        // A small batch with a backlog behind it (e.g. the first after a restart).
+        assert_eq!(judging(5, 20_000, 20_000), Judging::ClosesOnly);
     }
 }

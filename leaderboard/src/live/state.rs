@@ -1,7 +1,7 @@
 //! What the pipeline shares with the HTTP server: the engine behind a lock, and the pipeline's status.
 
 use crate::live::deals::Deal;
-use analytics::{Engine, Figures, Moment, MomentSteps, MomentWatch, make_room};
+use analytics::{Engine, Figures, Moment, make_room};
 use schemas::{Config, Organisation};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -14,14 +14,6 @@ const PENDING_DEALS: usize = 64;
 
 /// Most moments waiting for the hub; beyond them the oldest give way ([`make_room`]).
 const PENDING_MOMENTS: usize = 256;
-
-/// Where the moments are judged: the step of event time reached and the figures of the last cut.
-pub struct MomentClock {
-    /// The cuts.
-    pub steps: MomentSteps,
-    /// The judge.
-    pub watch: MomentWatch,
-}
 
 /// The live engine and the status `/ready` and `/metrics` report.
 pub struct Live {
@@ -39,8 +31,6 @@ pub struct Live {
     version: watch::Sender<u64>,
     /// Large deals of the batches applied since the hub last looked.
     deals: Mutex<Vec<Deal>>,
-    /// The moments' clock, used by the batch being applied.
-    pub moment_clock: tokio::sync::Mutex<MomentClock>,
     /// Moments of the batches applied since the hub last looked.
     moments: Mutex<VecDeque<Moment>>,
 }
@@ -48,7 +38,6 @@ pub struct Live {
 impl Live {
     /// Shares `engine`; not ready until the pipeline has started and reached its source.
     pub fn new(engine: Engine) -> Self {
-        let steps = MomentSteps::new(engine.config());
         Self {
             config: Arc::new(engine.config().clone()),
             org: Arc::new(engine.org().clone()),
@@ -59,10 +48,6 @@ impl Live {
             checkpoint_saved_at: AtomicI64::new(0),
             version: watch::Sender::new(0),
             deals: Mutex::new(Vec::new()),
-            moment_clock: tokio::sync::Mutex::new(MomentClock {
-                steps,
-                watch: MomentWatch::default(),
-            }),
             moments: Mutex::new(VecDeque::new()),
         }
     }
