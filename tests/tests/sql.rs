@@ -1143,6 +1143,40 @@ fn grafana_column_picker_search_path_and_time_macros_answer() {
          string_to_array(current_setting('search_path'),',') s ORDER BY i",
     );
     assert_eq!(path, "postgres\npublic");
+    // The table picker's own query: the search path's tables by their bare names, listed first.
+    let search_path = "SELECT CASE WHEN trim(s[i]) = '\"$user\"' THEN user ELSE trim(s[i]) END \
+         FROM generate_series(array_lower(string_to_array(current_setting('search_path'),','),1), \
+         array_upper(string_to_array(current_setting('search_path'),','),1)) AS i, \
+         string_to_array(current_setting('search_path'),',') s";
+    let tables = grafana(&format!(
+        "SELECT CASE WHEN quote_ident(table_schema) IN ({search_path}) THEN quote_ident(table_name) \
+         ELSE quote_ident(table_schema) || '.' || quote_ident(table_name) END AS \"table\" \
+         FROM information_schema.tables \
+         WHERE quote_ident(table_schema) NOT IN ('information_schema', 'pg_catalog', '_timescaledb_cache', \
+         '_timescaledb_catalog', '_timescaledb_internal', '_timescaledb_config', \
+         'timescaledb_information', 'timescaledb_experimental') \
+         ORDER BY CASE WHEN quote_ident(table_schema) IN ({search_path}) THEN 0 ELSE 1 END, 1"
+    ));
+    let tables: Vec<&str> = tables.lines().collect();
+    let bare: Vec<&str> = tables
+        .iter()
+        .copied()
+        .take_while(|t| !t.contains('.'))
+        .collect();
+    for table in [
+        "events",
+        "late_events",
+        "rejected_events",
+        "scorecard",
+        "user_monthly",
+    ] {
+        assert!(bare.contains(&table), "{table}: {tables:?}");
+    }
+    assert!(bare.is_sorted(), "{tables:?}");
+    assert!(
+        tables[bare.len()..].iter().all(|t| t.contains('.')),
+        "{tables:?}"
+    );
     let columns = grafana(
         "SELECT quote_ident(column_name) AS \"column\", data_type AS \"type\" \
          FROM information_schema.columns \
@@ -1163,6 +1197,19 @@ fn grafana_column_picker_search_path_and_time_macros_answer() {
         "source_offset",
     ] {
         assert!(names.contains(&column), "{column}: {columns}");
+    }
+    // Types in PostgreSQL's words: Grafana's query builder offers time columns by them.
+    for (column, data_type) in [
+        ("event_id", "text"),
+        ("occurred_at", "timestamp with time zone"),
+        ("source_offset", "bigint"),
+    ] {
+        assert!(
+            columns
+                .lines()
+                .any(|l| l == format!("{column}\t{data_type}")),
+            "{column} {data_type}: {columns}"
+        );
     }
 
     // A time series of quotes per hour over the first day, and the same count without the macros.

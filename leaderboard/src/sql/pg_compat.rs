@@ -9,6 +9,8 @@
 //!   lists), so `unnest(conkey)` plans; this database has no constraints or indexes, so they are empty
 //!   (the crate's copies hold a PostgreSQL server's own system constraints, as text);
 //! - `pg_class.reloptions` and `relacl` (null), which psql's `\d+` and SQLAlchemy's `get_indexes` read;
+//! - `information_schema.columns` in PostgreSQL's words: `pg_data_type(arrow_type)` names a column's type
+//!   as PostgreSQL's `data_type` does (what [`super::pg_rewrite`] reads the view through);
 //! - `pg_expandarray_list`, what `information_schema._pg_expandarray` becomes
 //!   ([`super::pg_rewrite`] puts statements in PostgreSQL's words into DataFusion's).
 
@@ -94,6 +96,20 @@ pub fn register(ctx: &SessionContext) {
         Arc::new(move |_| Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(text.clone()))))),
     ));
     ctx.register_udf(create_udf(
+        PG_DATA_TYPE,
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let names = ColumnarValue::values_to_arrays(args)?;
+            let types = datafusion::common::cast::as_string_array(&names[0])?
+                .iter()
+                .map(|name| name.map(pg_data_type))
+                .collect::<datafusion::arrow::array::StringArray>();
+            Ok(ColumnarValue::Array(Arc::new(types)))
+        }),
+    ));
+    ctx.register_udf(create_udf(
         "pg_type_is_visible",
         vec![DataType::Int32],
         DataType::Boolean,
@@ -107,6 +123,45 @@ pub fn register(ctx: &SessionContext) {
             )))
         }),
     ));
+}
+
+/// The function naming an Arrow type (as DataFusion's `information_schema.columns` spells it) as
+/// PostgreSQL's `information_schema.columns.data_type` does.
+pub const PG_DATA_TYPE: &str = "pg_data_type";
+
+/// PostgreSQL's `data_type` for the Arrow type named `arrow` (`Utf8View` → `text`, `Timestamp(ms, "UTC")` →
+/// `timestamp with time zone`), by the types the port sends values as; a name Arrow cannot read stays.
+fn pg_data_type(arrow: &str) -> String {
+    let Ok(data_type) = arrow.parse::<DataType>() else {
+        return arrow.to_string();
+    };
+    match data_type {
+        DataType::Boolean => "boolean",
+        DataType::Int8 | DataType::Int16 | DataType::UInt8 => "smallint",
+        DataType::Int32 | DataType::UInt16 => "integer",
+        DataType::Int64 | DataType::UInt32 => "bigint",
+        DataType::UInt64 | DataType::Decimal128(..) | DataType::Decimal256(..) => "numeric",
+        DataType::Float16 | DataType::Float32 => "real",
+        DataType::Float64 => "double precision",
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "text",
+        DataType::Date32 | DataType::Date64 => "date",
+        DataType::Timestamp(_, Some(_)) => "timestamp with time zone",
+        DataType::Timestamp(_, None) => "timestamp without time zone",
+        DataType::Time32(_) | DataType::Time64(_) => "time without time zone",
+        DataType::Interval(_) | DataType::Duration(_) => "interval",
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => "bytea",
+        DataType::List(_)
+        | DataType::LargeList(_)
+        | DataType::FixedSizeList(..)
+        | DataType::ListView(_)
+        | DataType::LargeListView(_) => "ARRAY",
+        DataType::Struct(_) => "record",
+        _ => "USER-DEFINED",
+    }
+    .to_string()
 }
 
 /// The settings `current_setting(name)` answers (PostgreSQL 16's values for what this server does; names

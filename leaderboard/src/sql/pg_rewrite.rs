@@ -6,7 +6,7 @@ use super::pg_compat::ExpandArray;
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList,
     FunctionArguments, GroupByExpr, Ident, LambdaFunction, LambdaFunctionParameter, LambdaSyntax,
-    ObjectName, OneOrManyWithParens, SelectItem, SetExpr, Statement, TableAlias,
+    ObjectName, OneOrManyWithParens, Query, SelectItem, SetExpr, Statement, TableAlias,
     TableAliasColumnDef, TableFactor, VisitMut, VisitorMut, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
@@ -26,6 +26,10 @@ const CURRENT_USER: &str = "postgres";
 /// - `FROM pg_catalog.unnest(a) x` names its column `x` too, and a scalar function in `FROM` (`is_scalar`
 ///   says which names are scalar functions and not table functions) is a table of one row
 ///   ([`NameScalarFunctionColumns`]);
+/// - `x [NOT] IN (subquery)` in a select list or an `ORDER BY`, where DataFusion plans none, becomes a test of
+///   the array of the subquery's rows ([`InSubqueryOutsideFilters`]);
+/// - `information_schema.columns` is read through PostgreSQL's type names and 1-based positions
+///   ([`columns_in_postgres_words`]);
 /// - `user`, unquoted (a keyword in PostgreSQL, as Grafana's table picker uses it), is [`CURRENT_USER`];
 /// - `information_schema._pg_expandarray(a)` becomes `unnest(pg_expandarray_list(a))` ([`ExpandArray`]), and
 ///   `(expression).field` becomes `get_field(expression, 'field')`.
@@ -44,6 +48,7 @@ pub fn rewrite(mut statement: Statement, is_scalar: &dyn Fn(&str) -> bool) -> St
         }
         ControlFlow::<()>::Continue(())
     });
+    let _ = statement.visit(&mut InSubqueryOutsideFilters);
     let _ = statement.visit(&mut NameScalarFunctionColumns { is_scalar });
     let _ = visit_expressions_mut(&mut statement, |expr| {
         if let Some(replacement) = array_of_elements(expr) {
@@ -150,6 +155,51 @@ fn field_access(root: &Expr, chain: &[AccessExpr]) -> Option<String> {
     Some(text)
 }
 
+/// `x [NOT] IN (subquery)` in a select list or an `ORDER BY` (Grafana's table picker names the tables of the
+/// search path's schemas without their schema, and lists them first, so) as
+/// `[NOT] coalesce(array_has((SELECT array_agg(…) FROM (subquery)), x), false)`: DataFusion plans an
+/// `IN (subquery)` only in a filter, where it stays (a join there, rather than an array of every row). Unlike
+/// PostgreSQL, a null `x` or a null among the rows answers false rather than null.
+struct InSubqueryOutsideFilters;
+
+impl VisitorMut for InSubqueryOutsideFilters {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            for item in &mut select.projection {
+                let _ = visit_expressions_mut(item, in_as_array_test);
+            }
+        }
+        if let Some(order_by) = &mut query.order_by {
+            let _ = visit_expressions_mut(order_by, in_as_array_test);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Rewrites `expr` if it is an `IN (subquery)` ([`InSubqueryOutsideFilters`]).
+fn in_as_array_test(expr: &mut Expr) -> ControlFlow<()> {
+    if let Expr::InSubquery {
+        expr: needle,
+        subquery,
+        negated,
+    } = expr
+    {
+        let text = format!(
+            "{}coalesce(array_has((SELECT array_agg(in_element) FROM ({subquery}) AS in_subquery(in_element)), {needle}), false)",
+            if *negated { "NOT " } else { "" }
+        );
+        if let Ok(replacement) = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(&text)
+            .and_then(|mut p| p.parse_expr())
+        {
+            *expr = replacement;
+        }
+    }
+    ControlFlow::Continue(())
+}
+
 /// PostgreSQL's functions in `FROM` that return one value per row:
 /// - gives `FROM pg_catalog.unnest(a) x` the column list `x(x)`: PostgreSQL names the one column of a
 ///   scalar table function after the alias (psql's `\d+` reads `x` so); DataFusion names only the table.
@@ -165,7 +215,11 @@ impl VisitorMut for NameScalarFunctionColumns<'_> {
     type Break = ();
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        if let Some(table) = self.one_row_table(factor).or_else(|| series_named(factor)) {
+        if let Some(table) = self
+            .one_row_table(factor)
+            .or_else(|| series_named(factor))
+            .or_else(|| columns_in_postgres_words(factor))
+        {
             *factor = table;
             return ControlFlow::Continue(());
         }
@@ -226,6 +280,45 @@ fn derived(query: &str, alias: TableAlias) -> Option<TableFactor> {
         alias: Some(alias),
         sample: None,
     })
+}
+
+/// DataFusion's `information_schema.columns` as PostgreSQL's, for `factor` `information_schema.columns`:
+/// `data_type` in PostgreSQL's words (`text`, `timestamp with time zone`; Grafana's query builder finds time
+/// columns by them) and `ordinal_position` from 1. The view's own name inside is qualified by its catalog,
+/// so it is not rewritten again.
+fn columns_in_postgres_words(factor: &TableFactor) -> Option<TableFactor> {
+    let TableFactor::Table {
+        name,
+        args: None,
+        alias,
+        ..
+    } = factor
+    else {
+        return None;
+    };
+    if !name
+        .to_string()
+        .eq_ignore_ascii_case("information_schema.columns")
+    {
+        return None;
+    }
+    let alias = alias.clone().unwrap_or(TableAlias {
+        explicit: true,
+        name: Ident::new("columns"),
+        columns: vec![],
+        at: None,
+    });
+    derived(
+        &format!(
+            "SELECT table_catalog, table_schema, table_name, column_name, \
+             ordinal_position + 1 AS ordinal_position, column_default, is_nullable, \
+             {}(data_type) AS data_type, character_maximum_length, character_octet_length, \
+             numeric_precision, numeric_precision_radix, numeric_scale, datetime_precision, \
+             interval_type FROM datafusion.information_schema.columns",
+            super::pg_compat::PG_DATA_TYPE
+        ),
+        alias,
+    )
 }
 
 /// `(SELECT value, value AS alias FROM f(args)) alias` for `factor` `f(args) alias` of the series `f`
@@ -377,6 +470,33 @@ mod tests {
         assert_eq!(rewritten(ordered), ordered);
     }
 
+    #[tokio::test]
+    async fn an_in_subquery_in_a_select_list_or_an_order_by_tests_the_array_of_its_rows() {
+        let sql = "SELECT x, CASE WHEN x IN (SELECT y FROM (VALUES (1), (2)) AS t(y)) THEN 'in' ELSE 'out' END AS a, \
+             x NOT IN (SELECT 2) AS b FROM (VALUES (1), (2), (3)) AS s(x) \
+             ORDER BY CASE WHEN x IN (SELECT 3) THEN 0 ELSE 1 END, x";
+        let text = rewritten(sql);
+        assert_eq!(text.matches("array_has").count(), 3, "{text}");
+        let text = answer(&SessionContext::new(), sql).await;
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("| "))
+            .skip(1)
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                "| 3 | out | true  |",
+                "| 1 | in  | true  |",
+                "| 2 | in  | false |"
+            ],
+            "{text}"
+        );
+        // In a filter it stays for DataFusion to plan as a join.
+        let filter = "SELECT x FROM t WHERE x IN (SELECT y FROM u)";
+        assert_eq!(rewritten(filter), filter);
+    }
+
     #[test]
     fn pg_catalog_unnest_names_its_column_after_its_alias() {
         assert!(
@@ -425,6 +545,45 @@ mod tests {
         // An alias `value` keeps DataFusion's one column.
         let value = "SELECT value FROM generate_series(1, 2) AS value";
         assert_eq!(rewritten(value), value);
+    }
+
+    #[tokio::test]
+    async fn information_schema_columns_names_types_and_positions_as_postgresql_does() {
+        let ctx = SessionContext::new_with_config(
+            datafusion::prelude::SessionConfig::new().with_information_schema(true),
+        );
+        register(&ctx);
+        ctx.sql(
+            "CREATE TABLE t AS SELECT arrow_cast('a', 'Utf8View') AS a, \
+             arrow_cast(0, 'Timestamp(Millisecond, Some(\"UTC\"))') AS b, CAST(1 AS BIGINT) AS c, \
+             make_array(1.5) AS d",
+        )
+        .await
+        .unwrap();
+        let sql = "SELECT c.column_name, c.data_type, c.ordinal_position FROM information_schema.columns c \
+             WHERE c.table_name = 't' ORDER BY 3";
+        let text = answer(&ctx, sql).await;
+        let rows: Vec<Vec<&str>> = text
+            .lines()
+            .filter(|l| l.starts_with("| "))
+            .skip(1)
+            .map(|l| {
+                l.split('|')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ["a", "text", "1"],
+                ["b", "timestamp with time zone", "2"],
+                ["c", "bigint", "3"],
+                ["d", "ARRAY", "4"]
+            ],
+            "{text}"
+        );
     }
 
     #[tokio::test]
