@@ -213,6 +213,7 @@ impl Moments {
     ) -> Result<(Vec<Disposition>, Vec<Moment>), EngineError> {
         let cuts = self.steps.cuts(messages);
         if judging == Judging::ClosesOnly {
+            self.watch.track(engine);
             let dispositions = engine.process(messages).await?;
             return Ok((dispositions, self.watch.skip(engine)));
         }

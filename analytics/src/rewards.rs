@@ -96,9 +96,11 @@ pub struct SalespersonPayout {
 
 impl Figures {
     /// The branch award places of the assessment through `last` (a quarter's last month: the places as that
-    /// quarter closed, whatever came after).
+    /// quarter closed, whatever came after); final only when `last` ends the assessment and is final.
     pub fn branch_awards_through(&self, last: YearMonth) -> Result<BranchAwards, EngineError> {
-        Ok(self.branch_awards(&self.standings_through(PeriodSpec::Assessment, last)?))
+        let mut awards = self.branch_awards(&self.standings_through(PeriodSpec::Assessment, last)?);
+        awards.is_final &= last >= crate::period::assessment_months(self.config()).last;
+        Ok(awards)
     }
 
     /// The prize places of an assessment's standings.

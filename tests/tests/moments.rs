@@ -231,3 +231,31 @@ fn replay_writes_the_moments_as_ndjson_the_same_at_any_batch_size() {
     assert!(kinds.iter().any(|k| k == "overtake"), "{kinds:?}");
     assert_eq!(kinds.iter().filter(|k| *k == "month_close").count(), 1);
 }
+
+#[test]
+fn a_restart_during_a_months_grace_days_announces_its_close_from_one_catch_up_batch() {
+    let messages = history();
+    // 2016-07-01T00:00+08:00: the state before the restart holds June, not yet final.
+    let july = messages
+        .iter()
+        .position(|m| {
+            m.decoded
+                .as_ref()
+                .is_ok_and(|e| e.occurred_at >= 1_467_302_400_000)
+        })
+        .unwrap();
+    let config = config();
+    let mut engine = engine(&config);
+    block_on(engine.process(&messages[..july])).unwrap();
+    let mut judge = Moments::new(&config);
+    let (_, found) =
+        block_on(judge.process(&mut engine, &messages[july..], Judging::ClosesOnly)).unwrap();
+    let months: Vec<String> = found
+        .iter()
+        .map(|m| match m {
+            Moment::MonthClose { month, .. } => month.clone(),
+            other => panic!("only closes while catching up: {other:?}"),
+        })
+        .collect();
+    assert_eq!(months, ["2016-06"]);
+}

@@ -214,7 +214,15 @@ boards = [{ board = \"branch_mobile_quotes\", seconds = 10 }]\n";
         assert_eq!(june_order, Value::Array(want), "June's order");
         screenshot(&client, "tv-month-start-zh").await;
 
-        // June's days made moments (ranks moved day by day): one shows at a time, in a banner.
+        // July goes on while the screen watches: bs quotes three times and passes zd and zc, which lead
+        // July (a moment queued now, so it shows whenever June's have been shown before the page came).
+        for (i, at) in ["10:00", "10:10", "10:20"].iter().enumerate() {
+            let user = format!("bs-{}", i + 1);
+            events.quote(&user, "bs", &format!("2016-07-01T{at}:00+08:00"), "phone");
+        }
+        events.tick("bs", "2016-07-01T10:40:00+08:00");
+        server.produce(&events.take_new());
+        // Moments show one at a time, in a banner.
         let kind = wait_for_js(
             &client,
             "const m = document.getElementById('moment'); return m && !m.hidden ? m.dataset.kind : null;",

@@ -25,6 +25,11 @@ pub struct MomentWatch {
     before: HashMap<u32, Vec<(u32, Progress)>>,
     /// Months seen live and not final yet: each is announced once, when it becomes final.
     open: BTreeSet<YearMonth>,
+    /// The latest live month seen.
+    tracked: Option<YearMonth>,
+    /// Months announced closed (a month's finality can turn back when a new partition appears; it is
+    /// announced once all the same).
+    announced: BTreeSet<YearMonth>,
 }
 
 impl MomentWatch {
@@ -54,7 +59,7 @@ impl MomentWatch {
         let Ok(month) = figures.live_month() else {
             return self.closed_months(figures);
         };
-        self.track(figures, month);
+        self.track(figures);
         let mut moments = self.closed_months(figures);
         let Ok(card) = figures.standings(PeriodSpec::Month(month), false) else {
             return moments;
@@ -74,26 +79,44 @@ impl MomentWatch {
     /// whose overtakes and thresholds would be long past by the time a screen shows them. The next
     /// judgement is a new baseline.
     pub fn skip(&mut self, figures: &Figures) -> Vec<Moment> {
-        if let Ok(month) = figures.live_month() {
-            self.track(figures, month);
-        }
+        self.track(figures);
         self.month = None;
         self.ranks.clear();
         self.before.clear();
         self.closed_months(figures)
     }
 
-    /// Remembers the live month as open until final, and the month before too at a new baseline (a
-    /// restart or a catch-up during its grace days).
-    fn track(&mut self, figures: &Figures, month: YearMonth) {
+    /// Remembers the months that are or were live since the last look as open until final: the live
+    /// month, each month passed since the last look (it became final on the watch, even within one batch),
+    /// and at the first look the month before too (a restart during its grace days) unless it is final.
+    pub(crate) fn track(&mut self, figures: &Figures) {
+        let Ok(month) = figures.live_month() else {
+            return;
+        };
         let arrival = figures.state().arrival();
         let assessment = crate::period::assessment_months(figures.config());
-        let baseline = self.month.is_none();
-        for m in [month, month.plus(-1)] {
-            if (m == month || baseline) && assessment.contains(m) && !arrival.is_final(m) {
+        let mut months = Vec::new();
+        match self.tracked {
+            Some(last) if last >= month => months.push(month),
+            Some(last) => {
+                let mut m = last.plus(1);
+                while m <= month {
+                    months.push(m);
+                    m = m.plus(1);
+                }
+            }
+            None => months.extend(
+                [month.plus(-1), month]
+                    .into_iter()
+                    .filter(|m| !arrival.is_final(*m)),
+            ),
+        }
+        for m in months {
+            if assessment.contains(m) && !self.announced.contains(&m) {
                 self.open.insert(m);
             }
         }
+        self.tracked = self.tracked.max(Some(month));
     }
 
     fn closed_months(&mut self, figures: &Figures) -> Vec<Moment> {
@@ -108,6 +131,7 @@ impl MomentWatch {
             .into_iter()
             .filter_map(|month| {
                 self.open.remove(&month);
+                self.announced.insert(month);
                 let card = figures.standings(PeriodSpec::Month(month), false).ok()?;
                 let mut standings: Vec<Place> = card
                     .branches

@@ -158,46 +158,89 @@ fn field_access(root: &Expr, chain: &[AccessExpr]) -> Option<String> {
 /// `x [NOT] IN (subquery)` in a select list or an `ORDER BY` (Grafana's table picker names the tables of the
 /// search path's schemas without their schema, and lists them first, so) as
 /// `[NOT] coalesce(array_has((SELECT array_agg(…) FROM (subquery)), x), false)`: DataFusion plans an
-/// `IN (subquery)` only in a filter, where it stays (a join there, rather than an array of every row). Unlike
-/// PostgreSQL, a null `x` or a null among the rows answers false rather than null.
+/// `IN (subquery)` only in a filter, where it stays (a join there, rather than an array of every row); a
+/// query nested in a select item has its own filters, left alone. Unlike PostgreSQL, a null `x` or a null
+/// among the rows answers false rather than null. The subquery must not refer to the outer query.
 struct InSubqueryOutsideFilters;
 
 impl VisitorMut for InSubqueryOutsideFilters {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        if let SetExpr::Select(select) = query.body.as_mut() {
-            for item in &mut select.projection {
-                let _ = visit_expressions_mut(item, in_as_array_test);
+        let mut bodies = vec![query.body.as_mut()];
+        while let Some(body) = bodies.pop() {
+            match body {
+                SetExpr::Select(select) => {
+                    for item in &mut select.projection {
+                        let _ = item.visit(&mut OutermostInSubqueries { depth: 0 });
+                    }
+                }
+                SetExpr::SetOperation { left, right, .. } => {
+                    bodies.push(left.as_mut());
+                    bodies.push(right.as_mut());
+                }
+                _ => {}
             }
         }
         if let Some(order_by) = &mut query.order_by {
-            let _ = visit_expressions_mut(order_by, in_as_array_test);
+            let _ = order_by.visit(&mut OutermostInSubqueries { depth: 0 });
         }
         ControlFlow::Continue(())
     }
 }
 
-/// Rewrites `expr` if it is an `IN (subquery)` ([`InSubqueryOutsideFilters`]).
-fn in_as_array_test(expr: &mut Expr) -> ControlFlow<()> {
-    if let Expr::InSubquery {
-        expr: needle,
-        subquery,
-        negated,
-    } = expr
-    {
-        let text = format!(
-            "{}coalesce(array_has((SELECT array_agg(in_element) FROM ({subquery}) AS in_subquery(in_element)), {needle}), false)",
-            if *negated { "NOT " } else { "" }
-        );
-        if let Ok(replacement) = Parser::new(&PostgreSqlDialect {})
-            .try_with_sql(&text)
-            .and_then(|mut p| p.parse_expr())
-        {
-            *expr = replacement;
+/// Rewrites the `IN (subquery)` expressions of one select item or `ORDER BY` that are not inside a nested
+/// query ([`InSubqueryOutsideFilters`]): `depth` counts the expressions holding a query around the one
+/// visited, itself included.
+struct OutermostInSubqueries {
+    depth: usize,
+}
+
+impl OutermostInSubqueries {
+    fn holds_query(expr: &Expr) -> bool {
+        match expr {
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => true,
+            Expr::Function(f) => matches!(f.args, FunctionArguments::Subquery(_)),
+            _ => false,
         }
     }
-    ControlFlow::Continue(())
+}
+
+impl VisitorMut for OutermostInSubqueries {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if Self::holds_query(expr) {
+            self.depth += 1;
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if !Self::holds_query(expr) {
+            return ControlFlow::Continue(());
+        }
+        self.depth -= 1;
+        if self.depth == 0
+            && let Expr::InSubquery {
+                expr: needle,
+                subquery,
+                negated,
+            } = expr
+        {
+            let text = format!(
+                "{}coalesce(array_has((SELECT array_agg(in_element) FROM ({subquery}) AS in_subquery(in_element)), {needle}), false)",
+                if *negated { "NOT " } else { "" }
+            );
+            if let Ok(replacement) = Parser::new(&PostgreSqlDialect {})
+                .try_with_sql(&text)
+                .and_then(|mut p| p.parse_expr())
+            {
+                *expr = replacement;
+            }
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// PostgreSQL's functions in `FROM` that return one value per row:
@@ -296,9 +339,10 @@ fn columns_in_postgres_words(factor: &TableFactor) -> Option<TableFactor> {
     else {
         return None;
     };
-    if !name
-        .to_string()
-        .eq_ignore_ascii_case("information_schema.columns")
+    let parts: Vec<String> = name.0.iter().map(ToString::to_string).collect();
+    let unquoted: Vec<&str> = parts.iter().map(|p| p.trim_matches('"')).collect();
+    if !matches!(unquoted.as_slice(), [schema, table]
+        if schema.eq_ignore_ascii_case("information_schema") && table.eq_ignore_ascii_case("columns"))
     {
         return None;
     }
@@ -492,9 +536,20 @@ mod tests {
             ],
             "{text}"
         );
-        // In a filter it stays for DataFusion to plan as a join.
+        // In a filter it stays for DataFusion to plan as a join, also in a query nested in a select item.
         let filter = "SELECT x FROM t WHERE x IN (SELECT y FROM u)";
         assert_eq!(rewritten(filter), filter);
+        let nested =
+            "SELECT (SELECT count(*) FROM u WHERE u.b NOT IN (SELECT b FROM v)) AS n FROM t";
+        assert_eq!(rewritten(nested), nested);
+        // Each branch of a UNION.
+        let union = "SELECT 1 IN (SELECT 1) AS a UNION ALL SELECT 2 IN (SELECT 1)";
+        assert_eq!(
+            rewritten(union).matches("array_has").count(),
+            2,
+            "{}",
+            rewritten(union)
+        );
     }
 
     #[test]
@@ -584,6 +639,11 @@ mod tests {
             ],
             "{text}"
         );
+        // Quoted, too.
+        let quoted = "SELECT data_type FROM \"information_schema\".\"columns\" \
+             WHERE table_name = 't' AND column_name = 'b'";
+        let text = answer(&ctx, quoted).await;
+        assert!(text.contains("| timestamp with time zone |"), "{text}");
     }
 
     #[tokio::test]
