@@ -1022,6 +1022,20 @@ fn sqlalchemy_inspects_and_pandas_reads_every_table() {
         "{events}"
     );
 
+    // `\d+`: every relation with its kind (the raw tables as tables, the live ones as views).
+    let relations = psql(port, PASSWORD, "\\d+").unwrap();
+    for expected in ["public\tevents\ttable", "public\tscorecard\tview"] {
+        assert!(
+            relations.lines().any(|l| l.starts_with(expected)),
+            "{expected}: {relations}"
+        );
+    }
+    assert_eq!(
+        relations.lines().count(),
+        seen["rows"].as_object().unwrap().len(),
+        "{relations}"
+    );
+
     // pandas read every table whole: as many rows as psql counts.
     for (name, rows) in seen["rows"].as_object().unwrap() {
         let counted = psql(port, PASSWORD, &format!("SELECT count(*) FROM {name}")).unwrap();

@@ -2,6 +2,8 @@
 //! lacks:
 //! - the version: drivers parse it (SQLAlchemy reads `version()` and expects `PostgreSQL X.Y …`, others
 //!   read the `server_version` parameter), so both answer like PostgreSQL 16 while naming the real engine;
+//! - `pg_size_pretty` and the relation sizes psql's `\d+` asks for (null: these are no PostgreSQL
+//!   relations);
 //! - `pg_type_is_visible`, `current_setting` (Grafana reads the search path) and the functions that
 //!   describe what this database has none of: comments, indexes, view definitions in SQL
 //!   ([`FixedAnswer`]);
@@ -95,6 +97,36 @@ pub fn register(ctx: &SessionContext) {
         Volatility::Immutable,
         Arc::new(move |_| Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(text.clone()))))),
     ));
+    // Relation sizes: the tables are the engine's figures and Parquet files, not PostgreSQL relations, so
+    // their size is unknown (null), as psql's `\d+` then shows it.
+    for name in [
+        "pg_table_size",
+        "pg_relation_size",
+        "pg_total_relation_size",
+        "pg_indexes_size",
+    ] {
+        ctx.register_udf(create_udf(
+            name,
+            vec![DataType::Int64],
+            DataType::Int64,
+            Volatility::Stable,
+            Arc::new(|_| Ok(ColumnarValue::Scalar(ScalarValue::Int64(None)))),
+        ));
+    }
+    ctx.register_udf(create_udf(
+        "pg_size_pretty",
+        vec![DataType::Int64],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let sizes = ColumnarValue::values_to_arrays(args)?;
+            let texts = datafusion::common::cast::as_int64_array(&sizes[0])?
+                .iter()
+                .map(|size| size.map(size_pretty))
+                .collect::<datafusion::arrow::array::StringArray>();
+            Ok(ColumnarValue::Array(Arc::new(texts)))
+        }),
+    ));
     ctx.register_udf(create_udf(
         PG_DATA_TYPE,
         vec![DataType::Utf8],
@@ -123,6 +155,42 @@ pub fn register(ctx: &SessionContext) {
             )))
         }),
     ));
+}
+
+/// `bytes` as PostgreSQL's `pg_size_pretty(bigint)` writes it: bytes below 10 kB, then kB, MB, GB, TB and PB
+/// below 20 of the next unit, rounded half away from zero.
+fn size_pretty(bytes: i64) -> String {
+    // Name, the limit below which it is used, whether the value is rounded, its power of two.
+    const UNITS: [(&str, i64, bool, u32); 6] = [
+        ("bytes", 10 * 1024, false, 0),
+        ("kB", 20 * 1024 - 1, true, 10),
+        ("MB", 20 * 1024 - 1, true, 20),
+        ("GB", 20 * 1024 - 1, true, 30),
+        ("TB", 20 * 1024 - 1, true, 40),
+        ("PB", 20 * 1024 - 1, true, 50),
+    ];
+    let mut size = bytes;
+    for (i, &(name, limit, round, bits)) in UNITS.iter().enumerate() {
+        let Some(&(_, _, next_round, next_bits)) = UNITS.get(i + 1) else {
+            return format!("{} {name}", half_rounded(size, round));
+        };
+        if size.abs() < limit {
+            return format!("{} {name}", half_rounded(size, round));
+        }
+        // One bit more is kept where the next unit rounds, and dropped where this one did.
+        let shift = next_bits - bits - u32::from(next_round) + u32::from(round);
+        size /= 1i64 << shift;
+    }
+    unreachable!("the last unit always answers")
+}
+
+/// `size` halved and rounded away from zero when `round` (PostgreSQL's `half_rounded`).
+fn half_rounded(size: i64, round: bool) -> i64 {
+    if round {
+        (size + if size < 0 { -1 } else { 1 }) / 2
+    } else {
+        size
+    }
 }
 
 /// The function naming an Arrow type (as DataFusion's `information_schema.columns` spells it) as
@@ -412,6 +480,23 @@ pub fn type_catalog_arrays(ctx: &SessionContext, catalog: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_are_written_as_postgresql_writes_them() {
+        for (bytes, text) in [
+            (0, "0 bytes"),
+            (10_239, "10239 bytes"),
+            (10_240, "10 kB"),
+            (1_048_576, "1024 kB"),
+            (20_971_520, "20 MB"),
+            (10_737_418_240, "10 GB"),
+            (20_401_094_656, "19 GB"),
+            (-10_240, "-10 kB"),
+            (i64::MAX, "8192 PB"),
+        ] {
+            assert_eq!(size_pretty(bytes), text, "{bytes}");
+        }
+    }
 
     /// `sql`'s result on `ctx`, as a printed table.
     async fn answer(ctx: &SessionContext, sql: &str) -> String {
