@@ -264,6 +264,15 @@ impl Figures {
         (0..known).chain(others).collect()
     }
 
+    /// Each branch key's place in [`Self::branch_keys`].
+    pub(crate) fn branch_order(&self) -> HashMap<u32, usize> {
+        self.branch_keys()
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| (b, i))
+            .collect()
+    }
+
     /// The name of the branch `id` in the organisation file, or `id` when it is not there.
     pub fn branch_name(&self, id: &str) -> String {
         self.org()
@@ -664,12 +673,7 @@ impl Figures {
             entry.1 += c.login_days.count_ones();
         }
         let executed = self.tasks_executed(range, EpochMillis::MAX);
-        let branch_order: HashMap<u32, usize> = self
-            .branch_keys()
-            .into_iter()
-            .enumerate()
-            .map(|(i, b)| (b, i))
-            .collect();
+        let branch_order = self.branch_order();
         let mut keys: Vec<(u32, u32)> = totals.keys().copied().collect();
         keys.sort_by(|a, b| {
             (branch_order[&a.0], state.entities.user_ids.name(a.1))

@@ -7,19 +7,22 @@ use crate::facts::Measure;
 use crate::period::PeriodSpec;
 use crate::scorecard::Scorecard;
 use hashbrown::HashMap;
-use schemas::{Message, YearMonth};
-use std::collections::{BTreeMap, BTreeSet};
+use schemas::{Message, Payload, YearMonth};
+use std::collections::BTreeSet;
 
 /// Login days and quotes of one person in one branch.
 type Progress = (u32, i64);
+
+/// A branch on a board: id, rank and the board's points.
+type Ranked = (String, u32, f64);
 
 /// Judges the figures at each cut against the previous cut.
 #[derive(Debug, Clone, Default)]
 pub struct MomentWatch {
     /// The live month at the last cut, when that cut is a baseline to compare with.
     month: Option<YearMonth>,
-    /// Per board and branch id at the last cut: rank and the board's points.
-    ranks: BTreeMap<(usize, String), (u32, f64)>,
+    /// Per board (as [`BOARDS`]) at the last cut: its ranked branches.
+    ranks: Vec<Vec<Ranked>>,
     /// The people with events since the last cut, by user key: their progress at that cut in each branch
     /// they were a user of.
     before: HashMap<u32, Vec<(u32, Progress)>>,
@@ -33,9 +36,10 @@ pub struct MomentWatch {
 }
 
 impl MomentWatch {
-    /// Notes the progress of the people `messages` are about, before they are processed: what the next
-    /// judgement compares their progress with. Only their own events change a person's login days and
-    /// quotes, so the people noted since a cut are all whose progress can have changed.
+    /// Notes the progress of the people whose logins and quotes `messages` hold, before they are processed:
+    /// what the next judgement compares their progress with. Only their own logins and quotes change a
+    /// person's login days and quotes, so the people noted since a cut are all whose progress can have
+    /// changed.
     pub(crate) fn note(&mut self, figures: &Figures, messages: &[Message]) {
         let Some(month) = self.month else {
             return;
@@ -45,6 +49,9 @@ impl MomentWatch {
             let Ok(event) = &message.decoded else {
                 continue;
             };
+            if !matches!(event.payload, Payload::Login | Payload::QuoteCreated { .. }) {
+                continue;
+            }
             let Some(user) = event.user_id.as_deref().and_then(|id| users.get(id)) else {
                 continue;
             };
@@ -156,31 +163,17 @@ impl MomentWatch {
     }
 
     /// Overtakes and tiers on the branch boards.
-    fn compare_ranks(
-        &self,
-        now: &BTreeMap<(usize, String), (u32, f64)>,
-        card: &Scorecard,
-    ) -> Vec<Moment> {
+    fn compare_ranks(&self, now: &[Vec<Ranked>], card: &Scorecard) -> Vec<Moment> {
         let month = card.period.clone();
         let name_of = |id: &str| unit_in(card, id);
         let mut moments = Vec::new();
-        for (i, board) in BOARDS.iter().enumerate() {
-            let on_board = |ranks: &BTreeMap<(usize, String), (u32, f64)>| {
-                let mut rows: Vec<(String, u32, f64)> = ranks
-                    .iter()
-                    .filter(|((b, _), _)| *b == i)
-                    .map(|((_, id), (rank, points))| (id.clone(), *rank, *points))
-                    .collect();
-                rows.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
-                rows
+        for ((board, new), old) in BOARDS.iter().zip(now).zip(&self.ranks) {
+            let old_rank = |id: &str| {
+                old.iter()
+                    .find(|(other, _, _)| other == id)
+                    .map(|(_, rank, points)| (*rank, *points))
             };
-            let new = on_board(now);
-            let old: std::collections::HashMap<String, (u32, f64)> = on_board(&self.ranks)
-                .into_iter()
-                .map(|(id, rank, points)| (id, (rank, points)))
-                .collect();
-            let old_rank = |id: &str| old.get(id).copied();
-            for (id, rank, points) in &new {
+            for (id, rank, points) in new {
                 let Some((was, had)) = old_rank(id) else {
                     continue;
                 };
@@ -224,12 +217,7 @@ impl MomentWatch {
     /// last cut: in the order of the scorecard's people (branch, then user id).
     fn compare_people(&self, figures: &Figures, month: YearMonth, card: &Scorecard) -> Vec<Moment> {
         let entities = figures.state().entities();
-        let branch_order: HashMap<u32, usize> = figures
-            .branch_keys()
-            .into_iter()
-            .enumerate()
-            .map(|(i, b)| (b, i))
-            .collect();
+        let branch_order = figures.branch_order();
         let mut changed: Vec<(usize, &str, u32, u32, Progress, Progress)> = Vec::new();
         for (&user, was) in &self.before {
             for (branch, now) in progress(figures, month, user) {
@@ -318,22 +306,28 @@ fn unit_in(card: &Scorecard, id: &str) -> Unit {
         .map_or_else(|| unit(id, id), |b| unit(id, &b.branch_name))
 }
 
-/// Rank and points of each in-scope branch on each board.
-fn ranks_in(card: &Scorecard) -> BTreeMap<(usize, String), (u32, f64)> {
-    let mut ranks = BTreeMap::new();
-    for (i, board) in BOARDS.iter().enumerate() {
-        for b in card.branches.iter().filter(|b| b.in_scope) {
-            let (rank, points) = match board.indicator() {
-                Some(indicator) => (
-                    b.indicator_ranks.get(indicator).flatten(),
-                    b.points.get(indicator).unwrap_or(0.0),
-                ),
-                None => (b.rank, b.total),
-            };
-            if let Some(rank) = rank {
-                ranks.insert((i, b.branch_id.clone()), (rank, points));
-            }
-        }
-    }
-    ranks
+/// Each board's ranked in-scope branches, by rank then id.
+fn ranks_in(card: &Scorecard) -> Vec<Vec<Ranked>> {
+    BOARDS
+        .iter()
+        .map(|board| {
+            let mut rows: Vec<Ranked> = card
+                .branches
+                .iter()
+                .filter(|b| b.in_scope)
+                .filter_map(|b| {
+                    let (rank, points) = match board.indicator() {
+                        Some(indicator) => (
+                            b.indicator_ranks.get(indicator).flatten(),
+                            b.points.get(indicator).unwrap_or(0.0),
+                        ),
+                        None => (b.rank, b.total),
+                    };
+                    Some((b.branch_id.clone(), rank?, points))
+                })
+                .collect();
+            rows.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+            rows
+        })
+        .collect()
 }

@@ -468,6 +468,14 @@ mod tests {
         name == "string_to_array"
     }
 
+    /// The data lines of a printed table (below its header).
+    fn rows(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter(|l| l.starts_with("| "))
+            .skip(1)
+            .collect()
+    }
+
     /// `sql` as [`rewrite`] leaves it.
     fn rewritten(sql: &str) -> String {
         let statement = Parser::new(&PostgreSqlDialect {})
@@ -522,11 +530,7 @@ mod tests {
         let text = rewritten(sql);
         assert_eq!(text.matches("array_has").count(), 3, "{text}");
         let text = answer(&SessionContext::new(), sql).await;
-        let rows: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with("| "))
-            .skip(1)
-            .collect();
+        let rows = rows(&text);
         assert_eq!(
             rows,
             [
@@ -618,10 +622,8 @@ mod tests {
         let sql = "SELECT c.column_name, c.data_type, c.ordinal_position FROM information_schema.columns c \
              WHERE c.table_name = 't' ORDER BY 3";
         let text = answer(&ctx, sql).await;
-        let rows: Vec<Vec<&str>> = text
-            .lines()
-            .filter(|l| l.starts_with("| "))
-            .skip(1)
+        let rows: Vec<Vec<&str>> = rows(&text)
+            .into_iter()
             .map(|l| {
                 l.split('|')
                     .map(str::trim)
@@ -654,11 +656,7 @@ mod tests {
              (information_schema._pg_expandarray(k)).n AS n \
              FROM (SELECT make_array(7, 5, 9) AS k UNION ALL SELECT make_array(4)) ORDER BY n, x";
         let text = answer(&ctx, sql).await;
-        let rows: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with("| "))
-            .skip(1)
-            .collect();
+        let rows = rows(&text);
         assert_eq!(
             rows,
             ["| 4 | 1 |", "| 7 | 1 |", "| 5 | 2 |", "| 9 | 3 |"],
