@@ -10,10 +10,12 @@ pub mod encode;
 pub mod guard;
 pub mod limits;
 pub mod pg_compat;
+pub mod pg_format;
 pub mod pg_rewrite;
 pub mod planning;
 pub mod postgres;
 pub mod report;
+pub mod roles;
 pub mod shape;
 
 use crate::live::Live;
@@ -38,6 +40,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::Semaphore;
+
+/// The database the tables are in: what clients connect to (`psql … leaderboard`), `current_database()`
+/// answers and `pg_database` lists.
+pub const DATABASE: &str = "leaderboard";
 
 /// The archive directory of a state directory.
 pub fn archive_dir(state_dir: &std::path::Path) -> std::path::PathBuf {
@@ -211,7 +217,7 @@ impl SqlEngine {
         let session = SessionConfig::new()
             .with_information_schema(true)
             .with_target_partitions(config.threads)
-            .with_default_catalog_and_schema("datafusion", "public");
+            .with_default_catalog_and_schema(DATABASE, "public");
         let state = SessionStateBuilder::new()
             .with_config(session)
             .with_default_features()
@@ -220,12 +226,12 @@ impl SqlEngine {
         catalog::register(&ctx, live, archive)?;
         datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog(
             &ctx,
-            "datafusion",
-            datafusion_postgres::auth::AuthManager::new(),
+            DATABASE,
+            roles::Accounts::of(config),
         )
         .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
         pg_compat::register(&ctx);
-        pg_compat::type_catalog_arrays(&ctx, "datafusion")
+        pg_compat::type_catalog_arrays(&ctx, DATABASE)
             .map_err(|e| anyhow::anyhow!("cannot type pg_catalog's arrays: {e}"))?;
         let memory_limit_bytes = usize::try_from(config.memory_limit_mb)
             .unwrap_or(usize::MAX / (1 << 20))
@@ -377,10 +383,11 @@ impl SqlEngine {
     /// DataFusion's words for PostgreSQL's ([`pg_rewrite::rewrite`]): a statement
     /// whose expressions weigh more than `sql.max_expression_weight` ([`shape`]) is refused at once,
     /// and planning takes a query slot and stops at its first check after `sql.timeout_secs` ([`planning`]).
-    /// A limit that stops it is logged with the start of the statement.
-    pub async fn plan(&self, statement: DFStatement) -> Result<LogicalPlan, SqlError> {
+    /// A limit that stops it is logged with the start of the statement. `user` is the login
+    /// `current_user` answers ([`pg_rewrite::NO_LOGIN`] without one).
+    pub async fn plan(&self, statement: DFStatement, user: &str) -> Result<LogicalPlan, SqlError> {
         let excerpt = Excerpt::of(&statement);
-        let planned = self.plan_within_limits(statement).await;
+        let planned = self.plan_within_limits(statement, user).await;
         if let Err(e) = &planned {
             report::stopped(&excerpt, e);
         }
@@ -388,7 +395,11 @@ impl SqlEngine {
     }
 
     /// Plans `statement` as [`Self::plan`] says; a limit that stops it is left to the caller to log.
-    async fn plan_within_limits(&self, statement: DFStatement) -> Result<LogicalPlan, SqlError> {
+    async fn plan_within_limits(
+        &self,
+        statement: DFStatement,
+        user: &str,
+    ) -> Result<LogicalPlan, SqlError> {
         shape::check(&statement, self.max_expression_weight)?;
         // PostgreSQL's words for what DataFusion says otherwise, from every front end.
         let statement = match statement {
@@ -398,7 +409,7 @@ impl SqlEngine {
                     state.scalar_functions().contains_key(name)
                         && !state.table_functions().contains_key(name)
                 };
-                DFStatement::Statement(Box::new(pg_rewrite::rewrite(*statement, &is_scalar)))
+                DFStatement::Statement(Box::new(pg_rewrite::rewrite(*statement, &is_scalar, user)))
             }
             other => other,
         };
@@ -432,13 +443,13 @@ impl SqlEngine {
     /// Runs `sql` (one read-only statement) on the query threads and collects at most `max_rows` rows.
     pub async fn query(&self, sql: &str, max_rows: usize) -> Result<QueryResult, SqlError> {
         let (allowed, statement) = guard::check_sql(sql)?;
-        if allowed == Allowed::Session {
+        if matches!(allowed, Allowed::Session | Allowed::Transaction) {
             return Err(SqlError::Invalid(
                 "session settings and transactions only mean something over the Postgres protocol"
                     .into(),
             ));
         }
-        let plan = self.plan(statement).await?;
+        let plan = self.plan(statement, pg_rewrite::NO_LOGIN).await?;
         let excerpt = Excerpt::of(&sql);
         let mut stream = self.execute_plan(plan, &excerpt).await?;
         let schema = stream.schema();

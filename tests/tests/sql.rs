@@ -1059,9 +1059,9 @@ fn sqlalchemy_inspects_and_pandas_reads_every_table() {
     }
 }
 
-#[test]
-fn pgjdbc_lists_tables_columns_and_keys_and_runs_a_prepared_query() {
-    let (server, port, _data) = server_with_month(30, "");
+/// Runs the Java program `tests/java/{program}.java` with pgjdbc (Debian's) and `args`; its tab-separated
+/// output lines.
+fn run_with_pgjdbc(program: &str, args: &[&str]) -> Vec<Vec<String>> {
     let java = tests::installed(
         "LEADERBOARD_JAVA",
         "/usr/bin/java",
@@ -1075,17 +1075,36 @@ fn pgjdbc_lists_tables_columns_and_keys_and_runs_a_prepared_query() {
     let output = Command::new(java)
         .arg("-cp")
         .arg(driver)
-        .arg(tests::workspace_dir().join("tests/java/JdbcMetadata.java"))
-        .args([&port.to_string(), "analyst", PASSWORD, "2016-06"])
+        .arg(tests::workspace_dir().join(format!("tests/java/{program}.java")))
+        .args(args)
         .output()
         .expect("run java");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "{stdout}{}",
+        "{program}: {stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let lines = rows(&stdout);
+    rows(&stdout)
+}
+
+/// The lines of `lines` that start with `kind`, without it.
+fn lines_of<'a>(lines: &'a [Vec<String>], kind: &str) -> Vec<&'a [String]> {
+    lines
+        .iter()
+        .filter(|l| l[0] == kind)
+        .map(|l| &l[1..])
+        .collect()
+}
+
+#[test]
+fn pgjdbc_lists_tables_columns_and_keys_and_runs_a_prepared_query() {
+    let (server, port, _data) = server_with_month(30, "");
+    let lines = run_with_pgjdbc(
+        "JdbcMetadata",
+        &[&port.to_string(), "analyst", PASSWORD, "2016-06"],
+    );
+    let stdout = format!("{lines:?}");
     let of_kind = |kind: &str| -> Vec<(String, String)> {
         lines
             .iter()
@@ -1139,6 +1158,200 @@ fn pgjdbc_lists_tables_columns_and_keys_and_runs_a_prepared_query() {
     assert_eq!(counted, Some(branches.to_string()), "{stdout}");
 }
 
+/// The documented tables as (name, PostgreSQL relkind): the raw tables, then the live views.
+const TABLE_KINDS: [(&str, &str); 7] = [
+    ("events", "r"),
+    ("late_events", "r"),
+    ("rejected_events", "r"),
+    ("scorecard", "v"),
+    ("branch_monthly", "v"),
+    ("user_monthly", "v"),
+    ("branch_at_stake", "v"),
+];
+
+/// Columns of the scorecard with the PostgreSQL type names tools show.
+const SCORECARD_TYPES: [(&str, &str); 4] = [
+    ("period", "text"),
+    ("is_final", "bool"),
+    ("rank", "int8"),
+    ("total", "float8"),
+];
+
+/// DBeaver's navigator, replayed with the SQL of its PostgreSQL plugin through pgjdbc: connecting (two
+/// connections, the schema list, the database, the type cache), then Tables and Views, each one's columns,
+/// and a table editor's constraints, indexes and the roles. Also psql's `\l` and `current_user`.
+#[test]
+fn dbeaver_navigator_lists_the_database_tables_views_and_typed_columns() {
+    let (_server, port, _data) = server_with_month(30, "");
+    let lines = run_with_pgjdbc(
+        "ToolCatalogs",
+        &["dbeaver", &port.to_string(), "analyst", PASSWORD],
+    );
+    let all = format!("{lines:?}");
+    // Each connection's defaults: the schema and the login.
+    let defaults = lines_of(&lines, "defaults");
+    assert_eq!(defaults.len(), 2, "{all}");
+    for d in &defaults {
+        assert_eq!(
+            (d[1].as_str(), d[2].as_str()),
+            ("public", "analyst"),
+            "{all}"
+        );
+    }
+    assert!(
+        lines_of(&lines, "schema").iter().any(|s| s[0] == "public"),
+        "{all}"
+    );
+    assert_eq!(
+        lines_of(&lines, "database"),
+        vec![&["leaderboard".to_string(), "true".into()][..]]
+    );
+    assert_eq!(lines_of(&lines, "search_path")[0][0], "\"$user\", public");
+    let tables = lines_of(&lines, "table");
+    for (table, kind) in TABLE_KINDS {
+        assert!(
+            tables.iter().any(|t| t[0] == table && t[1] == kind),
+            "{table} {kind}: {tables:?}"
+        );
+    }
+    assert_eq!(lines_of(&lines, "sizes")[0][0], tables.len().to_string());
+    // Every column of every relation has a type DBeaver's type cache knows.
+    let columns = lines_of(&lines, "column");
+    assert!(
+        columns.iter().all(|c| !c[2].starts_with('?')),
+        "{columns:?}"
+    );
+    for (column, pg_type) in SCORECARD_TYPES {
+        assert!(
+            columns
+                .iter()
+                .any(|c| c[0] == "scorecard" && c[1] == column && c[2] == pg_type),
+            "{column} {pg_type}: {columns:?}"
+        );
+    }
+    assert!(
+        columns
+            .iter()
+            .any(|c| c[0] == "events" && c[1] == "occurred_at" && c[2] == "timestamptz")
+    );
+    for relation in tables.iter().map(|t| &t[0]) {
+        assert!(
+            columns.iter().any(|c| &c[0] == relation),
+            "no columns for {relation}"
+        );
+    }
+    // No keys, indexes or inheritance, and the one account as the one role.
+    for none in ["constraints", "indexes", "parents", "references"] {
+        assert_eq!(lines_of(&lines, none)[0][0], "0", "{none}");
+    }
+    assert_eq!(lines_of(&lines, "role"), vec![&["analyst".to_string()][..]]);
+    // psql: the login is the current user, and the database is listed.
+    let who = psql(port, PASSWORD, "SELECT current_user, session_user, user").unwrap();
+    assert_eq!(rows(&who), vec![vec!["analyst"; 3]]);
+    let databases = psql(port, PASSWORD, "\\l").unwrap();
+    assert!(
+        rows(&databases).iter().any(|r| r[0] == "leaderboard"),
+        "{databases}"
+    );
+}
+
+/// Metabase's connection test, pool check-out and metadata sync, replayed with the SQL of its PostgreSQL
+/// driver through pgjdbc: the tables it may select (and may not write), their types, every column with
+/// its type, no keys, and a sample of each table with as many rows as the table has (up to 10,000).
+#[test]
+fn metabase_sync_finds_every_table_and_column_and_samples_them() {
+    let (server, port, _data) = server_with_month(30, "");
+    let lines = run_with_pgjdbc(
+        "ToolCatalogs",
+        &["metabase", &port.to_string(), "analyst", PASSWORD],
+    );
+    let all = format!("{lines:?}");
+    for (kind, value) in [
+        ("can_connect", "true"),
+        ("catalog", "leaderboard"),
+        ("valid", "true"),
+        ("timezone", "UTC"),
+        ("schemas", "public"),
+        ("enums", "0"),
+        ("foreign_keys", "0"),
+    ] {
+        assert_eq!(lines_of(&lines, kind)[0][0], value, "{kind}: {all}");
+    }
+    assert_eq!(
+        lines_of(&lines, "product")[0],
+        ["PostgreSQL".to_string(), "16".into()]
+    );
+    // Readable, not writable: Metabase keeps the table and offers no actions on it.
+    let privileges = lines_of(&lines, "privilege");
+    for (table, _) in TABLE_KINDS {
+        let name = format!("public.{table}");
+        assert!(
+            privileges
+                .iter()
+                .any(|p| p[0] == name && p[1] == "true" && p[2] == "false"),
+            "{name}: {privileges:?}"
+        );
+    }
+    let tables = lines_of(&lines, "table");
+    for (table, kind) in TABLE_KINDS {
+        let kind = if kind == "r" { "TABLE" } else { "VIEW" };
+        assert!(
+            tables.iter().any(|t| t[0] == table && t[1] == kind),
+            "{table}: {tables:?}"
+        );
+    }
+    // describe-fields: each table's columns in order, typed, none a primary key; pgjdbc's getColumns
+    // agrees on how many there are, and getPrimaryKeys finds none.
+    let fields = lines_of(&lines, "field");
+    for (column, pg_type) in SCORECARD_TYPES {
+        assert!(
+            fields
+                .iter()
+                .any(|f| f[0] == "scorecard" && f[1] == column && f[2] == pg_type),
+            "{column}: {fields:?}"
+        );
+    }
+    assert!(fields.iter().all(|f| f[4] == "false"), "{fields:?}");
+    for table in tables.iter().map(|t| &t[0]) {
+        let positions: Vec<&str> = fields
+            .iter()
+            .filter(|f| &f[0] == table)
+            .map(|f| f[3].as_str())
+            .collect();
+        let expected: Vec<String> = (0..positions.len()).map(|i| i.to_string()).collect();
+        assert_eq!(positions, expected, "{table}");
+        let jdbc = lines_of(&lines, "jdbc_columns");
+        assert!(
+            jdbc.iter()
+                .any(|j| &j[0] == table && j[1] == positions.len().to_string()),
+            "{table}: {jdbc:?}"
+        );
+    }
+    assert!(
+        lines_of(&lines, "jdbc_primary_keys")
+            .iter()
+            .all(|k| k[1] == "0")
+    );
+    // The samples: the month's branches, as the REST scorecard lists them.
+    let samples = lines_of(&lines, "sample");
+    let sampled = |table: &str| samples.iter().find(|s| s[0] == table).map(|s| s[1].clone());
+    let rest = server.get("/api/v1/scorecard?period=2016-06");
+    let branches = rest["branches"].as_array().unwrap().len();
+    assert!(branches > 0);
+    assert_eq!(
+        sampled("branch_monthly"),
+        Some(branches.to_string()),
+        "{samples:?}"
+    );
+    let events = psql(port, PASSWORD, "SELECT count(*) FROM events").unwrap();
+    let events: usize = events.trim().parse().unwrap();
+    assert_eq!(
+        sampled("events"),
+        Some(events.min(10_000).to_string()),
+        "{samples:?}"
+    );
+}
+
 /// Grafana's PostgreSQL data source: the search path its table picker splits, its column picker's query,
 /// and a time series written with its macros (`$__timeGroupAlias(occurred_at, '1h')`, `$__timeFilter(occurred_at)` as Grafana expands them),
 /// over psycopg 3's extended protocol like Grafana's pgx.
@@ -1156,7 +1369,8 @@ fn grafana_column_picker_search_path_and_time_macros_answer() {
          array_upper(string_to_array(current_setting('search_path'),','),1)) AS i, \
          string_to_array(current_setting('search_path'),',') s ORDER BY i",
     );
-    assert_eq!(path, "postgres\npublic");
+    // `"$user"` is the login, as in PostgreSQL.
+    assert_eq!(path, "analyst\npublic");
     // The table picker's own query: the search path's tables by their bare names, listed first.
     let search_path = "SELECT CASE WHEN trim(s[i]) = '\"$user\"' THEN user ELSE trim(s[i]) END \
          FROM generate_series(array_lower(string_to_array(current_setting('search_path'),','),1), \

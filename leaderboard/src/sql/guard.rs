@@ -17,6 +17,10 @@ pub enum Allowed {
     ShowVariable,
     /// A client session setting (`SET datestyle …`) or transaction control: no effect on the data.
     Session,
+    /// Transaction characteristics (`SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL …`, as
+    /// pgjdbc's `setTransactionIsolation` sends it for Metabase): every query reads one consistent snapshot
+    /// and nothing writes, so every isolation level and access mode is already what it asks for.
+    Transaction,
 }
 
 /// Session variables clients may SET (they change how a connection formats values, nothing else).
@@ -93,6 +97,7 @@ fn check_set(set: &Set) -> Result<Allowed, String> {
             }
         }
         Set::SetTimeZone { .. } | Set::SetNames { .. } => Ok(Allowed::Session),
+        Set::SetTransaction { .. } => Ok(Allowed::Transaction),
         other => Err(refused(&leading_words(&other.to_string()))),
     }
 }
@@ -168,6 +173,16 @@ mod tests {
             check_sql("SET datestyle = 'ISO'").unwrap().0,
             Allowed::Session
         );
+        for transaction in [
+            "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ UNCOMMITTED",
+            "SET TRANSACTION READ ONLY",
+        ] {
+            assert_eq!(
+                check_sql(transaction).unwrap().0,
+                Allowed::Transaction,
+                "{transaction}"
+            );
+        }
         for (bad, named) in [
             ("INSERT INTO events VALUES (1)", "INSERT"),
             ("DELETE FROM events", "DELETE"),

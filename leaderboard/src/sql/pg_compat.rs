@@ -4,6 +4,8 @@
 //!   read the `server_version` parameter), so both answer like PostgreSQL 16 while naming the real engine;
 //! - `pg_size_pretty` and the relation sizes psql's `\d+` asks for (null: these are no PostgreSQL
 //!   relations);
+//! - the privilege functions, answering for a database that may be read and not written
+//!   ([`ReadPrivilege`]);
 //! - `pg_type_is_visible`, `current_setting` (Grafana reads the search path) and the functions that
 //!   describe what this database has none of: comments, indexes, view definitions in SQL
 //!   ([`FixedAnswer`]);
@@ -11,8 +13,9 @@
 //!   lists), so `unnest(conkey)` plans; this database has no constraints or indexes, so they are empty
 //!   (the crate's copies hold a PostgreSQL server's own system constraints, as text);
 //! - `pg_class.reloptions` and `relacl` (null), which psql's `\d+` and SQLAlchemy's `get_indexes` read;
-//! - `information_schema.columns` in PostgreSQL's words: `pg_data_type(arrow_type)` names a column's type
-//!   as PostgreSQL's `data_type` does (what [`super::pg_rewrite`] reads the view through);
+//! - `information_schema.columns` in PostgreSQL's words: `pg_data_type(arrow_type)` and
+//!   `pg_udt_name(arrow_type)` name a column's type as PostgreSQL's `data_type` and `udt_name` do (what
+//!   [`super::pg_rewrite`] reads the view through);
 //! - `pg_expandarray_list`, what `information_schema._pg_expandarray` becomes
 //!   ([`super::pg_rewrite`] puts statements in PostgreSQL's words into DataFusion's).
 
@@ -23,12 +26,15 @@ use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema};
 use datafusion::catalog::{MemTable, SchemaProvider, TableProvider};
 use datafusion::datasource::{ViewTable, provider_as_source};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility, create_udf,
 };
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, lit};
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
+use datafusion_postgres::arrow_pg;
 use std::sync::Arc;
 
 /// The PostgreSQL version the port answers as: the protocol and catalog it speaks.
@@ -53,32 +59,25 @@ pub fn version_text() -> String {
 
 /// Replaces DataFusion's `version()` in `ctx` with [`version_text`], and adds `pg_type_is_visible(oid)`
 /// (every type of the catalog is on the search path, as `pg_table_is_visible` says of every table),
-/// [`FixedAnswer::ALL`] and `current_setting(name)` ([`setting`]).
+/// [`FixedAnswer::ALL`], `current_setting(name [, missing_ok])` ([`CurrentSetting`]) and `format`
+/// ([`super::pg_format`]).
 pub fn register(ctx: &SessionContext) {
-    ctx.register_udf(create_udf(
-        "current_setting",
-        vec![DataType::Utf8],
-        DataType::Utf8,
-        Volatility::Stable,
-        // Scalar arguments come as one-row arrays; DataFusion makes the one-row answer a scalar again.
-        Arc::new(|args: &[ColumnarValue]| {
-            let names = ColumnarValue::values_to_arrays(args)?;
-            let values = datafusion::common::cast::as_string_array(&names[0])?
-                .iter()
-                .map(|name| {
-                    name.map(|name| {
-                        setting(name).ok_or_else(|| {
-                            DataFusionError::Execution(format!(
-                                "unrecognized configuration parameter \"{name}\""
-                            ))
-                        })
-                    })
-                    .transpose()
-                })
-                .collect::<Result<datafusion::arrow::array::StringArray>>()?;
-            Ok(ColumnarValue::Array(Arc::new(values)))
-        }),
-    ));
+    ctx.register_udf(ScalarUDF::new_from_impl(CurrentSetting {
+        signature: Signature::one_of(
+            vec![
+                TypeSignature::Exact(vec![DataType::Utf8]),
+                TypeSignature::Exact(vec![DataType::Utf8, DataType::Boolean]),
+            ],
+            Volatility::Stable,
+        ),
+    }));
+    ctx.register_udf(super::pg_format::udf());
+    for name in ReadPrivilege::FUNCTIONS {
+        ctx.register_udf(ScalarUDF::new_from_impl(ReadPrivilege {
+            name,
+            signature: Signature::variadic_any(Volatility::Stable),
+        }));
+    }
     for (name, answer) in FixedAnswer::ALL {
         ctx.register_udf(ScalarUDF::new_from_impl(FixedAnswer {
             name,
@@ -127,20 +126,8 @@ pub fn register(ctx: &SessionContext) {
             Ok(ColumnarValue::Array(Arc::new(texts)))
         }),
     ));
-    ctx.register_udf(create_udf(
-        PG_DATA_TYPE,
-        vec![DataType::Utf8],
-        DataType::Utf8,
-        Volatility::Immutable,
-        Arc::new(|args: &[ColumnarValue]| {
-            let names = ColumnarValue::values_to_arrays(args)?;
-            let types = datafusion::common::cast::as_string_array(&names[0])?
-                .iter()
-                .map(|name| name.map(pg_data_type))
-                .collect::<datafusion::arrow::array::StringArray>();
-            Ok(ColumnarValue::Array(Arc::new(types)))
-        }),
-    ));
+    ctx.register_udf(text_function(PG_DATA_TYPE, pg_data_type));
+    ctx.register_udf(text_function(PG_UDT_NAME, pg_udt_name));
     ctx.register_udf(create_udf(
         "pg_type_is_visible",
         vec![DataType::Int32],
@@ -155,6 +142,24 @@ pub fn register(ctx: &SessionContext) {
             )))
         }),
     ));
+}
+
+/// The function `name` of one text argument, giving `f` of each value (null for null).
+fn text_function(name: &str, f: fn(&str) -> String) -> ScalarUDF {
+    create_udf(
+        name,
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let values = ColumnarValue::values_to_arrays(args)?;
+            let answers = datafusion::common::cast::as_string_array(&values[0])?
+                .iter()
+                .map(|value| value.map(f))
+                .collect::<datafusion::arrow::array::StringArray>();
+            Ok(ColumnarValue::Array(Arc::new(answers)))
+        }),
+    )
 }
 
 /// `bytes` as PostgreSQL's `pg_size_pretty(bigint)` writes it: bytes below 10 kB, then kB, MB, GB, TB and PB
@@ -232,10 +237,25 @@ fn pg_data_type(arrow: &str) -> String {
     .to_string()
 }
 
-/// The settings `current_setting(name)` answers (PostgreSQL 16's values for what this server does; names
-/// as PostgreSQL compares them, without regard to case). Grafana's table picker reads `search_path` to
-/// name the tables of `public` without their schema.
-fn setting(name: &str) -> Option<&'static str> {
+/// The function naming an Arrow type (as DataFusion's `information_schema.columns` spells it) as
+/// PostgreSQL's `information_schema.columns.udt_name` does.
+pub const PG_UDT_NAME: &str = "pg_udt_name";
+
+/// PostgreSQL's `udt_name` for the Arrow type named `arrow`: the name of the type the port sends its values
+/// as (`int8`, `timestamptz`, `_text` for an array of text); a name Arrow cannot read stays.
+fn pg_udt_name(arrow: &str) -> String {
+    arrow
+        .parse::<DataType>()
+        .ok()
+        .and_then(|data_type| arrow_pg::datatypes::into_pg_type(&data_type).ok())
+        .map_or_else(|| arrow.to_string(), |pg_type| pg_type.name().to_string())
+}
+
+/// The server's settings, as `current_setting(name)` and `SHOW name` answer them where a session has not
+/// set its own (PostgreSQL 16's values for what this server does; names as PostgreSQL compares them,
+/// without regard to case). Grafana's table picker reads `search_path` to name the tables of `public`
+/// without their schema; Metabase's sync reads `timezone`.
+pub fn setting(name: &str) -> Option<&'static str> {
     Some(match name.to_ascii_lowercase().as_str() {
         "search_path" => "\"$user\", public",
         "server_version" => POSTGRES,
@@ -248,6 +268,118 @@ fn setting(name: &str) -> Option<&'static str> {
         "max_identifier_length" => "63",
         _ => return None,
     })
+}
+
+/// `current_setting(name [, missing_ok])`: the [`setting`] `name`; an unknown name is an error, or null
+/// when `missing_ok` is true.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CurrentSetting {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for CurrentSetting {
+    fn name(&self) -> &str {
+        "current_setting"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    // Scalar arguments come as one-row arrays; DataFusion makes the one-row answer a scalar again.
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let names = datafusion::common::cast::as_string_array(&arrays[0])?;
+        let missing_ok = arrays
+            .get(1)
+            .map(|a| datafusion::common::cast::as_boolean_array(a))
+            .transpose()?;
+        let values = names
+            .iter()
+            .enumerate()
+            .map(|(row, name)| {
+                let Some(name) = name else {
+                    return Ok(None);
+                };
+                match setting(name) {
+                    Some(value) => Ok(Some(value)),
+                    None if missing_ok.is_some_and(|ok| ok.is_valid(row) && ok.value(row)) => {
+                        Ok(None)
+                    }
+                    None => Err(DataFusionError::Execution(format!(
+                        "unrecognized configuration parameter \"{name}\""
+                    ))),
+                }
+            })
+            .collect::<Result<datafusion::arrow::array::StringArray>>()?;
+        Ok(ColumnarValue::Array(Arc::new(values)))
+    }
+}
+
+/// `has_table_privilege([user,] object, privileges)` and its kin, for a database that may be read and
+/// nothing else: true when `privileges` (comma-separated, as PostgreSQL takes them) names one that reads
+/// (`SELECT`, `USAGE`, `CONNECT`), false for those that write or define (`INSERT`, `DELETE`, `CREATE`, …)
+/// and for grant options. Metabase's sync keeps the tables a user may select and calls a table writable
+/// only if it may insert, update and delete. Every object is readable by every account.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ReadPrivilege {
+    name: &'static str,
+    signature: Signature,
+}
+
+impl ReadPrivilege {
+    const FUNCTIONS: [&str; 6] = [
+        "has_table_privilege",
+        "has_any_column_privilege",
+        "has_column_privilege",
+        "has_schema_privilege",
+        "has_database_privilege",
+        "has_function_privilege",
+    ];
+
+    /// Whether `privileges` names one this database grants.
+    fn grants(privileges: &str) -> bool {
+        privileges.split(',').any(|privilege| {
+            matches!(
+                privilege.trim().to_ascii_uppercase().as_str(),
+                "SELECT" | "USAGE" | "CONNECT" | "EXECUTE"
+            )
+        })
+    }
+}
+
+impl ScalarUDFImpl for ReadPrivilege {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let last = args.args.len().checked_sub(1).ok_or_else(|| {
+            DataFusionError::Plan(format!("function {}() needs a privilege", self.name))
+        })?;
+        let named = args.args[last].to_array(args.number_rows)?;
+        let privileges =
+            datafusion::arrow::compute::cast(&named, &DataType::Utf8).map_err(|e| {
+                DataFusionError::Plan(format!("{}(): the privilege must be text: {e}", self.name))
+            })?;
+        let answers = datafusion::common::cast::as_string_array(&privileges)?
+            .iter()
+            .map(|p| p.map(Self::grants))
+            .collect::<datafusion::arrow::array::BooleanArray>();
+        Ok(ColumnarValue::Array(Arc::new(answers)))
+    }
 }
 
 /// What a catalog function answers here whatever its arguments.
@@ -291,6 +423,16 @@ impl ScalarUDFImpl for FixedAnswer {
         Ok(ColumnarValue::Scalar(ScalarValue::Utf8(
             self.answer.map(str::to_string),
         )))
+    }
+
+    /// A null answer is null before the arguments are worked out: Metabase's sync asks for each column's
+    /// comment with `col_description(CAST(format('%I.%I', schema, table) AS regclass), position)`, a cast
+    /// of text from a column to an oid that only a relation lookup could answer.
+    fn simplify(&self, args: Vec<Expr>, _: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        Ok(match self.answer {
+            None => ExprSimplifyResult::Simplified(lit(ScalarValue::Utf8(None))),
+            Some(_) => ExprSimplifyResult::Original(args),
+        })
     }
 }
 
@@ -527,6 +669,32 @@ mod tests {
                 .to_string()
                 .contains("unrecognized configuration parameter \"no_such_thing\""),
             "{unknown}"
+        );
+        let missing = answer(
+            &ctx,
+            "SELECT current_setting('no_such_thing', true) IS NULL AS m, \
+             current_setting('TimeZone', false) AS z",
+        )
+        .await;
+        assert!(missing.contains("| true | UTC |"), "{missing}");
+        let udt = answer(
+            &ctx,
+            "SELECT pg_udt_name('Int64') AS a, pg_udt_name('Timestamp(ms, \"UTC\")') AS b, \
+             pg_udt_name('List(Utf8)') AS c",
+        )
+        .await;
+        assert!(udt.contains("| int8 | timestamptz | _text |"), "{udt}");
+        let privileges = answer(
+            &ctx,
+            "SELECT has_table_privilege('analyst', 'public.scorecard', 'select') AS s, \
+             has_table_privilege('public.scorecard', 'INSERT, UPDATE') AS w, \
+             has_schema_privilege('public', 'usage') AS u, \
+             has_schema_privilege('analyst', 'public', 'CREATE') AS c",
+        )
+        .await;
+        assert!(
+            privileges.contains("| true | false | true | false |"),
+            "{privileges}"
         );
         let visible = answer(&ctx, "SELECT pg_type_is_visible(CAST(25 AS INT)) AS v").await;
         assert!(visible.contains("true"), "{visible}");

@@ -6,15 +6,20 @@ use super::pg_compat::ExpandArray;
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList,
     FunctionArguments, GroupByExpr, Ident, LambdaFunction, LambdaFunctionParameter, LambdaSyntax,
-    ObjectName, OneOrManyWithParens, Query, SelectItem, SetExpr, Statement, TableAlias,
+    ObjectName, OneOrManyWithParens, Query, Select, SelectItem, SetExpr, Statement, TableAlias,
     TableAliasColumnDef, TableFactor, VisitMut, VisitorMut, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use std::ops::ControlFlow;
 
-/// What `user` answers: the name datafusion-postgres gives `current_user`.
-const CURRENT_USER: &str = "postgres";
+/// What `current_user` answers without a Postgres login (over HTTP and in `leaderboard sql`):
+/// PostgreSQL's superuser, as datafusion-postgres names it.
+pub const NO_LOGIN: &str = "postgres";
+
+/// The functions naming the session's user; sqlparser reads PostgreSQL's keywords as calls without
+/// parentheses, and datafusion-postgres has made `current_user` `session_user` already.
+const SESSION_USER_FUNCTIONS: [&str; 4] = ["current_user", "session_user", "user", "current_role"];
 
 /// `statement` with what DataFusion cannot run but can run in other words rewritten:
 /// - each `generate_subscripts(array, dim)` becomes `unnest(range(1, array_length(array, dim) + 1))` (the
@@ -28,18 +33,25 @@ const CURRENT_USER: &str = "postgres";
 ///   ([`NameScalarFunctionColumns`]);
 /// - `x [NOT] IN (subquery)` in a select list or an `ORDER BY`, where DataFusion plans none, becomes a test of
 ///   the array of the subquery's rows ([`InSubqueryOutsideFilters`]);
-/// - `information_schema.columns` is read through PostgreSQL's type names and 1-based positions
-///   ([`columns_in_postgres_words`]);
-/// - `user`, unquoted (a keyword in PostgreSQL, as Grafana's table picker uses it), is [`CURRENT_USER`];
+/// - `information_schema.columns` is read through PostgreSQL's type names and 1-based positions, and the
+///   constraint views PostgreSQL has are there, empty ([`information_schema_in_postgres_words`]);
+/// - `current_user`, `session_user`, `current_role` and `user` (Grafana's table picker and Metabase's
+///   privilege check use them) are `user`, the login, and a select item of one is named after it
+///   ([`NameSessionUser`]);
 /// - `information_schema._pg_expandarray(a)` becomes `unnest(pg_expandarray_list(a))` ([`ExpandArray`]), and
 ///   `(expression).field` becomes `get_field(expression, 'field')`.
 ///
 /// The rewrites that print and parse SQL text run first; the lambdas, which PostgreSQL's dialect cannot
 /// spell, are put in last.
-pub fn rewrite(mut statement: Statement, is_scalar: &dyn Fn(&str) -> bool) -> Statement {
+pub fn rewrite(
+    mut statement: Statement,
+    is_scalar: &dyn Fn(&str) -> bool,
+    user: &str,
+) -> Statement {
+    let _ = statement.visit(&mut NameSessionUser);
     let _ = visit_expressions_mut(&mut statement, |expr| {
         if array_of_elements(expr).is_none()
-            && let Some(text) = replacement_text(expr)
+            && let Some(text) = replacement_text(expr, user)
             && let Ok(replacement) = Parser::new(&PostgreSqlDialect {})
                 .try_with_sql(&text)
                 .and_then(|mut p| p.parse_expr())
@@ -167,19 +179,9 @@ impl VisitorMut for InSubqueryOutsideFilters {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        let mut bodies = vec![query.body.as_mut()];
-        while let Some(body) = bodies.pop() {
-            match body {
-                SetExpr::Select(select) => {
-                    for item in &mut select.projection {
-                        let _ = item.visit(&mut OutermostInSubqueries { depth: 0 });
-                    }
-                }
-                SetExpr::SetOperation { left, right, .. } => {
-                    bodies.push(left.as_mut());
-                    bodies.push(right.as_mut());
-                }
-                _ => {}
+        for select in selects(&mut query.body) {
+            for item in &mut select.projection {
+                let _ = item.visit(&mut OutermostInSubqueries { depth: 0 });
             }
         }
         if let Some(order_by) = &mut query.order_by {
@@ -261,7 +263,7 @@ impl VisitorMut for NameScalarFunctionColumns<'_> {
         if let Some(table) = self
             .one_row_table(factor)
             .or_else(|| series_named(factor))
-            .or_else(|| columns_in_postgres_words(factor))
+            .or_else(|| information_schema_in_postgres_words(factor))
         {
             *factor = table;
             return ControlFlow::Continue(());
@@ -325,11 +327,9 @@ fn derived(query: &str, alias: TableAlias) -> Option<TableFactor> {
     })
 }
 
-/// DataFusion's `information_schema.columns` as PostgreSQL's, for `factor` `information_schema.columns`:
-/// `data_type` in PostgreSQL's words (`text`, `timestamp with time zone`; Grafana's query builder finds time
-/// columns by them) and `ordinal_position` from 1. The view's own name inside is qualified by its catalog,
-/// so it is not rewritten again.
-fn columns_in_postgres_words(factor: &TableFactor) -> Option<TableFactor> {
+/// `information_schema`'s views as PostgreSQL has them, for `factor` `information_schema.NAME` (see
+/// [`information_schema_view`]), under the alias written or the view's name.
+fn information_schema_in_postgres_words(factor: &TableFactor) -> Option<TableFactor> {
     let TableFactor::Table {
         name,
         args: None,
@@ -341,28 +341,127 @@ fn columns_in_postgres_words(factor: &TableFactor) -> Option<TableFactor> {
     };
     let parts: Vec<String> = name.0.iter().map(ToString::to_string).collect();
     let unquoted: Vec<&str> = parts.iter().map(|p| p.trim_matches('"')).collect();
-    if !matches!(unquoted.as_slice(), [schema, table]
-        if schema.eq_ignore_ascii_case("information_schema") && table.eq_ignore_ascii_case("columns"))
-    {
+    let [schema, view] = unquoted.as_slice() else {
+        return None;
+    };
+    if !schema.eq_ignore_ascii_case("information_schema") {
         return None;
     }
+    let view = view.to_ascii_lowercase();
+    let query = information_schema_view(&view)?;
     let alias = alias.clone().unwrap_or(TableAlias {
         explicit: true,
-        name: Ident::new("columns"),
+        name: Ident::new(view),
         columns: vec![],
         at: None,
     });
-    derived(
-        &format!(
+    derived(&query, alias)
+}
+
+/// The constraint views of PostgreSQL's `information_schema` that DataFusion's lacks, with their columns
+/// (Metabase's sync joins `table_constraints` and `key_column_usage` to find primary keys): empty, as this
+/// database has no keys or constraints.
+const CONSTRAINT_VIEWS: [(&str, &[&str]); 5] = [
+    (
+        "table_constraints",
+        &[
+            "constraint_catalog",
+            "constraint_schema",
+            "constraint_name",
+            "table_catalog",
+            "table_schema",
+            "table_name",
+            "constraint_type",
+            "is_deferrable",
+            "initially_deferred",
+            "enforced",
+            "nulls_distinct",
+        ],
+    ),
+    (
+        "key_column_usage",
+        &[
+            "constraint_catalog",
+            "constraint_schema",
+            "constraint_name",
+            "table_catalog",
+            "table_schema",
+            "table_name",
+            "column_name",
+            "ordinal_position:int",
+            "position_in_unique_constraint:int",
+        ],
+    ),
+    (
+        "referential_constraints",
+        &[
+            "constraint_catalog",
+            "constraint_schema",
+            "constraint_name",
+            "unique_constraint_catalog",
+            "unique_constraint_schema",
+            "unique_constraint_name",
+            "match_option",
+            "update_rule",
+            "delete_rule",
+        ],
+    ),
+    (
+        "constraint_column_usage",
+        &[
+            "table_catalog",
+            "table_schema",
+            "table_name",
+            "column_name",
+            "constraint_catalog",
+            "constraint_schema",
+            "constraint_name",
+        ],
+    ),
+    (
+        "check_constraints",
+        &[
+            "constraint_catalog",
+            "constraint_schema",
+            "constraint_name",
+            "check_clause",
+        ],
+    ),
+];
+
+/// The query standing for `information_schema.VIEW` (`view` in lower case), where DataFusion's differs
+/// from PostgreSQL's:
+/// - `columns`: `data_type` in PostgreSQL's words (`text`, `timestamp with time zone`; Grafana's query
+///   builder finds time columns by them), `ordinal_position` from 1, and PostgreSQL's columns that
+///   DataFusion's lacks: `udt_name` (`int8`, `timestamptz`, `_text`: Metabase's sync types columns by
+///   it), `udt_schema`, identity and generation (none), updatability (none: the database is read-only).
+///   DataFusion's view inside is qualified by its catalog, so it is not rewritten again;
+/// - the views of [`CONSTRAINT_VIEWS`], empty.
+fn information_schema_view(view: &str) -> Option<String> {
+    if view == "columns" {
+        return Some(format!(
             "SELECT table_catalog, table_schema, table_name, column_name, \
              ordinal_position + 1 AS ordinal_position, column_default, is_nullable, \
-             {}(data_type) AS data_type, character_maximum_length, character_octet_length, \
+             {data_type}(data_type) AS data_type, character_maximum_length, character_octet_length, \
              numeric_precision, numeric_precision_radix, numeric_scale, datetime_precision, \
-             interval_type FROM datafusion.information_schema.columns",
-            super::pg_compat::PG_DATA_TYPE
-        ),
-        alias,
-    )
+             interval_type, table_catalog AS udt_catalog, 'pg_catalog' AS udt_schema, \
+             {udt_name}(data_type) AS udt_name, 'NO' AS is_identity, 'NEVER' AS is_generated, \
+             CAST(NULL AS TEXT) AS generation_expression, 'NO' AS is_updatable \
+             FROM {database}.information_schema.columns",
+            data_type = super::pg_compat::PG_DATA_TYPE,
+            udt_name = super::pg_compat::PG_UDT_NAME,
+            database = super::DATABASE,
+        ));
+    }
+    let (_, columns) = CONSTRAINT_VIEWS.iter().find(|(name, _)| *name == view)?;
+    let columns: Vec<String> = columns
+        .iter()
+        .map(|column| match column.split_once(':') {
+            Some((name, _)) => format!("CAST(NULL AS INT) AS {name}"),
+            None => format!("CAST(NULL AS TEXT) AS {column}"),
+        })
+        .collect();
+    Some(format!("SELECT {} WHERE false", columns.join(", ")))
 }
 
 /// `(SELECT value, value AS alias FROM f(args)) alias` for `factor` `f(args) alias` of the series `f`
@@ -407,15 +506,82 @@ impl NameScalarFunctionColumns<'_> {
     }
 }
 
-/// What [`rewrite`] puts in place of `expr`, as SQL text; `None` to keep it.
-fn replacement_text(expr: &Expr) -> Option<String> {
-    // sqlparser reads PostgreSQL's keyword as a call without parentheses; DataFusion has no `user`. The
-    // name is datafusion-postgres's answer to `current_user`, whatever the login.
-    if let Expr::Function(f) = expr
-        && matches!(f.args, FunctionArguments::None)
-        && f.name.to_string().eq_ignore_ascii_case("user")
+/// The name of the session-user function `expr` calls, in lower case ([`SESSION_USER_FUNCTIONS`]).
+fn session_user_function(expr: &Expr) -> Option<String> {
+    // sqlparser reads `current_role` as a name; unquoted, it is PostgreSQL's keyword.
+    if let Expr::Identifier(name) = expr
+        && name.quote_style.is_none()
+        && name.value.eq_ignore_ascii_case("current_role")
     {
-        return Some(format!("CAST('{CURRENT_USER}' AS TEXT)"));
+        return Some("current_role".into());
+    }
+    let Expr::Function(f) = expr else {
+        return None;
+    };
+    let name = f.name.to_string().to_lowercase();
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(&name);
+    let no_arguments = match &f.args {
+        FunctionArguments::None => true,
+        FunctionArguments::List(list) => list.args.is_empty(),
+        FunctionArguments::Subquery(_) => false,
+    };
+    (no_arguments && SESSION_USER_FUNCTIONS.contains(&name)).then(|| name.to_string())
+}
+
+/// Names each select item that is only a session-user function after the function (`session_user`), as
+/// PostgreSQL does, before [`rewrite`] puts the login in its place: two of them in one select list
+/// (`SELECT current_user, session_user`) would otherwise have the same name, which DataFusion refuses.
+struct NameSessionUser;
+
+impl VisitorMut for NameSessionUser {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        for select in selects(&mut query.body) {
+            let mut named = Vec::new();
+            for item in &mut select.projection {
+                if let SelectItem::UnnamedExpr(expr) = item
+                    && let Some(mut name) = session_user_function(expr)
+                {
+                    // datafusion-postgres has made `current_user` `session_user`: the second of
+                    // `SELECT current_user, session_user` gets the name taken away.
+                    if named.contains(&name) {
+                        name = "current_user".into();
+                    }
+                    named.push(name.clone());
+                    *item = SelectItem::ExprWithAlias {
+                        expr: expr.clone(),
+                        alias: Ident::new(name),
+                    };
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The selects of a query's `body`: itself, or each branch of its UNIONs (not nested queries).
+fn selects(body: &mut SetExpr) -> Vec<&mut Select> {
+    let mut found = Vec::new();
+    let mut bodies = vec![body];
+    while let Some(body) = bodies.pop() {
+        match body {
+            SetExpr::Select(select) => found.push(select.as_mut()),
+            SetExpr::SetOperation { left, right, .. } => {
+                bodies.push(left.as_mut());
+                bodies.push(right.as_mut());
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// What [`rewrite`] puts in place of `expr`, as SQL text, with `user` the session's user; `None` to keep
+/// it.
+fn replacement_text(expr: &Expr, user: &str) -> Option<String> {
+    if session_user_function(expr).is_some() {
+        return Some(format!("CAST('{}' AS TEXT)", user.replace('\'', "''")));
     }
     if let Expr::CompoundFieldAccess { root, access_chain } = expr {
         return field_access(root, access_chain);
@@ -483,7 +649,7 @@ mod tests {
             .unwrap()
             .parse_statement()
             .unwrap();
-        rewrite(statement, &is_scalar).to_string()
+        rewrite(statement, &is_scalar, "analyst").to_string()
     }
 
     #[tokio::test]
@@ -585,10 +751,16 @@ mod tests {
         // Table functions stay as they are.
         let own = "SELECT value FROM generate_series(1, 3)";
         assert_eq!(rewritten(own), own);
-        // PostgreSQL's keyword `user` is the current user; a quoted "user" is a column.
+        // PostgreSQL's keyword `user` is the login; a quoted "user" is a column.
         assert_eq!(
             rewritten("SELECT CASE WHEN a THEN user ELSE \"user\" END FROM t"),
-            "SELECT CASE WHEN a THEN CAST('postgres' AS TEXT) ELSE \"user\" END FROM t"
+            "SELECT CASE WHEN a THEN CAST('analyst' AS TEXT) ELSE \"user\" END FROM t"
+        );
+        // Each session-user function is the login, named after the function in a select list.
+        assert_eq!(
+            rewritten("SELECT current_user, session_user, x FROM t WHERE o = current_role"),
+            "SELECT CAST('analyst' AS TEXT) AS current_user, CAST('analyst' AS TEXT) AS session_user, x \
+             FROM t WHERE o = CAST('analyst' AS TEXT)"
         );
         // A series' one column is named after its alias too, and keeps DataFusion's name `value`.
         let series =
@@ -677,8 +849,9 @@ mod tests {
             state.scalar_functions().contains_key(name)
                 && !state.table_functions().contains_key(name)
         };
-        let statement =
-            datafusion::sql::parser::Statement::Statement(Box::new(rewrite(statement, &is_scalar)));
+        let statement = datafusion::sql::parser::Statement::Statement(Box::new(rewrite(
+            statement, &is_scalar, NO_LOGIN,
+        )));
         let plan = ctx.state().statement_to_plan(statement).await.unwrap();
         let batches = ctx
             .execute_logical_plan(plan)

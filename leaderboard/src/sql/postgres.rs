@@ -20,9 +20,10 @@ use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use async_trait::async_trait;
 use auth::{Accounts, PasswordCheck};
 use datafusion::arrow::array::RecordBatch;
+use datafusion::common::DFSchema;
 use datafusion::common::ParamValues;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::Statement;
@@ -40,7 +41,7 @@ use pgwire::api::auth::DefaultServerParameterProvider;
 use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{QueryResponse, Response};
+use pgwire::api::results::{DataRowEncoder, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
     ClientInfo, ConnectionHandle, ConnectionManager, ErrorHandler, PgWireServerHandlers,
@@ -362,7 +363,9 @@ impl ReadOnly {
                 }
                 Err(e) => Err(pg_error(e)),
             }),
-            Ok(Allowed::ShowVariable | Allowed::Session) => None,
+            Ok(Allowed::Transaction) => Some(Ok(Response::Execution(Tag::new("SET")))),
+            Ok(Allowed::ShowVariable) => show_server_setting(statement, client),
+            Ok(Allowed::Session) => None,
         }
     }
 
@@ -425,9 +428,10 @@ impl QueryHook for ReadOnly {
         _ctx: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        let plan = self
-            .engine
-            .plan(DFStatement::Statement(Box::new(statement.clone())));
+        let plan = self.engine.plan(
+            DFStatement::Statement(Box::new(statement.clone())),
+            login(client.metadata()),
+        );
         self.answer(statement, plan, client, Format::UnifiedText)
             .await
     }
@@ -436,17 +440,25 @@ impl QueryHook for ReadOnly {
         &self,
         statement: &Statement,
         _ctx: &SessionContext,
-        _client: &(dyn ClientInfo + Send + Sync),
+        client: &(dyn ClientInfo + Send + Sync),
     ) -> Option<PgWireResult<LogicalPlan>> {
         match guard::check(statement) {
             Err(message) => Some(Err(pg_error(SqlError::Forbidden(message)))),
             // Planned under the query limits, not on this connection's thread.
             Ok(Allowed::Query) => Some(
                 self.engine
-                    .plan(DFStatement::Statement(Box::new(statement.clone())))
+                    .plan(
+                        DFStatement::Statement(Box::new(statement.clone())),
+                        login(client.metadata()),
+                    )
                     .await
                     .map_err(pg_error),
             ),
+            // Answered at execution by [`ReadOnly::answer`]; a plan of no columns describes it.
+            Ok(Allowed::Transaction) => Some(Ok(LogicalPlan::EmptyRelation(EmptyRelation {
+                produce_one_row: false,
+                schema: Arc::new(DFSchema::empty()),
+            }))),
             Ok(Allowed::ShowVariable | Allowed::Session) => None,
         }
     }
@@ -470,6 +482,58 @@ impl QueryHook for ReadOnly {
         let format = bound_format(client);
         self.answer(statement, bound, client, format).await
     }
+}
+
+/// `SHOW name` of a server setting the session has not set ([`super::pg_compat::setting`]: `timezone`,
+/// `server_version`, …), answered as PostgreSQL does; `None` leaves the others to datafusion-postgres,
+/// which answers what the session set and a few more.
+fn show_server_setting(
+    statement: &Statement,
+    client: &dyn HookClient,
+) -> Option<PgWireResult<Response>> {
+    let Statement::ShowVariable { variable } = statement else {
+        return None;
+    };
+    let words: Vec<String> = variable.iter().map(|v| v.value.to_lowercase()).collect();
+    let name = match words.join(" ").as_str() {
+        "time zone" => "timezone".to_string(),
+        name => name.to_string(),
+    };
+    if client.metadata().contains_key(&name) {
+        return None;
+    }
+    let value = super::pg_compat::setting(&name)?;
+    // PostgreSQL heads the column with the setting's own spelling.
+    let column = match name.as_str() {
+        "timezone" => "TimeZone",
+        "datestyle" => "DateStyle",
+        name => name,
+    };
+    let fields = Arc::new(vec![FieldInfo::new(
+        column.to_string(),
+        None,
+        None,
+        pgwire::api::Type::TEXT,
+        pgwire::api::results::FieldFormat::Text,
+    )]);
+    let mut row = DataRowEncoder::new(fields.clone());
+    let answer = row
+        .encode_field(&Some(value))
+        .map(|()| row.take_row())
+        .map(|row| {
+            Response::Query(QueryResponse::new(
+                fields,
+                futures_util::stream::once(async move { Ok(row) }),
+            ))
+        });
+    Some(answer)
+}
+
+/// The user a client logged in as, from its startup `metadata`.
+fn login(metadata: &std::collections::HashMap<String, String>) -> &str {
+    metadata
+        .get(pgwire::api::METADATA_USER)
+        .map_or(super::pg_rewrite::NO_LOGIN, String::as_str)
 }
 
 /// Records a query's outcome in `leaderboard_sql_queries_total` when dropped.
