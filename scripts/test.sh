@@ -56,6 +56,23 @@ if ! "$LEADERBOARD_PYTHON" -c "import sqlalchemy, psycopg2, psycopg, pandas" 2>/
 fi
 "$LEADERBOARD_PYTHON" -c "import sqlalchemy; print('SQLAlchemy', sqlalchemy.__version__)"
 
+step "node-postgres"
+# The Node.js driver (`pg` from npm), tested against the Postgres port like the Python ones.
+NODE_ROOT="${NODE_ROOT:-$HOME/.cache/leaderboard/node}"
+export LEADERBOARD_NODE_MODULES="$NODE_ROOT/node_modules"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "installing Node.js and npm (once)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q nodejs npm
+fi
+if [ ! -f "$LEADERBOARD_NODE_MODULES/pg/package.json" ]; then
+  echo "installing pg (node-postgres) into $NODE_ROOT (once)"
+  mkdir -p "$NODE_ROOT"
+  npm install --silent --no-audit --no-fund --prefix "$NODE_ROOT" "pg@8.23.1"
+fi
+node --version
+
 step "format"
 cargo fmt --all --check
 

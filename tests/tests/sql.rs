@@ -387,6 +387,20 @@ fn psql_sees_the_rest_scorecard_and_the_replay_counts() {
         &quotes_by_branch(port),
         branches,
     ));
+
+    // A subquery in a select list that refers to the outer query and names its table (datafusion-postgres
+    // would make it null) answers as the engine does: each branch's quotes again.
+    let per_branch = psql(
+        port,
+        PASSWORD,
+        "SELECT b.branch_id, (SELECT count(*) FROM events WHERE events.event_type = 'quote_created'          AND events.branch_id = b.branch_id) AS quotes          FROM (SELECT DISTINCT branch_id FROM events WHERE event_type = 'quote_created') b          ORDER BY b.branch_id",
+    )
+    .unwrap();
+    let per_branch: Vec<(String, i64)> = rows(&per_branch)
+        .into_iter()
+        .map(|row| (row[0].clone(), row[1].parse().unwrap_or(-1)))
+        .collect();
+    assert_eq!(per_branch, quotes_by_branch(port));
 }
 
 /// Quotes per branch by psql's simple protocol, with the values written into the statement.
@@ -458,6 +472,16 @@ async fn extended_protocol_agrees(port: u16, quotes: &[(String, i64)], branches:
             .or_else(|_| row.try_get::<_, i32>("rank").map(i64::from));
         assert_eq!(rank.ok(), rest["rank"].as_i64(), "{branch_id}");
     }
+    // A select-item subquery naming its table, with a parameter: all the quotes.
+    let all = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM events WHERE events.event_type = $1) AS n",
+            &[&"quote_created"],
+        )
+        .await
+        .expect("a select-item subquery by the extended protocol");
+    let expected: i64 = quotes.iter().map(|(_, n)| n).sum();
+    assert_eq!(all.get::<_, i64>("n"), expected);
     let error = client
         .prepare("DELETE FROM events WHERE branch_id = $1")
         .await
@@ -1156,6 +1180,44 @@ fn pgjdbc_lists_tables_columns_and_keys_and_runs_a_prepared_query() {
         .find(|l| l[0] == "branches")
         .map(|l| l[1].clone());
     assert_eq!(counted, Some(branches.to_string()), "{stdout}");
+}
+
+/// node-postgres (`pg` from npm, `tests/node/pg_query.js`): a SCRAM login, the login as `current_user`, a
+/// query with a parameter (the extended protocol) counting the REST scorecard's branches, and the tables.
+#[test]
+fn node_postgres_logs_in_and_counts_the_rest_branches() {
+    let (server, port, _data) = server_with_month(30, "");
+    let node = tests::installed("LEADERBOARD_NODE", "/usr/bin/node", "Node.js");
+    let home = std::env::var("HOME").unwrap_or_default();
+    let modules = std::env::var("LEADERBOARD_NODE_MODULES")
+        .unwrap_or_else(|_| format!("{home}/.cache/leaderboard/node/node_modules"));
+    tests::installed(
+        "LEADERBOARD_NODE_PG",
+        &format!("{modules}/pg/package.json"),
+        "pg (node-postgres) from npm",
+    );
+    let output = Command::new(node)
+        .arg(tests::workspace_dir().join("tests/node/pg_query.js"))
+        .args([&port.to_string(), "analyst", PASSWORD, "2016-06"])
+        .env("NODE_PATH", &modules)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = rows(&stdout);
+    assert_eq!(lines_of(&lines, "user"), vec![&["analyst".to_string()][..]]);
+    let rest = server.get("/api/v1/scorecard?period=2016-06");
+    let branches = rest["branches"].as_array().unwrap().len();
+    assert!(branches > 0);
+    assert_eq!(lines_of(&lines, "branches")[0][0], branches.to_string());
+    let tables = lines_of(&lines, "table");
+    for (table, _) in TABLE_KINDS {
+        assert!(tables.iter().any(|t| t[0] == table), "{table}: {tables:?}");
+    }
 }
 
 /// The documented tables as (name, PostgreSQL relkind): the raw tables, then the live views.

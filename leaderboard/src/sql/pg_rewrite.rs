@@ -561,7 +561,7 @@ impl VisitorMut for NameSessionUser {
 }
 
 /// The selects of a query's `body`: itself, or each branch of its UNIONs (not nested queries).
-fn selects(body: &mut SetExpr) -> Vec<&mut Select> {
+pub(crate) fn selects(body: &mut SetExpr) -> Vec<&mut Select> {
     let mut found = Vec::new();
     let mut bodies = vec![body];
     while let Some(body) = bodies.pop() {

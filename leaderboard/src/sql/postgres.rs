@@ -3,13 +3,15 @@
 //! Logins check the password of an account of `[[sql.users]]` by SCRAM-SHA-256 (or MD5 where an account
 //! asks for it, module `auth`), over TLS when `sql.tls_cert` is set, under the startup timeout, the caps and
 //! the failed-login delay of the `login` module. Every statement passes the
-//! read-only [`guard`] first; queries run through
+//! read-only [`guard`] first (after datafusion-postgres's rewriting, which leaves the subqueries of
+//! select lists to the engine: `kept_subqueries`); queries run through
 //! [`SqlEngine`] under its memory limit and timeout, on its threads. SET of client
 //! session settings, SHOW of server variables and transaction control are answered by datafusion-postgres's
 //! hooks. Results of the extended protocol come in the formats the client binds (text or binary). A cancel
 //! request stops the query whose rows are streaming (`until_cancelled`).
 
 mod auth;
+mod kept_subqueries;
 mod login;
 mod scram;
 
@@ -35,6 +37,7 @@ use datafusion_postgres::hooks::{HookClient, QueryHook};
 use datafusion_postgres::pgwire;
 use futures_util::Sink;
 use futures_util::StreamExt;
+use kept_subqueries::{ParserKeepingSubqueries, SimpleKeepingSubqueries};
 use login::{Admission, Decision, Gate, Login, Ticket};
 use pgwire::api::ClientPortalStore;
 use pgwire::api::auth::DefaultServerParameterProvider;
@@ -193,7 +196,7 @@ struct Session {
 
 impl PgWireServerHandlers for Session {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        self.front.service.clone()
+        Arc::new(SimpleKeepingSubqueries(self.front.service.clone()))
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
@@ -277,7 +280,8 @@ fn until_cancelled(
 
 /// datafusion-postgres's extended-protocol handler, telling [`ReadOnly`] the result formats the client
 /// bound (its hooks are not given the portal): clients such as tokio-postgres, asyncpg and Npgsql ask for
-/// binary results and cannot read text ones.
+/// binary results and cannot read text ones. Its parser keeps select-item subqueries
+/// ([`kept_subqueries`]), as the simple protocol's handler does.
 struct ResultFormats(Arc<DfSessionService>);
 
 /// The client metadata key under which [`ResultFormats`] leaves the portal's result format codes.
@@ -286,10 +290,10 @@ const RESULT_FORMATS_KEY: &str = "leaderboard.result_formats";
 #[async_trait]
 impl ExtendedQueryHandler for ResultFormats {
     type Statement = <DfSessionService as ExtendedQueryHandler>::Statement;
-    type QueryParser = <DfSessionService as ExtendedQueryHandler>::QueryParser;
+    type QueryParser = ParserKeepingSubqueries;
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
-        self.0.query_parser()
+        Arc::new(ParserKeepingSubqueries(self.0.query_parser()))
     }
 
     async fn do_query<C>(
