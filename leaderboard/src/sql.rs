@@ -227,7 +227,7 @@ impl SqlEngine {
         datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog(
             &ctx,
             DATABASE,
-            roles::Accounts::of(config),
+            roles::Roles::of(config),
         )
         .map_err(|e| anyhow::anyhow!("cannot set up pg_catalog: {e}"))?;
         pg_compat::register(&ctx);

@@ -17,8 +17,9 @@ async function main() {
     database: 'leaderboard',
   });
   await client.connect();
-  const who = await client.query('SELECT current_user AS name');
-  console.log(`user\t${who.rows[0].name}`);
+  // Unaliased: the column is named current_user, as in PostgreSQL.
+  const who = await client.query('SELECT current_user');
+  console.log(`user\t${who.rows[0].current_user}`);
   const counted = await client.query(
     'SELECT count(*) AS n FROM scorecard WHERE period = $1',
     [period],

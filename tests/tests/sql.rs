@@ -1269,6 +1269,15 @@ fn dbeaver_navigator_lists_the_database_tables_views_and_typed_columns() {
         vec![&["leaderboard".to_string(), "true".into()][..]]
     );
     assert_eq!(lines_of(&lines, "search_path")[0][0], "\"$user\", public");
+    assert_eq!(
+        lines_of(&lines, "setting"),
+        vec![&["standard_conforming_strings".to_string(), "on".into()][..]]
+    );
+    assert!(lines_of(&lines, "version")[0][0].starts_with("PostgreSQL 16."));
+    assert_eq!(lines_of(&lines, "keywords")[0][0], "some");
+    assert_eq!(lines_of(&lines, "probe"), vec![&["0".to_string()][..]; 2]);
+    let types: usize = lines_of(&lines, "types")[0][0].parse().unwrap();
+    assert!(types > 100, "{types} types in DBeaver's cache");
     let tables = lines_of(&lines, "table");
     for (table, kind) in TABLE_KINDS {
         assert!(
@@ -1343,6 +1352,8 @@ fn metabase_sync_finds_every_table_and_column_and_samples_them() {
         lines_of(&lines, "product")[0],
         ["PostgreSQL".to_string(), "16".into()]
     );
+    // java.sql.Connection.TRANSACTION_READ_COMMITTED, from SHOW TRANSACTION ISOLATION LEVEL.
+    assert_eq!(lines_of(&lines, "isolation")[0][0], "2");
     // Readable, not writable: Metabase keeps the table and offers no actions on it.
     let privileges = lines_of(&lines, "privilege");
     for (table, _) in TABLE_KINDS {

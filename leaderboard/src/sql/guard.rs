@@ -18,8 +18,9 @@ pub enum Allowed {
     /// A client session setting (`SET datestyle …`) or transaction control: no effect on the data.
     Session,
     /// Transaction characteristics (`SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL …`, as
-    /// pgjdbc's `setTransactionIsolation` sends it for Metabase): every query reads one consistent snapshot
-    /// and nothing writes, so every isolation level and access mode is already what it asks for.
+    /// pgjdbc's `setTransactionIsolation` sends it for Metabase), accepted and ignored: every query reads
+    /// one consistent snapshot, so every isolation level holds, and `READ WRITE` changes nothing, as every
+    /// write is still refused.
     Transaction,
 }
 

@@ -251,8 +251,8 @@ fn pg_udt_name(arrow: &str) -> String {
         .map_or_else(|| arrow.to_string(), |pg_type| pg_type.name().to_string())
 }
 
-/// The server's settings, as `current_setting(name)` and `SHOW name` answer them where a session has not
-/// set its own (PostgreSQL 16's values for what this server does; names as PostgreSQL compares them,
+/// The server's settings, as `current_setting(name)` answers them (what a session `SET` is not seen
+/// there) and `SHOW name` where the session has not set its own (PostgreSQL 16's values for what this server does; names as PostgreSQL compares them,
 /// without regard to case). Grafana's table picker reads `search_path` to name the tables of `public`
 /// without their schema; Metabase's sync reads `timezone`.
 pub fn setting(name: &str) -> Option<&'static str> {
@@ -322,8 +322,9 @@ impl ScalarUDFImpl for CurrentSetting {
 
 /// `has_table_privilege([user,] object, privileges)` and its kin, for a database that may be read and
 /// nothing else: true when `privileges` (comma-separated, as PostgreSQL takes them) names one that reads
-/// (`SELECT`, `USAGE`, `CONNECT`), false for those that write or define (`INSERT`, `DELETE`, `CREATE`, …)
-/// and for grant options. Metabase's sync keeps the tables a user may select and calls a table writable
+/// or runs (`SELECT`, `USAGE`, `CONNECT`, `EXECUTE`), false for those that write or define (`INSERT`,
+/// `DELETE`, `CREATE`, …), for grant options and for unknown words (PostgreSQL errs on those, and on an
+/// unknown role or object). Metabase's sync keeps the tables a user may select and calls a table writable
 /// only if it may insert, update and delete. Every object is readable by every account.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct ReadPrivilege {

@@ -3,8 +3,9 @@
 //!
 //! Conversions: `%s` (the value as text, nothing for null), `%I` (an identifier, quoted where it must be;
 //! null is an error), `%L` (a literal, quoted; `NULL` for null), `%%`, each with an optional argument
-//! position (`%2$s`). Width and the `-` flag are refused with PostgreSQL's message for what is not
-//! supported here.
+//! position (`%2$s`). Width and the `-` flag are refused. A value that is not text is written as Arrow
+//! casts it to text (`true`, `2016-06-01T00:00:00`), not as PostgreSQL's output functions do (`t`,
+//! `2016-06-01 00:00:00+00`).
 
 use datafusion::arrow::array::{Array, ArrayRef, StringArray};
 use datafusion::arrow::compute::cast;

@@ -531,6 +531,8 @@ fn session_user_function(expr: &Expr) -> Option<String> {
 /// Names each select item that is only a session-user function after the function (`session_user`), as
 /// PostgreSQL does, before [`rewrite`] puts the login in its place: two of them in one select list
 /// (`SELECT current_user, session_user`) would otherwise have the same name, which DataFusion refuses.
+/// (Over the Postgres port, datafusion-postgres has renamed `current_user` to `session_user`; the port
+/// names a `current_user` item before that, `super::postgres`'s `as_written`.)
 struct NameSessionUser;
 
 impl VisitorMut for NameSessionUser {
@@ -538,17 +540,10 @@ impl VisitorMut for NameSessionUser {
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         for select in selects(&mut query.body) {
-            let mut named = Vec::new();
             for item in &mut select.projection {
                 if let SelectItem::UnnamedExpr(expr) = item
-                    && let Some(mut name) = session_user_function(expr)
+                    && let Some(name) = session_user_function(expr)
                 {
-                    // datafusion-postgres has made `current_user` `session_user`: the second of
-                    // `SELECT current_user, session_user` gets the name taken away.
-                    if named.contains(&name) {
-                        name = "current_user".into();
-                    }
-                    named.push(name.clone());
                     *item = SelectItem::ExprWithAlias {
                         expr: expr.clone(),
                         alias: Ident::new(name),

@@ -3,15 +3,15 @@
 //! Logins check the password of an account of `[[sql.users]]` by SCRAM-SHA-256 (or MD5 where an account
 //! asks for it, module `auth`), over TLS when `sql.tls_cert` is set, under the startup timeout, the caps and
 //! the failed-login delay of the `login` module. Every statement passes the
-//! read-only [`guard`] first (after datafusion-postgres's rewriting, which leaves the subqueries of
-//! select lists to the engine: `kept_subqueries`); queries run through
+//! read-only [`guard`] first (after datafusion-postgres's rewriting, kept from losing what the client
+//! wrote: `as_written`); queries run through
 //! [`SqlEngine`] under its memory limit and timeout, on its threads. SET of client
 //! session settings, SHOW of server variables and transaction control are answered by datafusion-postgres's
 //! hooks. Results of the extended protocol come in the formats the client binds (text or binary). A cancel
 //! request stops the query whose rows are streaming (`until_cancelled`).
 
+mod as_written;
 mod auth;
-mod kept_subqueries;
 mod login;
 mod scram;
 
@@ -19,6 +19,7 @@ use super::guard::{self, Allowed};
 use super::report::Excerpt;
 use super::{Limit, SqlEngine, SqlError, verify_read_only};
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
+use as_written::{ParserAsWritten, SimpleAsWritten};
 use async_trait::async_trait;
 use auth::{Accounts, PasswordCheck};
 use datafusion::arrow::array::RecordBatch;
@@ -37,7 +38,6 @@ use datafusion_postgres::hooks::{HookClient, QueryHook};
 use datafusion_postgres::pgwire;
 use futures_util::Sink;
 use futures_util::StreamExt;
-use kept_subqueries::{ParserKeepingSubqueries, SimpleKeepingSubqueries};
 use login::{Admission, Decision, Gate, Login, Ticket};
 use pgwire::api::ClientPortalStore;
 use pgwire::api::auth::DefaultServerParameterProvider;
@@ -196,7 +196,7 @@ struct Session {
 
 impl PgWireServerHandlers for Session {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        Arc::new(SimpleKeepingSubqueries(self.front.service.clone()))
+        Arc::new(SimpleAsWritten(self.front.service.clone()))
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
@@ -280,8 +280,8 @@ fn until_cancelled(
 
 /// datafusion-postgres's extended-protocol handler, telling [`ReadOnly`] the result formats the client
 /// bound (its hooks are not given the portal): clients such as tokio-postgres, asyncpg and Npgsql ask for
-/// binary results and cannot read text ones. Its parser keeps select-item subqueries
-/// ([`kept_subqueries`]), as the simple protocol's handler does.
+/// binary results and cannot read text ones. Its parser reads the SQL [`as_written`], as the simple
+/// protocol's handler does.
 struct ResultFormats(Arc<DfSessionService>);
 
 /// The client metadata key under which [`ResultFormats`] leaves the portal's result format codes.
@@ -290,10 +290,10 @@ const RESULT_FORMATS_KEY: &str = "leaderboard.result_formats";
 #[async_trait]
 impl ExtendedQueryHandler for ResultFormats {
     type Statement = <DfSessionService as ExtendedQueryHandler>::Statement;
-    type QueryParser = ParserKeepingSubqueries;
+    type QueryParser = ParserAsWritten;
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
-        Arc::new(ParserKeepingSubqueries(self.0.query_parser()))
+        Arc::new(ParserAsWritten(self.0.query_parser()))
     }
 
     async fn do_query<C>(

@@ -1,5 +1,6 @@
 //! The roles `pg_catalog.pg_roles` lists: the accounts of `[[sql.users]]`, each a login role that may read
-//! and do nothing else (DBeaver's Roles folder, psql's `\du`).
+//! and do nothing else (DBeaver's Roles folder and a table's owner). Every logged-in account sees every
+//! account's name there, as PostgreSQL shows all roles.
 
 use async_trait::async_trait;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::{
@@ -10,11 +11,11 @@ use std::sync::Arc;
 
 /// The configured accounts, as roles of the catalog.
 #[derive(Debug, Clone)]
-pub struct Accounts {
+pub struct Roles {
     names: Arc<[String]>,
 }
 
-impl Accounts {
+impl Roles {
     /// The accounts of `config.users`, in their order.
     pub fn of(config: &SqlConfig) -> Self {
         Self {
@@ -24,7 +25,7 @@ impl Accounts {
 }
 
 #[async_trait]
-impl PgCatalogContextProvider for Accounts {
+impl PgCatalogContextProvider for Roles {
     async fn roles(&self) -> Vec<String> {
         self.names.to_vec()
     }

@@ -1,18 +1,24 @@
-//! Subqueries in a select list, kept from datafusion-postgres's rewriting.
+//! What the client wrote that datafusion-postgres's rewriting would lose, kept.
 //!
-//! Before a statement reaches the hooks, datafusion-postgres replaces each subquery that is a select item
-//! with null when it names a column by a qualifier that is not an alias given inside it: a reference to the
-//! outer query, but also a table's own name (`(SELECT count(*) FROM events WHERE events.event_type = …)`).
-//! Its catalog queries need that (psql's and the tools' catalog queries have subqueries DataFusion cannot
-//! plan), but a data team's query would answer null without a word. So the SQL the client sends is read
-//! first, and each select-item subquery over the leaderboard's own tables is put in parentheses once
-//! more, which datafusion-postgres leaves alone and DataFusion plans as the same subquery: answered, or
-//! refused with DataFusion's message. Subqueries over `pg_catalog` and `information_schema` stay
-//! datafusion-postgres's, and SQL without such subqueries goes on as it was sent.
+//! Before a statement reaches the hooks, datafusion-postgres rewrites it, and two of its rewrites lose
+//! what a data team wrote:
+//! - it replaces each subquery that is a select item with null when it names a column by a qualifier that
+//!   is not an alias given inside it: a reference to the outer query, but also a table's own name
+//!   (`(SELECT count(*) FROM events WHERE events.event_type = …)`). Its catalog queries need that (psql's
+//!   and the tools' have subqueries DataFusion cannot plan), but a data team's query would answer null
+//!   without a word;
+//! - it renames `current_user` to `session_user`, and with it the column.
+//!
+//! So the SQL the client sends is read first: each select-item subquery over the leaderboard's own tables
+//! is put in parentheses once more, which datafusion-postgres leaves alone and DataFusion plans as the same
+//! subquery (answered, or refused with DataFusion's message); a select item `current_user` is named so.
+//! Subqueries over `pg_catalog` and `information_schema` stay datafusion-postgres's, and SQL with neither
+//! goes on byte for byte as it was sent (psql's catalog queries are recognised by their text).
 
 use async_trait::async_trait;
 use datafusion::sql::sqlparser::ast::{
-    Expr, ObjectName, Query, SelectItem, Visit, VisitMut, Visitor, VisitorMut,
+    Expr, FunctionArguments, Ident, ObjectName, Query, SelectItem, Visit, VisitMut, Visitor,
+    VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -30,13 +36,14 @@ use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-/// `sql` with each select-item subquery over the leaderboard's tables in parentheses once more; `sql`
-/// itself when it has none, or does not parse (datafusion-postgres then says why).
-pub fn keep_subqueries(sql: &str) -> Cow<'_, str> {
+/// `sql` with each select-item subquery over the leaderboard's tables in parentheses once more and each
+/// select item `current_user` named; `sql` itself when it has neither, or does not parse
+/// (datafusion-postgres then says why).
+pub fn as_written(sql: &str) -> Cow<'_, str> {
     let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
         return Cow::Borrowed(sql);
     };
-    let mut keep = KeepSubqueries { kept: false };
+    let mut keep = KeepAsWritten { kept: false };
     for statement in &mut statements {
         let _ = statement.visit(&mut keep);
     }
@@ -47,17 +54,28 @@ pub fn keep_subqueries(sql: &str) -> Cow<'_, str> {
     Cow::Owned(texts.join("; "))
 }
 
-/// Wraps the select-item subqueries of every query of a statement ([`keep_subqueries`]).
-struct KeepSubqueries {
+/// Wraps the select-item subqueries and names the `current_user` items of every query of a statement
+/// ([`as_written`]).
+struct KeepAsWritten {
     kept: bool,
 }
 
-impl VisitorMut for KeepSubqueries {
+impl VisitorMut for KeepAsWritten {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         for select in crate::sql::pg_rewrite::selects(&mut query.body) {
             for item in &mut select.projection {
+                if let SelectItem::UnnamedExpr(expr) = item
+                    && is_current_user(expr)
+                {
+                    *item = SelectItem::ExprWithAlias {
+                        expr: expr.clone(),
+                        alias: Ident::new("current_user"),
+                    };
+                    self.kept = true;
+                    continue;
+                }
                 let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item
                 else {
                     continue;
@@ -72,6 +90,14 @@ impl VisitorMut for KeepSubqueries {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// Whether `expr` is PostgreSQL's `current_user` (sqlparser reads the keyword as a call without
+/// parentheses).
+fn is_current_user(expr: &Expr) -> bool {
+    matches!(expr, Expr::Function(f)
+        if matches!(f.args, FunctionArguments::None)
+            && f.name.to_string().eq_ignore_ascii_case("current_user"))
 }
 
 /// Whether `query` reads a table of `pg_catalog` or `information_schema` (named so, or `pg_…`).
@@ -97,11 +123,11 @@ fn reads_the_catalog(query: &Query) -> bool {
     catalog.0
 }
 
-/// datafusion-postgres's simple-protocol handler, given the SQL with its subqueries kept.
-pub struct SimpleKeepingSubqueries(pub Arc<DfSessionService>);
+/// datafusion-postgres's simple-protocol handler, given the SQL [`as_written`].
+pub struct SimpleAsWritten(pub Arc<DfSessionService>);
 
 #[async_trait]
-impl SimpleQueryHandler for SimpleKeepingSubqueries {
+impl SimpleQueryHandler for SimpleAsWritten {
     async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -109,15 +135,15 @@ impl SimpleQueryHandler for SimpleKeepingSubqueries {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        self.0.do_query(client, &keep_subqueries(query)).await
+        self.0.do_query(client, &as_written(query)).await
     }
 }
 
-/// datafusion-postgres's extended-protocol parser, given the SQL with its subqueries kept.
-pub struct ParserKeepingSubqueries(pub Arc<datafusion_postgres::Parser>);
+/// datafusion-postgres's extended-protocol parser, given the SQL [`as_written`].
+pub struct ParserAsWritten(pub Arc<datafusion_postgres::Parser>);
 
 #[async_trait]
-impl QueryParser for ParserKeepingSubqueries {
+impl QueryParser for ParserAsWritten {
     type Statement = <datafusion_postgres::Parser as QueryParser>::Statement;
 
     async fn parse_sql<C>(
@@ -129,7 +155,7 @@ impl QueryParser for ParserKeepingSubqueries {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        self.0.parse_sql(client, &keep_subqueries(sql), types).await
+        self.0.parse_sql(client, &as_written(sql), types).await
     }
 
     fn get_parameter_types(&self, statement: &Self::Statement) -> PgWireResult<Vec<Type>> {
@@ -150,8 +176,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_current_user_item_keeps_its_name() {
+        assert_eq!(
+            as_written("SELECT current_user, session_user"),
+            "SELECT current_user AS current_user, session_user"
+        );
+    }
+
+    #[test]
     fn select_item_subqueries_over_the_tables_are_kept_and_catalog_ones_left() {
-        let kept = keep_subqueries(
+        let kept = as_written(
             "SELECT 1 AS a, (SELECT count(*) FROM events WHERE events.event_type = 'login') AS n",
         );
         assert!(
@@ -159,7 +193,7 @@ mod tests {
             "{kept}"
         );
         // In a nested query and in each statement.
-        let nested = keep_subqueries(
+        let nested = as_written(
             "SELECT * FROM (SELECT b.id, (SELECT max(e.x) FROM events e WHERE e.b = b.id) FROM b) t; SELECT 1",
         );
         assert!(nested.contains("((SELECT max(e.x)"), "{nested}");
@@ -172,7 +206,7 @@ mod tests {
             "SELEC nothing",
         ] {
             assert!(
-                matches!(keep_subqueries(as_sent), Cow::Borrowed(s) if s == as_sent),
+                matches!(as_written(as_sent), Cow::Borrowed(s) if s == as_sent),
                 "{as_sent}"
             );
         }
