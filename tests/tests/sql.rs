@@ -1083,6 +1083,14 @@ fn sqlalchemy_inspects_and_pandas_reads_every_table() {
     }
 }
 
+/// How many branches the REST scorecard of June 2016 lists (at least one).
+fn june_branches(server: &LiveServer) -> usize {
+    let rest = server.get("/api/v1/scorecard?period=2016-06");
+    let branches = rest["branches"].as_array().unwrap().len();
+    assert!(branches > 0);
+    branches
+}
+
 /// Runs the Java program `tests/java/{program}.java` with pgjdbc (Debian's) and `args`; its tab-separated
 /// output lines.
 fn run_with_pgjdbc(program: &str, args: &[&str]) -> Vec<Vec<String>> {
@@ -1172,9 +1180,7 @@ fn pgjdbc_lists_tables_columns_and_keys_and_runs_a_prepared_query() {
         .map(|l| l[1].clone());
     assert_eq!(keys.as_deref(), Some("0"), "{stdout}");
     // A prepared query with a parameter counts the REST scorecard's branches.
-    let rest = server.get("/api/v1/scorecard?period=2016-06");
-    let branches = rest["branches"].as_array().unwrap().len();
-    assert!(branches > 0);
+    let branches = june_branches(&server);
     let counted = lines
         .iter()
         .find(|l| l[0] == "branches")
@@ -1210,9 +1216,7 @@ fn node_postgres_logs_in_and_counts_the_rest_branches() {
     );
     let lines = rows(&stdout);
     assert_eq!(lines_of(&lines, "user"), vec![&["analyst".to_string()][..]]);
-    let rest = server.get("/api/v1/scorecard?period=2016-06");
-    let branches = rest["branches"].as_array().unwrap().len();
-    assert!(branches > 0);
+    let branches = june_branches(&server);
     assert_eq!(lines_of(&lines, "branches")[0][0], branches.to_string());
     let tables = lines_of(&lines, "table");
     for (table, _) in TABLE_KINDS {
@@ -1408,9 +1412,7 @@ fn metabase_sync_finds_every_table_and_column_and_samples_them() {
     // The samples: the month's branches, as the REST scorecard lists them.
     let samples = lines_of(&lines, "sample");
     let sampled = |table: &str| samples.iter().find(|s| s[0] == table).map(|s| s[1].clone());
-    let rest = server.get("/api/v1/scorecard?period=2016-06");
-    let branches = rest["branches"].as_array().unwrap().len();
-    assert!(branches > 0);
+    let branches = june_branches(&server);
     assert_eq!(
         sampled("branch_monthly"),
         Some(branches.to_string()),

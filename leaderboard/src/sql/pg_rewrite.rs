@@ -507,7 +507,7 @@ impl NameScalarFunctionColumns<'_> {
 }
 
 /// The name of the session-user function `expr` calls, in lower case ([`SESSION_USER_FUNCTIONS`]).
-fn session_user_function(expr: &Expr) -> Option<String> {
+pub(crate) fn session_user_function(expr: &Expr) -> Option<String> {
     // sqlparser reads `current_role` as a name; unquoted, it is PostgreSQL's keyword.
     if let Expr::Identifier(name) = expr
         && name.quote_style.is_none()

@@ -15,10 +15,10 @@
 //! Subqueries over `pg_catalog` and `information_schema` stay datafusion-postgres's, and SQL with neither
 //! goes on byte for byte as it was sent (psql's catalog queries are recognised by their text).
 
+use crate::sql::pg_rewrite::{selects, session_user_function};
 use async_trait::async_trait;
 use datafusion::sql::sqlparser::ast::{
-    Expr, FunctionArguments, Ident, ObjectName, Query, SelectItem, Visit, VisitMut, Visitor,
-    VisitorMut,
+    Expr, Ident, ObjectName, Query, SelectItem, Visit, VisitMut, Visitor, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -64,10 +64,10 @@ impl VisitorMut for KeepAsWritten {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        for select in crate::sql::pg_rewrite::selects(&mut query.body) {
+        for select in selects(&mut query.body) {
             for item in &mut select.projection {
                 if let SelectItem::UnnamedExpr(expr) = item
-                    && is_current_user(expr)
+                    && session_user_function(expr).as_deref() == Some("current_user")
                 {
                     *item = SelectItem::ExprWithAlias {
                         expr: expr.clone(),
@@ -90,14 +90,6 @@ impl VisitorMut for KeepAsWritten {
         }
         ControlFlow::Continue(())
     }
-}
-
-/// Whether `expr` is PostgreSQL's `current_user` (sqlparser reads the keyword as a call without
-/// parentheses).
-fn is_current_user(expr: &Expr) -> bool {
-    matches!(expr, Expr::Function(f)
-        if matches!(f.args, FunctionArguments::None)
-            && f.name.to_string().eq_ignore_ascii_case("current_user"))
 }
 
 /// Whether `query` reads a table of `pg_catalog` or `information_schema` (named so, or `pg_…`).
